@@ -1,0 +1,56 @@
+// Package store is isweep's object storage: create-only writes at
+// deterministic keys, on a local folder or on any S3-compatible server.
+package store
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"time"
+)
+
+// ErrNotFound is returned (wrapped) by Get and Stat when a key does not exist.
+var ErrNotFound = errors.New("object not found")
+
+// ObjectInfo describes one stored object.
+type ObjectInfo struct {
+	// Key is the object's key relative to the store's root (slash-separated).
+	Key string
+	// Size is the object's length in bytes.
+	Size int64
+	// Modified is when the object was written.
+	Modified time.Time
+}
+
+// Store is a flat key space of immutable objects.
+//
+// Keys are slash-separated relative paths ("points/algorithm=direct/n=4/part-000001.parquet");
+// a key that is empty, absolute, or contains "." or ".." elements is refused.
+type Store interface {
+	// Put stores body at key, create-only: when key already holds the same
+	// bytes Put succeeds without writing; when it holds different bytes Put
+	// returns a *ConflictError naming the key.
+	Put(ctx context.Context, key string, body []byte) error
+	// Get returns the bytes at key, or an error wrapping ErrNotFound.
+	Get(ctx context.Context, key string) ([]byte, error)
+	// Stat describes the object at key, or returns an error wrapping
+	// ErrNotFound.
+	Stat(ctx context.Context, key string) (ObjectInfo, error)
+	// List yields the objects whose keys start with prefix, in lexical key
+	// order. It stops at the first error, which it yields with a zero
+	// ObjectInfo.
+	List(ctx context.Context, prefix string) iter.Seq2[ObjectInfo, error]
+	// Location is the store's root as a user wrote it ("results/run1",
+	// "s3://bucket/prefix"), for messages; it never contains credentials.
+	Location() string
+}
+
+// ConflictError reports a create-only write refused because the key already
+// holds different bytes.
+type ConflictError struct {
+	Key string
+}
+
+func (e *ConflictError) Error() string {
+	return "store: " + e.Key + " already exists with different content; refusing to overwrite a result"
+}
