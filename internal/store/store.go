@@ -1,5 +1,3 @@
-// Package store is isweep's object storage: create-only writes at
-// deterministic keys, on a local folder or on any S3-compatible server.
 package store
 
 import (

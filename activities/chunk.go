@@ -1,0 +1,384 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"sync"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+
+	"github.com/isweep/isweep/internal/dynamics"
+	"github.com/isweep/isweep/internal/results"
+	"github.com/isweep/isweep/internal/store"
+	"github.com/isweep/isweep/schemas"
+)
+
+// heartbeatEvery is how often a running chunk reports that it is alive.
+const heartbeatEvery = 5 * time.Second
+
+// sweepCache holds what a worker needs to compute any chunk of a sweep.
+type sweepCache struct {
+	store store.Store
+	spec  *schemas.Spec
+	grid  *schemas.Grid
+	plan  *planFile
+}
+
+// sweep loads (once per worker) the stored spec and plan of a sweep.
+func (a *Activities) sweep(ctx context.Context, output, sweepID string) (*sweepCache, error) {
+	key := output + "\x00" + sweepID
+	a.mu.Lock()
+	sc, ok := a.sweeps[key]
+	a.mu.Unlock()
+	if ok {
+		return sc, nil
+	}
+	st, err := a.store(ctx, output)
+	if err != nil {
+		return nil, err
+	}
+	body, err := st.Get(ctx, specKey(sweepID))
+	if err != nil {
+		return nil, fmt.Errorf("read spec of sweep %s: %w", sweepID, err)
+	}
+	spec, err := schemas.Parse(body, specKey(sweepID))
+	if err != nil {
+		return nil, invalidSpec(err)
+	}
+	grid, err := spec.Grid()
+	if err != nil {
+		return nil, invalidSpec(err)
+	}
+	plan, err := readPlan(ctx, st, sweepID)
+	if err != nil {
+		return nil, fmt.Errorf("read plan of sweep %s: %w", sweepID, err)
+	}
+	sc = &sweepCache{store: st, spec: spec, grid: grid, plan: plan}
+	a.mu.Lock()
+	a.sweeps[key] = sc
+	a.mu.Unlock()
+	return sc, nil
+}
+
+// chunkMarker is written last for a chunk: its presence means every part of
+// the chunk is stored. It also carries what finalizing needs, so that the
+// manifest and summary never read the Parquet parts again.
+type chunkMarker struct {
+	SweepID  string              `json:"sweep_id"`
+	Chunk    int64               `json:"chunk"`
+	Result   ChunkResult         `json:"result"`
+	Parts    []results.Part       `json:"parts"`
+	PointIDs []string             `json:"point_ids"`
+	Summary  []results.SummaryRow `json:"summary"`
+}
+
+// partition groups the points of a chunk that share a Hive partition.
+type partition struct {
+	algorithm dynamics.Algorithm
+	n         int
+	points    []schemas.Point
+}
+
+// RunChunk integrates the points of one chunk and stores them as Parquet
+// parts, then writes the chunk's marker. It returns counts and keys only.
+// It is idempotent: a chunk whose marker exists is not computed again, and
+// a partition whose parts an earlier attempt already stored is reused.
+func (a *Activities) RunChunk(ctx context.Context, ref ChunkRef) (ChunkResult, error) {
+	sc, err := a.sweep(ctx, ref.Output, ref.SweepID)
+	if err != nil {
+		return ChunkResult{}, err
+	}
+	if ref.Chunk < 0 || ref.Chunk >= sc.plan.chunks() {
+		return ChunkResult{}, invalidSpec(fmt.Errorf("chunk %d is outside sweep %s (%d chunks)", ref.Chunk, ref.SweepID, sc.plan.chunks()))
+	}
+	if body, err := sc.store.Get(ctx, chunkKey(ref.SweepID, ref.Chunk)); err == nil {
+		var m chunkMarker
+		if err := json.Unmarshal(body, &m); err != nil {
+			return ChunkResult{}, fmt.Errorf("read marker of chunk %d: %w", ref.Chunk, err)
+		}
+		r := m.Result
+		r.AlreadyDone = true
+		r.ComputeSeconds = 0
+		return r, nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return ChunkResult{}, err
+	}
+
+	ords := sc.plan.ordinals(ref.Chunk)
+	parts := map[[2]any]*partition{}
+	var order []*partition
+	for _, o := range ords {
+		pt := sc.grid.Point(o)
+		k := [2]any{pt.Params.Algorithm, pt.Params.N}
+		p, ok := parts[k]
+		if !ok {
+			p = &partition{algorithm: pt.Params.Algorithm, n: pt.Params.N}
+			parts[k] = p
+			order = append(order, p)
+		}
+		p.points = append(p.points, pt)
+	}
+	sort.Slice(order, func(i, j int) bool {
+		if order[i].algorithm != order[j].algorithm {
+			return order[i].algorithm < order[j].algorithm
+		}
+		return order[i].n < order[j].n
+	})
+
+	var done progressCounter
+	stopBeat := a.heartbeat(ctx, &done, int64(len(ords)))
+	defer stopBeat()
+
+	res := ChunkResult{Chunk: ref.Chunk}
+	marker := chunkMarker{SweepID: ref.SweepID, Chunk: ref.Chunk}
+	var rowsAll []results.PointRow
+	for _, p := range order {
+		rows, infos, err := a.runPartition(ctx, sc, ref, p, &done)
+		if err != nil {
+			return ChunkResult{}, err
+		}
+		for _, r := range rows {
+			res.Points++
+			switch r.Status {
+			case results.StatusConverged:
+				res.Converged++
+			case results.StatusNotConverged:
+				res.NotConverged++
+			case results.StatusDiverged:
+				res.Diverged++
+			default:
+				res.Failed++
+			}
+			res.ComputeSeconds += r.WallSeconds
+			marker.PointIDs = append(marker.PointIDs, r.PointID)
+		}
+		for _, info := range infos {
+			res.Parts = append(res.Parts, info.Key)
+		}
+		marker.Parts = append(marker.Parts, infos...)
+		rowsAll = append(rowsAll, rows...)
+	}
+	marker.Summary = results.Summarize(rowsAll)
+	marker.Result = res
+	body, err := json.Marshal(marker)
+	if err != nil {
+		return ChunkResult{}, err
+	}
+	if err := sc.store.Put(ctx, chunkKey(ref.SweepID, ref.Chunk), body); err != nil {
+		var conflict *store.ConflictError
+		if !errors.As(err, &conflict) {
+			return ChunkResult{}, fmt.Errorf("store marker of chunk %d: %w", ref.Chunk, err)
+		}
+		// A concurrent attempt finished the chunk first; its marker stands.
+	}
+	return res, nil
+}
+
+// runPartition computes (or, when an earlier attempt stored them, reads
+// back) the rows of one partition of a chunk and stores its parts.
+func (a *Activities) runPartition(ctx context.Context, sc *sweepCache, ref ChunkRef, p *partition, done *progressCounter) ([]results.PointRow, []results.Part, error) {
+	part := results.Partition{Algorithm: p.algorithm, N: p.n}
+	pointsKey := results.PointsKey(ref.SweepID, part, ref.Chunk)
+	trajKey := results.TrajectoriesKey(ref.SweepID, part, ref.Chunk)
+	if rows, infos, ok, err := a.storedPartition(ctx, sc.store, pointsKey, trajKey); err != nil || ok {
+		done.add(int64(len(p.points)))
+		return rows, infos, err
+	}
+
+	rows := make([]results.PointRow, len(p.points))
+	trajs := make([][]dynamics.Sample, len(p.points))
+	attempt := activity.GetInfo(ctx).Attempt
+	var wg sync.WaitGroup
+	var firstErr error
+	var errOnce sync.Once
+	for i, pt := range p.points {
+		select {
+		case a.cpu <- struct{}{}:
+		case <-ctx.Done():
+			wg.Wait()
+			return nil, nil, ctx.Err()
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-a.cpu }()
+			row, traj, err := a.runPoint(ctx, ref, pt, attempt)
+			if err != nil {
+				errOnce.Do(func() { firstErr = err })
+				return
+			}
+			rows[i], trajs[i] = row, traj
+			done.add(1)
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, nil, firstErr
+	}
+
+	var trajRows []results.TrajectoryRow
+	for i, pt := range p.points {
+		trajRows = append(trajRows, results.TrajectoryRows(ref.SweepID, pt.ID, pt.Params, trajs[i])...)
+	}
+	pointsBody, err := results.EncodePoints(rows, a.cfg.Alloc)
+	if err != nil {
+		return nil, nil, fmt.Errorf("encode points of chunk %d: %w", ref.Chunk, err)
+	}
+	trajBody, err := results.EncodeTrajectories(trajRows, a.cfg.Alloc)
+	if err != nil {
+		return nil, nil, fmt.Errorf("encode trajectories of chunk %d: %w", ref.Chunk, err)
+	}
+	// Trajectories first: a points part without its trajectories would
+	// look complete to a reader.
+	infos := []results.Part{
+		results.NewPart(trajKey, results.TableTrajectories, int64(len(trajRows)), trajBody),
+		results.NewPart(pointsKey, results.TablePoints, int64(len(rows)), pointsBody),
+	}
+	for i, body := range [][]byte{trajBody, pointsBody} {
+		if err := sc.store.Put(ctx, infos[i].Key, body); err != nil {
+			var conflict *store.ConflictError
+			if !errors.As(err, &conflict) {
+				return nil, nil, fmt.Errorf("store %s: %w", infos[i].Key, err)
+			}
+			// An earlier attempt stored this part (with its own provenance)
+			// and died before the marker: keep what is stored.
+			return a.reuseAfterConflict(ctx, sc.store, pointsKey, trajKey)
+		}
+	}
+	return rows, infos, nil
+}
+
+func (a *Activities) reuseAfterConflict(ctx context.Context, st store.Store, pointsKey, trajKey string) ([]results.PointRow, []results.Part, error) {
+	rows, infos, ok, err := a.storedPartition(ctx, st, pointsKey, trajKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !ok {
+		return nil, nil, fmt.Errorf("parts %s and %s are partly stored after a conflict; retrying", pointsKey, trajKey)
+	}
+	return rows, infos, nil
+}
+
+// storedPartition reads back a partition whose two parts are both stored.
+func (a *Activities) storedPartition(ctx context.Context, st store.Store, pointsKey, trajKey string) ([]results.PointRow, []results.Part, bool, error) {
+	pointsBody, err := st.Get(ctx, pointsKey)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, false, nil
+	} else if err != nil {
+		return nil, nil, false, err
+	}
+	trajBody, err := st.Get(ctx, trajKey)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, false, nil
+	} else if err != nil {
+		return nil, nil, false, err
+	}
+	rows, err := results.DecodePoints(pointsBody, a.cfg.Alloc)
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("read back %s: %w", pointsKey, err)
+	}
+	trajRows, err := results.DecodeTrajectories(trajBody, a.cfg.Alloc)
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("read back %s: %w", trajKey, err)
+	}
+	return rows, []results.Part{
+		results.NewPart(trajKey, results.TableTrajectories, int64(len(trajRows)), trajBody),
+		results.NewPart(pointsKey, results.TablePoints, int64(len(rows)), pointsBody),
+	}, true, nil
+}
+
+
+// runPoint integrates one point. A point that diverges, or whose
+// integration fails, is data (a status), not an activity error; only a
+// cancellation is returned as an error.
+func (a *Activities) runPoint(ctx context.Context, ref ChunkRef, pt schemas.Point, attempt int32) (row results.PointRow, traj []dynamics.Sample, err error) {
+	row = results.PointRow{
+		SweepID: ref.SweepID, PointID: pt.ID, PointIndex: pt.Index, Chunk: ref.Chunk,
+		Params: pt.Params, CodeVersion: a.cfg.CodeVersion, WorkerHost: a.host(), Attempt: attempt,
+	}
+	row.StartedAt = time.Now().UTC()
+	defer func() {
+		if p := recover(); p != nil {
+			row.Result = dynamics.Result{}
+			row.Status, row.Error = results.StatusFailed, fmt.Sprintf("panic: %v", p)
+			traj, err = nil, nil
+		}
+		row.FinishedAt = time.Now().UTC()
+		row.WallSeconds = row.FinishedAt.Sub(row.StartedAt).Seconds()
+	}()
+	res, runErr := dynamics.Run(ctx, pt.Params)
+	switch {
+	case runErr != nil && ctx.Err() != nil:
+		return row, nil, ctx.Err()
+	case runErr != nil:
+		row.Status, row.Error = results.StatusFailed, runErr.Error()
+		return row, nil, nil
+	case res.Diverged:
+		row.Status = results.StatusDiverged
+	case res.ConvTime != nil:
+		row.Status = results.StatusConverged
+	default:
+		row.Status = results.StatusNotConverged
+	}
+	traj = res.Trajectory
+	res.Trajectory = nil
+	row.Result = res
+	return row, traj, nil
+}
+
+func (a *Activities) host() string {
+	if a.cfg.Host != "" {
+		return a.cfg.Host
+	}
+	h, _ := os.Hostname()
+	return h
+}
+
+// progressCounter counts finished points of a chunk across goroutines.
+type progressCounter struct {
+	mu sync.Mutex
+	n  int64
+}
+
+func (c *progressCounter) add(d int64) {
+	c.mu.Lock()
+	c.n += d
+	c.mu.Unlock()
+}
+
+func (c *progressCounter) get() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
+}
+
+// heartbeat reports the chunk's progress every heartbeatEvery until the
+// returned stop function is called.
+func (a *Activities) heartbeat(ctx context.Context, done *progressCounter, total int64) (stop func()) {
+	if !activity.IsActivity(ctx) {
+		return func() {}
+	}
+	quit := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(heartbeatEvery)
+		defer t.Stop()
+		for {
+			activity.RecordHeartbeat(ctx, [2]int64{done.get(), total})
+			select {
+			case <-quit:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() { close(quit); <-finished }
+}

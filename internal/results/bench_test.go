@@ -1,0 +1,93 @@
+package results
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/isweep/isweep/internal/dynamics"
+)
+
+// cpuTime is the CPU time used so far by the whole process (all threads,
+// GC included): on a shared machine it measures cost where wall time
+// measures contention.
+func cpuTime(b *testing.B) time.Duration {
+	var u syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &u); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(u.Utime.Nano() + u.Stime.Nano())
+}
+
+// reportRates reports rows per wall second and rows per CPU second.
+func reportRates(b *testing.B, rows int, cpuStart time.Duration) {
+	total := float64(rows) * float64(b.N)
+	b.ReportMetric(total/b.Elapsed().Seconds(), "rows/s")
+	b.ReportMetric(total/(cpuTime(b)-cpuStart).Seconds(), "rows/cpu-s")
+}
+
+var benchSizes = []int{100, 1_000, 10_000, 100_000}
+
+func benchRows(count int) []PointRow {
+	return samePartition(sweepRows(rand.New(rand.NewPCG(42, 42)), "bench", 0, 0, count), Partition{Algorithm: dynamics.Direct, N: 16})
+}
+
+func BenchmarkEncodePoints(b *testing.B) {
+	for _, size := range benchSizes {
+		rows := benchRows(size)
+		b.Run(fmt.Sprintf("rows=%d", size), func(b *testing.B) {
+			mem := memory.NewGoAllocator()
+			var body []byte
+			cpu := cpuTime(b)
+			for b.Loop() {
+				var err error
+				if body, err = EncodePoints(rows, mem); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportRates(b, size, cpu)
+			b.ReportMetric(float64(len(body))/float64(size), "bytes/row")
+		})
+	}
+}
+
+func BenchmarkDecodePoints(b *testing.B) {
+	for _, size := range benchSizes {
+		body, err := EncodePoints(benchRows(size), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("rows=%d", size), func(b *testing.B) {
+			mem := memory.NewGoAllocator()
+			cpu := cpuTime(b)
+			for b.Loop() {
+				if _, err := DecodePoints(body, mem); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportRates(b, size, cpu)
+		})
+	}
+}
+
+func BenchmarkEncodeTrajectories(b *testing.B) {
+	for _, size := range benchSizes {
+		rows := TrajectoryRows("bench", "p", dynamics.Params{Algorithm: dynamics.Direct, N: 16}, trajectorySamples(rand.New(rand.NewPCG(1, 1)), size))
+		b.Run(fmt.Sprintf("rows=%d", size), func(b *testing.B) {
+			var body []byte
+			cpu := cpuTime(b)
+			for b.Loop() {
+				var err error
+				if body, err = EncodeTrajectories(rows, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportRates(b, size, cpu)
+			b.ReportMetric(float64(len(body))/float64(size), "bytes/row")
+		})
+	}
+}

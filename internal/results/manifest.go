@@ -1,0 +1,166 @@
+package results
+
+import (
+	"bytes"
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Sweep statuses, the values of [Manifest.Status].
+const (
+	// SweepComplete: every point has a row.
+	SweepComplete = "complete"
+	// SweepIncomplete: some points have no row yet; the sweep can resume.
+	SweepIncomplete = "incomplete"
+	// SweepFailed: the sweep stopped on an error (fail-fast).
+	SweepFailed = "failed"
+)
+
+// Manifest describes a finished or stopped sweep; it is stored as JSON at
+// [ManifestKey].
+type Manifest struct {
+	// SchemaVersion is the [SchemaVersion] of the sweep's tables. Encode
+	// fills it in when empty.
+	SchemaVersion string `json:"schema_version"`
+	// SweepID identifies the sweep; Name is its human name from the spec.
+	SweepID string `json:"sweep_id"`
+	Name    string `json:"name"`
+	// Spec is the sweep's spec as JSON, kept verbatim (re-indented).
+	Spec json.RawMessage `json:"spec"`
+	// Status is [SweepComplete], [SweepIncomplete] or [SweepFailed].
+	Status string `json:"status"`
+	// CreatedAt and FinishedAt bound the sweep, written in UTC;
+	// FinishedAt is omitted when zero.
+	CreatedAt  time.Time `json:"created_at"`
+	FinishedAt time.Time `json:"finished_at,omitzero"`
+	// Points and Chunks count the sweep's grid points and chunks.
+	Points int64 `json:"points"`
+	Chunks int64 `json:"chunks"`
+	// Counts counts the rows of the points table by status.
+	Counts StatusCounts `json:"counts"`
+	// Parts lists every Parquet part of the sweep; Encode writes them in
+	// key order.
+	Parts []Part `json:"parts"`
+	// Reused counts the grid points an earlier sweep into the same output
+	// had computed; they are stored once, in the parts of the sweeps listed
+	// in ReusedFrom, and are not counted in Points.
+	Reused     int64    `json:"reused,omitempty"`
+	ReusedFrom []string `json:"reused_from,omitempty"`
+}
+
+// StatusCounts counts points by status.
+type StatusCounts struct {
+	Converged    int64 `json:"converged"`
+	NotConverged int64 `json:"not_converged"`
+	Diverged     int64 `json:"diverged"`
+	Failed       int64 `json:"failed"`
+}
+
+// CountStatuses counts rows by Status. Rows whose Status is not one of
+// [Statuses] are not counted.
+func CountStatuses(rows []PointRow) StatusCounts {
+	var c StatusCounts
+	for i := range rows {
+		switch rows[i].Status {
+		case StatusConverged:
+			c.Converged++
+		case StatusNotConverged:
+			c.NotConverged++
+		case StatusDiverged:
+			c.Diverged++
+		case StatusFailed:
+			c.Failed++
+		}
+	}
+	return c
+}
+
+// Part describes one stored Parquet part.
+type Part struct {
+	// Key is the object key relative to the store's root.
+	Key string `json:"key"`
+	// Table is [TablePoints], [TableTrajectories] or [TableSummary].
+	Table string `json:"table"`
+	// Rows is the number of rows in the part; Bytes its size.
+	Rows  int64 `json:"rows"`
+	Bytes int64 `json:"bytes"`
+	// SHA256 is the hex SHA-256 of the part's bytes.
+	SHA256 string `json:"sha256"`
+}
+
+// NewPart describes the part body stored at key.
+func NewPart(key, table string, rows int64, body []byte) Part {
+	sum := sha256.Sum256(body)
+	return Part{Key: key, Table: table, Rows: rows, Bytes: int64(len(body)), SHA256: hex.EncodeToString(sum[:])}
+}
+
+// Check reports whether body is the part p describes.
+func (p Part) Check(body []byte) error {
+	got := NewPart(p.Key, p.Table, p.Rows, body)
+	if got.Bytes != p.Bytes || got.SHA256 != p.SHA256 {
+		return fmt.Errorf("results: part %s is %d bytes with sha256 %s, the manifest says %d bytes with sha256 %s; the object was changed or truncated", p.Key, got.Bytes, got.SHA256, p.Bytes, p.SHA256)
+	}
+	return nil
+}
+
+func (m *Manifest) check() error {
+	if m.SchemaVersion != SchemaVersion {
+		return fmt.Errorf("results: manifest schema_version %q, this code reads %q; use the isweep version that wrote it", m.SchemaVersion, SchemaVersion)
+	}
+	if err := CheckSweepID(m.SweepID); err != nil {
+		return fmt.Errorf("results: manifest sweep_id: %w", err)
+	}
+	if !slices.Contains([]string{SweepComplete, SweepIncomplete, SweepFailed}, m.Status) {
+		return fmt.Errorf("results: manifest status %q is not one of %q, %q or %q", m.Status, SweepComplete, SweepIncomplete, SweepFailed)
+	}
+	for _, p := range m.Parts {
+		if !slices.Contains([]string{TablePoints, TableTrajectories, TableSummary}, p.Table) {
+			return fmt.Errorf("results: manifest part %s: table %q is not one of %q, %q or %q", p.Key, p.Table, TablePoints, TableTrajectories, TableSummary)
+		}
+	}
+	return nil
+}
+
+// Encode returns the manifest as indented JSON ending in a newline. The
+// bytes depend only on the manifest's content (times in UTC, parts in key
+// order), so re-encoding an unchanged manifest gives the same object. It
+// returns an error for an invalid status, sweep id or part table, or a Spec
+// that is not valid JSON.
+func (m *Manifest) Encode() ([]byte, error) {
+	out := *m
+	if out.SchemaVersion == "" {
+		out.SchemaVersion = SchemaVersion
+	}
+	if err := out.check(); err != nil {
+		return nil, err
+	}
+	out.CreatedAt = out.CreatedAt.UTC()
+	out.FinishedAt = out.FinishedAt.UTC()
+	out.Parts = slices.SortedFunc(slices.Values(m.Parts), func(a, b Part) int { return cmp.Compare(a.Key, b.Key) })
+	if out.Parts == nil {
+		out.Parts = []Part{}
+	}
+	b, err := json.MarshalIndent(&out, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("results: encode manifest of sweep %s: %w", m.SweepID, err)
+	}
+	return append(b, '\n'), nil
+}
+
+// DecodeManifest parses a manifest written by [Manifest.Encode].
+func DecodeManifest(data []byte) (*Manifest, error) {
+	var m Manifest
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("results: decode manifest: %w", err)
+	}
+	if err := m.check(); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}

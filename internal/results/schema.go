@@ -1,0 +1,219 @@
+package results
+
+import (
+	"github.com/apache/arrow-go/v18/arrow"
+)
+
+// SchemaVersion is the version of the result tables' layout, stored in every
+// Parquet file under [MetaSchemaVersion] and in every manifest. It changes
+// when a column is renamed, retyped or removed.
+const SchemaVersion = "1"
+
+// Key/value metadata keys stored in every Parquet file this package writes.
+const (
+	// MetaSchemaVersion holds [SchemaVersion].
+	MetaSchemaVersion = "isweep.schema_version"
+	// MetaTable holds the table's name: [TablePoints], [TableTrajectories]
+	// or [TableSummary].
+	MetaTable = "isweep.table"
+	// MetaPartition holds the Hive partition of a points or trajectories
+	// part, "algorithm=<a>/n=<n>", absent when the part has no rows.
+	MetaPartition = "isweep.partition"
+)
+
+// Table names, as stored under [MetaTable] and in [Part.Table].
+const (
+	TablePoints       = "points"
+	TableTrajectories = "trajectories"
+	TableSummary      = "summary"
+)
+
+// Point statuses, the values of the status column and of [PointRow.Status].
+const (
+	// StatusConverged: the error reached tol within the horizon.
+	StatusConverged = "converged"
+	// StatusNotConverged: the run reached its horizon above tol.
+	StatusNotConverged = "not_converged"
+	// StatusDiverged: the run stopped early (see diverge_reason).
+	StatusDiverged = "diverged"
+	// StatusFailed: the point could not be run; error says why.
+	StatusFailed = "failed"
+)
+
+// Statuses lists the allowed point statuses in a fixed order.
+var Statuses = []string{StatusConverged, StatusNotConverged, StatusDiverged, StatusFailed}
+
+// RowGroupRows is the largest number of rows in one Parquet row group.
+const RowGroupRows = 64 * 1024
+
+// PartitionColumns are the Hive partition columns of the points and
+// trajectories tables, in path order. They are stored in the object key, not
+// inside the part files (see the package documentation).
+var PartitionColumns = []string{"algorithm", "n"}
+
+var (
+	timestampUTC = &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}
+	str          = arrow.BinaryTypes.String
+	f64          = arrow.PrimitiveTypes.Float64
+	i64          = arrow.PrimitiveTypes.Int64
+	i32          = arrow.PrimitiveTypes.Int32
+	boolean      = arrow.FixedWidthTypes.Boolean
+)
+
+func required(name string, t arrow.DataType) arrow.Field {
+	return arrow.Field{Name: name, Type: t}
+}
+
+func nullable(name string, t arrow.DataType) arrow.Field {
+	return arrow.Field{Name: name, Type: t, Nullable: true}
+}
+
+func tableMetadata(table string) *arrow.Metadata {
+	md := arrow.NewMetadata([]string{MetaSchemaVersion, MetaTable}, []string{SchemaVersion, table})
+	return &md
+}
+
+// withoutPartitionColumns returns s without the fields named in
+// PartitionColumns.
+func withoutPartitionColumns(s *arrow.Schema) *arrow.Schema {
+	var fields []arrow.Field
+	for _, f := range s.Fields() {
+		if f.Name == PartitionColumns[0] || f.Name == PartitionColumns[1] {
+			continue
+		}
+		fields = append(fields, f)
+	}
+	md := s.Metadata()
+	return arrow.NewSchema(fields, &md)
+}
+
+// PointsSchema is the points table as a reader of the points/ folder sees
+// it, one row per sweep point. Columns (NULL only where said):
+//
+//	sweep_id, point_id              string
+//	point_index, chunk              int64
+//	algorithm, mode                 string   (algorithm: Hive partition)
+//	n                               int64    (Hive partition)
+//	k                               int64
+//	input_spectrum                  string   canonical JSON of the spectrum as written:
+//	                                         [v1,…] or {"min":…,"max":…,"spacing":…}
+//	spectrum_min, spectrum_max      float64  smallest and largest eigenvalue of C
+//	input_basis, init_shape,
+//	init_basis                      string
+//	init_scale, init_spread, eta,
+//	tol, horizon                    float64
+//	batch, record, seed             int64
+//	conv_time                       float64  NULL when not converged
+//	conv_step                       int64    NULL unless online and converged
+//	final_error, min_error          float64
+//	diverged                        bool
+//	diverge_reason                  string   NULL when not diverged
+//	steps, rhs_evals                int64
+//	status                          string   converged | not_converged | diverged | failed
+//	error                           string   NULL unless failed
+//	code_version, worker_host       string
+//	attempt                         int32
+//	wall_seconds                    float64
+//	started_at, finished_at         timestamp[µs, UTC]  NULL when unknown
+//
+// The part files hold [PointsPartSchema]: the same columns without
+// algorithm and n, which come from the path.
+var PointsSchema = arrow.NewSchema([]arrow.Field{
+	required("sweep_id", str),
+	required("point_id", str),
+	required("point_index", i64),
+	required("chunk", i64),
+	required("algorithm", str),
+	required("mode", str),
+	required("n", i64),
+	required("k", i64),
+	required("input_spectrum", str),
+	required("spectrum_min", f64),
+	required("spectrum_max", f64),
+	required("input_basis", str),
+	required("init_shape", str),
+	required("init_basis", str),
+	required("init_scale", f64),
+	required("init_spread", f64),
+	required("eta", f64),
+	required("tol", f64),
+	required("horizon", f64),
+	required("batch", i64),
+	required("record", i64),
+	required("seed", i64),
+	nullable("conv_time", f64),
+	nullable("conv_step", i64),
+	required("final_error", f64),
+	required("min_error", f64),
+	required("diverged", boolean),
+	nullable("diverge_reason", str),
+	required("steps", i64),
+	required("rhs_evals", i64),
+	required("status", str),
+	nullable("error", str),
+	required("code_version", str),
+	required("worker_host", str),
+	required("attempt", i32),
+	required("wall_seconds", f64),
+	nullable("started_at", timestampUTC),
+	nullable("finished_at", timestampUTC),
+}, tableMetadata(TablePoints))
+
+// PointsPartSchema is the schema of one points part file: [PointsSchema]
+// without the partition columns algorithm and n.
+var PointsPartSchema = withoutPartitionColumns(PointsSchema)
+
+// TrajectoriesSchema is the trajectories table as a reader of the
+// trajectories/ folder sees it, in long format: one row per recorded sample
+// of a point. Columns (none NULL):
+//
+//	sweep_id, point_id   string
+//	algorithm            string   (Hive partition)
+//	n                    int64    (Hive partition)
+//	sample               int32    index of the sample in the point's trajectory
+//	t                    float64  time (flow time, or η·step online)
+//	error                float64  whitening error ‖M⁻¹CM⁻¹ − I‖₂
+//	eig_min, eig_max     float64  extreme eigenvalues of M
+//	step                 int64    integrator or learning step
+//
+// The part files hold [TrajectoriesPartSchema]: the same columns without
+// algorithm and n, which come from the path.
+var TrajectoriesSchema = arrow.NewSchema([]arrow.Field{
+	required("sweep_id", str),
+	required("point_id", str),
+	required("algorithm", str),
+	required("n", i64),
+	required("sample", i32),
+	required("t", f64),
+	required("error", f64),
+	required("eig_min", f64),
+	required("eig_max", f64),
+	required("step", i64),
+}, tableMetadata(TableTrajectories))
+
+// TrajectoriesPartSchema is the schema of one trajectories part file:
+// [TrajectoriesSchema] without the partition columns algorithm and n.
+var TrajectoriesPartSchema = withoutPartitionColumns(TrajectoriesSchema)
+
+// SummarySchema is the summary table (sweeps/<sweep_id>/summary.parquet),
+// one row per (algorithm, mode, n, init_scale). Columns:
+//
+//	algorithm, mode    string
+//	n                  int64
+//	init_scale         float64
+//	best_eta           float64  eta of the fastest converged point; NULL if none converged
+//	best_conv_time     float64  its conv_time; NULL if none converged
+//	points             int64    points in the group
+//	converged          int64    points with status converged
+//	diverged           int64    points with status diverged
+var SummarySchema = arrow.NewSchema([]arrow.Field{
+	required("algorithm", str),
+	required("mode", str),
+	required("n", i64),
+	required("init_scale", f64),
+	nullable("best_eta", f64),
+	nullable("best_conv_time", f64),
+	required("points", i64),
+	required("converged", i64),
+	required("diverged", i64),
+}, tableMetadata(TableSummary))

@@ -1,0 +1,133 @@
+package results
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/isweep/isweep/internal/dynamics"
+)
+
+// SpectrumJSON returns the canonical JSON of a spectrum as written, the
+// value of the input_spectrum column: a list of numbers [v1,…] when only
+// Values is set, otherwise an object with the fields that are set, in the
+// order values, min, max, spacing ({"min":0.1,"max":10,"spacing":"log"});
+// the zero spectrum (the default, all ones) is {}. Numbers are written as
+// encoding/json writes float64, which round-trips exactly. It returns an
+// error for a NaN or infinite value.
+func SpectrumJSON(s dynamics.Spectrum) (string, error) {
+	if len(s.Values) > 0 && s.Min == 0 && s.Max == 0 && s.Spacing == "" {
+		b, err := json.Marshal(s.Values)
+		if err != nil {
+			return "", fmt.Errorf("results: input_spectrum values %v cannot be written as JSON: %w; eigenvalues must be finite", s.Values, err)
+		}
+		return string(b), nil
+	}
+	// encoding/json writes struct fields in declaration order.
+	b, err := json.Marshal(spectrumObject{Values: s.Values, Min: s.Min, Max: s.Max, Spacing: s.Spacing})
+	if err != nil {
+		return "", fmt.Errorf("results: input_spectrum %+v cannot be written as JSON: %w; eigenvalues must be finite", s, err)
+	}
+	return string(b), nil
+}
+
+type spectrumObject struct {
+	Values  []float64        `json:"values,omitempty"`
+	Min     float64          `json:"min,omitempty"`
+	Max     float64          `json:"max,omitempty"`
+	Spacing dynamics.Spacing `json:"spacing,omitempty"`
+}
+
+// ParseSpectrumJSON parses the value of the input_spectrum column, as
+// written by [SpectrumJSON].
+func ParseSpectrumJSON(text string) (dynamics.Spectrum, error) {
+	raw := bytes.TrimSpace([]byte(text))
+	if len(raw) > 0 && raw[0] == '[' {
+		var values []float64
+		if err := json.Unmarshal(raw, &values); err != nil {
+			return dynamics.Spectrum{}, fmt.Errorf("results: input_spectrum %q is not a list of numbers: %w", text, err)
+		}
+		return dynamics.Spectrum{Values: values}, nil
+	}
+	var obj spectrumObject
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&obj); err != nil {
+		return dynamics.Spectrum{}, fmt.Errorf("results: input_spectrum %q is neither a list of numbers nor an object {values, min, max, spacing}: %w", text, err)
+	}
+	return dynamics.Spectrum{Values: obj.Values, Min: obj.Min, Max: obj.Max, Spacing: obj.Spacing}, nil
+}
+
+// SpectrumRange returns the smallest and largest eigenvalue of a spectrum as
+// written: the extremes of Values when set, else Min and Max, else 1 and 1
+// (the default spectrum, all ones).
+func SpectrumRange(s dynamics.Spectrum) (lo, hi float64) {
+	switch {
+	case len(s.Values) > 0:
+		lo, hi = math.Inf(1), math.Inf(-1)
+		for _, v := range s.Values {
+			lo, hi = math.Min(lo, v), math.Max(hi, v)
+		}
+		return lo, hi
+	case s.Min == 0 && s.Max == 0:
+		return 1, 1
+	default:
+		return s.Min, s.Max
+	}
+}
+
+// spectrumCache remembers the JSON of the last few spectra encoded: the
+// rows of a chunk share a few spectra, and encoding each one anew would be
+// a large part of the cost of writing a row.
+type spectrumCache struct {
+	entries [8]struct {
+		spectrum dynamics.Spectrum
+		text     string
+	}
+	used, next int
+}
+
+func (c *spectrumCache) json(s dynamics.Spectrum) (string, error) {
+	for i := range c.used {
+		e := &c.entries[i]
+		if s.Min == e.spectrum.Min && s.Max == e.spectrum.Max && s.Spacing == e.spectrum.Spacing && slices.Equal(s.Values, e.spectrum.Values) {
+			return e.text, nil
+		}
+	}
+	text, err := SpectrumJSON(s)
+	if err != nil {
+		return "", err
+	}
+	e := &c.entries[c.next]
+	e.spectrum, e.text = s, text
+	c.next = (c.next + 1) % len(c.entries)
+	c.used = max(c.used, c.next)
+	if c.next == 0 {
+		c.used = len(c.entries)
+	}
+	return text, nil
+}
+
+// spectrumParseCache is the decoding counterpart of spectrumCache.
+type spectrumParseCache struct {
+	valid bool
+	text  string
+	last  dynamics.Spectrum
+}
+
+func (c *spectrumParseCache) parse(text string) (dynamics.Spectrum, error) {
+	if !c.valid || text != c.text {
+		s, err := ParseSpectrumJSON(text)
+		if err != nil {
+			return dynamics.Spectrum{}, err
+		}
+		c.valid, c.text, c.last = true, strings.Clone(text), s
+	}
+	// Each row owns its Values.
+	s := c.last
+	s.Values = slices.Clone(s.Values)
+	return s, nil
+}

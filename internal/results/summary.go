@@ -1,0 +1,213 @@
+package results
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/isweep/isweep/internal/dynamics"
+)
+
+// Summarize groups points by (algorithm, mode, n, init_scale) and returns,
+// for each group, the learning rate of the converged point with the
+// smallest conv_time (ties go to the smaller eta), that conv_time, and the
+// counts of points, converged points and diverged points (by Status). A
+// point counts as converged for the best eta when its Status is
+// [StatusConverged] and its ConvTime is set. Groups come in (algorithm,
+// mode, n, init_scale) order, so the result does not depend on the order of
+// rows.
+func Summarize(rows []PointRow) []SummaryRow {
+	type group struct {
+		algorithm dynamics.Algorithm
+		mode      dynamics.Mode
+		n         int
+		initScale float64
+	}
+	index := map[group]int{}
+	var out []SummaryRow
+	for i := range rows {
+		r := &rows[i]
+		g := group{r.Params.Algorithm, r.Params.Mode, r.Params.N, r.Params.InitScale}
+		j, ok := index[g]
+		if !ok {
+			j = len(out)
+			index[g] = j
+			out = append(out, SummaryRow{Algorithm: g.algorithm, Mode: g.mode, N: g.n, InitScale: g.initScale})
+		}
+		s := &out[j]
+		s.Points++
+		switch r.Status {
+		case StatusConverged:
+			s.Converged++
+		case StatusDiverged:
+			s.Diverged++
+		}
+		if r.Status != StatusConverged || r.Result.ConvTime == nil {
+			continue
+		}
+		t, eta := *r.Result.ConvTime, r.Params.Eta
+		if s.BestConvTime == nil || t < *s.BestConvTime || (t == *s.BestConvTime && eta < *s.BestEta) {
+			s.BestConvTime, s.BestEta = &t, &eta
+		}
+	}
+	slices.SortFunc(out, func(a, b SummaryRow) int {
+		return cmp.Or(
+			cmp.Compare(a.Algorithm, b.Algorithm),
+			cmp.Compare(a.Mode, b.Mode),
+			cmp.Compare(a.N, b.N),
+			cmp.Compare(a.InitScale, b.InitScale),
+		)
+	})
+	return out
+}
+
+// MergeSummaries merges summary rows of disjoint sets of points (for
+// example, one set per chunk) into the summary of their union: counts add
+// up, and the best eta is the one with the smallest conv_time (ties go to
+// the smaller eta), exactly as Summarize over all the rows would give.
+func MergeSummaries(rows []SummaryRow) []SummaryRow {
+	type group struct {
+		algorithm dynamics.Algorithm
+		mode      dynamics.Mode
+		n         int
+		initScale float64
+	}
+	index := map[group]int{}
+	var out []SummaryRow
+	for _, r := range rows {
+		g := group{r.Algorithm, r.Mode, r.N, r.InitScale}
+		j, ok := index[g]
+		if !ok {
+			index[g] = len(out)
+			r.BestEta, r.BestConvTime = copyFloat(r.BestEta), copyFloat(r.BestConvTime)
+			out = append(out, r)
+			continue
+		}
+		s := &out[j]
+		s.Points += r.Points
+		s.Converged += r.Converged
+		s.Diverged += r.Diverged
+		if r.BestConvTime == nil {
+			continue
+		}
+		t, eta := *r.BestConvTime, *r.BestEta
+		if s.BestConvTime == nil || t < *s.BestConvTime || (t == *s.BestConvTime && eta < *s.BestEta) {
+			s.BestConvTime, s.BestEta = &t, &eta
+		}
+	}
+	slices.SortFunc(out, func(a, b SummaryRow) int {
+		return cmp.Or(
+			cmp.Compare(a.Algorithm, b.Algorithm),
+			cmp.Compare(a.Mode, b.Mode),
+			cmp.Compare(a.N, b.N),
+			cmp.Compare(a.InitScale, b.InitScale),
+		)
+	})
+	return out
+}
+
+func copyFloat(v *float64) *float64 {
+	if v == nil {
+		return nil
+	}
+	c := *v
+	return &c
+}
+
+// EncodeSummary encodes summary rows as a Parquet file of the summary table
+// (columns [SummarySchema]). A nil alloc means memory.DefaultAllocator.
+func EncodeSummary(rows []SummaryRow, alloc memory.Allocator) ([]byte, error) {
+	if alloc == nil {
+		alloc = memory.DefaultAllocator
+	}
+	rb := array.NewRecordBuilder(alloc, SummarySchema)
+	defer rb.Release()
+	rb.Reserve(len(rows))
+	var (
+		algorithm    = builder[*array.StringBuilder](rb, "algorithm")
+		mode         = builder[*array.StringBuilder](rb, "mode")
+		n            = builder[*array.Int64Builder](rb, "n")
+		initScale    = builder[*array.Float64Builder](rb, "init_scale")
+		bestEta      = builder[*array.Float64Builder](rb, "best_eta")
+		bestConvTime = builder[*array.Float64Builder](rb, "best_conv_time")
+		points       = builder[*array.Int64Builder](rb, "points")
+		converged    = builder[*array.Int64Builder](rb, "converged")
+		diverged     = builder[*array.Int64Builder](rb, "diverged")
+	)
+	for i := range rows {
+		r := &rows[i]
+		if (r.BestEta == nil) != (r.BestConvTime == nil) {
+			return nil, fmt.Errorf("results: EncodeSummary: row %d (algorithm %q, n %d, init_scale %g): best_eta and best_conv_time must be both set or both nil", i, r.Algorithm, r.N, r.InitScale)
+		}
+		algorithm.Append(string(r.Algorithm))
+		mode.Append(string(r.Mode))
+		n.Append(int64(r.N))
+		initScale.Append(r.InitScale)
+		if r.BestEta != nil {
+			bestEta.Append(*r.BestEta)
+			bestConvTime.Append(*r.BestConvTime)
+		} else {
+			bestEta.AppendNull()
+			bestConvTime.AppendNull()
+		}
+		points.Append(r.Points)
+		converged.Append(r.Converged)
+		diverged.Append(r.Diverged)
+	}
+	rec := rb.NewRecordBatch()
+	defer rec.Release()
+	return writeParquet(rec, "", alloc)
+}
+
+// DecodeSummary decodes a Parquet file written by [EncodeSummary]. A nil
+// alloc means memory.DefaultAllocator.
+func DecodeSummary(data []byte, alloc memory.Allocator) ([]SummaryRow, error) {
+	if alloc == nil {
+		alloc = memory.DefaultAllocator
+	}
+	part, err := openParquet(data, TableSummary, SummarySchema, alloc)
+	if err != nil {
+		return nil, err
+	}
+	defer part.close()
+	rows := make([]SummaryRow, 0, part.numRows)
+	var algorithms, modes stringCache
+	err = part.each(func(rec arrow.RecordBatch) error {
+		var (
+			algorithm    = column[*array.String](rec, "algorithm")
+			mode         = column[*array.String](rec, "mode")
+			n            = column[*array.Int64](rec, "n")
+			initScale    = column[*array.Float64](rec, "init_scale")
+			bestEta      = column[*array.Float64](rec, "best_eta")
+			bestConvTime = column[*array.Float64](rec, "best_conv_time")
+			points       = column[*array.Int64](rec, "points")
+			converged    = column[*array.Int64](rec, "converged")
+			diverged     = column[*array.Int64](rec, "diverged")
+		)
+		for i := 0; i < int(rec.NumRows()); i++ {
+			r := SummaryRow{
+				Algorithm: dynamics.Algorithm(algorithms.get(algorithm.Value(i))),
+				Mode:      dynamics.Mode(modes.get(mode.Value(i))),
+				N:         int(n.Value(i)),
+				InitScale: initScale.Value(i),
+				Points:    points.Value(i),
+				Converged: converged.Value(i),
+				Diverged:  diverged.Value(i),
+			}
+			if bestEta.IsValid(i) && bestConvTime.IsValid(i) {
+				eta, t := bestEta.Value(i), bestConvTime.Value(i)
+				r.BestEta, r.BestConvTime = &eta, &t
+			}
+			rows = append(rows, r)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return rows, nil
+}

@@ -1,0 +1,305 @@
+package store
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"iter"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+)
+
+// folderStore keeps each object as a file under root, at the key's path.
+type folderStore struct {
+	root     string // cleaned folder path
+	location string // as the user wrote it
+}
+
+// openFolder opens (creating if missing) the folder store at location.
+func openFolder(location string) (*folderStore, error) {
+	root := filepath.Clean(location)
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return nil, fmt.Errorf("store: cannot create the folder %q: %w", location, err)
+	}
+	info, err := os.Stat(root)
+	if err != nil {
+		return nil, fmt.Errorf("store: cannot open the folder %q: %w", location, err)
+	}
+	if !info.IsDir() {
+		return nil, fmt.Errorf("store: location %q is a file, not a folder; give a folder path or an s3://bucket/prefix URL", location)
+	}
+	return &folderStore{root: root, location: location}, nil
+}
+
+func (s *folderStore) Location() string { return s.location }
+
+// path returns the file path of a validated key.
+func (s *folderStore) path(key string) string {
+	return filepath.Join(s.root, filepath.FromSlash(key))
+}
+
+// Put writes body to a fsynced temporary file beside the key's file and
+// hard-links it to the key's name. The link fails when the key exists, which
+// makes the write create-only without a window in which a reader could see a
+// partial file.
+func (s *folderStore) Put(ctx context.Context, key string, body []byte) error {
+	if err := validateKey(key); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	final := s.path(key)
+	dir := filepath.Dir(final)
+	if err := s.makeDirs(dir, key); err != nil {
+		return err
+	}
+	tmpName, err := writeTemp(dir, body)
+	if err != nil {
+		return fmt.Errorf("store: put %s in %s: %w", key, s.location, err)
+	}
+	linkErr := os.Link(tmpName, final)
+	removeErr := os.Remove(tmpName)
+	switch {
+	case linkErr == nil:
+	case errors.Is(linkErr, fs.ErrExist):
+		return s.compareExisting(key, final, body)
+	default:
+		return fmt.Errorf("store: put %s in %s: %w (the folder's file system must support hard links)", key, s.location, linkErr)
+	}
+	if removeErr != nil {
+		return fmt.Errorf("store: put %s in %s: removing the temporary file: %w", key, s.location, removeErr)
+	}
+	if err := syncDir(dir); err != nil {
+		return fmt.Errorf("store: put %s in %s: %w", key, s.location, err)
+	}
+	return nil
+}
+
+// compareExisting decides a Put that found key already stored: the same
+// bytes are a success, different bytes a *ConflictError.
+func (s *folderStore) compareExisting(key, final string, body []byte) error {
+	stored, err := os.ReadFile(final)
+	if err != nil {
+		if errors.Is(err, syscall.EISDIR) {
+			return fmt.Errorf("store: put %s in %s: the key is a folder of other objects, a folder store cannot also hold an object there", key, s.location)
+		}
+		return fmt.Errorf("store: put %s in %s: reading the existing object: %w", key, s.location, err)
+	}
+	if !bytes.Equal(stored, body) {
+		return &ConflictError{Key: key}
+	}
+	return nil
+}
+
+// writeTemp writes body to a new temporary file in dir, fsyncs and closes
+// it, and returns its name.
+func writeTemp(dir string, body []byte) (name string, err error) {
+	f, err := os.CreateTemp(dir, reservedPrefix+"tmp-*")
+	if err != nil {
+		return "", err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if _, err = f.Write(body); err != nil {
+		return "", err
+	}
+	if err = f.Sync(); err != nil {
+		return "", err
+	}
+	if err = f.Close(); err != nil {
+		return "", err
+	}
+	return f.Name(), nil
+}
+
+// makeDirs creates dir and its missing parents below the root, fsyncing each
+// parent that gained an entry, so a crash cannot lose the path to an object
+// whose Put returned.
+func (s *folderStore) makeDirs(dir, key string) error {
+	info, err := os.Stat(dir)
+	if err == nil {
+		if !info.IsDir() {
+			return s.fileInTheWay(dir, key)
+		}
+		return nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) || dir == s.root {
+		if errors.Is(err, syscall.ENOTDIR) {
+			return s.fileInTheWay(dir, key)
+		}
+		return fmt.Errorf("store: put %s in %s: %w", key, s.location, err)
+	}
+	parent := filepath.Dir(dir)
+	if err := s.makeDirs(parent, key); err != nil {
+		return err
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		if errors.Is(err, fs.ErrExist) { // made by a concurrent Put
+			return s.makeDirs(dir, key)
+		}
+		return fmt.Errorf("store: put %s in %s: %w", key, s.location, err)
+	}
+	if err := syncDir(parent); err != nil {
+		return fmt.Errorf("store: put %s in %s: %w", key, s.location, err)
+	}
+	return nil
+}
+
+// fileInTheWay reports a Put whose key needs a folder where an object is.
+func (s *folderStore) fileInTheWay(dir, key string) error {
+	rel, err := filepath.Rel(s.root, dir)
+	if err != nil {
+		rel = dir
+	}
+	return fmt.Errorf("store: put %s in %s: %q is an object, and a folder store cannot also hold objects under it", key, s.location, filepath.ToSlash(rel))
+}
+
+// syncDir fsyncs a directory so the entries made in it are durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("fsync of folder %s: %w", dir, err)
+	}
+	return nil
+}
+
+// isNotFound reports whether a file system error means that a key is absent.
+func isNotFound(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.EISDIR)
+}
+
+func (s *folderStore) Get(ctx context.Context, key string) ([]byte, error) {
+	if err := validateKey(key); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	body, err := os.ReadFile(s.path(key))
+	if err != nil {
+		if isNotFound(err) {
+			return nil, fmt.Errorf("store: get %s from %s: %w", key, s.location, ErrNotFound)
+		}
+		return nil, fmt.Errorf("store: get %s from %s: %w", key, s.location, err)
+	}
+	return body, nil
+}
+
+func (s *folderStore) Stat(ctx context.Context, key string) (ObjectInfo, error) {
+	if err := validateKey(key); err != nil {
+		return ObjectInfo{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return ObjectInfo{}, err
+	}
+	info, err := os.Stat(s.path(key))
+	if err == nil && !info.Mode().IsRegular() {
+		err = fs.ErrNotExist
+	}
+	if err != nil {
+		if isNotFound(err) {
+			return ObjectInfo{}, fmt.Errorf("store: stat %s in %s: %w", key, s.location, ErrNotFound)
+		}
+		return ObjectInfo{}, fmt.Errorf("store: stat %s in %s: %w", key, s.location, err)
+	}
+	return ObjectInfo{Key: key, Size: info.Size(), Modified: info.ModTime()}, nil
+}
+
+// List walks only the folder that holds prefix's last element, reading each
+// folder once and ordering its entries so that keys come out in lexical
+// order: a sub-folder "a" sorts as "a/", so "a-b" comes before "a/c".
+func (s *folderStore) List(ctx context.Context, prefix string) iter.Seq2[ObjectInfo, error] {
+	return func(yield func(ObjectInfo, error) bool) {
+		if err := validatePrefix(prefix); err != nil {
+			yield(ObjectInfo{}, err)
+			return
+		}
+		dirKey, namePrefix := "", prefix
+		if i := strings.LastIndexByte(prefix, '/'); i >= 0 {
+			dirKey, namePrefix = prefix[:i+1], prefix[i+1:]
+		}
+		s.walk(ctx, dirKey, namePrefix, yield)
+	}
+}
+
+// folderEntry is one directory entry with the name it sorts by.
+type folderEntry struct {
+	entry    fs.DirEntry
+	sortName string
+}
+
+// walk yields the objects in the folder of dirKey (a key prefix ending in
+// "/", or "") whose names start with namePrefix, recursing into sub-folders.
+// It returns false when the listing must stop.
+func (s *folderStore) walk(ctx context.Context, dirKey, namePrefix string, yield func(ObjectInfo, error) bool) bool {
+	dir := s.path(dirKey)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		if isNotFound(err) {
+			// A missing folder holds no keys (or was removed during the
+			// listing).
+			return true
+		}
+		yield(ObjectInfo{}, fmt.Errorf("store: list %s: %w", s.location, err))
+		return false
+	}
+	sorted := make([]folderEntry, 0, len(entries))
+	for _, e := range entries {
+		name := e.Name()
+		if !strings.HasPrefix(name, namePrefix) || strings.HasPrefix(name, reservedPrefix) {
+			continue
+		}
+		sortName := name
+		if e.IsDir() {
+			sortName += "/"
+		}
+		sorted = append(sorted, folderEntry{entry: e, sortName: sortName})
+	}
+	slices.SortFunc(sorted, func(a, b folderEntry) int { return cmp.Compare(a.sortName, b.sortName) })
+	for _, fe := range sorted {
+		if err := ctx.Err(); err != nil {
+			yield(ObjectInfo{}, err)
+			return false
+		}
+		key := dirKey + fe.entry.Name()
+		if fe.entry.IsDir() {
+			if !s.walk(ctx, key+"/", "", yield) {
+				return false
+			}
+			continue
+		}
+		if !fe.entry.Type().IsRegular() {
+			continue
+		}
+		info, err := fe.entry.Info()
+		if err != nil {
+			if isNotFound(err) {
+				continue
+			}
+			yield(ObjectInfo{}, fmt.Errorf("store: list %s: %w", s.location, err))
+			return false
+		}
+		if !yield(ObjectInfo{Key: key, Size: info.Size(), Modified: info.ModTime()}, nil) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,464 @@
+package schemas
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+
+	"github.com/isweep/isweep/internal/dynamics"
+)
+
+// Grid gives random access to the points of a sweep without holding them:
+// point i is decoded from i as a mixed-radix number over the axes. Axes come
+// in canonical order, that of the fields of dynamics.Params (a zip group
+// placed by the first of its parameters in that order), and the last axis
+// varies fastest. A Grid is immutable and safe for concurrent use.
+type Grid struct {
+	base    dynamics.Params // fixed values
+	axes    []gridAxis
+	size    int64
+	chunk   int
+	limits  Limits
+	varying []int // field numbers of the axes' parameters, ascending
+}
+
+// gridAxis is one axis of the product: a grid parameter, or a zip group of
+// several parameters whose values go together.
+type gridAxis struct {
+	columns []column // one per parameter, by ascending field number
+	n       int64    // number of values
+}
+
+// column holds the values of one parameter along an axis, in the slice of
+// the parameter's kind (a 10⁷-value axis of numbers takes 80 MB, not more).
+type column struct {
+	field   int
+	strs    []string
+	ints    []int64
+	nums    []float64
+	spectra []dynamics.Spectrum
+}
+
+func newColumn(f int, n int64) column {
+	c := column{field: f}
+	switch paramDefs[f].kind {
+	case kindString:
+		c.strs = make([]string, n)
+	case kindInt:
+		c.ints = make([]int64, n)
+	case kindFloat:
+		c.nums = make([]float64, n)
+	default:
+		c.spectra = make([]dynamics.Spectrum, n)
+	}
+	return c
+}
+
+func (c *column) len() int64 {
+	return int64(len(c.strs) + len(c.ints) + len(c.nums) + len(c.spectra))
+}
+
+func (c *column) put(d int64, v *paramValue) {
+	switch paramDefs[c.field].kind {
+	case kindString:
+		c.strs[d] = v.str
+	case kindInt:
+		c.ints[d] = v.int
+	case kindFloat:
+		c.nums[d] = v.num
+	default:
+		c.spectra[d] = v.spectrum
+	}
+}
+
+func (c *column) at(d int64) paramValue {
+	switch paramDefs[c.field].kind {
+	case kindString:
+		return paramValue{str: c.strs[d]}
+	case kindInt:
+		return paramValue{int: c.ints[d]}
+	case kindFloat:
+		return paramValue{num: c.nums[d]}
+	default:
+		return paramValue{spectrum: c.spectra[d]}
+	}
+}
+
+// Point is one point of a sweep.
+type Point struct {
+	// Index is the point's place in the grid, 0 ≤ Index < Len.
+	Index int64
+	// ID is PointID(Params): it names the point across runs and versions.
+	ID string
+	// Params are the point's parameters with defaults filled in
+	// (dynamics.Params.WithDefaults).
+	Params dynamics.Params
+}
+
+// Grid checks the structure of the spec and returns its grid. The checks:
+// apiVersion, name, output, chunk and limits; every parameter name known
+// and set in only one of grid, zip and fixed; algorithm and n set; every
+// value of the kind its parameter takes; every axis non-empty, generators
+// well formed; the axes of a zip group of equal length; at most
+// limits.max_points points. It does not validate the points themselves (see
+// Validate).
+func (s *Spec) Grid() (*Grid, error) {
+	g, errs := s.compile()
+	if len(errs) > 0 {
+		return nil, joinErrors(errs)
+	}
+	return g, nil
+}
+
+// Len returns the number of points.
+func (g *Grid) Len() int64 { return g.size }
+
+// ChunkSize returns the number of points per chunk (the last chunk may hold
+// fewer).
+func (g *Grid) ChunkSize() int { return g.chunk }
+
+// Chunks returns the number of chunks: Len divided by ChunkSize, rounded up.
+func (g *Grid) Chunks() int64 {
+	return (g.size + int64(g.chunk) - 1) / int64(g.chunk)
+}
+
+// ChunkRange returns the indices of the points of chunk c: start ≤ i < end.
+// It panics if c is not in [0, Chunks()).
+func (g *Grid) ChunkRange(c int64) (start, end int64) {
+	if c < 0 || c >= g.Chunks() {
+		panic(fmt.Sprintf("schemas: chunk %d out of range [0, %d)", c, g.Chunks()))
+	}
+	start = c * int64(g.chunk)
+	return start, min(start+int64(g.chunk), g.size)
+}
+
+// Limits returns the spec's limits with defaults filled in.
+func (g *Grid) Limits() Limits { return g.limits }
+
+// Varying returns the names of the parameters set by grid and zip axes, in
+// canonical order: the parameters that tell the points apart.
+func (g *Grid) Varying() []string {
+	names := make([]string, len(g.varying))
+	for i, f := range g.varying {
+		names[i] = paramDefs[f].name
+	}
+	return names
+}
+
+// Point returns point i. It panics if i is not in [0, Len()).
+func (g *Grid) Point(i int64) Point {
+	if i < 0 || i >= g.size {
+		panic(fmt.Sprintf("schemas: point index %d out of range [0, %d)", i, g.size))
+	}
+	p := g.params(i, true)
+	return Point{Index: i, ID: pointID(&p), Params: p}
+}
+
+// params decodes the defaulted parameters of point i. With own set, the
+// point gets its own copy of a spectrum list (the grid's copy is shared by
+// every point).
+func (g *Grid) params(i int64, own bool) dynamics.Params {
+	p := g.base
+	rem := i
+	for a := len(g.axes) - 1; a >= 0; a-- {
+		ax := &g.axes[a]
+		d := rem % ax.n
+		rem /= ax.n
+		for c := range ax.columns {
+			col := &ax.columns[c]
+			v := col.at(d)
+			setParam(&p, col.field, &v)
+		}
+	}
+	if own && p.InputSpectrum.Values != nil {
+		p.InputSpectrum.Values = slices.Clone(p.InputSpectrum.Values)
+	}
+	return p.WithDefaults()
+}
+
+// Describe returns the values of point i along the grid and zip axes, the
+// values that tell it apart from the other points, in canonical order:
+// "algorithm=interneuron, n=4, eta=0.5". It panics if i is not in
+// [0, Len()).
+func (g *Grid) Describe(i int64) string {
+	if i < 0 || i >= g.size {
+		panic(fmt.Sprintf("schemas: point index %d out of range [0, %d)", i, g.size))
+	}
+	var values [numParams]paramValue
+	rem := i
+	for a := len(g.axes) - 1; a >= 0; a-- {
+		ax := &g.axes[a]
+		d := rem % ax.n
+		rem /= ax.n
+		for c := range ax.columns {
+			values[ax.columns[c].field] = ax.columns[c].at(d)
+		}
+	}
+	var b []byte
+	for k, f := range g.varying {
+		if k > 0 {
+			b = append(b, ", "...)
+		}
+		b = appendParam(b, f, &values[f])
+	}
+	return string(b)
+}
+
+// PointID returns the id of the point with parameters p: the hex form of the
+// first 16 bytes of the SHA-256 of the canonical encoding of
+// p.WithDefaults(). Equal ids mean equal defaulted parameters, so {n: 4}
+// and {n: 4, k: 4} are the same point.
+//
+// The canonical encoding (version 1) is the line "isweep.point.v1" followed
+// by one line "name=value" per parameter, in the order of the fields of
+// dynamics.Params, each line ending in "\n". Integers are written in
+// decimal; numbers in the shortest decimal form that reads back exactly
+// (strconv 'g' format with precision -1: 0.01, 1e-05, 100000, 1e+06), with
+// -0 written 0; strings quoted as in Go (strconv.Quote); a spectrum as
+// "[v1,v2,…]" when it lists its eigenvalues and as
+// "{min=…,max=…,spacing="log"}" otherwise (an empty spacing is written as
+// its default, log). This encoding does not change between versions: a
+// parameter added later is written only when it differs from its default,
+// so that the ids of existing points stay valid.
+func PointID(p dynamics.Params) string {
+	p = p.WithDefaults()
+	return pointID(&p)
+}
+
+// pointID hashes defaulted parameters; see PointID. It writes the fields
+// one by one, in the order of dynamics.Params (TestPointIDEncoding holds it
+// to the documented encoding).
+func pointID(p *dynamics.Params) string {
+	var buf [512]byte
+	b := append(buf[:0], "isweep.point.v1\n"...)
+	b = appendStringLine(b, "algorithm=", string(p.Algorithm))
+	b = appendStringLine(b, "mode=", string(p.Mode))
+	b = appendIntLine(b, "n=", int64(p.N))
+	b = appendIntLine(b, "k=", int64(p.K))
+	b = append(b, "input_spectrum="...)
+	b = appendSpectrum(b, p.InputSpectrum)
+	b = append(b, '\n')
+	b = appendStringLine(b, "input_basis=", p.InputBasis)
+	b = appendFloatLine(b, "init_scale=", p.InitScale)
+	b = appendStringLine(b, "init_shape=", p.InitShape)
+	b = appendFloatLine(b, "init_spread=", p.InitSpread)
+	b = appendStringLine(b, "init_basis=", p.InitBasis)
+	b = appendFloatLine(b, "eta=", p.Eta)
+	b = appendIntLine(b, "batch=", int64(p.Batch))
+	b = appendFloatLine(b, "tol=", p.Tol)
+	b = appendFloatLine(b, "horizon=", p.Horizon)
+	b = appendIntLine(b, "record=", int64(p.Record))
+	b = appendIntLine(b, "seed=", p.Seed)
+	sum := sha256.Sum256(b)
+	var id [32]byte
+	hex.Encode(id[:], sum[:16])
+	return string(id[:])
+}
+
+func appendStringLine(b []byte, key, s string) []byte {
+	b = append(b, key...)
+	b = appendQuoted(b, s)
+	return append(b, '\n')
+}
+
+func appendIntLine(b []byte, key string, i int64) []byte {
+	b = append(b, key...)
+	b = strconv.AppendInt(b, i, 10)
+	return append(b, '\n')
+}
+
+func appendFloatLine(b []byte, key string, f float64) []byte {
+	b = append(b, key...)
+	b = appendFloat(b, f)
+	return append(b, '\n')
+}
+
+// appendQuoted appends s quoted as strconv.Quote does, without its cost
+// for the plain names parameters take.
+func appendQuoted(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return strconv.AppendQuote(b, s)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// expandAxis returns the values of an axis for parameter f, checked and
+// converted to the parameter's kind.
+func expandAxis(f int, a Axis, path string) (column, *SpecError) {
+	def := &paramDefs[f]
+	forms := 0
+	for _, set := range []bool{a.Values != nil, a.Linspace != nil, a.Logspace != nil, a.Range != nil} {
+		if set {
+			forms++
+		}
+	}
+	switch {
+	case forms == 0 || (forms == 1 && a.Values != nil && len(a.Values) == 0):
+		return column{}, &SpecError{Path: path, Msg: fmt.Sprintf("empty axis; give at least one value, like [%s], or a generator like {linspace: [0.1, 0.5, 5]}", def.example)}
+	case forms > 1:
+		return column{}, &SpecError{Path: path, Msg: "an axis is either a list of values or one generator (linspace, logspace or range), not several"}
+	}
+	if a.Values != nil {
+		if len(a.Values) > MaxAxisValues {
+			return column{}, &SpecError{Path: path, Msg: fmt.Sprintf("%d values; an axis holds at most %d", len(a.Values), MaxAxisValues)}
+		}
+		values := newColumn(f, int64(len(a.Values)))
+		for i, raw := range a.Values {
+			v, err := coerce(f, raw, path+"["+strconv.Itoa(i)+"]")
+			if err != nil {
+				if def.kind == kindSpectrum {
+					if _, isNum := asFiniteFloat(raw); isNum {
+						err.Msg += "; an axis over input_spectrum is a list of spectra, like [[1, 2], [0.5, 4]]"
+					}
+				}
+				return column{}, err
+			}
+			values.put(int64(i), &v)
+		}
+		return values, nil
+	}
+
+	var form string
+	var args [3]float64
+	var num int64
+	switch {
+	case a.Linspace != nil:
+		form, args, num = "linspace", [3]float64{a.Linspace.Start, a.Linspace.Stop, float64(a.Linspace.Num)}, int64(a.Linspace.Num)
+	case a.Logspace != nil:
+		form, args, num = "logspace", [3]float64{a.Logspace.StartExp, a.Logspace.StopExp, float64(a.Logspace.Num)}, int64(a.Logspace.Num)
+	default:
+		form, args = "range", [3]float64{a.Range.Start, a.Range.Stop, a.Range.Step}
+	}
+	gpath := path + "." + form
+	written := fmt.Sprintf("{%s: [%s, %s, %s]}", form, appendFloat(nil, args[0]), appendFloat(nil, args[1]), appendFloat(nil, args[2]))
+	if def.kind != kindInt && def.kind != kindFloat {
+		return column{}, &SpecError{Path: gpath, Msg: fmt.Sprintf("%s makes numbers, but %s takes %s; list the values, like [%s]", form, def.name, def.kind, def.example)}
+	}
+	for _, x := range args {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return column{}, &SpecError{Path: gpath, Msg: fmt.Sprintf("%s has a number that is not finite; write %s", written, generatorUsage[form])}
+		}
+	}
+
+	var gen func(i int64) float64
+	var exactInts bool // range over integers: values computed exactly
+	switch form {
+	case "linspace", "logspace":
+		if num < 1 || num > MaxAxisValues {
+			return column{}, &SpecError{Path: gpath, Msg: fmt.Sprintf("%s num %d is out of range; num is the number of values, 1 to %d", form, num, MaxAxisValues)}
+		}
+		start, stop := args[0], args[1]
+		step := 0.0
+		if num > 1 {
+			step = (stop - start) / float64(num-1)
+		}
+		lin := func(i int64) float64 {
+			// As numpy.linspace: start + i·step, the last value exactly stop.
+			if i == num-1 && num > 1 {
+				return stop
+			}
+			return start + float64(i)*step
+		}
+		gen = lin
+		if form == "logspace" {
+			gen = func(i int64) float64 { return math.Pow(10, lin(i)) }
+		}
+	default:
+		start, stop, step := args[0], args[1], args[2]
+		if step == 0 {
+			return column{}, &SpecError{Path: gpath, Msg: fmt.Sprintf("%s has step 0; the step must be non-zero", written)}
+		}
+		num, exactInts = rangeCount(start, stop, step)
+		if exactInts {
+			s, d := int64(start), int64(step)
+			gen = func(i int64) float64 { return float64(s + i*d) }
+		} else {
+			// As numpy.arange: values start + i·δ, with δ = (start + step) −
+			// start as numpy computes it.
+			delta := (start + step) - start
+			gen = func(i int64) float64 {
+				if i == 1 {
+					return start + step
+				}
+				return start + float64(i)*delta
+			}
+		}
+		if num == 0 {
+			return column{}, &SpecError{Path: gpath, Msg: fmt.Sprintf("%s is empty: the stop is excluded, and with a positive step it must be above the start (below it with a negative step)", written)}
+		}
+		if num > MaxAxisValues {
+			return column{}, &SpecError{Path: gpath, Msg: fmt.Sprintf("%s gives more than %d values, the most an axis holds", written, MaxAxisValues)}
+		}
+	}
+
+	values := newColumn(f, num)
+	for i := range num {
+		x := gen(i)
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return column{}, &SpecError{Path: gpath, Msg: fmt.Sprintf("%s gives %s, which is not a finite number", written, appendFloat(nil, x))}
+		}
+		if x == 0 && f != fSeed {
+			return column{}, &SpecError{Path: gpath, Msg: fmt.Sprintf("%s gives 0, which is not allowed: in a point a zero %s stands for its default; start the axis elsewhere",
+				written, def.name)}
+		}
+		if def.kind == kindFloat {
+			values.nums[i] = x
+			continue
+		}
+		r := math.Round(x)
+		if !exactInts && math.Abs(x-r) > 1e-9*math.Max(1, math.Abs(x)) || math.Abs(r) > maxExactInt {
+			return column{}, &SpecError{Path: gpath, Msg: fmt.Sprintf("%s gives %s, which is not an integer; %s takes integers, like %s", written, appendFloat(nil, x), def.name, def.example)}
+		}
+		values.ints[i] = int64(r)
+	}
+	return values, nil
+}
+
+// rangeCount returns the number of values of {range: [start, stop, step]}
+// (capped at MaxAxisValues+1) and whether they are integers computed
+// exactly: as Python's range when all three are integers, else as
+// numpy.arange, ceil((stop − start)/step).
+func rangeCount(start, stop, step float64) (num int64, exactInts bool) {
+	exactInts = start == math.Trunc(start) && stop == math.Trunc(stop) && step == math.Trunc(step) &&
+		math.Abs(start) <= maxExactInt && math.Abs(stop) <= maxExactInt && math.Abs(step) <= maxExactInt
+	if exactInts {
+		s, e, d := int64(start), int64(stop), int64(step)
+		switch {
+		case d > 0 && e > s:
+			num = (e - s + d - 1) / d
+		case d < 0 && e < s:
+			num = (s - e - d - 1) / -d
+		}
+		return min(num, MaxAxisValues+1), true
+	}
+	c := math.Ceil((stop - start) / step)
+	switch {
+	case c > MaxAxisValues:
+		return MaxAxisValues + 1, false
+	case c > 0:
+		return int64(c), false
+	}
+	return 0, false
+}
+
+// axisCount returns the number of values of an axis without generating
+// them; 0 when the axis is malformed (expandAxis says why).
+func axisCount(a Axis) int64 {
+	switch {
+	case a.Linspace != nil:
+		return int64(a.Linspace.Num)
+	case a.Logspace != nil:
+		return int64(a.Logspace.Num)
+	case a.Range != nil:
+		n, _ := rangeCount(a.Range.Start, a.Range.Stop, a.Range.Step)
+		return n
+	}
+	return int64(len(a.Values))
+}

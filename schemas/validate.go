@@ -1,0 +1,434 @@
+package schemas
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/isweep/isweep/internal/dynamics"
+)
+
+// Validate checks the spec before any work is done: first its structure
+// (as Grid does), then every point of the grid with
+// dynamics.Params.Validate under the spec's limits, which catches rules
+// that involve several parameters (k ≥ n, eta < 1 for the interneuron
+// network, …). Structural problems come back as *SpecError values joined
+// with errors.Join; refused points as one *PointsError that counts them and
+// shows the first MaxPointExamples with their index and axis values.
+func (s *Spec) Validate() error {
+	g, errs := s.compile()
+	if len(errs) > 0 {
+		return joinErrors(errs)
+	}
+	return g.validatePoints(s.file)
+}
+
+// validatePoints runs dynamics.Params.Validate on every point.
+func (g *Grid) validatePoints(file string) error {
+	lim := g.limits.Dynamics()
+	var pe *PointsError
+	for i := range g.size {
+		p := g.params(i, false)
+		err := p.Validate(lim)
+		if err == nil {
+			continue
+		}
+		if pe == nil {
+			pe = &PointsError{File: file, Total: g.size}
+		}
+		pe.Invalid++
+		if len(pe.Examples) < MaxPointExamples {
+			pe.Examples = append(pe.Examples, PointProblem{Index: i, Axes: g.Describe(i), Err: err})
+		}
+	}
+	if pe != nil {
+		return pe
+	}
+	return nil
+}
+
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
+
+// compile checks the structure of the spec and builds its grid.
+func (s *Spec) compile() (*Grid, []*SpecError) {
+	var errs []*SpecError
+	add := func(e *SpecError) {
+		if e != nil {
+			e.File, e.Line = s.file, lineOf(s.lines, e.Path)
+			errs = append(errs, e)
+		}
+	}
+
+	switch s.APIVersion {
+	case APIVersion:
+	case "":
+		add(&SpecError{Path: "apiVersion", Msg: "missing; start the spec with apiVersion: " + APIVersion})
+	default:
+		add(&SpecError{Path: "apiVersion", Msg: fmt.Sprintf("%q is not supported; this version of isweep reads apiVersion: %s", s.APIVersion, APIVersion)})
+	}
+	add(checkName(s.Name))
+	add(checkOutput(s.Output))
+	chunk := s.Chunk
+	switch {
+	case chunk == 0:
+		chunk = DefaultChunk
+	case chunk < 1 || chunk > MaxChunk:
+		add(&SpecError{Path: "chunk", Msg: fmt.Sprintf("%d is out of range; chunk is the number of points per chunk, 1 to %d (default %d)", s.Chunk, MaxChunk, DefaultChunk)})
+	}
+	for _, e := range checkLimits(s.Limits) {
+		add(e)
+	}
+	limits := s.Limits.WithDefaults()
+
+	g := &Grid{chunk: chunk, limits: limits}
+	var placed [numParams]string // where each parameter is set
+
+	// place records that parameter name is set at path; it reports unknown
+	// and repeated parameters and returns the field number, or -1.
+	place := func(name, path string) int {
+		f := paramField(name)
+		if f < 0 {
+			add(unknownKey(path, name, "parameter", paramNames))
+			return -1
+		}
+		if placed[f] != "" {
+			add(&SpecError{Path: path, Msg: fmt.Sprintf("%s is also set at %s; a parameter may appear in only one of grid, zip and fixed", name, placed[f])})
+			return -1
+		}
+		placed[f] = path
+		return f
+	}
+
+	// Count the points before generating any axis, so that an oversized
+	// grid is refused without taking the memory its axes would need.
+	if count, ok := s.countPoints(); !ok || count > limits.MaxPoints {
+		total := "more than 9,223,372,036,854,775,807"
+		if ok {
+			total = groupDigits(count)
+		}
+		add(&SpecError{Msg: fmt.Sprintf("the grid has %s points, above limits.max_points = %s; shrink the axes, or raise the limit with limits: {max_points: N}",
+			total, groupDigits(limits.MaxPoints))})
+		return nil, errs
+	}
+
+	for _, name := range sortedNames(s.GridAxes) {
+		path := "grid." + quoteKey(name)
+		f := place(name, path)
+		if f < 0 {
+			continue
+		}
+		values, err := expandAxis(f, s.GridAxes[name], path)
+		if err != nil {
+			add(err)
+			continue
+		}
+		g.axes = append(g.axes, gridAxis{columns: []column{values}, n: values.len()})
+	}
+	for gi, group := range s.Zip {
+		gpath := fmt.Sprintf("zip[%d]", gi)
+		if len(group) == 0 {
+			add(&SpecError{Path: gpath, Msg: "empty group; a zip group maps parameters to axes of equal length, like {n: [4, 16], k: [8, 32]}"})
+			continue
+		}
+		ax := gridAxis{n: -1}
+		ok := true
+		var lengths []string
+		for _, name := range sortedNames(group) {
+			path := gpath + "." + quoteKey(name)
+			f := place(name, path)
+			if f < 0 {
+				ok = false
+				continue
+			}
+			values, err := expandAxis(f, group[name], path)
+			if err != nil {
+				add(err)
+				ok = false
+				continue
+			}
+			lengths = append(lengths, fmt.Sprintf("%s: %d", name, values.len()))
+			if ax.n >= 0 && ax.n != values.len() {
+				ax.n = -2 // lengths differ
+			} else if ax.n == -1 {
+				ax.n = values.len()
+			}
+			ax.columns = append(ax.columns, values)
+		}
+		if ok && ax.n == -2 {
+			add(&SpecError{Path: gpath, Msg: fmt.Sprintf("the axes of a zip group vary together and need the same length; got %s", strings.Join(lengths, ", "))})
+			continue
+		}
+		if ok {
+			g.axes = append(g.axes, ax)
+		}
+	}
+	for _, name := range sortedNames(s.Fixed) {
+		path := "fixed." + quoteKey(name)
+		f := place(name, path)
+		if f < 0 {
+			continue
+		}
+		v, err := coerce(f, s.Fixed[name], path)
+		if err != nil {
+			add(err)
+			continue
+		}
+		setParam(&g.base, f, &v)
+	}
+	for _, f := range []int{fAlgorithm, fN} {
+		if placed[f] == "" {
+			def := &paramDefs[f]
+			add(&SpecError{Msg: fmt.Sprintf("%s is not set; every point needs one: set it under fixed (%s: %s) or as an axis under grid", def.name, def.name, def.example)})
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+
+	// Canonical axis order: by the (first) field of each axis, which does
+	// not depend on the order of keys in the file.
+	sort.Slice(g.axes, func(i, j int) bool { return g.axes[i].columns[0].field < g.axes[j].columns[0].field })
+	g.size = 1
+	for _, ax := range g.axes {
+		g.size *= ax.n // countPoints has checked the product
+	}
+	for _, ax := range g.axes {
+		for _, c := range ax.columns {
+			g.varying = append(g.varying, c.field)
+		}
+	}
+	sort.Ints(g.varying)
+	return g, nil
+}
+
+// countPoints multiplies the lengths of the axes of known parameters (a zip
+// group counting as its first axis), reporting overflow.
+func (s *Spec) countPoints() (int64, bool) {
+	prod := int64(1)
+	mul := func(n int64) bool {
+		n = max(n, 1) // malformed axes are reported by expandAxis
+		if prod > math.MaxInt64/n {
+			return false
+		}
+		prod *= n
+		return true
+	}
+	for name, a := range s.GridAxes {
+		if paramField(name) >= 0 && !mul(axisCount(a)) {
+			return 0, false
+		}
+	}
+	for _, group := range s.Zip {
+		for _, name := range sortedNames(group) {
+			if paramField(name) >= 0 {
+				if !mul(axisCount(group[name])) {
+					return 0, false
+				}
+				break
+			}
+		}
+	}
+	return prod, true
+}
+
+// groupDigits writes n with thousands separators: 10,000,000.
+func groupDigits(n int64) string {
+	s := fmt.Sprint(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// sortedNames returns the keys of m, known parameters first in canonical
+// order, then unknown ones alphabetically.
+func sortedNames[V any](m map[string]V) []string {
+	names := make([]string, 0, len(m))
+	for name := range m {
+		names = append(names, name)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		fi, fj := paramField(names[i]), paramField(names[j])
+		if fi < 0 {
+			fi = numParams
+		}
+		if fj < 0 {
+			fj = numParams
+		}
+		if fi != fj {
+			return fi < fj
+		}
+		return names[i] < names[j]
+	})
+	return names
+}
+
+// zipOrder returns the indices of the zip groups in canonical order: by the
+// first of their parameters in the order of dynamics.Params.
+func zipOrder(groups []map[string]Axis) []int {
+	first := make([]int, len(groups))
+	order := make([]int, len(groups))
+	for i, g := range groups {
+		order[i] = i
+		first[i] = numParams
+		for name := range g {
+			if f := paramField(name); f >= 0 && f < first[i] {
+				first[i] = f
+			}
+		}
+	}
+	sort.SliceStable(order, func(a, b int) bool { return first[order[a]] < first[order[b]] })
+	return order
+}
+
+func checkName(name string) *SpecError {
+	const rule = "a name is 1 to 63 characters of a-z, 0-9, '.', '_' and '-', starting with a letter or digit, like mu-scan"
+	switch {
+	case name == "":
+		return &SpecError{Path: "name", Msg: "missing; " + rule}
+	case !nameRE.MatchString(name):
+		return &SpecError{Path: "name", Msg: fmt.Sprintf("%q is not a valid name; %s", name, rule)}
+	case strings.Contains(name, ".."):
+		return &SpecError{Path: "name", Msg: fmt.Sprintf("%q contains \"..\"; %s", name, rule)}
+	}
+	return nil
+}
+
+// s3PrefixChars are the characters allowed in an S3 prefix element besides
+// letters and digits: AWS's "safe" set and '=' for hive partitions.
+const s3PrefixChars = "!-_.*'()="
+
+var s3BucketRE = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+var schemeRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*$`)
+
+func checkOutput(out string) *SpecError {
+	bad := func(format string, args ...any) *SpecError {
+		return &SpecError{Path: "output", Msg: fmt.Sprintf("%q: ", out) + fmt.Sprintf(format, args...)}
+	}
+	if out == "" {
+		return &SpecError{Path: "output", Msg: "missing; set a folder path like results/mu-scan or s3://bucket/prefix"}
+	}
+	for i, r := range out {
+		if r < 0x20 || r == 0x7f {
+			return bad("control character at byte %d; write a plain path", i)
+		}
+	}
+	if scheme, rest, ok := strings.Cut(out, "://"); ok && schemeRE.MatchString(scheme) {
+		if scheme != "s3" {
+			return bad("%s:// is not supported; output is a folder path or s3://bucket/prefix", scheme)
+		}
+		bucket, prefix, _ := strings.Cut(rest, "/")
+		switch {
+		case !s3BucketRE.MatchString(bucket) || strings.Contains(bucket, ".."):
+			return bad("%q is not a valid bucket name; a bucket is 3 to 63 characters of a-z, 0-9, '.' and '-', starting and ending with a letter or digit", bucket)
+		}
+		prefix = strings.TrimSuffix(prefix, "/")
+		if prefix == "" {
+			return nil
+		}
+		for _, elem := range strings.Split(prefix, "/") {
+			switch elem {
+			case "":
+				return bad("empty element (//) in the prefix; separate elements with one /")
+			case ".", "..":
+				return bad("%q element in the prefix; S3 keys are not paths, write the prefix without . or ..", elem)
+			}
+			for _, r := range elem {
+				if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(s3PrefixChars, r)) {
+					return bad("%q in the prefix is not allowed; prefix elements use letters, digits and %s", string(r), s3PrefixChars)
+				}
+			}
+		}
+		return nil
+	}
+	for _, elem := range strings.FieldsFunc(out, func(r rune) bool { return r == '/' || r == '\\' }) {
+		if elem == ".." {
+			return bad("\"..\" element; write the folder without going up (an absolute path is fine)")
+		}
+	}
+	if out == "~" || strings.HasPrefix(out, "~/") {
+		return bad("~ is not expanded here; write the full path")
+	}
+	return nil
+}
+
+func checkLimits(l Limits) []*SpecError {
+	var errs []*SpecError
+	if l.MaxPoints < 0 {
+		errs = append(errs, &SpecError{Path: "limits.max_points", Msg: fmt.Sprintf("%d is negative; give the largest number of points, like %d (default)", l.MaxPoints, DefaultMaxPoints)})
+	}
+	if l.MaxN < 0 {
+		errs = append(errs, &SpecError{Path: "limits.max_n", Msg: fmt.Sprintf("%d is negative; give the largest n, like %d (default)", l.MaxN, dynamics.DefaultLimits().MaxN)})
+	}
+	for _, h := range []struct {
+		path string
+		v    float64
+		def  float64
+	}{
+		{"limits.max_flow_horizon", l.MaxFlowHorizon, dynamics.DefaultLimits().MaxFlowHorizon},
+		{"limits.max_online_steps", l.MaxOnlineSteps, dynamics.DefaultLimits().MaxOnlineSteps},
+	} {
+		if h.v < 0 || math.IsNaN(h.v) || math.IsInf(h.v, 0) {
+			errs = append(errs, &SpecError{Path: h.path, Msg: fmt.Sprintf("%s is not a positive finite number; like %g (default)", string(appendFloat(nil, h.v)), h.def)})
+		}
+	}
+	return errs
+}
+
+// normalize replaces the parameter values of a spec that compiles with
+// their kind's Go type.
+func (s *Spec) normalize() {
+	for name, v := range s.Fixed {
+		f := paramField(name)
+		if pv, err := coerce(f, v, ""); err == nil {
+			s.Fixed[name] = typedValue(f, &pv)
+		}
+	}
+	normalizeAxes := func(axes map[string]Axis) {
+		for name, a := range axes {
+			if a.Values == nil {
+				continue
+			}
+			f := paramField(name)
+			values := make([]any, len(a.Values))
+			for i, v := range a.Values {
+				pv, err := coerce(f, v, "")
+				if err != nil {
+					return
+				}
+				values[i] = typedValue(f, &pv)
+			}
+			a.Values = values
+			axes[name] = a
+		}
+	}
+	normalizeAxes(s.GridAxes)
+	for _, group := range s.Zip {
+		normalizeAxes(group)
+	}
+}
+
+// typedValue returns v as the Go value a parsed Spec holds.
+func typedValue(f int, v *paramValue) any {
+	switch paramDefs[f].kind {
+	case kindString:
+		return v.str
+	case kindInt:
+		return v.int
+	case kindFloat:
+		return v.num
+	default:
+		return v.spectrum
+	}
+}

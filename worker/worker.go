@@ -1,0 +1,173 @@
+// Package worker builds isweep workers: a Temporal worker with the sweep
+// workflow and the sweep activities wired to an object store, and the
+// Temporal client options taken from Temporal's environment conventions
+// (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS…).
+package worker
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/isweep/isweep/activities"
+	"github.com/isweep/isweep/internal/store"
+	"github.com/isweep/isweep/workflows"
+)
+
+// DefaultTaskQueue is the task queue isweep uses unless told otherwise.
+const DefaultTaskQueue = "isweep"
+
+// Options configure a worker. Zero values mean the defaults.
+type Options struct {
+	// TaskQueue is the queue polled. Default "isweep".
+	TaskQueue string
+	// Concurrency bounds the points integrated at once. Default: the
+	// machine's cores (runtime.GOMAXPROCS).
+	Concurrency int
+	// Store configures the object stores the activities open (S3 endpoint,
+	// region, TLS); credentials always come from the environment.
+	Store store.Options
+	// CodeVersion is recorded with every point. Default "dev".
+	CodeVersion string
+}
+
+// New returns a worker that runs sweeps on c. Call Run or Start on it.
+func New(c client.Client, opts Options) (sdkworker.Worker, error) {
+	if opts.TaskQueue == "" {
+		opts.TaskQueue = DefaultTaskQueue
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = runtime.GOMAXPROCS(0)
+	}
+	storeOpts := opts.Store
+	acts, err := activities.New(activities.Config{
+		OpenStore: func(ctx context.Context, location string) (store.Store, error) {
+			return store.Open(ctx, location, storeOpts)
+		},
+		CPU:         opts.Concurrency,
+		CodeVersion: opts.CodeVersion,
+	})
+	if err != nil {
+		return nil, err
+	}
+	w := sdkworker.New(c, opts.TaskQueue, sdkworker.Options{
+		// Two chunks per core keep the cores busy while a chunk stores its
+		// parts; the activities' own CPU bound keeps compute at one point
+		// per core.
+		MaxConcurrentActivityExecutionSize: 2 * opts.Concurrency,
+	})
+	Register(w, acts)
+	return w, nil
+}
+
+// Register registers the sweep workflow and acts on w.
+func Register(w sdkworker.Registry, acts *activities.Activities) {
+	w.RegisterWorkflowWithOptions(workflows.SweepWorkflow, workflow.RegisterOptions{Name: workflows.SweepWorkflowName})
+	w.RegisterActivity(acts)
+}
+
+// ClientOptionsFromEnv returns Temporal client options following Temporal's
+// environment conventions:
+//
+//	TEMPORAL_ADDRESS                        host:port (default 127.0.0.1:7233)
+//	TEMPORAL_NAMESPACE                      namespace (default "default")
+//	TEMPORAL_API_KEY                        API key (enables TLS)
+//	TEMPORAL_TLS                            "true" to use TLS with system roots
+//	TEMPORAL_TLS_CLIENT_CERT_PATH           client certificate (mTLS)
+//	TEMPORAL_TLS_CLIENT_KEY_PATH            client key (mTLS)
+//	TEMPORAL_TLS_SERVER_CA_CERT_PATH        CA bundle for the server
+//	TEMPORAL_TLS_SERVER_NAME                server name to verify
+//	TEMPORAL_TLS_DISABLE_HOST_VERIFICATION  "true" to skip verification
+//
+// Explicit non-empty address and namespace arguments win over the
+// environment.
+func ClientOptionsFromEnv(address, namespace string, logger log.Logger) (client.Options, error) {
+	opts := client.Options{HostPort: address, Namespace: namespace, Logger: logger}
+	if opts.HostPort == "" {
+		opts.HostPort = os.Getenv("TEMPORAL_ADDRESS")
+	}
+	if opts.HostPort == "" {
+		opts.HostPort = "127.0.0.1:7233"
+	}
+	if opts.Namespace == "" {
+		opts.Namespace = os.Getenv("TEMPORAL_NAMESPACE")
+	}
+	if opts.Namespace == "" {
+		opts.Namespace = "default"
+	}
+	tlsCfg, err := tlsFromEnv()
+	if err != nil {
+		return client.Options{}, err
+	}
+	if key := os.Getenv("TEMPORAL_API_KEY"); key != "" {
+		opts.Credentials = client.NewAPIKeyStaticCredentials(key)
+		if tlsCfg == nil {
+			tlsCfg = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+	}
+	opts.ConnectionOptions.TLS = tlsCfg
+	return opts, nil
+}
+
+func envBool(name string) (bool, error) {
+	v := os.Getenv(name)
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%s: %q is not a boolean; use true or false", name, v)
+	}
+	return b, nil
+}
+
+func tlsFromEnv() (*tls.Config, error) {
+	enabled, err := envBool("TEMPORAL_TLS")
+	if err != nil {
+		return nil, err
+	}
+	skipVerify, err := envBool("TEMPORAL_TLS_DISABLE_HOST_VERIFICATION")
+	if err != nil {
+		return nil, err
+	}
+	certPath := os.Getenv("TEMPORAL_TLS_CLIENT_CERT_PATH")
+	keyPath := os.Getenv("TEMPORAL_TLS_CLIENT_KEY_PATH")
+	caPath := os.Getenv("TEMPORAL_TLS_SERVER_CA_CERT_PATH")
+	serverName := os.Getenv("TEMPORAL_TLS_SERVER_NAME")
+	if !enabled && certPath == "" && keyPath == "" && caPath == "" && serverName == "" && !skipVerify {
+		return nil, nil
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: serverName, InsecureSkipVerify: skipVerify}
+	if (certPath == "") != (keyPath == "") {
+		return nil, errors.New("TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH must be set together for mTLS")
+	}
+	if certPath != "" {
+		cert, err := tls.LoadX509KeyPair(certPath, keyPath)
+		if err != nil {
+			return nil, fmt.Errorf("load Temporal client certificate (TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH): %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	if caPath != "" {
+		pem, err := os.ReadFile(caPath)
+		if err != nil {
+			return nil, fmt.Errorf("read TEMPORAL_TLS_SERVER_CA_CERT_PATH: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("TEMPORAL_TLS_SERVER_CA_CERT_PATH %s holds no PEM certificate", caPath)
+		}
+		cfg.RootCAs = pool
+	}
+	return cfg, nil
+}

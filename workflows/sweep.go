@@ -1,0 +1,346 @@
+package workflows
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/isweep/isweep/activities"
+)
+
+// Query, signal and default names of the sweep workflow.
+const (
+	// ProgressQuery returns a Progress.
+	ProgressQuery = "progress"
+	// PauseSignal stops scheduling new chunks; chunks in flight finish.
+	PauseSignal = "pause"
+	// ResumeSignal undoes PauseSignal.
+	ResumeSignal = "resume"
+
+	// DefaultMaxInFlight is the default bound on chunks in flight.
+	DefaultMaxInFlight = 500
+	// DefaultChunksPerRun is the default number of chunks one workflow run
+	// schedules before it continues as new. Each chunk costs about three
+	// history events, so a run stays far below the 10,240-event warning.
+	DefaultChunksPerRun = 1000
+	// DefaultChunkAttempts is how often a chunk is tried before it counts
+	// as failed.
+	DefaultChunkAttempts = 10
+)
+
+// Options tune a sweep run. Zero values mean the defaults.
+type Options struct {
+	// MaxInFlight bounds the chunks in flight at once. Default 500.
+	MaxInFlight int `json:"max_in_flight,omitempty"`
+	// FailFast ends the sweep with an error at the first failed point or
+	// chunk. Default false: failures are recorded as data and the sweep
+	// goes on; a later submit of the same spec retries what is missing.
+	FailFast bool `json:"fail_fast,omitempty"`
+	// ChunksPerRun is the number of chunks a workflow run schedules before
+	// it continues as new. Default 1000.
+	ChunksPerRun int `json:"chunks_per_run,omitempty"`
+	// ChunkAttempts bounds the attempts of one chunk (infrastructure
+	// errors are retried with exponential backoff up to a minute apart).
+	// Default 10.
+	ChunkAttempts int `json:"chunk_attempts,omitempty"`
+	// HeartbeatTimeout is how long a silent chunk is given before it is
+	// retried elsewhere. Default 30 s.
+	HeartbeatTimeout time.Duration `json:"heartbeat_timeout,omitempty"`
+}
+
+func (o Options) withDefaults() Options {
+	if o.MaxInFlight <= 0 {
+		o.MaxInFlight = DefaultMaxInFlight
+	}
+	if o.ChunksPerRun <= 0 {
+		o.ChunksPerRun = DefaultChunksPerRun
+	}
+	if o.ChunkAttempts <= 0 {
+		o.ChunkAttempts = DefaultChunkAttempts
+	}
+	if o.HeartbeatTimeout <= 0 {
+		o.HeartbeatTimeout = 30 * time.Second
+	}
+	return o
+}
+
+// SweepInput is the input of SweepWorkflow.
+type SweepInput struct {
+	// Spec is the sweep spec (JSON). It is validated again by the plan
+	// activity; an invalid spec fails the workflow at once.
+	Spec json.RawMessage `json:"spec"`
+	// Options tune the run.
+	Options Options `json:"options"`
+	// State is carried from one run to the next by continue-as-new; nil on
+	// the first run.
+	State *State `json:"state,omitempty"`
+}
+
+// Counts tallies finished points by status.
+type Counts struct {
+	// Points counts the points finished by this sweep execution, and the
+	// others those points by status.
+	Points       int64 `json:"points"`
+	Converged    int64 `json:"converged"`
+	NotConverged int64 `json:"not_converged"`
+	Diverged     int64 `json:"diverged"`
+	Failed       int64 `json:"failed"`
+	// AlreadyDone counts points found complete in the store when the
+	// sweep started (a resumed sweep): they were not computed again.
+	AlreadyDone int64 `json:"already_done"`
+	// ComputeSeconds sums the time workers spent integrating points.
+	ComputeSeconds float64 `json:"compute_seconds"`
+}
+
+func (c *Counts) add(r activities.ChunkResult) {
+	if r.AlreadyDone {
+		c.AlreadyDone += r.Points
+		return
+	}
+	c.Points += r.Points
+	c.Converged += r.Converged
+	c.NotConverged += r.NotConverged
+	c.Diverged += r.Diverged
+	c.Failed += r.Failed
+	c.ComputeSeconds += r.ComputeSeconds
+}
+
+// State is the part of a sweep that outlives one workflow run.
+type State struct {
+	Plan activities.Plan `json:"plan"`
+	// Done marks the chunks that were complete when the sweep started.
+	Done activities.DoneChunks `json:"done"`
+	// Next is the next chunk to schedule.
+	Next int64 `json:"next"`
+	// ChunksDone counts finished chunks (including those already done).
+	ChunksDone   int64   `json:"chunks_done"`
+	FailedChunks []int64 `json:"failed_chunks,omitempty"`
+	Counts       Counts  `json:"counts"`
+	Paused       bool    `json:"paused,omitempty"`
+	// StartedAt is when the first run of this execution started.
+	StartedAt time.Time `json:"started_at"`
+	// Runs counts the workflow runs so far (continue-as-new).
+	Runs int `json:"runs"`
+}
+
+// Progress is the answer to ProgressQuery.
+type Progress struct {
+	SweepID string `json:"sweep_id"`
+	Name    string `json:"name"`
+	// Phase is "planning", "running", "paused", "finalizing" or "done".
+	Phase string `json:"phase"`
+	// Total is the number of points this sweep must have: Done counts
+	// those finished, whether computed now or found already done.
+	Total  int64  `json:"total"`
+	Done   int64  `json:"done"`
+	Counts Counts `json:"counts"`
+	// Reused counts grid points computed by an earlier sweep into the same
+	// output (not part of Total).
+	Reused         int64 `json:"reused"`
+	ChunksTotal    int64 `json:"chunks_total"`
+	ChunksDone     int64 `json:"chunks_done"`
+	ChunksInFlight int64 `json:"chunks_in_flight"`
+	ChunksFailed   int64 `json:"chunks_failed"`
+	// Rate is points computed per second since the execution started;
+	// ETASeconds the time left at that rate (zero when unknown).
+	Rate       float64 `json:"rate"`
+	ETASeconds float64 `json:"eta_seconds"`
+	Runs       int     `json:"runs"`
+}
+
+// SweepResult is the outcome of SweepWorkflow.
+type SweepResult struct {
+	Plan   activities.Plan `json:"plan"`
+	Counts Counts          `json:"counts"`
+	// FailedChunks lists the chunks that failed after all their attempts;
+	// submitting the spec again retries them.
+	FailedChunks []int64                   `json:"failed_chunks,omitempty"`
+	Final        activities.FinalizeResult `json:"final"`
+}
+
+// SweepWorkflow drives the points of a sweep through chunk activities: it
+// plans the sweep, skips the chunks already complete in the store, keeps at
+// most MaxInFlight chunks in flight, continues as new every ChunksPerRun
+// chunks, and finally writes the manifest and summary.
+func SweepWorkflow(ctx workflow.Context, in SweepInput) (SweepResult, error) {
+	opts := in.Options.withDefaults()
+	logger := workflow.GetLogger(ctx)
+	var a *activities.Activities
+
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 24 * time.Hour,
+		HeartbeatTimeout:    opts.HeartbeatTimeout,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        time.Minute,
+			MaximumAttempts:        int32(opts.ChunkAttempts),
+			NonRetryableErrorTypes: []string{activities.InvalidSpecErrorType},
+		},
+	})
+	// Planning and bookkeeping activities are short and have no heartbeat.
+	shortCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 10 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        time.Minute,
+			MaximumAttempts:        int32(opts.ChunkAttempts),
+			NonRetryableErrorTypes: []string{activities.InvalidSpecErrorType},
+		},
+	})
+
+	st := in.State
+	phase := "planning"
+	var inFlight int64
+	progress := func() Progress {
+		p := Progress{Phase: phase, Runs: 1}
+		if st == nil {
+			return p
+		}
+		p.SweepID, p.Name = st.Plan.SweepID, st.Plan.Name
+		p.Total, p.Reused = st.Plan.Planned, st.Plan.Reused
+		p.Counts = st.Counts
+		p.Done = st.Counts.Points + st.Counts.AlreadyDone
+		p.ChunksTotal, p.ChunksDone = st.Plan.Chunks, st.ChunksDone
+		p.ChunksInFlight, p.ChunksFailed = inFlight, int64(len(st.FailedChunks))
+		p.Runs = st.Runs
+		if st.Paused && phase == "running" {
+			p.Phase = "paused"
+		}
+		if elapsed := workflow.Now(ctx).Sub(st.StartedAt).Seconds(); elapsed > 0 && st.Counts.Points > 0 {
+			p.Rate = float64(st.Counts.Points) / elapsed
+			p.ETASeconds = float64(p.Total-p.Done) / p.Rate
+		}
+		return p
+	}
+	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (Progress, error) {
+		return progress(), nil
+	}); err != nil {
+		return SweepResult{}, err
+	}
+
+	if st == nil {
+		var plan activities.Plan
+		if err := workflow.ExecuteActivity(shortCtx, a.PlanSweep, activities.PlanInput{Spec: in.Spec}).Get(ctx, &plan); err != nil {
+			return SweepResult{}, err
+		}
+		var done activities.DoneChunks
+		if err := workflow.ExecuteActivity(shortCtx, a.ListDoneChunks, activities.SweepRef{Output: plan.Output, SweepID: plan.SweepID}).Get(ctx, &done); err != nil {
+			return SweepResult{}, err
+		}
+		st = &State{Plan: plan, Done: done, StartedAt: workflow.Now(ctx)}
+		logger.Info("Sweep planned", "SweepID", plan.SweepID, "Points", plan.Points,
+			"Planned", plan.Planned, "Reused", plan.Reused, "Chunks", plan.Chunks, "AlreadyDone", done.Done)
+	}
+	st.Runs++
+	phase = "running"
+
+	plan := st.Plan
+	chunkPoints := func(c int64) int64 {
+		if c == plan.Chunks-1 {
+			return plan.Planned - c*plan.ChunkSize
+		}
+		return plan.ChunkSize
+	}
+
+	pauseCh := workflow.GetSignalChannel(ctx, PauseSignal)
+	resumeCh := workflow.GetSignalChannel(ctx, ResumeSignal)
+	sel := workflow.NewSelector(ctx)
+	sel.AddReceive(pauseCh, func(c workflow.ReceiveChannel, _ bool) {
+		c.Receive(ctx, nil)
+		if !st.Paused {
+			logger.Info("Sweep paused", "SweepID", plan.SweepID)
+		}
+		st.Paused = true
+	})
+	sel.AddReceive(resumeCh, func(c workflow.ReceiveChannel, _ bool) {
+		c.Receive(ctx, nil)
+		if st.Paused {
+			logger.Info("Sweep resumed", "SweepID", plan.SweepID)
+		}
+		st.Paused = false
+	})
+
+	// A cancel request wakes the loop even when nothing is in flight.
+	sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {})
+
+	var failure error
+	scheduledThisRun := 0
+	for {
+		for !st.Paused && failure == nil && st.Next < plan.Chunks &&
+			inFlight < int64(opts.MaxInFlight) && scheduledThisRun < opts.ChunksPerRun {
+			c := st.Next
+			st.Next++
+			if st.Done.Has(c) {
+				st.ChunksDone++
+				st.Counts.AlreadyDone += chunkPoints(c)
+				continue
+			}
+			scheduledThisRun++
+			inFlight++
+			f := workflow.ExecuteActivity(ctx, a.RunChunk, activities.ChunkRef{Output: plan.Output, SweepID: plan.SweepID, Chunk: c})
+			sel.AddFuture(f, func(f workflow.Future) {
+				inFlight--
+				var r activities.ChunkResult
+				if err := f.Get(ctx, &r); err != nil {
+					if temporal.IsCanceledError(err) {
+						return
+					}
+					logger.Error("Chunk failed", "SweepID", plan.SweepID, "Chunk", c, "Error", err)
+					st.FailedChunks = append(st.FailedChunks, c)
+					if opts.FailFast && failure == nil {
+						failure = fmt.Errorf("chunk %d of sweep %s failed: %w", c, plan.SweepID, err)
+					}
+					return
+				}
+				st.ChunksDone++
+				st.Counts.add(r)
+				if opts.FailFast && r.Failed > 0 && failure == nil {
+					failure = temporal.NewNonRetryableApplicationError(
+						fmt.Sprintf("chunk %d of sweep %s has %d failed points (fail-fast)", c, plan.SweepID, r.Failed),
+						"PointFailedError", nil)
+				}
+			})
+		}
+		if ctx.Err() != nil {
+			return SweepResult{}, temporal.NewCanceledError("sweep canceled")
+		}
+		if failure != nil {
+			logger.Error("Sweep failed fast", "SweepID", plan.SweepID, "Error", failure)
+			return SweepResult{Plan: plan, Counts: st.Counts, FailedChunks: st.FailedChunks}, failure
+		}
+		if inFlight == 0 {
+			if st.Next >= plan.Chunks {
+				break
+			}
+			if scheduledThisRun >= opts.ChunksPerRun {
+				// Drained: carry the state into a fresh run.
+				logger.Info("Sweep continues as new", "SweepID", plan.SweepID, "Next", st.Next, "ChunksDone", st.ChunksDone)
+				return SweepResult{}, workflow.NewContinueAsNewError(ctx, SweepWorkflow, SweepInput{Spec: in.Spec, Options: in.Options, State: st})
+			}
+		}
+		sel.Select(ctx)
+	}
+
+	phase = "finalizing"
+	var final activities.FinalizeResult
+	if err := workflow.ExecuteActivity(shortCtx, a.FinalizeSweep, activities.SweepRef{Output: plan.Output, SweepID: plan.SweepID}).Get(ctx, &final); err != nil {
+		return SweepResult{}, err
+	}
+	phase = "done"
+	logger.Info("Sweep finished", "SweepID", plan.SweepID, "Computed", st.Counts.Points,
+		"AlreadyDone", st.Counts.AlreadyDone, "FailedChunks", len(st.FailedChunks), "Status", final.Status)
+	return SweepResult{Plan: plan, Counts: st.Counts, FailedChunks: st.FailedChunks, Final: final}, nil
+}
+
+// SweepWorkflowName is the name SweepWorkflow is registered and started
+// under.
+const SweepWorkflowName = "SweepWorkflow"
+
+// WorkflowID returns the workflow id of a sweep: one sweep id, one
+// workflow id, so two submits of the same sweep meet in one workflow.
+func WorkflowID(sweepID string) string { return "isweep/" + sweepID }
