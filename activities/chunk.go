@@ -69,9 +69,9 @@ func (a *Activities) sweep(ctx context.Context, output, sweepID string) (*sweepC
 // the chunk is stored. It also carries what finalizing needs, so that the
 // manifest and summary never read the Parquet parts again.
 type chunkMarker struct {
-	SweepID  string              `json:"sweep_id"`
-	Chunk    int64               `json:"chunk"`
-	Result   ChunkResult         `json:"result"`
+	SweepID  string               `json:"sweep_id"`
+	Chunk    int64                `json:"chunk"`
+	Result   ChunkResult          `json:"result"`
 	Parts    []results.Part       `json:"parts"`
 	PointIDs []string             `json:"point_ids"`
 	Summary  []results.SummaryRow `json:"summary"`
@@ -291,7 +291,6 @@ func (a *Activities) storedPartition(ctx context.Context, st store.Store, points
 		results.NewPart(pointsKey, results.TablePoints, int64(len(rows)), pointsBody),
 	}, true, nil
 }
-
 
 // runPoint integrates one point. A point that diverges, or whose
 // integration fails, is data (a status), not an activity error; only a

@@ -19,8 +19,8 @@ import (
 )
 
 // Keys of a sweep's bookkeeping objects, relative to the output root.
-func specKey(sweepID string) string   { return "sweeps/" + sweepID + "/spec.json" }
-func planKey(sweepID string) string   { return "sweeps/" + sweepID + "/plan.json" }
+func specKey(sweepID string) string      { return "sweeps/" + sweepID + "/spec.json" }
+func planKey(sweepID string) string      { return "sweeps/" + sweepID + "/plan.json" }
 func chunksPrefix(sweepID string) string { return "sweeps/" + sweepID + "/chunks/" }
 func chunkKey(sweepID string, chunk int64) string {
 	return fmt.Sprintf("%schunk-%06d.json", chunksPrefix(sweepID), chunk)
