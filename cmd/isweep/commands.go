@@ -1,0 +1,316 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"text/tabwriter"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/isweep/isweep/internal/control"
+	"github.com/isweep/isweep/internal/devserver"
+	"github.com/isweep/isweep/internal/dynamics"
+	"github.com/isweep/isweep/worker"
+)
+
+// version is the code version recorded with every point.
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		rev, dirty := "", false
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				dirty = s.Value == "true"
+			}
+		}
+		if rev != "" {
+			if len(rev) > 12 {
+				rev = rev[:12]
+			}
+			if dirty {
+				rev += "-dirty"
+			}
+			return rev
+		}
+		if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			return bi.Main.Version
+		}
+	}
+	return "dev"
+}
+
+func cmdVersion(context.Context, []string) error {
+	fmt.Println("isweep", version(), runtime.Version())
+	return nil
+}
+
+func parseFlags(fs *flag.FlagSet, args []string, nargs int, usage string) error {
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: isweep %s\n\n", usage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return &exitError{code: exitOK, err: errors.New("")}
+		}
+		return &exitError{code: exitBadInput, err: errors.New("")}
+	}
+	if nargs >= 0 && fs.NArg() != nargs {
+		fs.Usage()
+		return fail(exitBadInput, "expected %d argument(s), got %d", nargs, fs.NArg())
+	}
+	return nil
+}
+
+func cmdPlan(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
+	sample := fs.Int("sample", 8, "points to integrate for the cost estimate (0: none)")
+	budget := fs.Duration("sample-time", 5*time.Second, "most time spent integrating sample points")
+	cores := fs.Int("cores", runtime.NumCPU(), "cores the estimate assumes")
+	if err := parseFlags(fs, args, 1, "plan [flags] SPEC"); err != nil {
+		return err
+	}
+	spec, err := loadSpec(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	grid, err := spec.Grid()
+	if err != nil {
+		return fail(exitBadInput, "%v", err)
+	}
+	fmt.Printf("sweep:   %s (%s)\n", spec.SweepID(), spec.Name)
+	fmt.Printf("points:  %d\n", grid.Len())
+	fmt.Printf("chunks:  %d of up to %d points\n", spec.Chunks(), grid.ChunkSize())
+	fmt.Printf("output:  %s\n", spec.Output)
+	if *sample <= 0 || grid.Len() == 0 {
+		return nil
+	}
+	// Integrate a few points spread over the grid, within a time budget.
+	sctx, cancel := context.WithTimeout(ctx, *budget)
+	defer cancel()
+	rng := rand.New(rand.NewPCG(1, 2))
+	var total time.Duration
+	n := 0
+	for ; n < *sample; n++ {
+		pt := grid.Point(rng.Int64N(grid.Len()))
+		start := time.Now()
+		if _, err := dynamics.Run(sctx, pt.Params); err != nil {
+			break
+		}
+		total += time.Since(start)
+	}
+	if n == 0 {
+		fmt.Printf("cost:    more than %s for one point (no sample finished in time)\n", *budget)
+		return nil
+	}
+	perPoint := total / time.Duration(n)
+	coreSeconds := perPoint.Seconds() * float64(grid.Len())
+	fmt.Printf("cost:    ~%s per point (mean of %d sampled), ~%.0f core-seconds; ~%s on %d cores\n",
+		perPoint.Round(time.Microsecond), n, coreSeconds,
+		(time.Duration(coreSeconds/float64(*cores)*float64(time.Second))).Round(time.Second), *cores)
+	return nil
+}
+
+func cmdServer(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	db := fs.String("db", filepath.Join(".isweep", "temporal.db"), "SQLite file of the server (created if missing)")
+	ip := fs.String("ip", "127.0.0.1", "address to listen on")
+	port := fs.Int("port", 7233, "frontend gRPC port")
+	namespace := fs.String("namespace", "default", "namespace to register")
+	logLevel := fs.String("log-level", "warn", "server log level: debug, info, warn, error")
+	if err := parseFlags(fs, args, 0, "server [flags]"); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(*db), 0o755); err != nil {
+		return fail(exitBadInput, "db folder: %v", err)
+	}
+	srv, err := devserver.Start(ctx, devserver.Options{
+		DBPath: *db, IP: *ip, FrontendPort: *port, Namespace: *namespace,
+		LogLevel: *logLevel, LogOutput: os.Stderr,
+	})
+	if err != nil {
+		return fail(exitFailed, "start server: %v", err)
+	}
+	fmt.Printf("isweep server: Temporal frontend on %s, namespace %s, database %s\n", srv.FrontendAddress(), srv.Namespace(), *db)
+	fmt.Printf("isweep server: set TEMPORAL_ADDRESS=%s for workers and submits; Ctrl-C stops\n", srv.FrontendAddress())
+	<-ctx.Done()
+	return srv.Stop()
+}
+
+func cmdWorker(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+	var tf temporalFlags
+	tf.register(fs)
+	concurrency := fs.Int("concurrency", runtime.GOMAXPROCS(0), "points integrated at once")
+	if err := parseFlags(fs, args, 0, "worker [flags]"); err != nil {
+		return err
+	}
+	c, err := tf.dial(ctx, quietLogger(os.Stderr, slog.LevelWarn))
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	w, err := worker.New(c, worker.Options{TaskQueue: tf.taskQueue, Concurrency: *concurrency, CodeVersion: version()})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "isweep worker: polling task queue %s with %d cores\n", tf.taskQueue, *concurrency)
+	stop := make(chan any)
+	go func() {
+		<-ctx.Done()
+		close(stop)
+	}()
+	return w.Run(stop)
+}
+
+func cmdSubmit(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("submit", flag.ContinueOnError)
+	var tf temporalFlags
+	tf.register(fs)
+	var sf sweepFlags
+	sf.register(fs)
+	follow := fs.Bool("watch", false, "follow the sweep until it ends")
+	if err := parseFlags(fs, args, 1, "submit [flags] SPEC"); err != nil {
+		return err
+	}
+	spec, err := loadSpec(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	if _, err := checkStore(ctx, spec); err != nil {
+		return err
+	}
+	c, err := tf.dial(ctx, quietLogger(os.Stderr, slog.LevelWarn))
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if *follow {
+		return submitAndWatch(ctx, c, spec, tf.taskQueue, sf.options(), true, false)
+	}
+	sub, err := control.Submit(ctx, c, spec, tf.taskQueue, sf.options())
+	if err != nil {
+		return fail(exitUnreachable, "%v", err)
+	}
+	if sub.Attached {
+		fmt.Fprintf(os.Stderr, "isweep: sweep %s is already running; attached\n", sub.SweepID)
+	}
+	fmt.Println(sub.SweepID)
+	return nil
+}
+
+// sweepCommand runs f on a connected client for commands taking SWEEP.
+func sweepCommand(ctx context.Context, name string, args []string, f func(ctx context.Context, tf *temporalFlags, sweep string) error) error {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	var tf temporalFlags
+	tf.register(fs)
+	if err := parseFlags(fs, args, 1, name+" [flags] SWEEP"); err != nil {
+		return err
+	}
+	return f(ctx, &tf, fs.Arg(0))
+}
+
+func cmdStatus(ctx context.Context, args []string) error {
+	return sweepCommand(ctx, "status", args, func(ctx context.Context, tf *temporalFlags, sweep string) error {
+		c, err := tf.dial(ctx, quietLogger(os.Stderr, slog.LevelError))
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		st, err := control.Describe(ctx, c, sweep)
+		if err != nil {
+			return fail(exitFailed, "%v", err)
+		}
+		if p, err := control.Progress(ctx, c, sweep); err == nil && st.State == "running" {
+			fmt.Printf("%s %s %s\n", st.WorkflowID, st.State, progressLine(p))
+			return nil
+		}
+		fmt.Printf("%s %s name=%s output=%s started=%s\n", st.WorkflowID, st.State, st.Name, st.Output, st.StartTime.Format(time.RFC3339))
+		return nil
+	})
+}
+
+func cmdWatch(ctx context.Context, args []string) error {
+	return sweepCommand(ctx, "watch", args, func(ctx context.Context, tf *temporalFlags, sweep string) error {
+		c, err := tf.dial(ctx, quietLogger(os.Stderr, slog.LevelError))
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		if _, err := control.Describe(ctx, c, sweep); err != nil {
+			return fail(exitFailed, "%v", err)
+		}
+		res, err := watch(ctx, c, sweep, true)
+		if err != nil {
+			return err
+		}
+		printResult(os.Stdout, res)
+		if res.Final.Status != "complete" {
+			return fail(exitFailed, "sweep %s is %s", sweep, res.Final.Status)
+		}
+		return nil
+	})
+}
+
+func cmdList(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("list", flag.ContinueOnError)
+	var tf temporalFlags
+	tf.register(fs)
+	limit := fs.Int("limit", 50, "most sweeps listed")
+	if err := parseFlags(fs, args, 0, "list [flags]"); err != nil {
+		return err
+	}
+	c, err := tf.dial(ctx, quietLogger(os.Stderr, slog.LevelError))
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	sweeps, err := control.List(ctx, c, *limit)
+	if err != nil {
+		return fail(exitUnreachable, "%v", err)
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SWEEP\tSTATE\tNAME\tSTARTED\tOUTPUT")
+	for _, s := range sweeps {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.WorkflowID, s.State, s.Name, s.StartTime.Local().Format(time.DateTime), s.Output)
+	}
+	return tw.Flush()
+}
+
+func signalCommand(name string, f func(ctx context.Context, tf *temporalFlags, sweep string) error) func(context.Context, []string) error {
+	return func(ctx context.Context, args []string) error {
+		return sweepCommand(ctx, name, args, f)
+	}
+}
+
+var (
+	cmdPause  = signalCommand("pause", controlAction(control.Pause, "paused"))
+	cmdResume = signalCommand("resume", controlAction(control.Resume, "resumed"))
+	cmdCancel = signalCommand("cancel", controlAction(control.Cancel, "cancel requested for"))
+)
+
+func controlAction(act func(context.Context, client.Client, string) error, verb string) func(ctx context.Context, tf *temporalFlags, sweep string) error {
+	return func(ctx context.Context, tf *temporalFlags, sweep string) error {
+		c, err := tf.dial(ctx, quietLogger(os.Stderr, slog.LevelError))
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		if err := act(ctx, c, sweep); err != nil {
+			return fail(exitFailed, "%s %s: %v", verb, sweep, err)
+		}
+		fmt.Printf("%s %s\n", verb, sweep)
+		return nil
+	}
+}

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/isweep/isweep/internal/report"
+	"github.com/isweep/isweep/internal/store"
+	"github.com/isweep/isweep/schemas"
+)
+
+func cmdReport(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+	output := fs.String("output", "", "where the sweep's results are (a folder or s3://bucket/prefix); not needed when SPEC is given")
+	dir := fs.String("dir", "", "folder for the PNG figures (default: <output>/reports/<sweep_id> for a folder output, ./isweep-report-<sweep_id> for S3)")
+	if err := parseFlags(fs, args, 1, "report [flags] SWEEP|SPEC\n\nSWEEP is a sweep id (with -output); SPEC a spec file, whose output and sweep id are used."); err != nil {
+		return err
+	}
+	sweepID, location := fs.Arg(0), *output
+	if st, err := os.Stat(sweepID); err == nil && !st.IsDir() {
+		spec, err := loadSpec(sweepID)
+		if err != nil {
+			return err
+		}
+		sweepID = spec.SweepID()
+		if location == "" {
+			location = spec.Output
+		}
+	}
+	if location == "" {
+		return fail(exitBadInput, "report %s: where are its results? give -output (the spec's output) or the spec file instead of the sweep id", sweepID)
+	}
+	return writeReport(ctx, os.Stdout, location, sweepID, *dir)
+}
+
+// reportAfterRun writes the report of a sweep that just finished.
+func reportAfterRun(ctx context.Context, spec *schemas.Spec, sweepID string) error {
+	fmt.Println()
+	return writeReport(ctx, os.Stdout, spec.Output, sweepID, "")
+}
+
+func writeReport(ctx context.Context, w io.Writer, location, sweepID, dir string) error {
+	st, err := store.Open(ctx, location, store.Options{})
+	if err != nil {
+		return fail(exitStorage, "output %s: %v", location, err)
+	}
+	sweep, err := report.Load(ctx, st, sweepID, memory.DefaultAllocator)
+	if err != nil {
+		return fail(exitFailed, "report: %v", err)
+	}
+	best := report.BestTimes(sweep.Points)
+	fits := report.Fits(best)
+	fmt.Fprintf(w, "report of sweep %s: %d points\n\n", sweepID, len(sweep.Points))
+	if err := report.WriteText(w, best, fits); err != nil {
+		return err
+	}
+	if dir == "" {
+		if strings.HasPrefix(location, "s3://") {
+			dir = "isweep-report-" + sweepID
+		} else {
+			dir = filepath.Join(location, "reports", sweepID)
+		}
+	}
+	paths, err := report.WriteFigures(dir, best)
+	if err != nil {
+		return fmt.Errorf("figures: %w", err)
+	}
+	chosen := report.ChosenPoints(sweep.Points, best)
+	traj, err := report.LoadTrajectories(ctx, st, chosen, memory.DefaultAllocator)
+	if err != nil {
+		return fmt.Errorf("trajectories: %w", err)
+	}
+	more, err := report.WriteTrajectoryFigure(dir, chosen, traj)
+	if err != nil {
+		return fmt.Errorf("figures: %w", err)
+	}
+	paths = append(paths, more...)
+	if err := report.WriteTextFile(filepath.Join(dir, "report.txt"), best, fits); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nfigures and report.txt in %s:\n", dir)
+	for _, p := range paths {
+		fmt.Fprintf(w, "  %s\n", filepath.Base(p))
+	}
+	return nil
+}

@@ -1,0 +1,242 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+
+	"github.com/isweep/isweep/internal/control"
+	"github.com/isweep/isweep/internal/devserver"
+	"github.com/isweep/isweep/internal/store"
+	"github.com/isweep/isweep/schemas"
+	"github.com/isweep/isweep/worker"
+	"github.com/isweep/isweep/workflows"
+)
+
+// sweepFlags are the flags shared by run and submit.
+type sweepFlags struct {
+	failFast    bool
+	maxInFlight int
+	heartbeat   time.Duration
+}
+
+func (f *sweepFlags) register(fs *flag.FlagSet) {
+	fs.BoolVar(&f.failFast, "fail-fast", false, "end the sweep at the first failed point or chunk (default: record failures and go on)")
+	fs.IntVar(&f.maxInFlight, "max-in-flight", workflows.DefaultMaxInFlight, "most chunks in flight at once")
+	fs.DurationVar(&f.heartbeat, "heartbeat-timeout", 0, "how long a silent chunk is given before it is retried elsewhere (default 30s; 10s for run)")
+}
+
+func (f *sweepFlags) options() workflows.Options {
+	return workflows.Options{FailFast: f.failFast, MaxInFlight: f.maxInFlight, HeartbeatTimeout: f.heartbeat}
+}
+
+// temporalFlags are the flags of every command that talks to a server.
+type temporalFlags struct {
+	address   string
+	namespace string
+	taskQueue string
+}
+
+func (f *temporalFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.address, "address", "", "Temporal frontend host:port (default $TEMPORAL_ADDRESS, else 127.0.0.1:7233)")
+	fs.StringVar(&f.namespace, "namespace", "", "Temporal namespace (default $TEMPORAL_NAMESPACE, else default)")
+	fs.StringVar(&f.taskQueue, "task-queue", worker.DefaultTaskQueue, "task queue of the workers")
+}
+
+// dial connects to the server named by the flags and the environment.
+func (f *temporalFlags) dial(ctx context.Context, logger sdklog.Logger) (client.Client, error) {
+	opts, err := worker.ClientOptionsFromEnv(f.address, f.namespace, logger)
+	if err != nil {
+		return nil, fail(exitBadInput, "%v", err)
+	}
+	c, err := client.DialContext(ctx, opts)
+	if err != nil {
+		return nil, fail(exitUnreachable, "cannot reach the Temporal server at %s (namespace %s): %v; start one with 'isweep server' or set TEMPORAL_ADDRESS", opts.HostPort, opts.Namespace, err)
+	}
+	return c, nil
+}
+
+// loadSpec reads and validates a spec file and makes a folder output
+// absolute, so that the worker writes where the user expects.
+func loadSpec(path string) (*schemas.Spec, error) {
+	spec, err := schemas.ParseFile(path)
+	if err != nil {
+		return nil, fail(exitBadInput, "%v", err)
+	}
+	if err := spec.Validate(); err != nil {
+		return nil, fail(exitBadInput, "%s: %v", path, err)
+	}
+	if !strings.HasPrefix(spec.Output, "s3://") && !filepath.IsAbs(spec.Output) {
+		abs, err := filepath.Abs(spec.Output)
+		if err != nil {
+			return nil, fail(exitBadInput, "%s: output %q: %v", path, spec.Output, err)
+		}
+		spec.Output = abs
+	}
+	return spec, nil
+}
+
+// checkStore opens the spec's output before any work starts, so that a
+// missing credential or an unreachable S3 endpoint is one clear line.
+func checkStore(ctx context.Context, spec *schemas.Spec) (store.Store, error) {
+	st, err := store.Open(ctx, spec.Output, store.Options{})
+	if err != nil {
+		return nil, fail(exitStorage, "output %s: %v", spec.Output, err)
+	}
+	return st, nil
+}
+
+// quietLogger logs to w at level and above.
+func quietLogger(w io.Writer, level slog.Level) sdklog.Logger {
+	return sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})))
+}
+
+func cmdRun(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	var sf sweepFlags
+	sf.register(fs)
+	var tf temporalFlags
+	tf.register(fs)
+	state := fs.String("state", ".isweep", "folder for the embedded server's database and logs")
+	workers := fs.Int("concurrency", runtime.GOMAXPROCS(0), "points integrated at once by the in-process worker")
+	noReport := fs.Bool("no-report", false, "do not write the report at the end")
+	quiet := fs.Bool("quiet", false, "no progress display")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: isweep run [flags] SPEC\n\nRuns a sweep to the end. With no Temporal address given (flag or TEMPORAL_ADDRESS) it starts\nan embedded Temporal server (SQLite in -state) and a worker in this process; Ctrl-C stops\ncleanly and the same command later resumes. With an address it submits and watches.\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return &exitError{code: exitBadInput, err: errors.New("")}
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return fail(exitBadInput, "run takes one SPEC file")
+	}
+	spec, err := loadSpec(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	if _, err := checkStore(ctx, spec); err != nil {
+		return err
+	}
+	if tf.address != "" || os.Getenv("TEMPORAL_ADDRESS") != "" {
+		c, err := tf.dial(ctx, quietLogger(os.Stderr, slog.LevelWarn))
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		return submitAndWatch(ctx, c, spec, tf.taskQueue, sf.options(), !*quiet, !*noReport)
+	}
+
+	if err := os.MkdirAll(*state, 0o755); err != nil {
+		return fail(exitBadInput, "state folder %s: %v", *state, err)
+	}
+	logFile, err := os.OpenFile(filepath.Join(*state, "isweep.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fail(exitBadInput, "state folder %s: %v", *state, err)
+	}
+	defer logFile.Close()
+	logger := quietLogger(logFile, slog.LevelInfo)
+
+	srv, err := devserver.Start(ctx, devserver.Options{
+		DBPath:    filepath.Join(*state, "temporal.db"),
+		LogOutput: logFile,
+	})
+	if err != nil {
+		return fail(exitFailed, "start the embedded Temporal server in %s: %v", *state, err)
+	}
+	defer srv.Stop()
+	c, err := client.DialContext(ctx, client.Options{HostPort: srv.FrontendAddress(), Namespace: srv.Namespace(), Logger: logger})
+	if err != nil {
+		return fail(exitUnreachable, "connect to the embedded Temporal server: %v", err)
+	}
+	defer c.Close()
+	w, err := worker.New(c, worker.Options{TaskQueue: tf.taskQueue, Concurrency: *workers, CodeVersion: version()})
+	if err != nil {
+		return err
+	}
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	defer w.Stop()
+	opts := sf.options()
+	if opts.HeartbeatTimeout == 0 {
+		// One machine: a chunk orphaned by a killed run is retried soon
+		// after the next start.
+		opts.HeartbeatTimeout = 10 * time.Second
+	}
+	return submitAndWatch(ctx, c, spec, tf.taskQueue, opts, !*quiet, !*noReport)
+}
+
+// submitAndWatch submits spec, follows it to the end, prints the summary
+// and writes the report.
+func submitAndWatch(ctx context.Context, c client.Client, spec *schemas.Spec, taskQueue string, opts workflows.Options, showProgress, writeReport bool) error {
+	grid, err := spec.Grid()
+	if err != nil {
+		return fail(exitBadInput, "%v", err)
+	}
+	sub, err := control.Submit(ctx, c, spec, taskQueue, opts)
+	if err != nil {
+		return fail(exitUnreachable, "%v", err)
+	}
+	verb := "started"
+	if sub.Attached {
+		verb = "attached to running"
+	}
+	fmt.Fprintf(os.Stderr, "isweep: %s sweep %s (%s): %d points in %d chunks -> %s\n",
+		verb, sub.SweepID, spec.Name, grid.Len(), spec.Chunks(), spec.Output)
+	res, err := watch(ctx, c, sub.SweepID, showProgress)
+	if err != nil {
+		return err
+	}
+	printResult(os.Stdout, res)
+	if !writeReport {
+		return nil
+	}
+	if err := reportAfterRun(ctx, spec, sub.SweepID); err != nil {
+		return err
+	}
+	if res.Final.Status != "complete" {
+		return fail(exitFailed, "sweep %s is %s: %d chunks failed; run the same command again to retry them", sub.SweepID, res.Final.Status, len(res.FailedChunks))
+	}
+	return nil
+}
+
+// watch follows a sweep until it ends, drawing progress on stderr.
+func watch(ctx context.Context, c client.Client, sweepID string, showProgress bool) (workflows.SweepResult, error) {
+	bar := newProgressBar(os.Stderr, showProgress)
+	res, err := control.Wait(ctx, c, sweepID, 500*time.Millisecond, bar.update)
+	bar.finish()
+	if err != nil {
+		if ctx.Err() != nil {
+			return res, &exitError{code: exitInterrupted, err: fmt.Errorf("stopped; the sweep %s keeps its finished chunks: run the same command again to resume", sweepID)}
+		}
+		return res, fail(exitFailed, "sweep %s: %v", sweepID, err)
+	}
+	return res, nil
+}
+
+func printResult(w io.Writer, res workflows.SweepResult) {
+	c := res.Counts
+	fmt.Fprintf(w, "sweep %s (%s): %s\n", res.Plan.SweepID, res.Plan.Name, res.Final.Status)
+	fmt.Fprintf(w, "  points: %d in the grid, %d computed now, %d already done, %d reused from earlier sweeps\n",
+		res.Plan.Points, c.Points, c.AlreadyDone, res.Plan.Reused)
+	fmt.Fprintf(w, "  status: %d converged, %d not converged, %d diverged, %d failed\n", c.Converged, c.NotConverged, c.Diverged, c.Failed)
+	if len(res.FailedChunks) > 0 {
+		fmt.Fprintf(w, "  failed chunks: %v\n", res.FailedChunks)
+	}
+	if res.Final.ManifestKey != "" {
+		fmt.Fprintf(w, "  manifest: %s/%s\n", strings.TrimSuffix(res.Plan.Output, "/"), res.Final.ManifestKey)
+	}
+}

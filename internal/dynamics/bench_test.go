@@ -1,0 +1,148 @@
+package dynamics
+
+import (
+	"context"
+	"fmt"
+	"testing"
+)
+
+// The benchmark problems are shared with the NumPy peer (bench/peer): input
+// spectrum log-spaced in [0.5, 2], Haar-random input basis, M₀ = μI aligned,
+// tol 0.01, seed 1; flow from μ = 10 to convergence, online from μ = 2 with
+// eta 0.01, batch 1, 2000 steps, record 20.
+
+var benchSizes = []int{4, 16, 64, 256}
+
+func benchFlowParams(alg Algorithm, n int) Params {
+	return Params{
+		Algorithm: alg, Mode: Flow, N: n,
+		InputSpectrum: Spectrum{Min: 0.5, Max: 2, Spacing: LogSpacing}, InputBasis: BasisRandom,
+		InitScale: 10, InitShape: ShapeIdentity, InitBasis: BasisAligned,
+		Tol: 0.01, Horizon: 1e4, Seed: 1,
+	}.WithDefaults()
+}
+
+func benchOnlineParams(alg Algorithm, n int) Params {
+	return Params{
+		Algorithm: alg, Mode: Online, N: n,
+		InputSpectrum: Spectrum{Min: 0.5, Max: 2, Spacing: LogSpacing}, InputBasis: BasisRandom,
+		InitScale: 2, InitShape: ShapeIdentity, InitBasis: BasisAligned,
+		Eta: 0.01, Batch: 1, Tol: 0.01, Horizon: 2000, Record: 20, Seed: 1,
+	}.WithDefaults()
+}
+
+// BenchmarkOnlineStep measures one online learning step (batch 1) on a
+// prepared state; the interneuron figure includes the amortised refresh of
+// M⁻¹ every RefreshPeriod steps. The direct network of the standard problem
+// loses positive definiteness after about 200 steps at n = 256 (the noise
+// of η(r rᵀ − I) grows with n); the state is then reset to M₀ outside the
+// timer, and the failed step, which did the same Cholesky work, counts.
+func BenchmarkOnlineStep(b *testing.B) {
+	for _, alg := range []Algorithm{Direct, Interneuron} {
+		b.Run(string(alg), func(b *testing.B) {
+			for _, n := range benchSizes {
+				b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+					pt := newPoint(benchOnlineParams(alg, n))
+					s := newOnlineState(pt)
+					if !s.start() {
+						b.Fatal(s.failed)
+					}
+					resets := 0
+					b.ReportAllocs()
+					b.ResetTimer()
+					for range b.N {
+						if !s.step() {
+							if alg != Direct || s.failed != ReasonNotPositiveDefinite {
+								b.Fatalf("step %d diverged: %s", s.steps, s.failed)
+							}
+							b.StopTimer()
+							copy(s.m.Data, pt.m0.Data)
+							resets++
+							b.StartTimer()
+						}
+					}
+					if resets > 0 {
+						b.ReportMetric(float64(resets)/float64(b.N), "resets/op")
+					}
+				})
+			}
+		})
+	}
+}
+
+// BenchmarkFlowRHS measures one evaluation of the right-hand side of the
+// mean dynamics at M₀ (or W₀).
+func BenchmarkFlowRHS(b *testing.B) {
+	for _, alg := range []Algorithm{Direct, Interneuron} {
+		b.Run(string(alg), func(b *testing.B) {
+			for _, n := range benchSizes {
+				b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+					pt := newPoint(benchFlowParams(alg, n))
+					fs := newFlowSystem(context.Background(), pt)
+					y := pt.m0.Data
+					if alg == Interneuron {
+						y = pt.w0.Data
+					}
+					dy := make([]float64, fs.dim())
+					b.ReportAllocs()
+					b.ResetTimer()
+					for range b.N {
+						if !fs.rhs(y, dy) {
+							b.Fatal("right-hand side undefined at the start")
+						}
+					}
+				})
+			}
+		})
+	}
+}
+
+// BenchmarkPoint measures one whole point per op, setup included. A point
+// that diverges (the direct online point at n = 256, see
+// BenchmarkOnlineStep) ends early, as it does in a sweep; steps/op reports
+// the learning steps (online) or accepted integrator steps (flow) of the
+// point.
+func BenchmarkPoint(b *testing.B) {
+	for _, mode := range []Mode{Flow, Online} {
+		b.Run(string(mode), func(b *testing.B) {
+			for _, alg := range []Algorithm{Direct, Interneuron} {
+				b.Run(string(alg), func(b *testing.B) {
+					for _, n := range benchSizes {
+						b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+							p := benchFlowParams(alg, n)
+							if mode == Online {
+								p = benchOnlineParams(alg, n)
+							}
+							b.ReportAllocs()
+							var steps int64
+							for range b.N {
+								res, err := Run(context.Background(), p)
+								if err != nil {
+									b.Fatal(err)
+								}
+								if mode == Flow && res.ConvTime == nil {
+									b.Fatalf("flow point did not converge: %+v", res)
+								}
+								steps = res.Steps
+							}
+							b.ReportMetric(float64(steps), "steps/op")
+						})
+					}
+				})
+			}
+		})
+	}
+}
+
+// BenchmarkValidate measures Validate on a valid point, the per-point cost of
+// validating a sweep before it starts.
+func BenchmarkValidate(b *testing.B) {
+	p := benchOnlineParams(Interneuron, 64)
+	lim := DefaultLimits()
+	b.ReportAllocs()
+	for range b.N {
+		if err := p.Validate(lim); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,49 @@
+// Package dynamics is isweep's numerical core: it integrates the learning
+// dynamics of the two whitening networks of docs/model.md for one sweep point.
+//
+// A point is described by Params (the public parameter names of the product)
+// and produces a Result. Run defaults and validates the parameters, builds
+// the input covariance C and the initial synaptic state from the point's
+// seed, and then either
+//
+//   - integrates the mean (η → 0) matrix ODE with an adaptive
+//     Dormand–Prince 5(4) scheme (mode "flow"), stopping at the first time the
+//     whitening error e(t) = ‖M⁻¹CM⁻¹ − I‖₂ reaches Tol (located on the dense
+//     output, between accepted steps) or at the horizon, or
+//   - runs the stochastic online rule on samples x ~ N(0, C) for exactly
+//     Horizon steps (mode "online"), evaluating the error at Record evenly
+//     spaced steps.
+//
+// Divergence (lost positive definiteness, non-finite values, an error above
+// the cap) is data: Result.Diverged and Result.DivergeReason say so, and Run
+// never panics on valid parameters. Run is deterministic: the same Params
+// give a bit-identical Result on the same machine and binary.
+//
+// Every random draw of a point comes from its own PCG stream derived from
+// Params.Seed and a fixed stream name (C's basis, M₀'s basis, the
+// interneuron frame U, the Wishart draw W₀, the online samples), so changing
+// one parameter, say Batch, leaves the bases of the point unchanged.
+//
+// Conventions fixed here (docs/model.md leaves them open):
+//
+//   - C = Q diag(s) Qᵀ with s = InputSpectrum.Eigenvalues(n) in the given
+//     order; online samples are x = C^{1/2}g, g ~ N(0, I).
+//   - M₀ = V diag(λ) Vᵀ, λ_i = μ (identity) or μ·spread^(t_i − ½) with t_i
+//     evenly spaced in [0, 1] (logspread), V = Q (aligned: λ_i is paired with
+//     s_i) or an independent Haar draw (random). The interneuron network
+//     starts from W₀ = U diag(√λ) Vᵀ with U a Haar k×n frame. For the
+//     wishart shape W₀ (k×n) has N(0, μ/k) entries and both networks start
+//     from M₀ = W₀ᵀW₀, so the direct network uses k too.
+//   - A batch averages the Hebbian term over Batch samples drawn for the
+//     same M (see onlineState); η keeps its meaning for every batch size.
+//   - The interneuron network carries M⁻¹ across online steps and
+//     recomputes it from W every RefreshPeriod steps.
+//   - The error cap is max(ErrorCap, 100·e(0)).
+//
+// OracleTime and OracleTimeAligned give the closed-form convergence times of
+// the aligned case (C and M₀ commute), which the tests use as an oracle and
+// reports use as a reference.
+//
+// The package is pure Go over gonum (blas64, lapack64); it imports nothing
+// from Temporal or storage.
+package dynamics

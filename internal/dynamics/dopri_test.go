@@ -1,0 +1,117 @@
+package dynamics
+
+import (
+	"fmt"
+	"math"
+	"testing"
+)
+
+// logistic is y' = −y², whose solution from y(0) = y0 is y0/(1 + y0·t).
+func logistic(y, dy []float64) bool {
+	dy[0] = -y[0] * y[0]
+	return true
+}
+
+// oneStep takes a single step of size h from y0 = 1 for y' = −y².
+func oneStep(t *testing.T, h float64) *dopri5 {
+	t.Helper()
+	d := newDopri5(logistic, 1, 1, 1) // tolerances loose: the step is accepted
+	if !d.start(0, []float64{1}, h) {
+		t.Fatal("start failed")
+	}
+	d.h = h
+	if st := d.advance(h); st != stepAccepted {
+		t.Fatalf("step of %g not accepted: %v", h, st)
+	}
+	return d
+}
+
+// TestDopri5Order checks the orders of the pair and of its dense output on
+// a single step: halving h must divide the local error of the fifth-order
+// solution by at least about 2⁶ and that of the continuous extension (fourth
+// order, local error O(h⁵)) by at least about 2⁵ (more while h is not yet in
+// the asymptotic range). A wrong coefficient lowers these ratios.
+func TestDopri5Order(t *testing.T) {
+	exact := func(t float64) float64 { return 1 / (1 + t) }
+	var prevEnd, prevMid float64
+	for i, h := range []float64{0.2, 0.1, 0.05} {
+		d := oneStep(t, h)
+		endErr := math.Abs(d.y[0] - exact(h))
+		mid := make([]float64, 1)
+		d.dense(0.37, mid)
+		midErr := math.Abs(mid[0] - exact(0.37*h))
+		if i > 0 {
+			endRatio, midRatio := prevEnd/endErr, prevMid/midErr
+			if endRatio < 48 {
+				t.Errorf("h=%g: end error ratio: got: %.1f want: ≥ 48 (2⁶ for a fifth-order step)", h, endRatio)
+			}
+			if midRatio < 24 {
+				t.Errorf("h=%g: dense error ratio: got: %.1f want: ≥ 24 (2⁵ for a fourth-order extension)", h, midRatio)
+			}
+		}
+		prevEnd, prevMid = endErr, midErr
+	}
+}
+
+func TestDopri5DenseEndpoints(t *testing.T) {
+	d := oneStep(t, 0.3)
+	out := make([]float64, 1)
+	d.dense(0, out)
+	if out[0] != d.yOld[0] {
+		t.Errorf("θ=0: got: %v want: %v", out[0], d.yOld[0])
+	}
+	d.dense(1, out)
+	if math.Abs(out[0]-d.y[0]) > 1e-15 {
+		t.Errorf("θ=1: got: %v want: %v", out[0], d.y[0])
+	}
+}
+
+// TestDopri5Tolerance integrates over many adaptive steps and checks that the
+// global error follows the requested tolerance.
+func TestDopri5Tolerance(t *testing.T) {
+	for _, rtol := range []float64{1e-6, 1e-8, 1e-10} {
+		t.Run(fmt.Sprintf("rtol=%g", rtol), func(t *testing.T) {
+			d := newDopri5(logistic, 1, rtol, rtol*1e-2)
+			if !d.start(0, []float64{100}, 50) {
+				t.Fatal("start failed")
+			}
+			for d.t < 50 {
+				if st := d.advance(50); st != stepAccepted {
+					t.Fatalf("step failed at t=%g: %v", d.t, st)
+				}
+			}
+			want := 100 / (1 + 100*50.0)
+			if rel := math.Abs(d.y[0]-want) / want; rel > 50*rtol {
+				t.Errorf("relative error at t=50: got: %.3g want: below %.3g (steps %d)", rel, 50*rtol, d.accepted)
+			}
+			if d.t != 50 {
+				t.Errorf("end time: got: %v want: 50", d.t)
+			}
+		})
+	}
+}
+
+// TestDopri5Undefined checks that a right-hand side that fails on part of
+// the state space makes the integrator shrink its steps, and report
+// stepUndefined when it cannot get past.
+func TestDopri5Undefined(t *testing.T) {
+	// y' = 1 is undefined for y ≥ 1: the integrator must stop below 1.
+	f := func(y, dy []float64) bool {
+		dy[0] = 1
+		return y[0] < 1
+	}
+	d := newDopri5(f, 1, 1e-8, 1e-10)
+	if !d.start(0, []float64{0}, 10) {
+		t.Fatal("start failed")
+	}
+	st := stepAccepted
+	for i := 0; i < 10000 && st == stepAccepted; i++ {
+		st = d.advance(10)
+	}
+	if st != stepUndefined {
+		t.Fatalf("status: got: %v want: stepUndefined", st)
+	}
+	if d.y[0] >= 1 || d.y[0] < 0.99 {
+		t.Errorf("last state: got: %v want: in [0.99, 1)", d.y[0])
+	}
+}

@@ -1,0 +1,120 @@
+package dynamics
+
+import (
+	"context"
+
+	"gonum.org/v1/gonum/blas/blas64"
+)
+
+// Reasons reported in Result.DivergeReason. They are stable strings, meant
+// for grouping and filtering results.
+const (
+	// ReasonNotPositiveDefinite: M lost positive definiteness (a Cholesky
+	// factorisation failed), for example after an online step of the direct
+	// network with a learning rate above M's smallest eigenvalue.
+	ReasonNotPositiveDefinite = "not_positive_definite"
+	// ReasonNonFinite: the state or the error became NaN or infinite.
+	ReasonNonFinite = "non_finite"
+	// ReasonErrorAboveCap: the whitening error exceeded
+	// max(ErrorCap, 100·e(0)).
+	ReasonErrorAboveCap = "error_above_cap"
+)
+
+// ErrorCap is the whitening error above which a run is declared diverged
+// (ReasonErrorAboveCap), unless the run started above it: the cap of a run
+// is max(ErrorCap, 100·e(0)), so that a legitimate start far from whitening
+// (a tiny init_scale) is not mistaken for divergence.
+const ErrorCap = 1e6
+
+// Run integrates one sweep point: it applies the defaults of p, validates it
+// with DefaultLimits, and runs the flow or online dynamics. It returns an
+// error only for invalid parameters (joined *FieldError values) or when ctx
+// is done (ctx.Err()); divergence is reported in the Result.
+//
+// Flow points stop at the end of the first accepted integrator step whose
+// error is ≤ Tol: ConvTime is the crossing located inside that step on the
+// dense output, FinalError the error at the step's end (so ≤ Tol), and the
+// trajectory's last sample is that step. Points that do not converge run to
+// the horizon. Online points always run Horizon steps (or until they
+// diverge): the error is evaluated at Record evenly spaced steps including
+// 0 and Horizon, ConvStep is the first of them with error ≤ Tol, and
+// FinalError is the error at the last evaluated step. In both modes MinError
+// is the smallest error evaluated. A diverged run keeps the last finite
+// FinalError it saw.
+func Run(ctx context.Context, p Params) (Result, error) {
+	return RunWithLimits(ctx, p, DefaultLimits())
+}
+
+// RunWithLimits is Run with explicit limits (zero fields take the values of
+// DefaultLimits).
+func RunWithLimits(ctx context.Context, p Params, lim Limits) (Result, error) {
+	out, err := run(ctx, p, lim)
+	return out.Result, err
+}
+
+// outcome is a Result plus the final M, which the tests inspect.
+type outcome struct {
+	Result
+	// finalM is M (full symmetric n×n) at the end of the run.
+	finalM blas64.General
+}
+
+func (o *outcome) diverge(reason string) {
+	o.Diverged = true
+	o.DivergeReason = reason
+}
+
+func run(ctx context.Context, p Params, lim Limits) (outcome, error) {
+	p = p.WithDefaults()
+	if err := p.Validate(lim); err != nil {
+		return outcome{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return outcome{}, err
+	}
+	pt := newPoint(p)
+	if p.Mode == Online {
+		return runOnline(ctx, pt)
+	}
+	return runFlow(ctx, pt)
+}
+
+// reasonFor names why the state y could not be evaluated.
+func reasonFor(y []float64) string {
+	if !allFinite(y) {
+		return ReasonNonFinite
+	}
+	return ReasonNotPositiveDefinite
+}
+
+// recorder keeps at most max trajectory samples.
+type recorder struct {
+	max     int
+	samples []Sample
+}
+
+func newRecorder(max int) *recorder {
+	return &recorder{max: max, samples: make([]Sample, 0, min(max, 256))}
+}
+
+func (r *recorder) room() int { return r.max - len(r.samples) }
+
+func (r *recorder) add(s Sample) {
+	if len(r.samples) < r.max {
+		r.samples = append(r.samples, s)
+	}
+}
+
+// addFinal records the last state of a run, replacing the last sample when
+// the recorder is full; a sample of the same step is not repeated.
+func (r *recorder) addFinal(s Sample) {
+	if n := len(r.samples); n > 0 && r.samples[n-1].Step == s.Step {
+		r.samples[n-1] = s
+		return
+	}
+	if len(r.samples) == r.max {
+		r.samples[len(r.samples)-1] = s
+		return
+	}
+	r.samples = append(r.samples, s)
+}

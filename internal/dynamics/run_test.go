@@ -1,0 +1,691 @@
+package dynamics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+
+	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/floats"
+	"gonum.org/v1/gonum/stat"
+)
+
+// TestFlowMatchesOracle runs the flow in the aligned case with a random
+// (non-identity) common basis and compares the convergence time with the
+// closed form, for both networks, several dimensions, input spectra, initial
+// shapes and scales μ from 0.01 to 100.
+func TestFlowMatchesOracle(t *testing.T) {
+	spectra := []Spectrum{
+		{Min: 0.5, Max: 2, Spacing: LogSpacing},
+		{Min: 0.1, Max: 10, Spacing: LogSpacing},
+		{Min: 0.2, Max: 5, Spacing: LinearSpacing},
+	}
+	shapes := []struct {
+		shape  string
+		spread float64
+	}{{ShapeIdentity, 0}, {ShapeLogSpread, 30}}
+	for _, alg := range []Algorithm{Direct, Interneuron} {
+		for _, n := range []int{1, 2, 8, 32} {
+			for si, spec := range spectra {
+				for _, sh := range shapes {
+					if sh.shape == ShapeLogSpread && n == 1 {
+						continue
+					}
+					for _, mu := range []float64{0.01, 0.1, 1, 10, 100} {
+						name := fmt.Sprintf("%s/n=%d/spectrum=%d/%s/mu=%g", alg, n, si, sh.shape, mu)
+						t.Run(name, func(t *testing.T) {
+							t.Parallel()
+							p := Params{
+								Algorithm: alg, N: n, K: n + n/4, InputSpectrum: spec, InputBasis: BasisRandom,
+								InitScale: mu, InitShape: sh.shape, InitSpread: sh.spread, InitBasis: BasisAligned,
+								Seed: int64(7*n + si),
+							}.WithDefaults()
+							want := OracleTimeAligned(alg, p.InputSpectrum.Eigenvalues(n), initEigenvalues(p), p.Tol)
+							res, err := Run(context.Background(), p)
+							if err != nil {
+								t.Fatal(err)
+							}
+							if res.Diverged || res.ConvTime == nil {
+								t.Fatalf("got: diverged=%v conv_time=nil want: conv_time %g", res.Diverged, want)
+							}
+							got := *res.ConvTime
+							if want == 0 {
+								if got != 0 {
+									t.Errorf("conv_time: got: %g want: 0", got)
+								}
+								return
+							}
+							if rel := math.Abs(got-want) / want; rel > 1e-4 {
+								t.Errorf("conv_time: got: %.8g want: %.8g (relative error %.2g > 1e-4)", got, want, rel)
+							}
+						})
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestHeadline reproduces the paper's result over μ in 10⁰…10³: the direct
+// network's convergence time grows linearly in μ, the interneuron network's
+// linearly in ln μ.
+func TestHeadline(t *testing.T) {
+	const points = 10
+	mus := make([]float64, points)
+	floats.LogSpan(mus, 1, 1000)
+	logMus := make([]float64, points)
+	times := map[Algorithm][]float64{}
+	for _, alg := range []Algorithm{Direct, Interneuron} {
+		for i, mu := range mus {
+			logMus[i] = math.Log(mu)
+			p := Params{Algorithm: alg, N: 8, InputSpectrum: Spectrum{Min: 0.5, Max: 2}, InputBasis: BasisRandom, InitScale: mu, Seed: 1}
+			res, err := Run(context.Background(), p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.ConvTime == nil {
+				t.Fatalf("%s μ=%g: no convergence", alg, mu)
+			}
+			times[alg] = append(times[alg], *res.ConvTime)
+		}
+	}
+	tests := []struct {
+		alg              Algorithm
+		x                []float64
+		xName            string
+		slopeLo, slopeHi float64
+	}{
+		// Direct: τ ≈ μ for μ ≫ √s, slope 1.
+		{Direct, mus, "μ", 0.95, 1.05},
+		// Interneuron: τ ≈ ½ ln(μ/a) + const, slope ½.
+		{Interneuron, logMus, "ln μ", 0.45, 0.55},
+	}
+	for _, tc := range tests {
+		y := times[tc.alg]
+		alpha, beta := stat.LinearRegression(tc.x, y, nil, false)
+		r2 := stat.RSquared(tc.x, y, nil, alpha, beta)
+		t.Logf("%s: τ = %.3f + %.4f·%s, R² = %.6f", tc.alg, alpha, beta, tc.xName, r2)
+		if r2 <= 0.99 {
+			t.Errorf("%s: R² of τ against %s: got: %.5f want: > 0.99", tc.alg, tc.xName, r2)
+		}
+		if beta < tc.slopeLo || beta > tc.slopeHi {
+			t.Errorf("%s: slope of τ against %s: got: %.4f want: in [%g, %g]", tc.alg, tc.xName, beta, tc.slopeLo, tc.slopeHi)
+		}
+	}
+	// And the other way round the fits are poor: the two laws really differ.
+	alpha, beta := stat.LinearRegression(mus, times[Interneuron], nil, false)
+	if r2 := stat.RSquared(mus, times[Interneuron], nil, alpha, beta); r2 > 0.9 {
+		t.Errorf("interneuron τ is also linear in μ (R² %.3f): the sweep does not separate the networks", r2)
+	}
+}
+
+// TestOnlineFollowsFlow compares the online convergence time η·ConvStep with
+// the flow time of the same point. With η = 10⁻⁴ the stationary fluctuation of
+// the online error is about 0.01–0.05 for n ≤ 4, so the tolerance is set to
+// 0.1, well above it: the crossing is then shifted by roughly
+// σ_e/|de/dt| ≈ 0.05/(0.4…0.2) time units, a few percent of τ, and the noise
+// can only delay it (it adds to the error). The record grid (Horizon/999
+// steps ≈ 0.3% of τ) adds less. 10% bounds all of it with room; the largest
+// deviation seen over these seeds is under 5%.
+func TestOnlineFollowsFlow(t *testing.T) {
+	const eta, tol, relTol = 1e-4, 0.1, 0.10
+	for _, alg := range []Algorithm{Direct, Interneuron} {
+		for _, n := range []int{2, 3, 4} {
+			for seed := int64(1); seed <= 3; seed++ {
+				t.Run(fmt.Sprintf("%s/n=%d/seed=%d", alg, n, seed), func(t *testing.T) {
+					t.Parallel()
+					p := Params{Algorithm: alg, N: n, InputSpectrum: Spectrum{Min: 0.5, Max: 2}, InputBasis: BasisRandom, InitScale: 5, Tol: tol, Seed: seed}
+					flow, err := Run(context.Background(), p)
+					if err != nil || flow.ConvTime == nil {
+						t.Fatalf("flow: %v %+v", err, flow)
+					}
+					p.Mode, p.Eta = Online, eta
+					p.Horizon = math.Round(3 * *flow.ConvTime / eta)
+					online, err := Run(context.Background(), p)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if online.ConvStep == nil {
+						t.Fatalf("online did not converge (min error %.3g)", online.MinError)
+					}
+					got, want := eta*float64(*online.ConvStep), *flow.ConvTime
+					if got != *online.ConvTime {
+						t.Errorf("conv_time: got: %g want: η·conv_step = %g", *online.ConvTime, got)
+					}
+					if rel := math.Abs(got-want) / want; rel > relTol {
+						t.Errorf("online time: got: %.4f want: flow time %.4f ± %.0f%% (off by %.1f%%)", got, want, 100*relTol, 100*rel)
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestCarriedInverseDrift runs 10⁵ interneuron steps (n = 16) and bounds
+// ‖M⁻¹_carried·M − I‖_max just before every refresh. Without the refreshes
+// the drift is allowed to grow, and the test checks that it does, so that
+// the bound measures something.
+func TestCarriedInverseDrift(t *testing.T) {
+	const steps, bound = 100000, 1e-12
+	p := Params{Algorithm: Interneuron, Mode: Online, N: 16, InputSpectrum: Spectrum{Min: 0.1, Max: 10}, InputBasis: BasisRandom, InitScale: 10, Eta: 0.01, Seed: 3}.WithDefaults()
+	drift := func(refreshEvery int64) (worst, last float64) {
+		s := newOnlineState(newPoint(p))
+		s.refreshEvery = refreshEvery
+		if !s.start() {
+			t.Fatal(s.failed)
+		}
+		for range steps {
+			if !s.step() {
+				t.Fatalf("step %d: %s", s.steps, s.failed)
+			}
+			if (s.steps+1)%RefreshPeriod == 0 {
+				last = s.inverseDrift()
+				worst = math.Max(worst, last)
+			}
+		}
+		// The carried inverse stays exactly symmetric (see symmetricRankTwo).
+		for i := 0; i < s.n; i++ {
+			for j := 0; j < i; j++ {
+				if s.minv.Data[i*s.n+j] != s.minv.Data[j*s.n+i] {
+					t.Fatalf("carried M⁻¹ not symmetric at (%d,%d)", i, j)
+				}
+			}
+		}
+		return worst, last
+	}
+	worst, _ := drift(RefreshPeriod)
+	t.Logf("worst drift between refreshes: %.3g", worst)
+	if worst > bound {
+		t.Errorf("carried inverse drift: got: %.3g want: ≤ %g", worst, bound)
+	}
+	_, unrefreshed := drift(math.MaxInt64)
+	t.Logf("drift after %d steps without refresh: %.3g", steps, unrefreshed)
+	if unrefreshed < 10*worst {
+		t.Errorf("drift without refresh: got: %.3g want: ≥ 10× the refreshed worst %.3g", unrefreshed, worst)
+	}
+}
+
+// TestInterneuronBatchRulesAgree checks the three implementations of the
+// interneuron step against each other on the same samples: Sherman–Morrison
+// (batch 1), Woodbury and the explicit A.
+func TestInterneuronBatchRulesAgree(t *testing.T) {
+	for _, batch := range []int{1, 3} {
+		t.Run(fmt.Sprintf("batch=%d", batch), func(t *testing.T) {
+			p := Params{Algorithm: Interneuron, Mode: Online, N: 6, K: 8, InputSpectrum: Spectrum{Min: 0.2, Max: 5}, InputBasis: BasisRandom, InitScale: 3, Eta: 0.05, Batch: batch, Seed: 4}.WithDefaults()
+			pt := newPoint(p)
+			states := map[string]*onlineState{}
+			for _, rule := range []string{"woodbury", "explicit", "sherman-morrison"} {
+				if rule == "sherman-morrison" && batch != 1 {
+					continue
+				}
+				s := newOnlineState(pt)
+				switch rule {
+				case "woodbury":
+					s.useWoodbury()
+				case "explicit":
+					s.useExplicitBatch()
+				}
+				if !s.start() {
+					t.Fatal(s.failed)
+				}
+				for range 200 {
+					var ok bool
+					switch rule {
+					case "woodbury":
+						ok = s.stepInterneuronWoodbury()
+					case "explicit":
+						ok = s.stepInterneuronExplicit()
+					default:
+						ok = s.stepInterneuron()
+					}
+					if !ok {
+						t.Fatalf("%s: %s", rule, s.failed)
+					}
+				}
+				states[rule] = s
+			}
+			ref := states["explicit"]
+			refW := scaled(ref.w, ref.wScale)
+			refInv := scaled(ref.minv, ref.mScale)
+			for rule, s := range states {
+				if d := relDiff(scaled(s.w, s.wScale), refW); d > 1e-10 {
+					t.Errorf("%s: W differs from the explicit rule: relative %g", rule, d)
+				}
+				if d := relDiff(scaled(s.minv, s.mScale), refInv); d > 1e-9 {
+					t.Errorf("%s: M⁻¹ differs from the explicit rule: relative %g", rule, d)
+				}
+			}
+		})
+	}
+}
+
+// TestDirectBatchRuleAgrees checks the batched direct step with batch 1
+// against the rank-one step.
+func TestDirectBatchRuleAgrees(t *testing.T) {
+	p := Params{Algorithm: Direct, Mode: Online, N: 5, InputSpectrum: Spectrum{Min: 0.2, Max: 5}, InputBasis: BasisRandom, InitScale: 3, Eta: 0.01, Seed: 4}.WithDefaults()
+	pt := newPoint(p)
+	one, batched := newOnlineState(pt), newOnlineState(pt)
+	batched.gb, batched.rb = newGeneral(5, 1), newGeneral(5, 1)
+	for range 300 {
+		if !one.stepDirect() || !batched.stepDirectBatch() {
+			t.Fatal("step failed")
+		}
+	}
+	if d := relDiff(one.m, batched.m); d > 1e-12 {
+		t.Errorf("M after 300 steps: relative difference %g, want ≈ 0", d)
+	}
+}
+
+// TestBatchAveragesTheUpdate: the expected update of a batch step equals
+// that of a single step (the batch averages, it does not sum): starting at
+// the whitening fixed point, M stays there on average for any batch.
+func TestBatchAveragesTheUpdate(t *testing.T) {
+	for _, alg := range []Algorithm{Direct, Interneuron} {
+		for _, batch := range []int{1, 4, 16} {
+			t.Run(fmt.Sprintf("%s/batch=%d", alg, batch), func(t *testing.T) {
+				// C = I and M₀ = I: E[ΔM] = 0; the mean trace drift over many
+				// steps stays near 0 (it would grow with a summed batch).
+				p := Params{Algorithm: alg, Mode: Online, N: 4, Eta: 0.002, Batch: batch, Horizon: 5000, Record: 2, Seed: 1}
+				out, err := run(context.Background(), p, Limits{})
+				if err != nil || out.Diverged {
+					t.Fatalf("%v %+v", err, out.Result)
+				}
+				var trace float64
+				for i := 0; i < 4; i++ {
+					trace += out.finalM.Data[i*4+i]
+				}
+				if math.Abs(trace-4) > 0.5 {
+					t.Errorf("trace of M after 5000 steps: got: %.3f want: 4 ± 0.5", trace)
+				}
+			})
+		}
+	}
+}
+
+func TestDeterminism(t *testing.T) {
+	tests := []Params{
+		{Algorithm: Direct, N: 6, InputSpectrum: Spectrum{Min: 0.1, Max: 10}, InputBasis: BasisRandom, InitScale: 20, InitBasis: BasisRandom, InitShape: ShapeLogSpread, Seed: 9},
+		{Algorithm: Interneuron, N: 6, K: 9, InputSpectrum: Spectrum{Min: 0.1, Max: 10}, InputBasis: BasisRandom, InitScale: 20, InitShape: ShapeWishart, Seed: 9},
+		{Algorithm: Direct, Mode: Online, N: 6, InputSpectrum: Spectrum{Min: 0.5, Max: 2}, InputBasis: BasisRandom, InitScale: 2, Batch: 3, Horizon: 3000, Record: 50, Seed: 9},
+		{Algorithm: Interneuron, Mode: Online, N: 6, K: 7, InputSpectrum: Spectrum{Min: 0.5, Max: 2}, InputBasis: BasisRandom, InitScale: 2, Horizon: 3000, Record: 50, Seed: 9},
+		{Algorithm: Interneuron, Mode: Online, N: 6, InputSpectrum: Spectrum{Min: 0.5, Max: 2}, InputBasis: BasisRandom, InitScale: 2, Batch: 2, Horizon: 3000, Record: 50, Seed: 9},
+	}
+	for _, p := range tests {
+		t.Run(fmt.Sprintf("%s/%s/batch=%d", p.Algorithm, p.WithDefaults().Mode, p.Batch), func(t *testing.T) {
+			a, err := Run(context.Background(), p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := Run(context.Background(), p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(a, b) {
+				t.Errorf("two runs differ:\n%+v\n%+v", a, b)
+			}
+			if math.Float64bits(a.FinalError) != math.Float64bits(b.FinalError) {
+				t.Error("final errors differ in their bits")
+			}
+			// A different seed must change the result (the test would
+			// otherwise pass on a constant).
+			p.Seed++
+			c, err := Run(context.Background(), p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.FinalError == a.FinalError {
+				t.Error("a different seed gave the same final error")
+			}
+		})
+	}
+}
+
+func TestDirectLargeEtaDiverges(t *testing.T) {
+	p := Params{Algorithm: Direct, Mode: Online, N: 4, InitScale: 1, Eta: 0.9, Horizon: 1000, Seed: 1}
+	res, err := Run(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Diverged || res.DivergeReason != ReasonNotPositiveDefinite {
+		t.Fatalf("got: diverged=%v reason=%q want: diverged with %q", res.Diverged, res.DivergeReason, ReasonNotPositiveDefinite)
+	}
+	if res.Steps >= 1000 {
+		t.Errorf("steps: got: %d want: fewer than the horizon", res.Steps)
+	}
+	if math.IsNaN(res.FinalError) || math.IsInf(res.FinalError, 0) {
+		t.Errorf("final error: got: %v want: the last finite error", res.FinalError)
+	}
+	// The same learning rate is harmless for the interneuron network's
+	// positive definiteness (it needs η < 1).
+	p.Algorithm, p.Eta = Interneuron, 0.5
+	res, err = Run(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.DivergeReason == ReasonNotPositiveDefinite && res.Steps < 10 {
+		t.Errorf("interneuron with η = 0.5 lost positive definiteness after %d steps", res.Steps)
+	}
+}
+
+func TestTrajectory(t *testing.T) {
+	t.Run("online", func(t *testing.T) {
+		p := Params{Algorithm: Interneuron, Mode: Online, N: 3, InitScale: 2, Horizon: 2000, Record: 20, Seed: 1}
+		res, err := Run(context.Background(), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Trajectory) != 20 {
+			t.Fatalf("samples: got: %d want: 20", len(res.Trajectory))
+		}
+		for j, s := range res.Trajectory {
+			want := int64(math.Round(float64(j) * 2000 / 19))
+			if s.Step != want || s.T != 0.01*float64(want) {
+				t.Errorf("sample %d: got: step %d t %g want: step %d t %g", j, s.Step, s.T, want, 0.01*float64(want))
+			}
+		}
+		if last := res.Trajectory[19]; last.Error != res.FinalError {
+			t.Errorf("last sample error: got: %g want: final_error %g", last.Error, res.FinalError)
+		}
+	})
+	t.Run("online record above horizon", func(t *testing.T) {
+		p := Params{Algorithm: Direct, Mode: Online, N: 2, Horizon: 5, Record: 100}
+		res, err := Run(context.Background(), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Trajectory) != 6 {
+			t.Errorf("samples: got: %d want: 6 (steps 0…5)", len(res.Trajectory))
+		}
+	})
+	t.Run("flow", func(t *testing.T) {
+		p := Params{Algorithm: Direct, N: 3, InputSpectrum: Spectrum{Min: 0.5, Max: 2}, InitScale: 50, Record: 12}
+		res, err := Run(context.Background(), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr := res.Trajectory
+		if len(tr) < 3 || len(tr) > 12 {
+			t.Fatalf("samples: got: %d want: 3…12", len(tr))
+		}
+		if tr[0].T != 0 || tr[0].Step != 0 {
+			t.Errorf("first sample: got: %+v want: t=0", tr[0])
+		}
+		last := tr[len(tr)-1]
+		if last.Step != res.Steps || last.Error != res.FinalError || last.T < *res.ConvTime {
+			t.Errorf("last sample: got: %+v want: step %d, error %g, t ≥ %g", last, res.Steps, res.FinalError, *res.ConvTime)
+		}
+		for i := 1; i < len(tr); i++ {
+			if tr[i].T <= tr[i-1].T {
+				t.Errorf("times not increasing at %d: %g then %g", i, tr[i-1].T, tr[i].T)
+			}
+			// Log spacing: the 10 interior targets are log-spaced over
+			// [10⁻⁸H, H]; two interior samples never share a target interval.
+			if i > 1 && i < len(tr)-1 {
+				between := 0
+				for j := range 10 {
+					target := 1e-4 * math.Pow(1e8, float64(j)/9)
+					if target > tr[i-1].T && target <= tr[i].T {
+						between++
+					}
+				}
+				if between == 0 {
+					t.Errorf("samples %d, %d in one target interval: %g, %g", i-1, i, tr[i-1].T, tr[i].T)
+				}
+			}
+		}
+		// M = μI shrinks to C^{1/2}: its eigenvalues come down from 50.
+		if math.Abs(tr[0].EigMin-50) > 1e-12 || math.Abs(tr[0].EigMax-50) > 1e-12 || last.EigMax > 2 {
+			t.Errorf("eigenvalues of M: first %+v last %+v", tr[0], last)
+		}
+	})
+}
+
+// countdownContext reports cancellation after a fixed number of Err calls,
+// so that cancellation in the middle of a run is tested without clocks.
+type countdownContext struct {
+	context.Context
+	left int
+}
+
+func (c *countdownContext) Err() error {
+	c.left--
+	if c.left < 0 {
+		return context.Canceled
+	}
+	return nil
+}
+
+func TestRunCancellation(t *testing.T) {
+	for _, p := range []Params{
+		{Algorithm: Direct, N: 8, InitScale: 1000, InputBasis: BasisRandom},
+		{Algorithm: Interneuron, Mode: Online, N: 8, Horizon: 1e8},
+		{Algorithm: Direct, Mode: Online, N: 8, Horizon: 1e8},
+	} {
+		t.Run(fmt.Sprintf("%s/%s", p.Algorithm, p.WithDefaults().Mode), func(t *testing.T) {
+			ctx := &countdownContext{Context: context.Background(), left: 50}
+			_, err := Run(ctx, p)
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("got: %v want: context.Canceled", err)
+			}
+		})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Run(ctx, Params{Algorithm: Direct, N: 2}); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled before the start: got: %v want: context.Canceled", err)
+	}
+}
+
+func TestRunRejectsInvalidParams(t *testing.T) {
+	_, err := Run(context.Background(), Params{Algorithm: Interneuron, N: 4, Eta: 1.5})
+	var fe *FieldError
+	if !errors.As(err, &fe) || fe.Field != "eta" {
+		t.Errorf("got: %v want: a *FieldError on eta", err)
+	}
+	_, err = RunWithLimits(context.Background(), Params{Algorithm: Direct, N: 40}, Limits{MaxN: 32})
+	if !errors.As(err, &fe) || fe.Field != "n" {
+		t.Errorf("got: %v want: a *FieldError on n", err)
+	}
+}
+
+// randomParams draws valid-looking parameters of small cost; some of them
+// diverge (large η for the direct network) on purpose.
+func randomParams(rng *rand.Rand) Params {
+	pick := func(names ...string) string { return names[rng.IntN(len(names))] }
+	n := 1 + rng.IntN(4)
+	p := Params{
+		Algorithm:  Algorithm(pick(string(Direct), string(Interneuron))),
+		Mode:       Mode(pick(string(Flow), string(Online))),
+		N:          n,
+		K:          n + rng.IntN(3),
+		InputBasis: pick(BasisIdentity, BasisRandom),
+		InitScale:  math.Pow(10, -2+4*rng.Float64()),
+		InitShape:  pick(ShapeIdentity, ShapeLogSpread, ShapeWishart),
+		InitSpread: 1 + 100*rng.Float64(),
+		InitBasis:  pick(BasisAligned, BasisRandom),
+		Batch:      1 + rng.IntN(5),
+		Tol:        math.Pow(10, -3+2.5*rng.Float64()),
+		Record:     2 + rng.IntN(40),
+		Seed:       rng.Int64N(1000),
+	}
+	if rng.IntN(2) == 0 {
+		p.InputSpectrum = Spectrum{Min: 0.05 + rng.Float64(), Spacing: Spacing(pick(string(LogSpacing), string(LinearSpacing)))}
+		p.InputSpectrum.Max = p.InputSpectrum.Min * (1 + 20*rng.Float64())
+	} else {
+		for range n {
+			p.InputSpectrum.Values = append(p.InputSpectrum.Values, math.Pow(10, -1.5+3*rng.Float64()))
+		}
+	}
+	if p.Algorithm == Interneuron {
+		p.Eta = 0.001 + 0.9*rng.Float64()
+	} else {
+		p.Eta = math.Pow(10, -3+3.5*rng.Float64())
+	}
+	if p.Mode == Flow {
+		p.Horizon = 0.1 + 60*rng.Float64()
+	} else {
+		p.Horizon = float64(1 + rng.IntN(1500))
+	}
+	return p
+}
+
+// checkOutcome asserts the invariants every run must satisfy.
+func checkOutcome(t *testing.T, p Params, out outcome) {
+	t.Helper()
+	p = p.WithDefaults()
+	r := out.Result
+	finite := func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+	if !finite(r.FinalError) || !finite(r.MinError) || r.MinError < 0 || r.MinError > r.FinalError {
+		t.Errorf("errors: final %v min %v", r.FinalError, r.MinError)
+	}
+	switch r.DivergeReason {
+	case "":
+		if r.Diverged {
+			t.Error("diverged without a reason")
+		}
+	case ReasonNotPositiveDefinite, ReasonNonFinite, ReasonErrorAboveCap:
+		if !r.Diverged {
+			t.Errorf("reason %q without diverged", r.DivergeReason)
+		}
+	default:
+		t.Errorf("unknown diverge reason %q", r.DivergeReason)
+	}
+	if len(r.Trajectory) > p.Record {
+		t.Errorf("trajectory: %d samples > record %d", len(r.Trajectory), p.Record)
+	}
+	for i, s := range r.Trajectory {
+		if !finite(s.T) || !finite(s.Error) || !finite(s.EigMin) || !finite(s.EigMax) {
+			t.Errorf("sample %d not finite: %+v", i, s)
+		}
+		if i > 0 && (s.Step <= r.Trajectory[i-1].Step || s.T < r.Trajectory[i-1].T) {
+			t.Errorf("samples %d, %d out of order", i-1, i)
+		}
+	}
+	if r.ConvTime != nil {
+		if !finite(*r.ConvTime) || *r.ConvTime < 0 || r.MinError > p.Tol {
+			t.Errorf("conv_time %v with min error %v and tol %v", *r.ConvTime, r.MinError, p.Tol)
+		}
+	}
+	switch p.Mode {
+	case Flow:
+		if r.ConvStep != nil {
+			t.Error("flow run with a conv_step")
+		}
+		if r.ConvTime != nil && *r.ConvTime > p.Horizon {
+			t.Errorf("conv_time %v beyond the horizon %v", *r.ConvTime, p.Horizon)
+		}
+		if r.Steps > 0 && r.RHSEvals < 6*r.Steps {
+			t.Errorf("%d right-hand sides for %d steps", r.RHSEvals, r.Steps)
+		}
+		if !r.Diverged && r.ConvTime == nil && r.Trajectory[len(r.Trajectory)-1].T != p.Horizon {
+			t.Errorf("unconverged flow stopped at %v before the horizon %v", r.Trajectory[len(r.Trajectory)-1].T, p.Horizon)
+		}
+	case Online:
+		if (r.ConvTime == nil) != (r.ConvStep == nil) || (r.ConvStep != nil && *r.ConvTime != p.Eta*float64(*r.ConvStep)) {
+			t.Errorf("conv_time %v, conv_step %v", r.ConvTime, r.ConvStep)
+		}
+		if r.Steps > int64(p.Horizon) || (!r.Diverged && r.Steps != int64(p.Horizon)) {
+			t.Errorf("steps %d for horizon %v (diverged %v)", r.Steps, p.Horizon, r.Diverged)
+		}
+	}
+	if r.Diverged {
+		return
+	}
+	// M is symmetric positive definite and the final error is its error.
+	m := out.finalM
+	n := p.N
+	scale := maxAbs(m.Data)
+	for i := 0; i < n; i++ {
+		for j := 0; j < i; j++ {
+			if math.Abs(m.Data[i*n+j]-m.Data[j*n+i]) > 1e-12*scale {
+				t.Fatalf("M not symmetric at (%d,%d): %g vs %g", i, j, m.Data[i*n+j], m.Data[j*n+i])
+			}
+		}
+	}
+	wh := newWhitening(newPoint(p).b)
+	if !wh.setM(m) {
+		t.Fatal("final M is not positive definite")
+	}
+	if e := wh.errorNorm(); math.Abs(e-r.FinalError) > 1e-8*r.FinalError+1e-12 {
+		t.Errorf("error of the final M: got: %.12g want: final_error %.12g", e, r.FinalError)
+	}
+}
+
+// TestRunProperties runs random valid points and checks the invariants.
+func TestRunProperties(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2024, 11))
+	reasons := map[string]int{}
+	for i := range 300 {
+		p := randomParams(rng)
+		out, err := run(context.Background(), p, Limits{})
+		if err != nil {
+			t.Fatalf("case %d: %+v: %v", i, p, err)
+		}
+		reasons[out.DivergeReason]++
+		t.Run(fmt.Sprint(i), func(t *testing.T) { checkOutcome(t, p, out) })
+	}
+	t.Logf("outcomes by diverge reason: %v", reasons)
+	if reasons[""] == 0 || reasons[ReasonNotPositiveDefinite] == 0 {
+		t.Errorf("the random points should both converge and diverge: %v", reasons)
+	}
+}
+
+// scaled returns s·a.
+func scaled(a blas64.General, s float64) blas64.General {
+	out := newGeneral(a.Rows, a.Cols)
+	for i, v := range a.Data {
+		out.Data[i] = s * v
+	}
+	return out
+}
+
+// relDiff returns max|a − b| / max|b|.
+func relDiff(a, b blas64.General) float64 {
+	var d float64
+	for i := range a.Data {
+		d = math.Max(d, math.Abs(a.Data[i]-b.Data[i]))
+	}
+	return d / maxAbs(b.Data)
+}
+
+// TestRunExtremeParams runs points at the edges of the accepted ranges:
+// they may diverge or be cut short by the work budget, but must not panic
+// and must keep the invariants.
+func TestRunExtremeParams(t *testing.T) {
+	extremes := []Params{
+		{Algorithm: Direct, N: 3, InputSpectrum: Spectrum{Min: MinMagnitude, Max: MaxMagnitude}, InputBasis: BasisRandom, InitScale: MaxMagnitude},
+		{Algorithm: Interneuron, N: 3, InputSpectrum: Spectrum{Min: MinMagnitude, Max: MaxMagnitude}, InputBasis: BasisRandom, InitScale: MinMagnitude},
+		{Algorithm: Interneuron, Mode: Online, N: 3, InputSpectrum: Spectrum{Values: []float64{MaxMagnitude, 1, MinMagnitude}}, InitScale: MaxMagnitude, InitShape: ShapeLogSpread, InitSpread: MaxMagnitude, Eta: 0.999, Horizon: 500},
+		{Algorithm: Direct, Mode: Online, N: 3, InputSpectrum: Spectrum{Min: MinMagnitude, Max: MinMagnitude}, InitScale: MinMagnitude, Eta: 1e300, Horizon: 500},
+		{Algorithm: Direct, Mode: Online, N: 3, InitScale: MaxMagnitude, InitShape: ShapeWishart, Eta: 1e-300, Horizon: 500, Tol: 1e-300},
+		{Algorithm: Interneuron, N: 2, InitScale: 1, Tol: 0.999999, Horizon: 1e-300},
+		{Algorithm: Interneuron, Mode: Online, N: 4, Batch: 1000, InputBasis: BasisRandom, InitBasis: BasisRandom, InitShape: ShapeLogSpread, InitSpread: 1e6, Eta: 0.9, Horizon: 50},
+		{Algorithm: Direct, Mode: Online, N: 4, Batch: 1000, Eta: 3, Horizon: 50},
+	}
+	reasons := map[string]bool{}
+	for i, p := range extremes {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			ctx := &countdownContext{Context: context.Background(), left: 100000}
+			out, err := run(ctx, p, Limits{})
+			if errors.Is(err, context.Canceled) {
+				t.Logf("stopped by the work budget")
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("diverged=%v reason=%q steps=%d final=%.3g", out.Diverged, out.DivergeReason, out.Steps, out.FinalError)
+			reasons[out.DivergeReason] = true
+			checkOutcome(t, p, out)
+		})
+	}
+	for _, reason := range []string{ReasonNotPositiveDefinite, ReasonNonFinite, ReasonErrorAboveCap} {
+		if !reasons[reason] {
+			t.Errorf("no extreme point diverged with %q: the path is untested", reason)
+		}
+	}
+}

@@ -1,0 +1,298 @@
+package dynamics
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// Names of the bases and shapes accepted by Params.InputBasis,
+// Params.InitBasis and Params.InitShape.
+const (
+	// BasisIdentity makes C's eigenbasis the standard basis.
+	BasisIdentity = "identity"
+	// BasisRandom draws an eigenbasis from the Haar measure on O(n).
+	BasisRandom = "random"
+	// BasisAligned gives M₀ the eigenbasis of C, so that M₀ and C commute.
+	BasisAligned = "aligned"
+
+	// ShapeIdentity makes M₀ = μI.
+	ShapeIdentity = "identity"
+	// ShapeLogSpread gives M₀ eigenvalues μ·spread^(t−½), t evenly in [0, 1].
+	ShapeLogSpread = "logspread"
+	// ShapeWishart draws W₀ (k×n) with independent N(0, μ/k) entries, so that
+	// E[M₀] = E[W₀ᵀW₀] = μI.
+	ShapeWishart = "wishart"
+)
+
+// Defaults filled in by Params.WithDefaults.
+const (
+	DefaultEta           = 0.01
+	DefaultBatch         = 1
+	DefaultTol           = 0.01
+	DefaultFlowHorizon   = 1e4
+	DefaultOnlineHorizon = 1e5
+	DefaultRecord        = 1000
+	DefaultInitScale     = 1.0
+	DefaultInitSpread    = 10.0
+)
+
+// Bounds on magnitudes accepted by Validate. Beyond them the products formed
+// by the dynamics (s/m², WᵀW) leave the comfortable range of float64.
+const (
+	// MinMagnitude is the smallest accepted eigenvalue of C and init_scale.
+	MinMagnitude = 1e-30
+	// MaxMagnitude is the largest accepted eigenvalue of C, init_scale and
+	// init_spread.
+	MaxMagnitude = 1e30
+)
+
+// WithDefaults returns p with every zero field replaced by its documented
+// default: mode flow, k = n, input_spectrum all ones ({min: 1, max: 1}),
+// spacing log when min/max are given, input_basis identity, init_scale 1,
+// init_shape identity, init_spread 10, init_basis aligned, eta 0.01, batch 1,
+// tol 0.01, horizon 10⁴ (flow) or 10⁵ steps (online), record 1000. Algorithm,
+// N and Seed have no default (Seed's zero value is seed 0). WithDefaults is
+// idempotent and does not allocate.
+func (p Params) WithDefaults() Params {
+	if p.Mode == "" {
+		p.Mode = Flow
+	}
+	if p.K == 0 {
+		p.K = p.N
+	}
+	p.InputSpectrum = p.InputSpectrum.withDefaults()
+	if p.InputBasis == "" {
+		p.InputBasis = BasisIdentity
+	}
+	if p.InitScale == 0 {
+		p.InitScale = DefaultInitScale
+	}
+	if p.InitShape == "" {
+		p.InitShape = ShapeIdentity
+	}
+	if p.InitSpread == 0 {
+		p.InitSpread = DefaultInitSpread
+	}
+	if p.InitBasis == "" {
+		p.InitBasis = BasisAligned
+	}
+	if p.Eta == 0 {
+		p.Eta = DefaultEta
+	}
+	if p.Batch == 0 {
+		p.Batch = DefaultBatch
+	}
+	if p.Tol == 0 {
+		p.Tol = DefaultTol
+	}
+	if p.Horizon == 0 {
+		if p.Mode == Online {
+			p.Horizon = DefaultOnlineHorizon
+		} else {
+			p.Horizon = DefaultFlowHorizon
+		}
+	}
+	if p.Record == 0 {
+		p.Record = DefaultRecord
+	}
+	return p
+}
+
+// Limits bound the cost of one point. A zero field means "use the value of
+// DefaultLimits".
+type Limits struct {
+	// MaxN bounds n and k. Default 1024.
+	MaxN int
+	// MaxFlowHorizon bounds the horizon (a time) of flow points. Default 10⁷.
+	MaxFlowHorizon float64
+	// MaxOnlineSteps bounds the horizon (a step count) of online points.
+	// Default 10⁹.
+	MaxOnlineSteps float64
+}
+
+// DefaultLimits returns the limits used by Run: n, k ≤ 1024, flow horizon
+// ≤ 10⁷, online horizon ≤ 10⁹ steps.
+func DefaultLimits() Limits {
+	return Limits{MaxN: 1024, MaxFlowHorizon: 1e7, MaxOnlineSteps: 1e9}
+}
+
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits()
+	if l.MaxN == 0 {
+		l.MaxN = d.MaxN
+	}
+	if l.MaxFlowHorizon == 0 {
+		l.MaxFlowHorizon = d.MaxFlowHorizon
+	}
+	if l.MaxOnlineSteps == 0 {
+		l.MaxOnlineSteps = d.MaxOnlineSteps
+	}
+	return l
+}
+
+// FieldError reports one invalid parameter: the field (its JSON name, with a
+// path for nested values such as "input_spectrum.values[2]"), the offending
+// value, and why it is refused with what is allowed and how to fix it.
+type FieldError struct {
+	// Field is the JSON name of the parameter.
+	Field string
+	// Value is the value that was refused.
+	Value any
+	// Reason completes the sentence "<field>: <value> …".
+	Reason string
+}
+
+// Error formats the error as "<field>: <value> <reason>", for example
+// "eta: 1.5 is out of range: the interneuron rule needs 0 < eta < 1".
+func (e *FieldError) Error() string {
+	return e.Field + ": " + formatValue(e.Value) + " " + e.Reason
+}
+
+func formatValue(v any) string {
+	switch v := v.(type) {
+	case float64:
+		return strconv.FormatFloat(v, 'g', -1, 64)
+	case string, Algorithm, Mode, Spacing:
+		return fmt.Sprintf("%q", v)
+	case []float64:
+		parts := make([]string, len(v))
+		for i, x := range v {
+			parts[i] = strconv.FormatFloat(x, 'g', -1, 64)
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	default:
+		return fmt.Sprint(v)
+	}
+}
+
+// FieldErrors returns the *FieldError values held by err (as returned by
+// Validate, possibly wrapped or joined), in order.
+func FieldErrors(err error) []*FieldError {
+	var out []*FieldError
+	var walk func(error)
+	walk = func(err error) {
+		if err == nil {
+			return
+		}
+		if fe, ok := err.(*FieldError); ok {
+			out = append(out, fe)
+			return
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				walk(e)
+			}
+		case interface{ Unwrap() error }:
+			walk(u.Unwrap())
+		}
+	}
+	walk(err)
+	return out
+}
+
+// Validate checks p.WithDefaults() against the rules of the model and the
+// limits lim (zero fields of lim take DefaultLimits values). It returns nil,
+// or one *FieldError per problem joined with errors.Join. It does not
+// allocate when p is valid, so validating millions of points is cheap.
+func (p Params) Validate(lim Limits) error {
+	p = p.WithDefaults()
+	lim = lim.withDefaults()
+	var errs []error
+	add := func(field string, value any, reason string) {
+		errs = append(errs, &FieldError{Field: field, Value: value, Reason: reason})
+	}
+
+	switch p.Algorithm {
+	case Direct, Interneuron:
+	case "":
+		add("algorithm", p.Algorithm, "is required; set it to one of direct, interneuron")
+	default:
+		add("algorithm", p.Algorithm, "is not a known network; use one of direct, interneuron")
+	}
+	switch p.Mode {
+	case Flow, Online:
+	default:
+		add("mode", p.Mode, "is not a known mode; use one of flow, online")
+	}
+
+	nOK := false
+	switch {
+	case p.N < 1:
+		add("n", p.N, "is out of range: n must be at least 1; set n to the input dimension")
+	case p.N > lim.MaxN:
+		add("n", p.N, fmt.Sprintf("is above the limit %d; raise limits.max_n in the spec to allow it", lim.MaxN))
+	default:
+		nOK = true
+	}
+	if nOK {
+		switch {
+		case p.K < p.N:
+			add("k", p.K, fmt.Sprintf("is below n = %d: the interneuron network needs k ≥ n; set k ≥ %d or leave it out for k = n", p.N, p.N))
+		case p.K > lim.MaxN:
+			add("k", p.K, fmt.Sprintf("is above the limit %d; raise limits.max_n in the spec to allow it", lim.MaxN))
+		}
+		errs = p.InputSpectrum.validate("input_spectrum", p.N, errs)
+	}
+
+	switch p.InputBasis {
+	case BasisIdentity, BasisRandom:
+	default:
+		add("input_basis", p.InputBasis, "is not a known basis; use one of identity, random")
+	}
+	if !inRange(p.InitScale, MinMagnitude, MaxMagnitude) {
+		add("init_scale", p.InitScale, "is out of range: init_scale (μ) must lie in [1e-30, 1e30]")
+	}
+	switch p.InitShape {
+	case ShapeIdentity, ShapeLogSpread, ShapeWishart:
+	default:
+		add("init_shape", p.InitShape, "is not a known shape; use one of identity, logspread, wishart")
+	}
+	if !inRange(p.InitSpread, 1, MaxMagnitude) {
+		add("init_spread", p.InitSpread, "is out of range: init_spread is a ratio of eigenvalues and must lie in [1, 1e30]")
+	}
+	switch p.InitBasis {
+	case BasisAligned, BasisRandom:
+	default:
+		add("init_basis", p.InitBasis, "is not a known basis; use one of aligned, random")
+	}
+
+	switch {
+	case p.Algorithm == Interneuron && !(p.Eta > 0 && p.Eta < 1):
+		add("eta", p.Eta, "is out of range: the interneuron rule needs 0 < eta < 1")
+	case !(p.Eta > 0 && !math.IsInf(p.Eta, 1)):
+		add("eta", p.Eta, "is out of range: the learning rate needs 0 < eta (finite)")
+	}
+	if p.Batch < 1 {
+		add("batch", p.Batch, "is out of range: batch (samples per step) must be at least 1")
+	}
+	if !(p.Tol > 0 && p.Tol < 1) {
+		add("tol", p.Tol, "is out of range: the tolerance needs 0 < tol < 1")
+	}
+
+	switch {
+	case !(p.Horizon > 0) || math.IsInf(p.Horizon, 1):
+		add("horizon", p.Horizon, "is out of range: the horizon must be a positive finite number (a time in flow mode, a step count online)")
+	case p.Mode == Online && p.Horizon != math.Trunc(p.Horizon):
+		add("horizon", p.Horizon, "is not a whole number: online the horizon counts learning steps; round it to an integer")
+	case p.Mode == Online && p.Horizon > lim.MaxOnlineSteps:
+		add("horizon", p.Horizon, fmt.Sprintf("is above the limit %s steps; raise limits.max_online_steps in the spec to allow it", formatValue(lim.MaxOnlineSteps)))
+	case p.Mode == Flow && p.Horizon > lim.MaxFlowHorizon:
+		add("horizon", p.Horizon, fmt.Sprintf("is above the limit %s; raise limits.max_flow_horizon in the spec to allow it", formatValue(lim.MaxFlowHorizon)))
+	}
+	if p.Record < 2 {
+		add("record", p.Record, "is out of range: record must be at least 2 (the start and the end of the trajectory)")
+	}
+	if p.Seed < 0 {
+		add("seed", p.Seed, "is out of range: seed must be ≥ 0")
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return errors.Join(errs...)
+}
+
+func inRange(x, lo, hi float64) bool { return x >= lo && x <= hi }

@@ -1,0 +1,261 @@
+// Package report turns a sweep's stored points into what a researcher
+// reads first: per algorithm, mode and n, the best convergence time over the
+// learning rates against the initial scale μ; a linear law τ = a + b·μ and
+// a logarithmic law τ = a + b·ln μ fitted to it, with R²; and PNG figures
+// of both (gonum/plot).
+package report
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"slices"
+	"sort"
+	"text/tabwriter"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"gonum.org/v1/gonum/stat"
+
+	"github.com/isweep/isweep/internal/dynamics"
+	"github.com/isweep/isweep/internal/results"
+	"github.com/isweep/isweep/internal/store"
+)
+
+// Laws a fit can name.
+const (
+	Linear      = "linear"
+	Logarithmic = "logarithmic"
+)
+
+// Sweep is the loaded data of one sweep.
+type Sweep struct {
+	SweepID string
+	Name    string
+	Points  []results.PointRow
+}
+
+// Load reads the points of a sweep from st: its own parts and, when the
+// sweep reused points of earlier sweeps (its manifest says which), theirs.
+func Load(ctx context.Context, st store.Store, sweepID string, alloc memory.Allocator) (*Sweep, error) {
+	s := &Sweep{SweepID: sweepID}
+	sweeps := []string{sweepID}
+	if body, err := st.Get(ctx, results.ManifestKey(sweepID)); err == nil {
+		m, err := results.DecodeManifest(body)
+		if err != nil {
+			return nil, err
+		}
+		s.Name = m.Name
+		sweeps = append(sweeps, m.ReusedFrom...)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	for _, id := range sweeps {
+		rows, err := results.ReadPoints(ctx, st, id, alloc)
+		if err != nil {
+			return nil, err
+		}
+		s.Points = append(s.Points, rows...)
+	}
+	if len(s.Points) == 0 {
+		return nil, fmt.Errorf("sweep %s has no points in %s yet", sweepID, st.Location())
+	}
+	return s, nil
+}
+
+// Best is the fastest convergence over the learning rates tried for one
+// (algorithm, mode, n, init_scale). With several seeds, a learning rate's
+// time is the median over the seeds that converged, and it counts only
+// when at least half of its seeds converged.
+type Best struct {
+	Algorithm dynamics.Algorithm
+	Mode      dynamics.Mode
+	N         int
+	InitScale float64
+	// Eta and ConvTime are the best learning rate and its time; ConvTime
+	// is NaN when no learning rate converged.
+	Eta      float64
+	ConvTime float64
+	// Seeds is the number of seeds of the best eta; Points counts every
+	// point of the group; Diverged those that diverged.
+	Seeds    int
+	Points   int
+	Diverged int
+}
+
+// Converged reports whether some learning rate converged.
+func (b Best) Converged() bool { return !math.IsNaN(b.ConvTime) }
+
+type bestKey struct {
+	alg  dynamics.Algorithm
+	mode dynamics.Mode
+	n    int
+	mu   float64
+}
+
+// BestTimes computes the Best rows of points, in (algorithm, mode, n,
+// init_scale) order.
+func BestTimes(points []results.PointRow) []Best {
+	type etaKey struct {
+		bestKey
+		eta float64
+	}
+	times := map[etaKey][]float64{}
+	seeds := map[etaKey]int{}
+	groups := map[bestKey]*Best{}
+	for _, p := range points {
+		k := bestKey{p.Params.Algorithm, p.Params.Mode, p.Params.N, p.Params.InitScale}
+		g, ok := groups[k]
+		if !ok {
+			g = &Best{Algorithm: k.alg, Mode: k.mode, N: k.n, InitScale: k.mu, Eta: math.NaN(), ConvTime: math.NaN()}
+			groups[k] = g
+		}
+		g.Points++
+		if p.Status == results.StatusDiverged {
+			g.Diverged++
+		}
+		ek := etaKey{k, p.Params.Eta}
+		seeds[ek]++
+		if p.Status == results.StatusConverged && p.Result.ConvTime != nil {
+			times[ek] = append(times[ek], *p.Result.ConvTime)
+		}
+	}
+	// Visit learning rates in a fixed order so ties resolve the same way.
+	keys := make([]etaKey, 0, len(seeds))
+	for k := range seeds {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].eta < keys[j].eta })
+	for _, ek := range keys {
+		ts := times[ek]
+		if len(ts) == 0 || 2*len(ts) < seeds[ek] {
+			continue
+		}
+		slices.Sort(ts)
+		med := stat.Quantile(0.5, stat.Empirical, ts, nil)
+		g := groups[ek.bestKey]
+		if !g.Converged() || med < g.ConvTime {
+			g.ConvTime, g.Eta, g.Seeds = med, ek.eta, seeds[ek]
+		}
+	}
+	out := make([]Best, 0, len(groups))
+	for _, g := range groups {
+		out = append(out, *g)
+	}
+	slices.SortFunc(out, func(a, b Best) int {
+		return cmp.Or(cmp.Compare(a.Algorithm, b.Algorithm), cmp.Compare(a.Mode, b.Mode),
+			cmp.Compare(a.N, b.N), cmp.Compare(a.InitScale, b.InitScale))
+	})
+	return out
+}
+
+// Law is a least-squares fit τ = A + B·x with its coefficient of
+// determination.
+type Law struct {
+	A, B, R2 float64
+}
+
+// Fit is the two laws fitted to the best times of one (algorithm, mode, n)
+// over init_scale.
+type Fit struct {
+	Algorithm dynamics.Algorithm
+	Mode      dynamics.Mode
+	N         int
+	// Scales is the number of init_scale values with a converged time.
+	Scales int
+	// Linear fits τ = A + B·μ, Log fits τ = A + B·ln μ.
+	Linear, Log Law
+	// Law names the better fit: "linear" or "logarithmic".
+	Law string
+}
+
+// Fits fits both laws per (algorithm, mode, n) to the converged best times;
+// groups with fewer than three init_scale values are skipped.
+func Fits(best []Best) []Fit {
+	type key struct {
+		alg  dynamics.Algorithm
+		mode dynamics.Mode
+		n    int
+	}
+	var order []key
+	xs := map[key][]float64{}
+	ys := map[key][]float64{}
+	for _, b := range best {
+		if !b.Converged() {
+			continue
+		}
+		k := key{b.Algorithm, b.Mode, b.N}
+		if _, ok := xs[k]; !ok {
+			order = append(order, k)
+		}
+		xs[k] = append(xs[k], b.InitScale)
+		ys[k] = append(ys[k], b.ConvTime)
+	}
+	var out []Fit
+	for _, k := range order {
+		x, y := xs[k], ys[k]
+		if len(x) < 3 {
+			continue
+		}
+		lnx := make([]float64, len(x))
+		for i, v := range x {
+			lnx[i] = math.Log(v)
+		}
+		f := Fit{Algorithm: k.alg, Mode: k.mode, N: k.n, Scales: len(x), Linear: fitLaw(x, y), Log: fitLaw(lnx, y)}
+		f.Law = Linear
+		if f.Log.R2 > f.Linear.R2 {
+			f.Law = Logarithmic
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+func fitLaw(x, y []float64) Law {
+	a, b := stat.LinearRegression(x, y, nil, false)
+	return Law{A: a, B: b, R2: stat.RSquared(x, y, nil, a, b)}
+}
+
+// WriteText prints the best-time table and the fits.
+func WriteText(w io.Writer, best []Best, fits []Fit) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "algorithm\tmode\tn\tinit_scale\tbest_eta\tconv_time\tpoints\tdiverged\t")
+	for _, b := range best {
+		eta, t := "-", "not converged"
+		if b.Converged() {
+			eta, t = fmt.Sprintf("%g", b.Eta), fmt.Sprintf("%.5g", b.ConvTime)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%g\t%s\t%s\t%d\t%d\t\n", b.Algorithm, b.Mode, b.N, b.InitScale, eta, t, b.Points, b.Diverged)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(fits) == 0 {
+		_, err := fmt.Fprintln(w, "\nno fits: a fit needs converged times at three or more init_scale values")
+		return err
+	}
+	fmt.Fprintln(w, "\nconvergence time against init_scale μ:")
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "algorithm\tmode\tn\tlinear τ = a + b·μ (R²)\tlogarithmic τ = a + b·ln μ (R²)\tlaw")
+	for _, f := range fits {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%.4g + %.4g·μ (%.4f)\t%.4g + %.4g·ln μ (%.4f)\t%s\n",
+			f.Algorithm, f.Mode, f.N, f.Linear.A, f.Linear.B, f.Linear.R2, f.Log.A, f.Log.B, f.Log.R2, f.Law)
+	}
+	return tw.Flush()
+}
+
+// WriteTextFile writes WriteText's output to path.
+func WriteTextFile(path string, best []Best, fits []Fit) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := WriteText(f, best, fits); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
