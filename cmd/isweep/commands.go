@@ -118,7 +118,7 @@ func cmdPlan(ctx context.Context, args []string) error {
 	coreSeconds := perPoint.Seconds() * float64(grid.Len())
 	fmt.Printf("cost:    ~%s per point (mean of %d sampled), ~%.0f core-seconds; ~%s on %d cores\n",
 		perPoint.Round(time.Microsecond), n, coreSeconds,
-		(time.Duration(coreSeconds/float64(*cores)*float64(time.Second))).Round(time.Second), *cores)
+		(time.Duration(coreSeconds / float64(*cores) * float64(time.Second))).Round(time.Second), *cores)
 	return nil
 }
 
