@@ -10,9 +10,9 @@
 //     Dormand–Prince 5(4) scheme (mode "flow"), stopping at the first time the
 //     whitening error e(t) = ‖M⁻¹CM⁻¹ − I‖₂ reaches Tol (located on the dense
 //     output, between accepted steps) or at the horizon, or
-//   - runs the stochastic online rule on samples x ~ N(0, C) for exactly
+//   - runs the stochastic online rule on samples x ~ N(0, C) for up to
 //     Horizon steps (mode "online"), evaluating the error at Record evenly
-//     spaced steps.
+//     spaced steps and stopping at the first one within tolerance.
 //
 // Divergence (lost positive definiteness, non-finite values, an error above
 // the cap) is data: Result.Diverged and Result.DivergeReason say so, and Run

@@ -529,6 +529,9 @@ func runOnline(ctx context.Context, pt *point) (outcome, error) {
 	if e0 <= p.Tol {
 		zeroT, zeroS := 0.0, int64(0)
 		out.ConvTime, out.ConvStep = &zeroT, &zeroS
+		out.Trajectory = rec.samples
+		out.finalM = s.fullM()
+		return out, nil
 	}
 	errCap := math.Max(ErrorCap, 100*e0)
 
@@ -549,9 +552,11 @@ func runOnline(ctx context.Context, pt *point) (outcome, error) {
 			rec.add(Sample{T: p.Eta * float64(step), Step: step, Error: e, EigMin: lo, EigMax: hi})
 			out.FinalError = e
 			out.MinError = math.Min(out.MinError, e)
-			if out.ConvStep == nil && e <= p.Tol {
+			if e <= p.Tol {
+				// Converged: like a flow run, an online run stops here.
 				st, t := step, p.Eta*float64(step)
 				out.ConvStep, out.ConvTime = &st, &t
+				break
 			}
 			if e > errCap {
 				out.diverge(ReasonErrorAboveCap)

@@ -35,10 +35,11 @@ const ErrorCap = 1e6
 // error is ≤ Tol: ConvTime is the crossing located inside that step on the
 // dense output, FinalError the error at the step's end (so ≤ Tol), and the
 // trajectory's last sample is that step. Points that do not converge run to
-// the horizon. Online points always run Horizon steps (or until they
-// diverge): the error is evaluated at Record evenly spaced steps including
-// 0 and Horizon, ConvStep is the first of them with error ≤ Tol, and
-// FinalError is the error at the last evaluated step. In both modes MinError
+// the horizon. Online points run up to Horizon steps: the error is
+// evaluated at Record evenly spaced steps including 0 and Horizon, and the
+// run stops at the first of them with error ≤ Tol (ConvStep, ConvTime =
+// η·ConvStep), or when it diverges; FinalError is the error at the last
+// evaluated step. In both modes MinError
 // is the smallest error evaluated. A diverged run keeps the last finite
 // FinalError it saw.
 func Run(ctx context.Context, p Params) (Result, error) {

@@ -209,16 +209,20 @@ func WriteTrajectoryFigure(dir string, points []results.PointRow, traj map[strin
 	for _, mode := range modes {
 		p := plot.New()
 		p.Title.Text = fmt.Sprintf("Whitening error along the way (%s, best eta)", mode)
-		p.X.Label.Text = "time t"
-		p.Y.Label.Text = "error ‖M⁻¹CM⁻¹ − I‖₂ (log)"
+		p.X.Label.Text = "time t (log)"
+		p.Y.Label.Text = "whitening error (log)"
+		p.X.Scale = plot.LogScale{}
+		p.X.Tick.Marker = plot.LogTicks{Prec: -1}
 		p.Y.Scale = plot.LogScale{}
 		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
-		p.Legend.Top = true
+		// Curves start high on the left and fall to the right: the lower
+		// left corner is free for the legend.
+		p.Legend.Top, p.Legend.Left = false, true
 		drawn := 0
 		for i, pt := range byMode[mode] {
 			var xy plotter.XYs
 			for _, r := range traj[pt.PointID] {
-				if r.Error > 0 && !math.IsInf(r.Error, 0) && !math.IsNaN(r.Error) {
+				if r.T > 0 && r.Error > 0 && !math.IsInf(r.Error, 0) && !math.IsNaN(r.Error) {
 					xy = append(xy, plotter.XY{X: r.T, Y: r.Error})
 				}
 			}
@@ -236,7 +240,7 @@ func WriteTrajectoryFigure(dir string, points []results.PointRow, traj map[strin
 			}
 			l.Width = vg.Points(1.5)
 			p.Add(l)
-			p.Legend.Add(fmt.Sprintf("%s n=%d μ=%g η=%g", pt.Params.Algorithm, pt.Params.N, pt.Params.InitScale, pt.Params.Eta), l)
+			p.Legend.Add(fmt.Sprintf("%s n=%d μ=%.3g η=%g", pt.Params.Algorithm, pt.Params.N, pt.Params.InitScale, pt.Params.Eta), l)
 			drawn++
 		}
 		if drawn == 0 {

@@ -228,7 +228,7 @@ func WriteText(w io.Writer, best []Best, fits []Fit) error {
 		if b.Converged() {
 			eta, t = fmt.Sprintf("%g", b.Eta), fmt.Sprintf("%.5g", b.ConvTime)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%g\t%s\t%s\t%d\t%d\t\n", b.Algorithm, b.Mode, b.N, b.InitScale, eta, t, b.Points, b.Diverged)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%.4g\t%s\t%s\t%d\t%d\t\n", b.Algorithm, b.Mode, b.N, b.InitScale, eta, t, b.Points, b.Diverged)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
