@@ -1,0 +1,64 @@
+"""Analyse an isweep sweep in pandas: best convergence time over eta, and the
+fitted laws, per algorithm, mode and n.
+
+    python3 examples/analyze.py results/headline
+
+Needs pandas and pyarrow (python3 -m pip install pandas pyarrow numpy).
+"""
+import sys
+
+import numpy as np
+import pandas as pd
+import pyarrow.dataset as ds
+
+
+def load_points(root):
+    """The points table of every sweep stored under root (Hive-partitioned)."""
+    dataset = ds.dataset(f"{root}/points", format="parquet", partitioning="hive")
+    df = dataset.to_table().to_pandas()
+    df["algorithm"] = df["algorithm"].astype(str)
+    return df
+
+
+def best_times(points):
+    """Per (algorithm, mode, n, init_scale): the median over seeds of the
+    convergence time at each eta (when at least half of the seeds converged),
+    then the fastest eta."""
+    per_eta = (
+        points.assign(converged=points["status"] == "converged")
+        .groupby(["algorithm", "mode", "n", "init_scale", "eta"], observed=True)
+        .agg(conv_time=("conv_time", "median"), converged=("converged", "mean"))
+        .reset_index()
+    )
+    per_eta = per_eta[per_eta["converged"] >= 0.5]
+    idx = per_eta.groupby(["algorithm", "mode", "n", "init_scale"], observed=True)["conv_time"].idxmin()
+    return per_eta.loc[idx].sort_values(["algorithm", "mode", "n", "init_scale"])
+
+
+def r_squared(x, y):
+    b, a = np.polyfit(x, y, 1)
+    residual = y - (a + b * x)
+    return a, b, 1 - residual.var() / y.var()
+
+
+def fits(best):
+    rows = []
+    for (alg, mode, n), g in best.groupby(["algorithm", "mode", "n"], observed=True):
+        if len(g) < 3:
+            continue
+        mu, tau = g["init_scale"].to_numpy(), g["conv_time"].to_numpy()
+        _, b_lin, r2_lin = r_squared(mu, tau)
+        _, b_log, r2_log = r_squared(np.log(mu), tau)
+        law = "logarithmic" if r2_log > r2_lin else "linear"
+        rows.append(dict(algorithm=alg, mode=mode, n=n, slope_mu=b_lin, r2_linear=r2_lin,
+                         slope_ln_mu=b_log, r2_log=r2_log, law=law))
+    return pd.DataFrame(rows)
+
+
+if __name__ == "__main__":
+    root = sys.argv[1] if len(sys.argv) > 1 else "results/headline"
+    best = best_times(load_points(root))
+    with pd.option_context("display.width", 160, "display.max_rows", 200):
+        print(best.to_string(index=False))
+        print()
+        print(fits(best).to_string(index=False))
