@@ -271,6 +271,11 @@ func SweepWorkflow(ctx workflow.Context, in SweepInput) (SweepResult, error) {
 	var failure error
 	scheduledThisRun := 0
 	for {
+		// Take in what is already there (signals above all) before
+		// scheduling more: a pause sent before the sweep started holds.
+		for sel.HasPending() {
+			sel.Select(ctx)
+		}
 		for !st.Paused && failure == nil && st.Next < plan.Chunks &&
 			inFlight < int64(opts.MaxInFlight) && scheduledThisRun < opts.ChunksPerRun {
 			c := st.Next

@@ -1,0 +1,521 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/png"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/isweep/isweep/internal/results"
+	"github.com/isweep/isweep/internal/store"
+	"github.com/isweep/isweep/schemas"
+)
+
+// These tests run the isweep command as a subprocess, the way a new user
+// does.
+
+// readmeCommand is the first command of README.md; TestREADMEFirstCommand
+// checks that the README still says it.
+const readmeCommand = "go run ./cmd/isweep run examples/headline.yaml"
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "isweep-cli-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "isweep")
+	build := exec.Command("go", "build", "-o", binary, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build isweep:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+func TestREADMEFirstCommand(t *testing.T) {
+	body, err := os.ReadFile(filepath.Join(repoRoot(t), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cmds []string
+	inBlock := false
+	sc := bufio.NewScanner(strings.NewReader(string(body)))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if strings.HasPrefix(line, "```") {
+			if inBlock {
+				break
+			}
+			inBlock = true
+			continue
+		}
+		if inBlock && line != "" {
+			cmds = append(cmds, line)
+		}
+	}
+	if len(cmds) < 2 {
+		t.Fatalf("got: %q, want: the README's first code block to hold the run and test commands", cmds)
+	}
+	if cmds[0] != readmeCommand {
+		t.Errorf("README's first command: got: %q, want: %q (the command TestRunHeadlineKilledAndResumed runs)", cmds[0], readmeCommand)
+	}
+	ci, err := os.ReadFile(filepath.Join(repoRoot(t), ".ci", "run"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(ci), cmds[1]) {
+		t.Errorf("README's test command %q is not what .ci/run runs:\n%s", cmds[1], ci)
+	}
+}
+
+// runCmd is a running isweep subprocess.
+type runCmd struct {
+	cmd  *exec.Cmd
+	out  *syncBuffer
+	done chan error
+}
+
+// syncBuffer collects a subprocess's output while tests read it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func startIsweep(t *testing.T, dir string, env []string, args ...string) *runCmd {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r := &runCmd{cmd: cmd, out: out, done: make(chan error, 1)}
+	go func() { r.done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+	})
+	return r
+}
+
+func (r *runCmd) wait(t *testing.T, timeout time.Duration) int {
+	t.Helper()
+	select {
+	case err := <-r.done:
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return ee.ExitCode()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return 0
+	case <-time.After(timeout):
+		_ = r.cmd.Process.Signal(syscall.SIGKILL)
+		t.Fatalf("isweep %v did not finish within %s; output:\n%s", r.cmd.Args[1:], timeout, r.out.String())
+		return -1
+	}
+}
+
+func runIsweep(t *testing.T, dir string, timeout time.Duration, args ...string) (int, string) {
+	t.Helper()
+	r := startIsweep(t, dir, nil, args...)
+	code := r.wait(t, timeout)
+	return code, r.out.String()
+}
+
+// copyExamples copies examples/ into a fresh folder, the working folder of
+// a new user's run.
+func copyExamples(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	src := filepath.Join(repoRoot(t), "examples")
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "examples"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		body, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "examples", e.Name()), body, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// TestRunHeadlineKilledAndResumed runs the README's first command (its
+// arguments, on the binary that `go run ./cmd/isweep` builds) on a fresh
+// state folder, kills it with SIGKILL midway, runs it again, and checks
+// that the second run finished the sweep without recomputing a finished
+// chunk, that every point is stored once, that the report's fits say
+// linear for the direct network and logarithmic for the interneuron
+// network, and that its figures are real images.
+func TestRunHeadlineKilledAndResumed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the headline example: skipped with -short")
+	}
+	dir := copyExamples(t)
+	args := strings.Fields(strings.TrimPrefix(readmeCommand, "go run ./cmd/isweep "))
+	spec, err := schemas.ParseFile(filepath.Join(dir, "examples", "headline.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	output := filepath.Join(dir, spec.Output)
+	sweepID := spec.SweepID()
+	grid, err := spec.Grid()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	first := startIsweep(t, dir, nil, args...)
+	markers := filepath.Join(output, "sweeps", sweepID, "chunks")
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		if n := countFiles(markers); n >= 3 && int64(n) < grid.Chunks()-3 {
+			break
+		}
+		select {
+		case err := <-first.done:
+			t.Fatalf("the first run ended (%v) before it could be killed:\n%s", err, first.out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no chunk finished in 5 minutes:\n%s", first.out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	_ = first.cmd.Process.Signal(syscall.SIGKILL)
+	<-first.done
+	killedAt := time.Now()
+	doneBefore := listFiles(markers)
+	t.Logf("killed the first run with %d of %d chunks stored", len(doneBefore), grid.Chunks())
+
+	code, out := runIsweep(t, dir, 10*time.Minute, args...)
+	if code != 0 {
+		t.Fatalf("second run: exit %d:\n%s", code, out)
+	}
+
+	// Every point once; the chunks stored before the kill were not
+	// computed again.
+	rows := readPoints(t, output, sweepID)
+	if int64(len(rows)) != grid.Len() {
+		t.Fatalf("got: %d rows, want: %d", len(rows), grid.Len())
+	}
+	seen := map[string]bool{}
+	finishedChunks := map[int64]bool{}
+	for _, name := range doneBefore {
+		c, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimPrefix(name, "chunk-"), ".json"), 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		finishedChunks[c] = true
+	}
+	recomputed := map[int64]bool{}
+	computedAfter := map[int64]bool{}
+	for _, r := range rows {
+		if seen[r.PointID] {
+			t.Fatalf("point %s stored twice", r.PointID)
+		}
+		seen[r.PointID] = true
+		if r.StartedAt.After(killedAt) {
+			computedAfter[r.Chunk] = true
+			if finishedChunks[r.Chunk] {
+				recomputed[r.Chunk] = true
+			}
+		}
+	}
+	if len(recomputed) > 0 {
+		t.Errorf("got: finished chunks %v computed again after the restart, want: none", recomputed)
+	}
+	if got, want := int64(len(computedAfter)), grid.Chunks()-int64(len(doneBefore)); got != want {
+		t.Errorf("got: %d chunks computed after the restart, want: %d (the missing ones)", got, want)
+	}
+	t.Logf("second run computed %d chunks; %d were already done", len(computedAfter), len(doneBefore))
+
+	// The report says what the paper says.
+	reportDir := filepath.Join(output, "reports", sweepID)
+	text, err := os.ReadFile(filepath.Join(reportDir, "report.txt"))
+	if err != nil {
+		t.Fatalf("no report: %v\n%s", err, out)
+	}
+	checkLaws(t, string(text))
+	pngs, _ := filepath.Glob(filepath.Join(reportDir, "*.png"))
+	if len(pngs) < 4 {
+		t.Fatalf("got: %d figures, want: at least 4", len(pngs))
+	}
+	for _, p := range pngs {
+		checkImage(t, p)
+	}
+}
+
+// checkLaws checks every fit line of a report: direct → linear,
+// interneuron → logarithmic.
+func checkLaws(t *testing.T, text string) {
+	t.Helper()
+	fit := regexp.MustCompile(`(?m)^(direct|interneuron)\s+(flow|online)\s+(\d+)\s+.*\s(linear|logarithmic)\s*$`)
+	matches := fit.FindAllStringSubmatch(text, -1)
+	if len(matches) < 4 {
+		t.Fatalf("got: %d fit lines, want: at least 4 (both networks, flow and online):\n%s", len(matches), text)
+	}
+	for _, m := range matches {
+		want := map[string]string{"direct": "linear", "interneuron": "logarithmic"}[m[1]]
+		if m[4] != want {
+			t.Errorf("%s %s n=%s: got: law %s, want: %s", m[1], m[2], m[3], m[4], want)
+		}
+	}
+}
+
+// checkImage decodes a PNG and checks it has content: a real size and more
+// than a handful of colours.
+func checkImage(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	b := img.Bounds()
+	if b.Dx() < 300 || b.Dy() < 200 {
+		t.Errorf("%s: got: %v, want: a figure at least 300×200", path, b)
+	}
+	if colours := countColours(img, 16); colours < 4 {
+		t.Errorf("%s: got: %d colours, want: a drawn figure", path, colours)
+	}
+}
+
+func countColours(img image.Image, limit int) int {
+	seen := map[[4]uint32]bool{}
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y += 3 {
+		for x := b.Min.X; x < b.Max.X; x += 3 {
+			r, g, bl, a := img.At(x, y).RGBA()
+			seen[[4]uint32{r, g, bl, a}] = true
+			if len(seen) >= limit {
+				return len(seen)
+			}
+		}
+	}
+	return len(seen)
+}
+
+func countFiles(dir string) int { return len(listFiles(dir)) }
+
+func listFiles(dir string) []string {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var names []string
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "chunk-") {
+			names = append(names, e.Name())
+		}
+	}
+	return names
+}
+
+func readPoints(t *testing.T, output, sweepID string) []results.PointRow {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, output, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := results.ReadPoints(ctx, st, sweepID, memory.DefaultAllocator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+func TestPlanRefusesBadSpecs(t *testing.T) {
+	tests := []struct {
+		name string
+		spec string
+		want []string
+	}{
+		{"unknown parameter", "apiVersion: isweep/v1\nname: bad\noutput: out\ngrid:\n  etaa: [0.1]\nfixed: {algorithm: direct, n: 2}\n", []string{"grid.etaa", "did you mean eta"}},
+		{"eta out of range", "apiVersion: isweep/v1\nname: bad\noutput: out\ngrid:\n  eta: [0.5, 1.5]\nfixed: {algorithm: interneuron, n: 2}\n", []string{"eta", "1.5"}},
+		{"k below n", "apiVersion: isweep/v1\nname: bad\noutput: out\nfixed: {algorithm: interneuron, n: 8, k: 4}\n", []string{"k", "n"}},
+		{"path traversal", "apiVersion: isweep/v1\nname: ../escape\noutput: out\nfixed: {algorithm: direct, n: 2}\n", []string{"name"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "spec.yaml"), []byte(tt.spec), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			code, out := runIsweep(t, dir, time.Minute, "plan", "spec.yaml")
+			if code != exitBadInput {
+				t.Errorf("got: exit %d, want: %d\n%s", code, exitBadInput, out)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("got: %q, want it to mention %q", out, w)
+				}
+			}
+			if _, err := os.Stat(filepath.Join(dir, "out")); err == nil {
+				t.Error("plan of a bad spec created the output")
+			}
+		})
+	}
+}
+
+func TestPlanPrintsSize(t *testing.T) {
+	dir := copyExamples(t)
+	code, out := runIsweep(t, dir, 2*time.Minute, "plan", "-sample", "2", "examples/headline.yaml")
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	for _, w := range []string{"points:  378", "chunks:  24", "cost:"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("got:\n%s\nwant it to contain %q", out, w)
+		}
+	}
+}
+
+func TestUnreachableServer(t *testing.T) {
+	dir := copyExamples(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	code, out := runIsweep(t, dir, 2*time.Minute, "status", "-address", addr, "0123456789abcdef")
+	if code != exitUnreachable {
+		t.Errorf("got: exit %d, want: %d\n%s", code, exitUnreachable, out)
+	}
+	if lines := strings.Count(strings.TrimSpace(out), "\n") + 1; lines != 1 || !strings.Contains(out, addr) {
+		t.Errorf("got:\n%s\nwant: one line naming %s", out, addr)
+	}
+}
+
+// TestServerStatusWatch drives a sweep through a separate `isweep server`
+// and `isweep worker`, the way several processes on one machine do.
+func TestServerStatusWatch(t *testing.T) {
+	dir := copyExamples(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	server := startIsweep(t, dir, nil, "server", "-db", filepath.Join(dir, "temporal.db"), "-port", strconv.Itoa(port))
+	waitOutput(t, server, "Temporal frontend on")
+	env := []string{"TEMPORAL_ADDRESS=" + addr}
+
+	spec := `apiVersion: isweep/v1
+name: cli-small
+output: results/small
+chunk: 5
+grid:
+  algorithm: [direct, interneuron]
+  init_scale: [1, 10, 100]
+  seed: [1, 2, 3, 4, 5]
+fixed: {mode: flow, n: 4, input_spectrum: {min: 0.5, max: 2}}
+`
+	if err := os.WriteFile(filepath.Join(dir, "small.yaml"), []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Submitted before any worker polls: the sweep waits, status says so.
+	sub := startIsweep(t, dir, env, "submit", "small.yaml")
+	if code := sub.wait(t, time.Minute); code != 0 {
+		t.Fatalf("submit: exit %d:\n%s", code, sub.out.String())
+	}
+	sweepID := strings.TrimSpace(lastLine(sub.out.String()))
+	status := startIsweep(t, dir, env, "status", sweepID)
+	if code := status.wait(t, time.Minute); code != 0 || !strings.Contains(status.out.String(), "running") {
+		t.Fatalf("status: exit %d:\n%s", code, status.out.String())
+	}
+	startIsweep(t, dir, env, "worker", "-concurrency", "2")
+	watch := startIsweep(t, dir, env, "watch", sweepID)
+	if code := watch.wait(t, 5*time.Minute); code != 0 {
+		t.Fatalf("watch: exit %d:\n%s", code, watch.out.String())
+	}
+	if !strings.Contains(watch.out.String(), "30 converged") {
+		t.Errorf("watch: got:\n%s\nwant: 30 converged", watch.out.String())
+	}
+	list := startIsweep(t, dir, env, "list")
+	if code := list.wait(t, time.Minute); code != 0 || !strings.Contains(list.out.String(), "cli-small") {
+		t.Errorf("list: exit %d:\n%s", code, list.out.String())
+	}
+	if rows := readPoints(t, filepath.Join(dir, "results", "small"), sweepID); len(rows) != 30 {
+		t.Errorf("got: %d rows, want: 30", len(rows))
+	}
+}
+
+func waitOutput(t *testing.T, r *runCmd, want string) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		if strings.Contains(r.out.String(), want) {
+			return
+		}
+		select {
+		case err := <-r.done:
+			t.Fatalf("exited (%v) before printing %q:\n%s", err, want, r.out.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	t.Fatalf("no %q after 2 minutes:\n%s", want, r.out.String())
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
