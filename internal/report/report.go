@@ -134,8 +134,7 @@ func BestTimes(points []results.PointRow) []Best {
 		if len(ts) == 0 || 2*len(ts) < seeds[ek] {
 			continue
 		}
-		slices.Sort(ts)
-		med := stat.Quantile(0.5, stat.Empirical, ts, nil)
+		med := median(ts)
 		g := groups[ek.bestKey]
 		if !g.Converged() || med < g.ConvTime {
 			g.ConvTime, g.Eta, g.Seeds = med, ek.eta, seeds[ek]
@@ -150,6 +149,17 @@ func BestTimes(points []results.PointRow) []Best {
 			cmp.Compare(a.N, b.N), cmp.Compare(a.InitScale, b.InitScale))
 	})
 	return out
+}
+
+// median is the middle value of xs, or the mean of the two middle values
+// (as pandas and DuckDB compute it). It sorts xs.
+func median(xs []float64) float64 {
+	slices.Sort(xs)
+	m := len(xs) / 2
+	if len(xs)%2 == 1 {
+		return xs[m]
+	}
+	return (xs[m-1] + xs[m]) / 2
 }
 
 // Law is a least-squares fit τ = A + B·x with its coefficient of
