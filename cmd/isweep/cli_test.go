@@ -295,6 +295,83 @@ func TestRunHeadlineKilledAndResumed(t *testing.T) {
 	for _, p := range pngs {
 		checkImage(t, p)
 	}
+
+	// The analysis examples read the same output and find the same laws.
+	if os.Getenv("ISWEEP_SKIP_PYTHON") != "" {
+		return
+	}
+	py := exec.Command("python3", "examples/analyze.py", spec.Output)
+	py.Dir = dir
+	pyOut, err := py.CombinedOutput()
+	if err != nil {
+		t.Fatalf("examples/analyze.py: %v (python3 -m pip install pandas pyarrow numpy)\n%s", err, pyOut)
+	}
+	laws := regexp.MustCompile(`(?m)^\s*(direct|interneuron)\s+(flow|online)\s+\d+\s.*\s(linear|logarithmic)\s*$`).FindAllStringSubmatch(string(pyOut), -1)
+	if len(laws) < 4 {
+		t.Fatalf("examples/analyze.py: got %d fit lines:\n%s", len(laws), pyOut)
+	}
+	for _, m := range laws {
+		if want := map[string]string{"direct": "linear", "interneuron": "logarithmic"}[m[1]]; m[3] != want {
+			t.Errorf("examples/analyze.py: %s %s: got: %s, want: %s", m[1], m[2], m[3], want)
+		}
+	}
+	sql := exec.Command("python3", "-c", `import duckdb, sys
+sql = open("examples/analyze.sql").read()
+for stmt in [s for s in sql.split(";") if "SELECT" in s]:
+    print(len(duckdb.sql(stmt).fetchall()))`)
+	sql.Dir = dir
+	sqlOut, err := sql.CombinedOutput()
+	if err != nil {
+		t.Fatalf("examples/analyze.sql: %v\n%s", err, sqlOut)
+	}
+	if counts := strings.Fields(string(sqlOut)); len(counts) != 3 || counts[1] != "84" {
+		t.Errorf("examples/analyze.sql: got: row counts %q, want: 3 queries, 84 best-time rows (2 networks × 2 modes × 3 n × 7 μ)", counts)
+	}
+}
+
+// TestRunInterruptedAndResumed stops `isweep run` with Ctrl-C (SIGINT):
+// it exits 130 saying how to resume, and the same command finishes.
+func TestRunInterruptedAndResumed(t *testing.T) {
+	dir := t.TempDir()
+	spec := `apiVersion: isweep/v1
+name: cli-interrupt
+output: results/interrupt
+chunk: 2
+grid:
+  algorithm: [direct, interneuron]
+  seed: {range: [0, 12, 1]}
+fixed: {mode: online, n: 16, eta: 0.002, init_scale: 2, horizon: 60000, tol: 0.001, record: 20}
+`
+	if err := os.WriteFile(filepath.Join(dir, "spec.yaml"), []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	first := startIsweep(t, dir, nil, "run", "-no-report", "spec.yaml")
+	parsed, err := schemas.ParseFile(filepath.Join(dir, "spec.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	markers := filepath.Join(dir, "results", "interrupt", "sweeps", parsed.SweepID(), "chunks")
+	deadline := time.Now().Add(3 * time.Minute)
+	for countFiles(markers) < 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no chunk finished:\n%s", first.out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	_ = first.cmd.Process.Signal(os.Interrupt)
+	if code := first.wait(t, time.Minute); code != exitInterrupted {
+		t.Fatalf("got: exit %d after Ctrl-C, want: %d\n%s", code, exitInterrupted, first.out.String())
+	}
+	if !strings.Contains(first.out.String(), "run the same command again to resume") {
+		t.Errorf("got:\n%s\nwant: how to resume", first.out.String())
+	}
+	code, out := runIsweep(t, dir, 5*time.Minute, "run", "-no-report", "spec.yaml")
+	if code != 0 {
+		t.Fatalf("second run: exit %d\n%s", code, out)
+	}
+	if rows := readPoints(t, filepath.Join(dir, "results", "interrupt"), parsed.SweepID()); len(rows) != 24 {
+		t.Errorf("got: %d rows, want: 24", len(rows))
+	}
 }
 
 // checkLaws checks every fit line of a report: direct → linear,
