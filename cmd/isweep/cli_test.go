@@ -276,8 +276,11 @@ func TestRunHeadlineKilledAndResumed(t *testing.T) {
 	if len(recomputed) > 0 {
 		t.Errorf("got: finished chunks %v computed again after the restart, want: none", recomputed)
 	}
-	if got, want := int64(len(computedAfter)), grid.Chunks()-int64(len(doneBefore)); got != want {
-		t.Errorf("got: %d chunks computed after the restart, want: %d (the missing ones)", got, want)
+	// A chunk killed after storing its parts but before its marker is
+	// finished from those parts, not computed again: at most the missing
+	// chunks are computed.
+	if got, most := int64(len(computedAfter)), grid.Chunks()-int64(len(doneBefore)); got > most || got == 0 {
+		t.Errorf("got: %d chunks computed after the restart, want: between 1 and %d (the missing ones)", got, most)
 	}
 	t.Logf("second run computed %d chunks; %d were already done", len(computedAfter), len(doneBefore))
 
