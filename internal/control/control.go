@@ -39,6 +39,13 @@ type Submission struct {
 func Submit(ctx context.Context, c client.Client, spec *schemas.Spec, taskQueue string, opts workflows.Options) (Submission, error) {
 	sweepID := spec.SweepID()
 	id := workflows.WorkflowID(sweepID)
+	// A running workflow of this sweep is joined, not duplicated: the
+	// start below uses it (conflict policy), and describing first tells
+	// the user which happened.
+	attached := false
+	if d, err := c.DescribeWorkflowExecution(ctx, id, ""); err == nil {
+		attached = d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+	}
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       id,
 		TaskQueue:                taskQueue,
@@ -49,14 +56,7 @@ func Submit(ctx context.Context, c client.Client, spec *schemas.Spec, taskQueue 
 	if err != nil {
 		return Submission{}, fmt.Errorf("submit sweep %s: %w", sweepID, err)
 	}
-	sub := Submission{SweepID: sweepID, WorkflowID: id, RunID: run.GetRunID()}
-	// The run was started before this call when its start time is older
-	// than the call; describe is cheap and tells.
-	if d, err := c.DescribeWorkflowExecution(ctx, id, run.GetRunID()); err == nil {
-		if st := d.GetWorkflowExecutionInfo().GetStartTime(); st != nil && time.Since(st.AsTime()) > 5*time.Second {
-			sub.Attached = true
-		}
-	}
+	sub := Submission{SweepID: sweepID, WorkflowID: id, RunID: run.GetRunID(), Attached: attached}
 	return sub, nil
 }
 
