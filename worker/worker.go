@@ -8,13 +8,13 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"os"
 	"runtime"
 	"strconv"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -39,6 +39,14 @@ type Options struct {
 	Store store.Options
 	// CodeVersion is recorded with every point. Default "dev".
 	CodeVersion string
+	// Interceptors wrap the worker's workflows and activities, earlier ones
+	// outermost (a Monitor's Interceptor, for instance). Default none.
+	Interceptors []interceptor.WorkerInterceptor
+	// OnFatalError is called when the worker stops polling because of an
+	// error it cannot recover from (the namespace was deleted, the
+	// credentials were revoked). Default nil: the error is only logged;
+	// Run returns it.
+	OnFatalError func(error)
 }
 
 // New returns a worker that runs sweeps on c. Call Run or Start on it.
@@ -65,6 +73,8 @@ func New(c client.Client, opts Options) (sdkworker.Worker, error) {
 		// parts; the activities' own CPU bound keeps compute at one point
 		// per core.
 		MaxConcurrentActivityExecutionSize: 2 * opts.Concurrency,
+		Interceptors:                       opts.Interceptors,
+		OnFatalError:                       opts.OnFatalError,
 	})
 	Register(w, acts)
 	return w, nil
@@ -131,43 +141,88 @@ func envBool(name string) (bool, error) {
 	return b, nil
 }
 
-func tlsFromEnv() (*tls.Config, error) {
+// TLSSettings name the parts of a Temporal client TLS configuration. The
+// zero value means no TLS.
+type TLSSettings struct {
+	// Enabled asks for TLS even when no file is named (system roots).
+	// Environment: TEMPORAL_TLS. Default false.
+	Enabled bool
+	// ClientCertPath and ClientKeyPath are the PEM client certificate and
+	// key for mTLS, set together. Environment:
+	// TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH. Default
+	// none.
+	ClientCertPath string
+	ClientKeyPath  string
+	// ServerCACertPath is a PEM bundle of the authorities that signed the
+	// server's certificate. Environment: TEMPORAL_TLS_SERVER_CA_CERT_PATH.
+	// Default "": the system's authorities.
+	ServerCACertPath string
+	// ServerName is the name verified in the server's certificate.
+	// Environment: TEMPORAL_TLS_SERVER_NAME. Default "": the host of the
+	// address.
+	ServerName string
+	// DisableHostVerification skips verifying the server's certificate (for
+	// tests only). Environment: TEMPORAL_TLS_DISABLE_HOST_VERIFICATION.
+	// Default false.
+	DisableHostVerification bool
+}
+
+// TLSSettingsFromEnv reads TLSSettings from Temporal's environment
+// variables. It fails on a boolean variable that is not a boolean.
+func TLSSettingsFromEnv() (TLSSettings, error) {
 	enabled, err := envBool("TEMPORAL_TLS")
 	if err != nil {
-		return nil, err
+		return TLSSettings{}, err
 	}
 	skipVerify, err := envBool("TEMPORAL_TLS_DISABLE_HOST_VERIFICATION")
 	if err != nil {
-		return nil, err
+		return TLSSettings{}, err
 	}
-	certPath := os.Getenv("TEMPORAL_TLS_CLIENT_CERT_PATH")
-	keyPath := os.Getenv("TEMPORAL_TLS_CLIENT_KEY_PATH")
-	caPath := os.Getenv("TEMPORAL_TLS_SERVER_CA_CERT_PATH")
-	serverName := os.Getenv("TEMPORAL_TLS_SERVER_NAME")
-	if !enabled && certPath == "" && keyPath == "" && caPath == "" && serverName == "" && !skipVerify {
+	return TLSSettings{
+		Enabled:                 enabled,
+		ClientCertPath:          os.Getenv("TEMPORAL_TLS_CLIENT_CERT_PATH"),
+		ClientKeyPath:           os.Getenv("TEMPORAL_TLS_CLIENT_KEY_PATH"),
+		ServerCACertPath:        os.Getenv("TEMPORAL_TLS_SERVER_CA_CERT_PATH"),
+		ServerName:              os.Getenv("TEMPORAL_TLS_SERVER_NAME"),
+		DisableHostVerification: skipVerify,
+	}, nil
+}
+
+// Config loads the files named by s and returns the TLS configuration, or
+// nil when s asks for no TLS at all.
+func (s TLSSettings) Config() (*tls.Config, error) {
+	if s == (TLSSettings{}) {
 		return nil, nil
 	}
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: serverName, InsecureSkipVerify: skipVerify}
-	if (certPath == "") != (keyPath == "") {
-		return nil, errors.New("TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH must be set together for mTLS")
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: s.ServerName, InsecureSkipVerify: s.DisableHostVerification}
+	if (s.ClientCertPath == "") != (s.ClientKeyPath == "") {
+		return nil, fmt.Errorf("Temporal client certificate %q and key %q (TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH) must be set together for mTLS; set both or neither", s.ClientCertPath, s.ClientKeyPath)
 	}
-	if certPath != "" {
-		cert, err := tls.LoadX509KeyPair(certPath, keyPath)
+	if s.ClientCertPath != "" {
+		cert, err := tls.LoadX509KeyPair(s.ClientCertPath, s.ClientKeyPath)
 		if err != nil {
-			return nil, fmt.Errorf("load Temporal client certificate (TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH): %w", err)
+			return nil, fmt.Errorf("load Temporal client certificate (TEMPORAL_TLS_CLIENT_CERT_PATH %s, TEMPORAL_TLS_CLIENT_KEY_PATH %s): %w; give a PEM certificate and its PEM key", s.ClientCertPath, s.ClientKeyPath, err)
 		}
 		cfg.Certificates = []tls.Certificate{cert}
 	}
-	if caPath != "" {
-		pem, err := os.ReadFile(caPath)
+	if s.ServerCACertPath != "" {
+		pem, err := os.ReadFile(s.ServerCACertPath)
 		if err != nil {
 			return nil, fmt.Errorf("read TEMPORAL_TLS_SERVER_CA_CERT_PATH: %w", err)
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("TEMPORAL_TLS_SERVER_CA_CERT_PATH %s holds no PEM certificate", caPath)
+			return nil, fmt.Errorf("TEMPORAL_TLS_SERVER_CA_CERT_PATH %s holds no PEM certificate; give a file with -----BEGIN CERTIFICATE----- blocks", s.ServerCACertPath)
 		}
 		cfg.RootCAs = pool
 	}
 	return cfg, nil
+}
+
+func tlsFromEnv() (*tls.Config, error) {
+	s, err := TLSSettingsFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	return s.Config()
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -15,10 +17,12 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 
 	"github.com/isweep/isweep/internal/control"
 	"github.com/isweep/isweep/internal/devserver"
 	"github.com/isweep/isweep/internal/dynamics"
+	"github.com/isweep/isweep/internal/store"
 	"github.com/isweep/isweep/worker"
 )
 
@@ -150,28 +154,72 @@ func cmdServer(ctx context.Context, args []string) error {
 
 func cmdWorker(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
-	var tf temporalFlags
-	tf.register(fs)
-	concurrency := fs.Int("concurrency", runtime.GOMAXPROCS(0), "points integrated at once")
-	if err := parseFlags(fs, args, 0, "worker [flags]"); err != nil {
+	var cfg workerConfig
+	cfg.register(fs)
+	if err := parseFlags(fs, args, 0, "worker [flags]\n\nPolls a Temporal server for sweep work. Settings come from the flags, then Temporal's\nenvironment variables (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS…),\nISWEEP_TASK_QUEUE, ISWEEP_CONCURRENCY, ISWEEP_METRICS_ADDR; S3 from AWS_* variables or a\ncredentials file. -check validates them all without connecting."); err != nil {
 		return err
 	}
-	c, err := tf.dial(ctx, quietLogger(os.Stderr, slog.LevelWarn))
+	opts, err := cfg.validate(cfg.check)
+	if err != nil {
+		return fail(exitBadInput, "invalid configuration:\n%v", err)
+	}
+	if cfg.check {
+		cfg.printConfig(os.Stdout, opts)
+		fmt.Println("configuration ok")
+		return nil
+	}
+	for _, err := range unknownEnv() {
+		fmt.Fprintf(os.Stderr, "isweep worker: warning: %v\n", err)
+	}
+	opts.Logger = quietLogger(os.Stderr, slog.LevelWarn)
+	c, err := dialWorker(ctx, opts)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	w, err := worker.New(c, worker.Options{TaskQueue: tf.taskQueue, Concurrency: *concurrency, CodeVersion: version()})
+	monitor := worker.NewMonitor(c)
+	fatal := make(chan error, 1)
+	w, err := worker.New(c, worker.Options{
+		TaskQueue:    cfg.tf.taskQueue,
+		Concurrency:  cfg.concurrency,
+		CodeVersion:  version(),
+		Store:        store.Options{CAFile: cfg.s3CAFile},
+		Interceptors: []interceptor.WorkerInterceptor{monitor.Interceptor()},
+		OnFatalError: func(err error) {
+			select {
+			case fatal <- err:
+			default:
+			}
+		},
+	})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "isweep worker: polling task queue %s with %d cores\n", tf.taskQueue, *concurrency)
-	stop := make(chan any)
-	go func() {
-		<-ctx.Done()
-		close(stop)
-	}()
-	return w.Run(stop)
+	if cfg.metricsAddr != "" {
+		ln, err := net.Listen("tcp", cfg.metricsAddr)
+		if err != nil {
+			return fail(exitBadInput, "-metrics-addr %s: %v; choose a free port or leave it empty", cfg.metricsAddr, err)
+		}
+		srv := &http.Server{Handler: monitor.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		go srv.Serve(ln)
+		defer srv.Close()
+		fmt.Fprintf(os.Stderr, "isweep worker: health and metrics on http://%s (/healthz, /readyz, /metrics)\n", ln.Addr())
+	}
+	if err := w.Start(); err != nil {
+		return fail(exitUnreachable, "start polling task queue %s: %v", cfg.tf.taskQueue, err)
+	}
+	monitor.SetPolling(true)
+	fmt.Fprintf(os.Stderr, "isweep worker: polling task queue %s with %d cores\n", cfg.tf.taskQueue, cfg.concurrency)
+	select {
+	case <-ctx.Done():
+		monitor.SetPolling(false)
+		w.Stop()
+		return nil
+	case err := <-fatal:
+		monitor.SetPolling(false)
+		w.Stop()
+		return fail(exitFailed, "stopped polling: %v", err)
+	}
 }
 
 func cmdSubmit(ctx context.Context, args []string) error {

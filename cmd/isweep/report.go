@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/isweep/isweep/internal/report"
+	"github.com/isweep/isweep/internal/results"
 	"github.com/isweep/isweep/internal/store"
 	"github.com/isweep/isweep/schemas"
 )
@@ -47,7 +48,10 @@ func reportAfterRun(ctx context.Context, spec *schemas.Spec, sweepID string) err
 }
 
 func writeReport(ctx context.Context, w io.Writer, location, sweepID, dir string) error {
-	st, err := store.Open(ctx, location, store.Options{})
+	if err := results.CheckSweepID(sweepID); err != nil {
+		return fail(exitBadInput, "report: %q is not a sweep id (isweep plan SPEC prints it) nor a spec file", sweepID)
+	}
+	st, err := store.Open(ctx, location, clientStoreOptions())
 	if err != nil {
 		return fail(exitStorage, "output %s: %v", location, err)
 	}

@@ -90,11 +90,18 @@ func loadSpec(path string) (*schemas.Spec, error) {
 // checkStore opens the spec's output before any work starts, so that a
 // missing credential or an unreachable S3 endpoint is one clear line.
 func checkStore(ctx context.Context, spec *schemas.Spec) (store.Store, error) {
-	st, err := store.Open(ctx, spec.Output, store.Options{})
+	st, err := store.Open(ctx, spec.Output, clientStoreOptions())
 	if err != nil {
 		return nil, fail(exitStorage, "output %s: %v", spec.Output, err)
 	}
 	return st, nil
+}
+
+// clientStoreOptions are the store options of commands that read or check
+// an output: credentials and endpoint from AWS_*, a private S3 authority
+// from AWS_CA_BUNDLE, as for the worker.
+func clientStoreOptions() store.Options {
+	return store.Options{CAFile: os.Getenv("AWS_CA_BUNDLE")}
 }
 
 // quietLogger logs to w at level and above.

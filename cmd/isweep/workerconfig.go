@@ -1,0 +1,326 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+
+	"github.com/isweep/isweep/worker"
+)
+
+// knownTemporalEnv are the TEMPORAL_* variables a worker reads (see
+// worker.ClientOptionsFromEnv).
+var knownTemporalEnv = []string{
+	"TEMPORAL_ADDRESS",
+	"TEMPORAL_NAMESPACE",
+	"TEMPORAL_API_KEY",
+	"TEMPORAL_TLS",
+	"TEMPORAL_TLS_CLIENT_CERT_PATH",
+	"TEMPORAL_TLS_CLIENT_KEY_PATH",
+	"TEMPORAL_TLS_SERVER_CA_CERT_PATH",
+	"TEMPORAL_TLS_SERVER_NAME",
+	"TEMPORAL_TLS_DISABLE_HOST_VERIFICATION",
+}
+
+// knownIsweepEnv are the ISWEEP_* variables a worker reads.
+var knownIsweepEnv = []string{
+	"ISWEEP_TASK_QUEUE",
+	"ISWEEP_CONCURRENCY",
+	"ISWEEP_METRICS_ADDR",
+}
+
+// workerConfig is everything `isweep worker` reads from its flags and the
+// environment.
+type workerConfig struct {
+	tf          temporalFlags
+	concurrency int
+	metricsAddr string
+	check       bool
+	// Temporal TLS flags; empty means the environment's value.
+	tlsOn         bool
+	tlsCert       string
+	tlsKey        string
+	tlsCA         string
+	tlsServerName string
+	// s3CAFile is a PEM bundle trusted for S3 over TLS.
+	s3CAFile string
+
+	fs *flag.FlagSet
+}
+
+// register declares the worker's flags on fs. Defaults that the
+// environment may give are read here.
+func (c *workerConfig) register(fs *flag.FlagSet) {
+	c.fs = fs
+	c.tf.register(fs)
+	fs.IntVar(&c.concurrency, "concurrency", runtime.GOMAXPROCS(0), "points integrated at once (default $ISWEEP_CONCURRENCY, else the cores)")
+	fs.StringVar(&c.metricsAddr, "metrics-addr", "", "host:port serving /healthz, /readyz and /metrics, such as :9090 (default $ISWEEP_METRICS_ADDR, else off)")
+	fs.BoolVar(&c.check, "check", false, "check the flags and the environment, print the configuration, exit (0: valid; 2: invalid); connects to nothing")
+	fs.BoolVar(&c.tlsOn, "tls", false, "connect to Temporal over TLS (default $TEMPORAL_TLS)")
+	fs.StringVar(&c.tlsCert, "tls-cert", "", "PEM client certificate for mTLS (default $TEMPORAL_TLS_CLIENT_CERT_PATH)")
+	fs.StringVar(&c.tlsKey, "tls-key", "", "PEM client key for mTLS (default $TEMPORAL_TLS_CLIENT_KEY_PATH)")
+	fs.StringVar(&c.tlsCA, "tls-ca", "", "PEM authorities of the Temporal server's certificate (default $TEMPORAL_TLS_SERVER_CA_CERT_PATH, else the system's)")
+	fs.StringVar(&c.tlsServerName, "tls-server-name", "", "name verified in the Temporal server's certificate (default $TEMPORAL_TLS_SERVER_NAME, else the address's host)")
+	fs.StringVar(&c.s3CAFile, "s3-ca-file", "", "PEM authorities trusted for S3 over TLS, besides the system's (default $AWS_CA_BUNDLE)")
+}
+
+// flagSet reports whether the flag name was given on the command line.
+func (c *workerConfig) flagSet(name string) bool {
+	set := false
+	c.fs.Visit(func(f *flag.Flag) {
+		if f.Name == name {
+			set = true
+		}
+	})
+	return set
+}
+
+// applyEnv fills the settings not given as flags from ISWEEP_* and AWS_CA_BUNDLE.
+func (c *workerConfig) applyEnv() error {
+	if v := os.Getenv("ISWEEP_TASK_QUEUE"); v != "" && !c.flagSet("task-queue") {
+		c.tf.taskQueue = v
+	}
+	if v := os.Getenv("ISWEEP_CONCURRENCY"); v != "" {
+		// Checked even when -concurrency overrides it: a bad value is a
+		// mistake in the deployment either way.
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("ISWEEP_CONCURRENCY %q is not an integer; give the number of points integrated at once, such as 4", v)
+		}
+		if !c.flagSet("concurrency") {
+			c.concurrency = n
+		}
+	}
+	if v := os.Getenv("ISWEEP_METRICS_ADDR"); v != "" && !c.flagSet("metrics-addr") {
+		c.metricsAddr = v
+	}
+	if c.s3CAFile == "" {
+		c.s3CAFile = os.Getenv("AWS_CA_BUNDLE")
+	}
+	return nil
+}
+
+// tlsSettings are the environment's Temporal TLS settings overridden by
+// the flags.
+func (c *workerConfig) tlsSettings() (worker.TLSSettings, error) {
+	s, err := worker.TLSSettingsFromEnv()
+	if err != nil {
+		return s, err
+	}
+	if c.tlsOn {
+		s.Enabled = true
+	}
+	for _, o := range []struct {
+		flag string
+		dst  *string
+	}{{c.tlsCert, &s.ClientCertPath}, {c.tlsKey, &s.ClientKeyPath}, {c.tlsCA, &s.ServerCACertPath}, {c.tlsServerName, &s.ServerName}} {
+		if o.flag != "" {
+			*o.dst = o.flag
+		}
+	}
+	return s, nil
+}
+
+// clientOptions returns the Temporal client options: address and namespace
+// from the flags or the environment, TLS from the flags or the
+// environment, the API key from TEMPORAL_API_KEY only.
+func (c *workerConfig) clientOptions(logger sdklog.Logger) (client.Options, error) {
+	opts, err := worker.ClientOptionsFromEnv(c.tf.address, c.tf.namespace, logger)
+	if err != nil {
+		return client.Options{}, err
+	}
+	settings, err := c.tlsSettings()
+	if err != nil {
+		return client.Options{}, err
+	}
+	cfg, err := settings.Config()
+	if err != nil {
+		return client.Options{}, err
+	}
+	if cfg == nil && opts.Credentials != nil {
+		// An API key always travels over TLS.
+		cfg = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	opts.ConnectionOptions.TLS = cfg
+	return opts, nil
+}
+
+// validate checks every setting and returns one error naming each bad one.
+// strictEnv also refuses TEMPORAL_* and ISWEEP_* variables the worker does
+// not read (a misspelt name in a deployment file).
+func (c *workerConfig) validate(strictEnv bool) (client.Options, error) {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if err := c.applyEnv(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.concurrency < 1 {
+		bad("-concurrency %d: give at least 1 (points integrated at once)", c.concurrency)
+	}
+	if strings.TrimSpace(c.tf.taskQueue) == "" {
+		bad("-task-queue is empty: give the task queue of the sweeps, default %q", worker.DefaultTaskQueue)
+	}
+	if c.metricsAddr != "" {
+		if err := checkListenAddr(c.metricsAddr); err != nil {
+			bad("-metrics-addr %q: %v; give host:port such as :9090 or 127.0.0.1:9090, or leave it empty for none", c.metricsAddr, err)
+		}
+	}
+	opts, err := c.clientOptions(nil)
+	if err != nil {
+		errs = append(errs, err)
+	} else if !strings.Contains(opts.HostPort, "://") {
+		if _, port, err := net.SplitHostPort(opts.HostPort); err != nil || port == "" {
+			bad("Temporal address %q (-address or TEMPORAL_ADDRESS) is not host:port; give it like temporal:7233", opts.HostPort)
+		}
+	}
+	errs = append(errs, checkS3Env(c.s3CAFile)...)
+	if strictEnv {
+		errs = append(errs, unknownEnv()...)
+	}
+	return opts, errors.Join(errs...)
+}
+
+func checkListenAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("port %q is not a number from 0 to 65535", port)
+	}
+	return nil
+}
+
+// checkS3Env checks the S3 settings of the environment without connecting:
+// the endpoint URL, that credentials come in pairs, that a credentials file
+// named exists, and that caFile holds certificates. It never repeats a
+// credential.
+func checkS3Env(caFile string) []error {
+	var errs []error
+	for _, name := range []string{"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"} {
+		v := os.Getenv(name)
+		if v == "" || !strings.Contains(v, "://") {
+			continue
+		}
+		u, err := url.Parse(v)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("%s is not a valid URL; write it like https://s3.example.org or http://minio:9000", name))
+		case u.User != nil:
+			errs = append(errs, fmt.Errorf("%s carries user information (USER:SECRET@host); drop it and set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", name))
+		case u.Scheme != "http" && u.Scheme != "https":
+			errs = append(errs, fmt.Errorf("%s %q has the scheme %q; use http:// or https://", name, v, u.Scheme))
+		case u.Host == "" || (u.Path != "" && u.Path != "/"):
+			errs = append(errs, fmt.Errorf("%s %q must be a scheme and host[:port] without a path, like http://minio:9000", name, v))
+		}
+	}
+	id, secret := os.Getenv("AWS_ACCESS_KEY_ID") != "", os.Getenv("AWS_SECRET_ACCESS_KEY") != ""
+	if id != secret {
+		errs = append(errs, errors.New("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together (one is empty); set both, or neither and use AWS_SHARED_CREDENTIALS_FILE"))
+	}
+	if f := os.Getenv("AWS_SHARED_CREDENTIALS_FILE"); f != "" && !id {
+		if _, err := os.Stat(f); err != nil {
+			errs = append(errs, fmt.Errorf("AWS_SHARED_CREDENTIALS_FILE %s: %v; mount the credentials file there or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", f, err))
+		}
+	}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("-s3-ca-file (or AWS_CA_BUNDLE) %s: %v; give a PEM file of certificate authorities", caFile, err))
+		} else if !x509.NewCertPool().AppendCertsFromPEM(pem) {
+			errs = append(errs, fmt.Errorf("-s3-ca-file (or AWS_CA_BUNDLE) %s holds no PEM certificate; give a file with -----BEGIN CERTIFICATE----- blocks", caFile))
+		}
+	}
+	return errs
+}
+
+// unknownEnv names the TEMPORAL_* and ISWEEP_* variables set but not read.
+func unknownEnv() []error {
+	var errs []error
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		switch {
+		case strings.HasPrefix(name, "TEMPORAL_") && !slices.Contains(knownTemporalEnv, name):
+			errs = append(errs, fmt.Errorf("environment variable %s is not read by isweep worker; fix its name (known: %s) or remove it", name, strings.Join(knownTemporalEnv, ", ")))
+		case strings.HasPrefix(name, "ISWEEP_") && !slices.Contains(knownIsweepEnv, name):
+			errs = append(errs, fmt.Errorf("environment variable %s is not read by isweep worker; fix its name (known: %s) or remove it", name, strings.Join(knownIsweepEnv, ", ")))
+		}
+	}
+	return errs
+}
+
+// printConfig writes the resolved configuration, naming where secrets come
+// from but never their values.
+func (c *workerConfig) printConfig(w io.Writer, opts client.Options) {
+	fmt.Fprintf(w, "temporal address:   %s\n", opts.HostPort)
+	fmt.Fprintf(w, "namespace:          %s\n", opts.Namespace)
+	fmt.Fprintf(w, "task queue:         %s\n", c.tf.taskQueue)
+	fmt.Fprintf(w, "concurrency:        %d\n", c.concurrency)
+	tlsState := "off"
+	if cfg := opts.ConnectionOptions.TLS; cfg != nil {
+		tlsState = "on"
+		if len(cfg.Certificates) > 0 {
+			tlsState += ", client certificate (mTLS)"
+		}
+		if cfg.RootCAs != nil {
+			tlsState += ", private server CA"
+		}
+		if cfg.ServerName != "" {
+			tlsState += ", server name " + cfg.ServerName
+		}
+	}
+	fmt.Fprintf(w, "temporal TLS:       %s\n", tlsState)
+	apiKey := "none"
+	if opts.Credentials != nil {
+		apiKey = "from TEMPORAL_API_KEY"
+	}
+	fmt.Fprintf(w, "temporal API key:   %s\n", apiKey)
+	metrics := "off"
+	if c.metricsAddr != "" {
+		metrics = c.metricsAddr + " (/healthz, /readyz, /metrics)"
+	}
+	fmt.Fprintf(w, "health and metrics: %s\n", metrics)
+	creds := "none (folder outputs only)"
+	switch {
+	case os.Getenv("AWS_ACCESS_KEY_ID") != "":
+		creds = "from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+	case os.Getenv("AWS_SHARED_CREDENTIALS_FILE") != "":
+		creds = "from the file AWS_SHARED_CREDENTIALS_FILE"
+	}
+	fmt.Fprintf(w, "S3 credentials:     %s\n", creds)
+	endpoint := os.Getenv("AWS_ENDPOINT_URL_S3")
+	if endpoint == "" {
+		endpoint = os.Getenv("AWS_ENDPOINT_URL")
+	}
+	if endpoint == "" {
+		endpoint = "AWS S3 (default)"
+	}
+	fmt.Fprintf(w, "S3 endpoint:        %s\n", endpoint)
+	if c.s3CAFile != "" {
+		fmt.Fprintf(w, "S3 CA file:         %s\n", c.s3CAFile)
+	}
+}
+
+// dialWorker connects to the Temporal server with opts.
+func dialWorker(ctx context.Context, opts client.Options) (client.Client, error) {
+	c, err := client.DialContext(ctx, opts)
+	if err != nil {
+		return nil, fail(exitUnreachable, "cannot reach the Temporal server at %s (namespace %s): %v; start one with 'isweep server' or set TEMPORAL_ADDRESS", opts.HostPort, opts.Namespace, err)
+	}
+	return c, nil
+}
