@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -133,20 +134,44 @@ func cmdServer(ctx context.Context, args []string) error {
 	port := fs.Int("port", 7233, "frontend gRPC port")
 	namespace := fs.String("namespace", "default", "namespace to register")
 	logLevel := fs.String("log-level", "warn", "server log level: debug, info, warn, error")
+	uiPort := fs.Int("ui-port", 8233, "port of the Temporal Web UI (0: a free port, -1: no UI)")
+	logPath := fs.String("log", "", "file for the server's log lines (default: server.log beside -db; - for stderr)")
 	if err := parseFlags(fs, args, 0, "server [flags]"); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(filepath.Dir(*db), 0o755); err != nil {
 		return fail(exitBadInput, "db folder: %v", err)
 	}
+	logOut := io.Writer(os.Stderr)
+	if *logPath != "-" {
+		if *logPath == "" {
+			*logPath = filepath.Join(filepath.Dir(*db), "server.log")
+		}
+		f, err := os.OpenFile(*logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return fail(exitBadInput, "-log %s: %v", *logPath, err)
+		}
+		defer f.Close()
+		logOut = f
+	}
 	srv, err := devserver.Start(ctx, devserver.Options{
 		DBPath: *db, IP: *ip, FrontendPort: *port, Namespace: *namespace,
-		LogLevel: *logLevel, LogOutput: os.Stderr,
+		LogLevel: *logLevel, LogOutput: logOut,
 	})
 	if err != nil {
 		return fail(exitFailed, "start server: %v", err)
 	}
 	fmt.Printf("isweep server: Temporal frontend on %s, namespace %s, database %s\n", srv.FrontendAddress(), srv.Namespace(), *db)
+	if *uiPort >= 0 {
+		// The UI is a convenience: without it the server still serves.
+		ui, err := devserver.StartUI(ctx, devserver.UIOptions{Frontend: srv.FrontendAddress(), IP: *ip, Port: *uiPort, Namespace: srv.Namespace()})
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "isweep server: no Web UI: %v\n", err)
+		} else {
+			defer ui.Stop()
+			fmt.Printf("isweep server: Temporal Web UI on http://%s\n", ui.Address())
+		}
+	}
 	fmt.Printf("isweep server: set TEMPORAL_ADDRESS=%s for workers and submits; Ctrl-C stops\n", srv.FrontendAddress())
 	<-ctx.Done()
 	return srv.Stop()
