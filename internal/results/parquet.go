@@ -15,23 +15,16 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 )
 
-// dictionaryColumns are the columns written with dictionary encoding: those
-// that take few distinct values in a sweep (grid parameters, repeated
-// strings). Columns with a value per point (ids, seeds, errors, counters,
-// times) are written plain: hashing them only to fall back to plain costs
-// more time than zstd saves bytes (measured with BenchmarkEncodePoints).
-// A name absent from a table is ignored.
-var dictionaryColumns = []string{
-	"sweep_id", "mode", "input_spectrum", "input_basis", "init_shape", "init_basis",
-	"status", "code_version", "worker_host", "diverge_reason", "error",
-	"chunk", "k", "spectrum_min", "spectrum_max", "init_scale", "init_spread", "eta", "tol", "horizon",
-	"batch", "record", "attempt",
-	"algorithm", "n", // summary
-}
+// summaryDictionary are the summary columns written with dictionary
+// encoding: the group keys, which repeat across rows.
+var summaryDictionary = []string{"algorithm", "mode", "n", "init_scale"}
 
-// writeParquet encodes rec as one Parquet file: zstd pages, row groups of at
-// most RowGroupRows rows, the Arrow schema and its metadata stored, plus the
-// partition under MetaPartition when it is not empty.
+// writeParquet encodes rec as one Parquet file with pqarrow: zstd pages, row
+// groups of at most RowGroupRows rows, the Arrow schema and its metadata
+// stored, plus the partition under MetaPartition when it is not empty. It
+// writes the summary table, one small file per sweep; the points and
+// trajectories parts, written per chunk, go through the faster direct
+// encoder of encoder.go.
 func writeParquet(rec arrow.RecordBatch, partition string, alloc memory.Allocator) ([]byte, error) {
 	var buf bytes.Buffer
 	opts := []parquet.WriterProperty{
@@ -40,7 +33,7 @@ func writeParquet(rec arrow.RecordBatch, partition string, alloc memory.Allocato
 		parquet.WithMaxRowGroupLength(RowGroupRows),
 		parquet.WithDictionaryDefault(false),
 	}
-	for _, name := range dictionaryColumns {
+	for _, name := range summaryDictionary {
 		opts = append(opts, parquet.WithDictionaryFor(name, true))
 	}
 	props := parquet.NewWriterProperties(opts...)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -16,31 +17,177 @@ import (
 // EncodePoints encodes the rows of one chunk and one partition as a Parquet
 // part of the points table (columns [PointsPartSchema]). All rows must share
 // Params.Algorithm and Params.N (split a chunk with [SplitPoints]); the
-// partition is stored under [MetaPartition]. A nil alloc means
-// memory.DefaultAllocator.
+// partition is stored under [MetaPartition].
+//
+// The part is written directly from the rows, without Arrow records, so
+// alloc is not used: it is kept so that EncodePoints and [DecodePoints]
+// take the same arguments.
 //
 // It returns an error, naming the row, for a row that cannot be stored
 // faithfully: a Status outside [Statuses], an Error on a point that did not
 // fail, a DivergeReason on a point that did not diverge, or a non-finite
 // spectrum value.
 func EncodePoints(rows []PointRow, alloc memory.Allocator) ([]byte, error) {
-	if alloc == nil {
-		alloc = memory.DefaultAllocator
-	}
-	var partition string
+	var extra [][2]string
+	var p Partition
 	if len(rows) > 0 {
-		p := Partition{Algorithm: rows[0].Params.Algorithm, N: rows[0].Params.N}
+		p = Partition{Algorithm: rows[0].Params.Algorithm, N: rows[0].Params.N}
 		if err := p.Check(); err != nil {
 			return nil, fmt.Errorf("results: EncodePoints: row 0 (point %q): %w", rows[0].PointID, err)
 		}
-		partition = p.String()
+		extra = append(extra, [2]string{MetaPartition, p.String()})
 	}
-	rec, err := pointsRecord(rows, alloc)
+	enc := pointsLayout().encoder()
+	defer enc.release()
+	cols := pointsColumnsPool.Get().(*pointsColumns)
+	defer func() {
+		cols.list.forget()
+		pointsColumnsPool.Put(cols)
+	}()
+
+	enc.start()
+	for start := 0; start < len(rows); start += RowGroupRows {
+		group := rows[start:min(len(rows), start+RowGroupRows)]
+		cols.list.reset(len(group))
+		for i := range group {
+			if err := cols.append(start+i, &group[i], p); err != nil {
+				return nil, err
+			}
+		}
+		if err := enc.writeRowGroup(cols.list, len(group)); err != nil {
+			return nil, fmt.Errorf("results: EncodePoints: %w", err)
+		}
+	}
+	return enc.finish(extra...), nil
+}
+
+// pointsDictionary are the points columns written with dictionary
+// encoding: those that take few distinct values in a chunk (grid
+// parameters, repeated strings). Columns with a value per point (ids,
+// seeds, results, times) are written PLAIN: building a dictionary only to
+// drop it costs time and saves nothing. A chunk in which a dictionary
+// column has too many distinct values is written PLAIN (dictionaryLimit).
+var pointsDictionary = []string{
+	"sweep_id", "chunk", "mode", "k", "input_spectrum", "spectrum_min", "spectrum_max",
+	"input_basis", "init_shape", "init_basis", "init_scale", "init_spread", "eta", "tol", "horizon",
+	"batch", "record", "diverge_reason", "status", "error", "code_version", "worker_host", "attempt",
+}
+
+// pointsLayout is the layout of the points part files.
+var pointsLayout = sync.OnceValue(func() *tableLayout {
+	return newTableLayout(PointsPartSchema, pointsDictionary)
+})
+
+var pointsColumnsPool = sync.Pool{New: func() any { return newPointsColumns() }}
+
+// pointsColumns are the columns of one row group of a points part, filled
+// row by row; list holds them in PointsPartSchema order.
+type pointsColumns struct {
+	sweepID, pointID                              columnBuffer[string]
+	pointIndex, chunk                             columnBuffer[int64]
+	mode                                          columnBuffer[string]
+	k                                             columnBuffer[int64]
+	inputSpectrum                                 columnBuffer[string]
+	spectrumMin, spectrumMax                      columnBuffer[float64]
+	inputBasis, initShape, initBasis              columnBuffer[string]
+	initScale, initSpread, eta, tol, horizon      columnBuffer[float64]
+	batch, record, seed                           columnBuffer[int64]
+	convTime                                      columnBuffer[float64]
+	convStep                                      columnBuffer[int64]
+	finalError, minError                          columnBuffer[float64]
+	diverged                                      columnBuffer[bool]
+	divergeReason                                 columnBuffer[string]
+	steps, rhsEvals                               columnBuffer[int64]
+	status, errorMessage, codeVersion, workerHost columnBuffer[string]
+	attempt                                       columnBuffer[int32]
+	wallSeconds                                   columnBuffer[float64]
+	startedAt, finishedAt                         columnBuffer[int64]
+
+	spectra spectrumCache // kept across parts: sweeps reuse a few spectra
+
+	list tableColumns
+}
+
+func newPointsColumns() *pointsColumns {
+	c := &pointsColumns{}
+	c.list = checkColumns(pointsLayout(), []namedColumn{
+		{"sweep_id", &c.sweepID}, {"point_id", &c.pointID}, {"point_index", &c.pointIndex}, {"chunk", &c.chunk},
+		{"mode", &c.mode}, {"k", &c.k}, {"input_spectrum", &c.inputSpectrum},
+		{"spectrum_min", &c.spectrumMin}, {"spectrum_max", &c.spectrumMax},
+		{"input_basis", &c.inputBasis}, {"init_shape", &c.initShape}, {"init_basis", &c.initBasis},
+		{"init_scale", &c.initScale}, {"init_spread", &c.initSpread}, {"eta", &c.eta}, {"tol", &c.tol}, {"horizon", &c.horizon},
+		{"batch", &c.batch}, {"record", &c.record}, {"seed", &c.seed},
+		{"conv_time", &c.convTime}, {"conv_step", &c.convStep}, {"final_error", &c.finalError}, {"min_error", &c.minError},
+		{"diverged", &c.diverged}, {"diverge_reason", &c.divergeReason}, {"steps", &c.steps}, {"rhs_evals", &c.rhsEvals},
+		{"status", &c.status}, {"error", &c.errorMessage}, {"code_version", &c.codeVersion}, {"worker_host", &c.workerHost},
+		{"attempt", &c.attempt}, {"wall_seconds", &c.wallSeconds}, {"started_at", &c.startedAt}, {"finished_at", &c.finishedAt},
+	})
+	return c
+}
+
+// append checks row i of a part in partition p and appends it.
+func (c *pointsColumns) append(i int, r *PointRow, p Partition) error {
+	if err := checkPointRow(i, r, p); err != nil {
+		return err
+	}
+	spectrum, lo, hi, err := c.spectra.json(r.Params.InputSpectrum)
 	if err != nil {
-		return nil, err
+		return fmt.Errorf("results: EncodePoints: row %d (point %q): %w", i, r.PointID, err)
 	}
-	defer rec.Release()
-	return writeParquet(rec, partition, alloc)
+
+	c.sweepID.appendRequired(r.SweepID)
+	c.pointID.appendRequired(r.PointID)
+	c.pointIndex.appendRequired(r.PointIndex)
+	c.chunk.appendRequired(r.Chunk)
+	c.mode.appendRequired(string(r.Params.Mode))
+	c.k.appendRequired(int64(r.Params.K))
+	c.inputSpectrum.appendRequired(spectrum)
+	c.spectrumMin.appendRequired(lo)
+	c.spectrumMax.appendRequired(hi)
+	c.inputBasis.appendRequired(r.Params.InputBasis)
+	c.initShape.appendRequired(r.Params.InitShape)
+	c.initBasis.appendRequired(r.Params.InitBasis)
+	c.initScale.appendRequired(r.Params.InitScale)
+	c.initSpread.appendRequired(r.Params.InitSpread)
+	c.eta.appendRequired(r.Params.Eta)
+	c.tol.appendRequired(r.Params.Tol)
+	c.horizon.appendRequired(r.Params.Horizon)
+	c.batch.appendRequired(int64(r.Params.Batch))
+	c.record.appendRequired(int64(r.Params.Record))
+	c.seed.appendRequired(r.Params.Seed)
+	if r.Result.ConvTime != nil {
+		c.convTime.append(*r.Result.ConvTime)
+	} else {
+		c.convTime.appendNull()
+	}
+	if r.Result.ConvStep != nil {
+		c.convStep.append(*r.Result.ConvStep)
+	} else {
+		c.convStep.appendNull()
+	}
+	c.finalError.appendRequired(r.Result.FinalError)
+	c.minError.appendRequired(r.Result.MinError)
+	c.diverged.appendRequired(r.Result.Diverged)
+	if r.Result.Diverged {
+		c.divergeReason.append(r.Result.DivergeReason)
+	} else {
+		c.divergeReason.appendNull()
+	}
+	c.steps.appendRequired(r.Result.Steps)
+	c.rhsEvals.appendRequired(r.Result.RHSEvals)
+	c.status.appendRequired(r.Status)
+	if r.Status == StatusFailed {
+		c.errorMessage.append(r.Error)
+	} else {
+		c.errorMessage.appendNull()
+	}
+	c.codeVersion.appendRequired(r.CodeVersion)
+	c.workerHost.appendRequired(r.WorkerHost)
+	c.attempt.appendRequired(r.Attempt)
+	c.wallSeconds.appendRequired(r.WallSeconds)
+	appendTime(&c.startedAt, r.StartedAt)
+	appendTime(&c.finishedAt, r.FinishedAt)
+	return nil
 }
 
 func checkPointRow(i int, r *PointRow, p Partition) error {
@@ -60,147 +207,14 @@ func checkPointRow(i int, r *PointRow, p Partition) error {
 	return nil
 }
 
-// pointsRecord builds the Arrow record of rows with PointsPartSchema.
-func pointsRecord(rows []PointRow, alloc memory.Allocator) (arrow.RecordBatch, error) {
-	rb := array.NewRecordBuilder(alloc, PointsPartSchema)
-	defer rb.Release()
-	rb.Reserve(len(rows))
-
-	var (
-		sweepID       = builder[*array.StringBuilder](rb, "sweep_id")
-		pointID       = builder[*array.StringBuilder](rb, "point_id")
-		pointIndex    = builder[*array.Int64Builder](rb, "point_index")
-		chunk         = builder[*array.Int64Builder](rb, "chunk")
-		mode          = builder[*array.StringBuilder](rb, "mode")
-		k             = builder[*array.Int64Builder](rb, "k")
-		inputSpectrum = builder[*array.StringBuilder](rb, "input_spectrum")
-		spectrumMin   = builder[*array.Float64Builder](rb, "spectrum_min")
-		spectrumMax   = builder[*array.Float64Builder](rb, "spectrum_max")
-		inputBasis    = builder[*array.StringBuilder](rb, "input_basis")
-		initShape     = builder[*array.StringBuilder](rb, "init_shape")
-		initBasis     = builder[*array.StringBuilder](rb, "init_basis")
-		initScale     = builder[*array.Float64Builder](rb, "init_scale")
-		initSpread    = builder[*array.Float64Builder](rb, "init_spread")
-		eta           = builder[*array.Float64Builder](rb, "eta")
-		tol           = builder[*array.Float64Builder](rb, "tol")
-		horizon       = builder[*array.Float64Builder](rb, "horizon")
-		batch         = builder[*array.Int64Builder](rb, "batch")
-		record        = builder[*array.Int64Builder](rb, "record")
-		seed          = builder[*array.Int64Builder](rb, "seed")
-		convTime      = builder[*array.Float64Builder](rb, "conv_time")
-		convStep      = builder[*array.Int64Builder](rb, "conv_step")
-		finalError    = builder[*array.Float64Builder](rb, "final_error")
-		minError      = builder[*array.Float64Builder](rb, "min_error")
-		diverged      = builder[*array.BooleanBuilder](rb, "diverged")
-		divergeReason = builder[*array.StringBuilder](rb, "diverge_reason")
-		steps         = builder[*array.Int64Builder](rb, "steps")
-		rhsEvals      = builder[*array.Int64Builder](rb, "rhs_evals")
-		status        = builder[*array.StringBuilder](rb, "status")
-		errorMessage  = builder[*array.StringBuilder](rb, "error")
-		codeVersion   = builder[*array.StringBuilder](rb, "code_version")
-		workerHost    = builder[*array.StringBuilder](rb, "worker_host")
-		attempt       = builder[*array.Int32Builder](rb, "attempt")
-		wallSeconds   = builder[*array.Float64Builder](rb, "wall_seconds")
-		startedAt     = builder[*array.TimestampBuilder](rb, "started_at")
-		finishedAt    = builder[*array.TimestampBuilder](rb, "finished_at")
-	)
-	// The fixed-width builders now have room for every row, so the loop
-	// below appends with UnsafeAppend. Strings of one column have similar
-	// lengths: reserving from the first row saves most regrowing.
-	if len(rows) > 0 {
-		r := &rows[0]
-		for _, c := range []struct {
-			b      *array.StringBuilder
-			length int
-		}{
-			{sweepID, len(r.SweepID)}, {pointID, len(r.PointID)}, {mode, len(r.Params.Mode)},
-			{inputBasis, len(r.Params.InputBasis)}, {initShape, len(r.Params.InitShape)}, {initBasis, len(r.Params.InitBasis)},
-			{status, len(r.Status)}, {codeVersion, len(r.CodeVersion)}, {workerHost, len(r.WorkerHost)},
-		} {
-			c.b.ReserveData(len(rows) * c.length)
-		}
-	}
-
-	var spectra spectrumCache
-	var p Partition
-	for i := range rows {
-		r := &rows[i]
-		if i == 0 {
-			p = Partition{Algorithm: r.Params.Algorithm, N: r.Params.N}
-		}
-		if err := checkPointRow(i, r, p); err != nil {
-			return nil, err
-		}
-		spectrum, err := spectra.json(r.Params.InputSpectrum)
-		if err != nil {
-			return nil, fmt.Errorf("results: EncodePoints: row %d (point %q): %w", i, r.PointID, err)
-		}
-		lo, hi := SpectrumRange(r.Params.InputSpectrum)
-
-		sweepID.Append(r.SweepID)
-		pointID.Append(r.PointID)
-		pointIndex.UnsafeAppend(r.PointIndex)
-		chunk.UnsafeAppend(r.Chunk)
-		mode.Append(string(r.Params.Mode))
-		k.UnsafeAppend(int64(r.Params.K))
-		inputSpectrum.Append(spectrum)
-		spectrumMin.UnsafeAppend(lo)
-		spectrumMax.UnsafeAppend(hi)
-		inputBasis.Append(r.Params.InputBasis)
-		initShape.Append(r.Params.InitShape)
-		initBasis.Append(r.Params.InitBasis)
-		initScale.UnsafeAppend(r.Params.InitScale)
-		initSpread.UnsafeAppend(r.Params.InitSpread)
-		eta.UnsafeAppend(r.Params.Eta)
-		tol.UnsafeAppend(r.Params.Tol)
-		horizon.UnsafeAppend(r.Params.Horizon)
-		batch.UnsafeAppend(int64(r.Params.Batch))
-		record.UnsafeAppend(int64(r.Params.Record))
-		seed.UnsafeAppend(r.Params.Seed)
-		if r.Result.ConvTime != nil {
-			convTime.UnsafeAppend(*r.Result.ConvTime)
-		} else {
-			convTime.AppendNull()
-		}
-		if r.Result.ConvStep != nil {
-			convStep.UnsafeAppend(*r.Result.ConvStep)
-		} else {
-			convStep.AppendNull()
-		}
-		finalError.UnsafeAppend(r.Result.FinalError)
-		minError.UnsafeAppend(r.Result.MinError)
-		diverged.UnsafeAppend(r.Result.Diverged)
-		if r.Result.Diverged {
-			divergeReason.Append(r.Result.DivergeReason)
-		} else {
-			divergeReason.AppendNull()
-		}
-		steps.UnsafeAppend(r.Result.Steps)
-		rhsEvals.UnsafeAppend(r.Result.RHSEvals)
-		status.Append(r.Status)
-		if r.Status == StatusFailed {
-			errorMessage.Append(r.Error)
-		} else {
-			errorMessage.AppendNull()
-		}
-		codeVersion.Append(r.CodeVersion)
-		workerHost.Append(r.WorkerHost)
-		attempt.UnsafeAppend(r.Attempt)
-		wallSeconds.UnsafeAppend(r.WallSeconds)
-		appendTime(startedAt, r.StartedAt)
-		appendTime(finishedAt, r.FinishedAt)
-	}
-	return rb.NewRecordBatch(), nil
-}
-
 // appendTime appends t in microseconds since the epoch, or NULL for the zero
-// time, to a builder with room reserved.
-func appendTime(b *array.TimestampBuilder, t time.Time) {
+// time.
+func appendTime(c *columnBuffer[int64], t time.Time) {
 	if t.IsZero() {
-		b.AppendNull()
+		c.appendNull()
 		return
 	}
-	b.UnsafeAppend(arrow.Timestamp(t.UnixMicro()))
+	c.append(t.UnixMicro())
 }
 
 // timeAt returns the time of a timestamp[µs] value, in UTC; NULL is the zero

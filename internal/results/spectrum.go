@@ -79,36 +79,61 @@ func SpectrumRange(s dynamics.Spectrum) (lo, hi float64) {
 	}
 }
 
-// spectrumCache remembers the JSON of the last few spectra encoded: the
-// rows of a chunk share a few spectra, and encoding each one anew would be
-// a large part of the cost of writing a row.
+// spectrumCache remembers the JSON and range of the last few spectra
+// encoded: the rows of a chunk share a few spectra, and encoding each one
+// anew would be a large part of the cost of writing a row. It keeps its own
+// copy of each spectrum's values, so that it can outlive the rows.
 type spectrumCache struct {
 	entries [8]struct {
 		spectrum dynamics.Spectrum
 		text     string
+		lo, hi   float64
 	}
-	used, next int
+	used, next, last int
 }
 
-func (c *spectrumCache) json(s dynamics.Spectrum) (string, error) {
-	for i := range c.used {
-		e := &c.entries[i]
-		if s.Min == e.spectrum.Min && s.Max == e.spectrum.Max && s.Spacing == e.spectrum.Spacing && slices.Equal(s.Values, e.spectrum.Values) {
-			return e.text, nil
+// json returns the JSON of s (SpectrumJSON) and its range (SpectrumRange).
+func (c *spectrumCache) json(s dynamics.Spectrum) (text string, lo, hi float64, err error) {
+	if c.used > 0 {
+		if e := &c.entries[c.last]; sameSpectrum(s, e.spectrum) {
+			return e.text, e.lo, e.hi, nil
 		}
 	}
-	text, err := SpectrumJSON(s)
-	if err != nil {
-		return "", err
+	for i := range c.used {
+		if e := &c.entries[i]; sameSpectrum(s, e.spectrum) {
+			c.last = i
+			return e.text, e.lo, e.hi, nil
+		}
 	}
+	if text, err = SpectrumJSON(s); err != nil {
+		return "", 0, 0, err
+	}
+	lo, hi = SpectrumRange(s)
 	e := &c.entries[c.next]
-	e.spectrum, e.text = s, text
+	e.spectrum, e.text, e.lo, e.hi = s, text, lo, hi
+	e.spectrum.Values = slices.Clone(s.Values)
+	c.last = c.next
 	c.next = (c.next + 1) % len(c.entries)
 	c.used = max(c.used, c.next)
 	if c.next == 0 {
 		c.used = len(c.entries)
 	}
-	return text, nil
+	return text, lo, hi, nil
+}
+
+// sameSpectrum reports whether a and b are written alike: numbers compare
+// bit for bit, so that −0 (written "-0") is not taken for 0.
+func sameSpectrum(a, b dynamics.Spectrum) bool {
+	if len(a.Values) != len(b.Values) || a.Spacing != b.Spacing ||
+		math.Float64bits(a.Min) != math.Float64bits(b.Min) || math.Float64bits(a.Max) != math.Float64bits(b.Max) {
+		return false
+	}
+	for i, v := range a.Values {
+		if math.Float64bits(v) != math.Float64bits(b.Values[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // spectrumParseCache is the decoding counterpart of spectrumCache.

@@ -2,6 +2,7 @@ package results
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -12,57 +13,81 @@ import (
 // partition as a Parquet part of the trajectories table (columns
 // [TrajectoriesPartSchema]). All rows must share Algorithm and N (split
 // them with [SplitTrajectories]); the partition is stored under
-// [MetaPartition]. A nil alloc means memory.DefaultAllocator.
+// [MetaPartition]. Like [EncodePoints], it writes the part directly from
+// the rows and does not use alloc.
 func EncodeTrajectories(rows []TrajectoryRow, alloc memory.Allocator) ([]byte, error) {
-	if alloc == nil {
-		alloc = memory.DefaultAllocator
-	}
-	var partition string
+	var extra [][2]string
+	var p Partition
 	if len(rows) > 0 {
-		p := Partition{Algorithm: rows[0].Algorithm, N: rows[0].N}
+		p = Partition{Algorithm: rows[0].Algorithm, N: rows[0].N}
 		if err := p.Check(); err != nil {
 			return nil, fmt.Errorf("results: EncodeTrajectories: row 0 (point %q): %w", rows[0].PointID, err)
 		}
-		partition = p.String()
+		extra = append(extra, [2]string{MetaPartition, p.String()})
 	}
-	rec, err := trajectoriesRecord(rows, alloc)
-	if err != nil {
-		return nil, err
+	enc := trajectoriesLayout().encoder()
+	defer enc.release()
+	cols := trajectoriesColumnsPool.Get().(*trajectoriesColumns)
+	defer func() {
+		cols.list.forget()
+		trajectoriesColumnsPool.Put(cols)
+	}()
+
+	enc.start()
+	for start := 0; start < len(rows); start += RowGroupRows {
+		group := rows[start:min(len(rows), start+RowGroupRows)]
+		cols.list.reset(len(group))
+		for i := range group {
+			r := &group[i]
+			if r.Algorithm != p.Algorithm || r.N != p.N {
+				return nil, fmt.Errorf("results: EncodeTrajectories: row %d (point %q) is in partition %s but row 0 is in %s; a part holds one partition: split the rows with SplitTrajectories",
+					start+i, r.PointID, Partition{Algorithm: r.Algorithm, N: r.N}, p)
+			}
+			cols.sweepID.appendRequired(r.SweepID)
+			cols.pointID.appendRequired(r.PointID)
+			cols.sample.appendRequired(r.Sample)
+			cols.t.appendRequired(r.T)
+			cols.errorValue.appendRequired(r.Error)
+			cols.eigMin.appendRequired(r.EigMin)
+			cols.eigMax.appendRequired(r.EigMax)
+			cols.step.appendRequired(r.Step)
+		}
+		if err := enc.writeRowGroup(cols.list, len(group)); err != nil {
+			return nil, fmt.Errorf("results: EncodeTrajectories: %w", err)
+		}
 	}
-	defer rec.Release()
-	return writeParquet(rec, partition, alloc)
+	return enc.finish(extra...), nil
 }
 
-func trajectoriesRecord(rows []TrajectoryRow, alloc memory.Allocator) (arrow.RecordBatch, error) {
-	rb := array.NewRecordBuilder(alloc, TrajectoriesPartSchema)
-	defer rb.Release()
-	rb.Reserve(len(rows))
-	var (
-		sweepID = builder[*array.StringBuilder](rb, "sweep_id")
-		pointID = builder[*array.StringBuilder](rb, "point_id")
-		sample  = builder[*array.Int32Builder](rb, "sample")
-		t       = builder[*array.Float64Builder](rb, "t")
-		errs    = builder[*array.Float64Builder](rb, "error")
-		eigMin  = builder[*array.Float64Builder](rb, "eig_min")
-		eigMax  = builder[*array.Float64Builder](rb, "eig_max")
-		step    = builder[*array.Int64Builder](rb, "step")
-	)
-	for i := range rows {
-		r := &rows[i]
-		if r.Algorithm != rows[0].Algorithm || r.N != rows[0].N {
-			return nil, fmt.Errorf("results: EncodeTrajectories: row %d (point %q) is in partition %s but row 0 is in %s; a part holds one partition: split the rows with SplitTrajectories",
-				i, r.PointID, Partition{Algorithm: r.Algorithm, N: r.N}, Partition{Algorithm: rows[0].Algorithm, N: rows[0].N})
-		}
-		sweepID.Append(r.SweepID)
-		pointID.Append(r.PointID)
-		sample.Append(r.Sample)
-		t.Append(r.T)
-		errs.Append(r.Error)
-		eigMin.Append(r.EigMin)
-		eigMax.Append(r.EigMax)
-		step.Append(r.Step)
-	}
-	return rb.NewRecordBatch(), nil
+// trajectoriesDictionary are the trajectories columns written with a
+// dictionary: a part holds many samples of few points.
+var trajectoriesDictionary = []string{"sweep_id", "point_id"}
+
+// trajectoriesLayout is the layout of the trajectories part files.
+var trajectoriesLayout = sync.OnceValue(func() *tableLayout {
+	return newTableLayout(TrajectoriesPartSchema, trajectoriesDictionary)
+})
+
+var trajectoriesColumnsPool = sync.Pool{New: func() any { return newTrajectoriesColumns() }}
+
+// trajectoriesColumns are the columns of one row group of a trajectories
+// part; list holds them in TrajectoriesPartSchema order.
+type trajectoriesColumns struct {
+	sweepID, pointID              columnBuffer[string]
+	sample                        columnBuffer[int32]
+	t, errorValue, eigMin, eigMax columnBuffer[float64]
+	step                          columnBuffer[int64]
+
+	list tableColumns
+}
+
+func newTrajectoriesColumns() *trajectoriesColumns {
+	c := &trajectoriesColumns{}
+	c.list = checkColumns(trajectoriesLayout(), []namedColumn{
+		{"sweep_id", &c.sweepID}, {"point_id", &c.pointID}, {"sample", &c.sample}, {"t", &c.t},
+		{"error", &c.errorValue}, {"eig_min", &c.eigMin}, {"eig_max", &c.eigMax}, {"step", &c.step},
+	})
+	return c
 }
 
 // DecodeTrajectories decodes a Parquet part written by
