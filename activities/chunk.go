@@ -221,17 +221,31 @@ func (a *Activities) runPartition(ctx context.Context, sc *sweepCache, ref Chunk
 		return nil, nil, firstErr
 	}
 
+	// The two tables are encoded at once: encoding runs outside the CPU
+	// bound, and at the end of a sweep nothing else keeps the cores busy.
 	var trajRows []results.TrajectoryRow
-	for i, pt := range p.points {
-		trajRows = append(trajRows, results.TrajectoryRows(ref.SweepID, pt.ID, pt.Params, trajs[i])...)
-	}
+	var trajBody []byte
+	var trajErr error
+	trajDone := make(chan struct{})
+	go func() {
+		defer close(trajDone)
+		n := 0
+		for i := range p.points {
+			n += len(trajs[i])
+		}
+		trajRows = make([]results.TrajectoryRow, 0, n)
+		for i, pt := range p.points {
+			trajRows = append(trajRows, results.TrajectoryRows(ref.SweepID, pt.ID, pt.Params, trajs[i])...)
+		}
+		trajBody, trajErr = results.EncodeTrajectories(trajRows, a.cfg.Alloc)
+	}()
 	pointsBody, err := results.EncodePoints(rows, a.cfg.Alloc)
+	<-trajDone
 	if err != nil {
 		return nil, nil, fmt.Errorf("encode points of chunk %d: %w", ref.Chunk, err)
 	}
-	trajBody, err := results.EncodeTrajectories(trajRows, a.cfg.Alloc)
-	if err != nil {
-		return nil, nil, fmt.Errorf("encode trajectories of chunk %d: %w", ref.Chunk, err)
+	if trajErr != nil {
+		return nil, nil, fmt.Errorf("encode trajectories of chunk %d: %w", ref.Chunk, trajErr)
 	}
 	// Trajectories first: a points part without its trajectories would
 	// look complete to a reader.

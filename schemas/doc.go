@@ -12,7 +12,7 @@
 //	  - {n: [4, 16], k: [8, 32]}
 //	fixed:                         # shared by every point
 //	  tol: 0.01
-//	chunk: 100                     # points per chunk
+//	chunk: 100                     # points per chunk (default: automatic)
 //	limits: {max_points: 1000000}
 //
 // The parameter names are the JSON names of [dynamics.Params]. An axis is a

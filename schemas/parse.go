@@ -312,7 +312,7 @@ func (d *decoder) spec(root any) *Spec {
 		case "chunk":
 			if n, ok := d.integer(value, path, "the number of points per chunk, 1 to 100000"); ok {
 				if n < 1 || n > MaxChunk {
-					d.fail(&SpecError{Path: path, Msg: fmt.Sprintf("%d is out of range; chunk is the number of points per chunk, 1 to %d (default %d)", n, MaxChunk, DefaultChunk)})
+					d.fail(&SpecError{Path: path, Msg: fmt.Sprintf("%d is out of range; chunk is the number of points per chunk, 1 to %d (leave it out for an automatic size)", n, MaxChunk)})
 					continue
 				}
 				s.Chunk = int(n)

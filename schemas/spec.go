@@ -16,7 +16,11 @@ import (
 const APIVersion = "isweep/v1"
 
 const (
-	// DefaultChunk is the number of points per chunk when a spec sets none.
+	// DefaultChunk was the number of points per chunk of a spec that sets
+	// none, before chunks were sized automatically.
+	//
+	// Deprecated: a spec without chunk gets an automatic size; see
+	// AutoChunkSeconds.
 	DefaultChunk = 100
 	// MaxChunk is the largest number of points per chunk.
 	MaxChunk = 100000
@@ -54,8 +58,9 @@ type Spec struct {
 	// Output is where results go: a folder path (absolute or relative) or
 	// s3://bucket/prefix. Required.
 	Output string `json:"output"`
-	// Chunk is the number of points per chunk, 1 to MaxChunk. Default
-	// DefaultChunk (100).
+	// Chunk is the number of points per chunk, 1 to MaxChunk. Default 0:
+	// sized automatically to about AutoChunkSeconds of compute per chunk
+	// (see Grid.ChunkSize).
 	Chunk int `json:"chunk,omitempty"`
 	// Limits bound the grid and its points.
 	Limits Limits `json:"limits,omitzero"`
@@ -239,10 +244,11 @@ func (s *Spec) Canonical() []byte {
 // SweepID identifies the sweep by its content: the hex form of the first 8
 // bytes of the SHA-256 of the canonical JSON (see Canonical) without output
 // and limits, so that the same sweep written to another place, or run with
-// other limits, keeps its id. Reordering keys or zip groups, spelling a
-// number differently (1e-2 or 0.01) or leaving out chunk: 100 keep the id;
-// writing an axis as a generator or as the list it generates do not (the
-// generator is hashed as written).
+// other limits, keeps its id. Reordering keys or zip groups or spelling a
+// number differently (1e-2 or 0.01) keep the id; writing an axis as a
+// generator or as the list it generates does not (the generator is hashed
+// as written), and neither does leaving out chunk: a spec without chunk
+// (sized automatically) is another sweep than one that states its chunk.
 func (s *Spec) SweepID() string {
 	sum := sha256.Sum256(s.canonical(false))
 	return hex.EncodeToString(sum[:8])
@@ -253,11 +259,12 @@ func (s *Spec) canonical(withPlace bool) []byte {
 		"apiVersion": s.APIVersion,
 		"name":       s.Name,
 	}
-	chunk := s.Chunk
-	if chunk == 0 {
-		chunk = DefaultChunk
+	// A stated chunk is part of the sweep; a chunk left out is written
+	// nowhere, so the automatic size (decided by the plan, and stored with
+	// it) never changes the sweep id.
+	if s.Chunk != 0 {
+		doc["chunk"] = s.Chunk
 	}
-	doc["chunk"] = chunk
 	if len(s.GridAxes) > 0 {
 		grid := make(map[string]any, len(s.GridAxes))
 		for name, axis := range s.GridAxes {

@@ -73,9 +73,9 @@ func (s *Spec) compile() (*Grid, []*SpecError) {
 	chunk := s.Chunk
 	switch {
 	case chunk == 0:
-		chunk = DefaultChunk
+		// Sized automatically once the grid is known.
 	case chunk < 1 || chunk > MaxChunk:
-		add(&SpecError{Path: "chunk", Msg: fmt.Sprintf("%d is out of range; chunk is the number of points per chunk, 1 to %d (default %d)", s.Chunk, MaxChunk, DefaultChunk)})
+		add(&SpecError{Path: "chunk", Msg: fmt.Sprintf("%d is out of range; chunk is the number of points per chunk, 1 to %d (leave it out for an automatic size)", s.Chunk, MaxChunk)})
 	}
 	for _, e := range checkLimits(s.Limits) {
 		add(e)
@@ -200,6 +200,9 @@ func (s *Spec) compile() (*Grid, []*SpecError) {
 		}
 	}
 	sort.Ints(g.varying)
+	if g.chunk == 0 {
+		g.chunk = g.autoChunk()
+	}
 	return g, nil
 }
 

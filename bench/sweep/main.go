@@ -1,0 +1,590 @@
+// Command sweep measures isweep's orchestration efficiency: it runs sweeps
+// of a given size and point kind through the isweep command and reports the
+// wall time, the summed per-point compute time, the orchestration
+// efficiency (compute / (wall × cores)), the points per second, the peak
+// memory of the Temporal server and of the worker, the largest workflow
+// history, and the Parquet bytes written.
+//
+// Two layouts are measured:
+//
+//   - separate: `isweep server` and `isweep worker` as two processes, the
+//     sweep submitted and awaited from this program with internal/control;
+//     the wall time runs from the submit to the workflow's result. The
+//     peak memory of each process is VmHWM from /proc/PID/status, read just
+//     before the process is stopped; the largest history is read from the
+//     server (every run of the sweep's workflow, continue-as-new included).
+//   - run: the one-process `isweep run -quiet -no-report` (embedded server
+//     and worker); the wall time is the whole process, server start
+//     included, and its peak memory the child's maximum resident set.
+//
+// In both layouts the per-point compute is read back from the points table
+// (the wall_seconds column of every Parquet part), which also checks that
+// every point of the grid is stored exactly once.
+//
+// Usage:
+//
+//	go build -o /tmp/isweep ./cmd/isweep
+//	go run ./bench/sweep -isweep /tmp/isweep -kinds flow2,online4 -sizes 1000,10000,100000 -out results.jsonl
+//
+// Each finished sweep appends one JSON object (a Measurement) to -out and
+// prints one line on stderr.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/isweep/isweep/internal/control"
+	"github.com/isweep/isweep/internal/results"
+	"github.com/isweep/isweep/schemas"
+	"github.com/isweep/isweep/workflows"
+)
+
+// pointKind is a family of points a sweep is made of: the fixed parameters
+// and the axes; the seed axis grows with the sweep's size.
+type pointKind struct {
+	name string
+	// fixed is the spec's fixed block (YAML flow style).
+	fixed string
+	// scales is the init_scale axis; perSeed the points per seed value
+	// (algorithms × scales).
+	scales  string
+	perSeed int
+}
+
+var kinds = map[string]pointKind{
+	// flow2 is the cheap point: the mean dynamics, n = 2 (about 0.2 ms).
+	"flow2": {
+		name:    "flow2",
+		fixed:   "{mode: flow, n: 2, input_spectrum: {min: 0.5, max: 2, spacing: log}, input_basis: random, tol: 0.01}",
+		scales:  "{logspace: [0, 2, 50]}",
+		perSeed: 100,
+	},
+	// online4 is the costlier point: 2000 online steps, n = 4 (about 2 ms).
+	"online4": {
+		name:    "online4",
+		fixed:   "{mode: online, n: 4, eta: 0.01, horizon: 2000, record: 20, input_spectrum: {min: 0.5, max: 2, spacing: log}, input_basis: random, tol: 0.01}",
+		scales:  "{logspace: [0, 1, 5]}",
+		perSeed: 10,
+	},
+}
+
+// specText returns the spec of a sweep of size points of kind k into
+// output. chunk 0 leaves the spec's chunk out (the default applies).
+func specText(k pointKind, size int64, chunk int, output string) (string, error) {
+	if size%int64(k.perSeed) != 0 {
+		return "", fmt.Errorf("size: %d is not a multiple of %d, the points per seed of kind %s; use a multiple", size, k.perSeed, k.name)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "apiVersion: isweep/v1\nname: sweepbench-%s-%d\noutput: %s\n", k.name, size, output)
+	if chunk > 0 {
+		fmt.Fprintf(&b, "chunk: %d\n", chunk)
+	}
+	fmt.Fprintf(&b, "grid:\n  algorithm: [direct, interneuron]\n  init_scale: %s\n  seed: {range: [0, %d, 1]}\n", k.scales, size/int64(k.perSeed))
+	fmt.Fprintf(&b, "fixed: %s\n", k.fixed)
+	return b.String(), nil
+}
+
+// Measurement is one measured sweep.
+type Measurement struct {
+	Layout string `json:"layout"` // "separate" or "run"
+	Kind   string `json:"kind"`
+	Points int64  `json:"points"`
+	// ChunkSize and Chunks as planned by the sweep.
+	ChunkSize int64 `json:"chunk_size"`
+	Chunks    int64 `json:"chunks"`
+	Cores     int   `json:"cores"`
+
+	WallSeconds float64 `json:"wall_seconds"`
+	// ComputeSeconds sums wall_seconds over the stored points table;
+	// ReportedComputeSeconds is the workflow's own sum (separate only).
+	ComputeSeconds         float64 `json:"compute_seconds"`
+	ReportedComputeSeconds float64 `json:"reported_compute_seconds,omitempty"`
+	Efficiency             float64 `json:"efficiency"`
+	PointsPerSecond        float64 `json:"points_per_second"`
+	StoredPoints           int64   `json:"stored_points"`
+
+	// Peak resident memory in bytes: server and worker (separate), or the
+	// one process (run).
+	ServerPeakBytes  int64 `json:"server_peak_bytes,omitempty"`
+	WorkerPeakBytes  int64 `json:"worker_peak_bytes,omitempty"`
+	ProcessPeakBytes int64 `json:"process_peak_bytes,omitempty"`
+	// CPU seconds (user + system) of each process over the sweep.
+	ServerCPUSeconds  float64 `json:"server_cpu_seconds,omitempty"`
+	WorkerCPUSeconds  float64 `json:"worker_cpu_seconds,omitempty"`
+	ProcessCPUSeconds float64 `json:"process_cpu_seconds,omitempty"`
+
+	// Runs is the number of workflow runs (continue-as-new), MaxHistory
+	// the most events of any of them (separate only).
+	Runs       int `json:"runs,omitempty"`
+	MaxHistory int `json:"max_history_events,omitempty"`
+
+	ParquetBytes int64  `json:"parquet_bytes"`
+	ParquetFiles int64  `json:"parquet_files"`
+	LoadStart    string `json:"load_start"`
+	LoadEnd      string `json:"load_end"`
+	Date         string `json:"date"`
+}
+
+func main() {
+	bin := flag.String("isweep", "", "the isweep command (required; go build -o PATH ./cmd/isweep)")
+	kindList := flag.String("kinds", "flow2", "point kinds, comma-separated: flow2 (cheap), online4 (costlier)")
+	sizeList := flag.String("sizes", "1000,10000", "sweep sizes in points, comma-separated")
+	layoutList := flag.String("layouts", "separate,run", "layouts, comma-separated: separate (server and worker processes), run (one isweep run process)")
+	chunk := flag.Int("chunk", 0, "points per chunk written into the spec (default 0: the spec leaves chunk out)")
+	work := flag.String("work", "", "scratch folder for databases and outputs (default: a new temporary folder, removed at the end)")
+	keep := flag.Bool("keep", false, "keep each sweep's output and database")
+	out := flag.String("out", "", "append one JSON object per sweep to this file (default: stdout)")
+	timeout := flag.Duration("timeout", 2*time.Hour, "longest time one sweep may take")
+	flag.Parse()
+	if *bin == "" {
+		fail("-isweep: the path of the isweep command is required; build it with go build -o /tmp/isweep ./cmd/isweep")
+	}
+	if *work == "" {
+		dir, err := os.MkdirTemp("", "isweep-sweepbench-")
+		if err != nil {
+			fail("%v", err)
+		}
+		*work = dir
+		if !*keep {
+			defer os.RemoveAll(dir)
+		}
+	}
+	var sink io.Writer = os.Stdout
+	if *out != "" {
+		f, err := os.OpenFile(*out, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			fail("-out: %v", err)
+		}
+		defer f.Close()
+		sink = f
+	}
+	var sizes []int64
+	for _, s := range strings.Split(*sizeList, ",") {
+		n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+		if err != nil || n <= 0 {
+			fail("-sizes: %q is not a positive number of points; use for example 1000,10000", s)
+		}
+		sizes = append(sizes, n)
+	}
+	for _, kn := range strings.Split(*kindList, ",") {
+		k, ok := kinds[strings.TrimSpace(kn)]
+		if !ok {
+			fail("-kinds: %q is unknown; use flow2 or online4", kn)
+		}
+		for _, size := range sizes {
+			for _, layout := range strings.Split(*layoutList, ",") {
+				dir := filepath.Join(*work, fmt.Sprintf("%s-%d-%s", k.name, size, layout))
+				if err := os.MkdirAll(dir, 0o755); err != nil {
+					fail("%v", err)
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+				var m Measurement
+				var err error
+				switch layout {
+				case "separate":
+					m, err = measureSeparate(ctx, *bin, dir, k, size, *chunk)
+				case "run":
+					m, err = measureRun(ctx, *bin, dir, k, size, *chunk)
+				default:
+					err = fmt.Errorf("-layouts: %q is unknown; use separate or run", layout)
+				}
+				cancel()
+				if err != nil {
+					fail("%s %d %s: %v", k.name, size, layout, err)
+				}
+				body, _ := json.Marshal(m)
+				fmt.Fprintln(sink, string(body))
+				fmt.Fprintf(os.Stderr, "sweepbench: %-8s %-7s %8d points chunk %5d: wall %8.2fs compute %8.2fs efficiency %.3f %8.0f points/s server %s worker %s process %s history %d (%d runs) load %s -> %s\n",
+					layout, k.name, size, m.ChunkSize, m.WallSeconds, m.ComputeSeconds, m.Efficiency, m.PointsPerSecond,
+					mib(m.ServerPeakBytes), mib(m.WorkerPeakBytes), mib(m.ProcessPeakBytes), m.MaxHistory, m.Runs, m.LoadStart, m.LoadEnd)
+				if !*keep {
+					os.RemoveAll(dir)
+				}
+			}
+		}
+	}
+}
+
+func mib(b int64) string {
+	if b == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0fMiB", float64(b)/(1<<20))
+}
+
+func fail(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "sweepbench: "+format+"\n", args...)
+	os.Exit(1)
+}
+
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// writeSpec writes the spec of a sweep into dir and parses it back.
+func writeSpec(dir string, k pointKind, size int64, chunk int) (string, *schemas.Spec, error) {
+	text, err := specText(k, size, chunk, filepath.Join(dir, "output"))
+	if err != nil {
+		return "", nil, err
+	}
+	path := filepath.Join(dir, "spec.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		return "", nil, err
+	}
+	spec, err := schemas.ParseFile(path)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := spec.Validate(); err != nil {
+		return "", nil, err
+	}
+	return path, spec, nil
+}
+
+// child is a started isweep process.
+type child struct {
+	cmd  *exec.Cmd
+	done chan error
+	log  *os.File
+}
+
+// startChild starts bin with args, logging to logPath, and waits until a
+// line of its output contains ready.
+func startChild(ctx context.Context, bin, logPath, ready string, args ...string) (*child, error) {
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, args...)
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return nil, err
+	}
+	c := &child{cmd: cmd, done: make(chan error, 1), log: logFile}
+	readyCh := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(pr)
+		seen := false
+		for sc.Scan() {
+			fmt.Fprintln(logFile, sc.Text())
+			if !seen && strings.Contains(sc.Text(), ready) {
+				seen = true
+				close(readyCh)
+			}
+		}
+		_, _ = io.Copy(io.Discard, pr)
+	}()
+	go func() {
+		err := cmd.Wait()
+		pw.Close()
+		c.done <- err
+	}()
+	select {
+	case <-readyCh:
+		return c, nil
+	case err := <-c.done:
+		return nil, fmt.Errorf("%s exited before it was ready (%v); see %s", filepath.Base(bin), err, logPath)
+	case <-ctx.Done():
+		c.stop()
+		return nil, ctx.Err()
+	case <-time.After(3 * time.Minute):
+		c.stop()
+		return nil, fmt.Errorf("%s not ready after 3 minutes; see %s", filepath.Base(bin), logPath)
+	}
+}
+
+// stop interrupts the child and waits for it.
+func (c *child) stop() {
+	_ = c.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-c.done:
+	case <-time.After(30 * time.Second):
+		_ = c.cmd.Process.Kill()
+		<-c.done
+	}
+	c.log.Close()
+}
+
+// procStatus reads VmHWM (peak resident memory, bytes) of a process and its
+// CPU seconds (user + system).
+func procStatus(pid int) (peak int64, cpu float64, err error) {
+	body, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			f := strings.Fields(rest)
+			if len(f) >= 1 {
+				kb, _ := strconv.ParseInt(f[0], 10, 64)
+				peak = kb << 10
+			}
+		}
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return peak, 0, err
+	}
+	// Fields after the command name (which may hold spaces) start at ')'.
+	s := string(stat)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	if len(f) > 12 {
+		ut, _ := strconv.ParseFloat(f[11], 64)
+		st, _ := strconv.ParseFloat(f[12], 64)
+		cpu = (ut + st) / 100 // USER_HZ is 100 on Linux
+	}
+	return peak, cpu, nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// measureSeparate runs one sweep on an `isweep server` and an `isweep
+// worker` process.
+func measureSeparate(ctx context.Context, bin, dir string, k pointKind, size int64, chunk int) (Measurement, error) {
+	m := Measurement{Layout: "separate", Kind: k.name, Points: size, Cores: runtime.NumCPU(), Date: time.Now().UTC().Format(time.RFC3339)}
+	_, spec, err := writeSpec(dir, k, size, chunk)
+	if err != nil {
+		return m, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return m, err
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	server, err := startChild(ctx, bin, filepath.Join(dir, "server.log"), "Temporal frontend on",
+		"server", "-db", filepath.Join(dir, "temporal.db"), "-port", strconv.Itoa(port))
+	if err != nil {
+		return m, err
+	}
+	defer server.stop()
+	worker, err := startChild(ctx, bin, filepath.Join(dir, "worker.log"), "polling task queue",
+		"worker", "-address", addr)
+	if err != nil {
+		return m, err
+	}
+	defer worker.stop()
+	c, err := client.DialContext(ctx, client.Options{HostPort: addr, Logger: quietLogger{}})
+	if err != nil {
+		return m, err
+	}
+	defer c.Close()
+
+	_, serverCPU0, _ := procStatus(server.cmd.Process.Pid)
+	_, workerCPU0, _ := procStatus(worker.cmd.Process.Pid)
+	m.LoadStart = loadAvg()
+	start := time.Now()
+	sub, err := control.Submit(ctx, c, spec, "isweep", workflows.Options{})
+	if err != nil {
+		return m, err
+	}
+	res, err := control.Wait(ctx, c, sub.SweepID, time.Hour, nil)
+	m.WallSeconds = time.Since(start).Seconds()
+	m.LoadEnd = loadAvg()
+	if err != nil {
+		return m, err
+	}
+	if res.Final.Status != "complete" {
+		return m, fmt.Errorf("sweep %s is %s (failed chunks %v)", sub.SweepID, res.Final.Status, res.FailedChunks)
+	}
+	var serverCPU1, workerCPU1 float64
+	m.ServerPeakBytes, serverCPU1, _ = procStatus(server.cmd.Process.Pid)
+	m.WorkerPeakBytes, workerCPU1, _ = procStatus(worker.cmd.Process.Pid)
+	m.ServerCPUSeconds, m.WorkerCPUSeconds = serverCPU1-serverCPU0, workerCPU1-workerCPU0
+	m.ChunkSize, m.Chunks = res.Plan.ChunkSize, res.Plan.Chunks
+	m.ReportedComputeSeconds = res.Counts.ComputeSeconds
+	if m.Runs, m.MaxHistory, err = histories(ctx, c, sub.WorkflowID); err != nil {
+		return m, err
+	}
+	if err := readOutput(&m, spec.Output); err != nil {
+		return m, err
+	}
+	return m, nil
+}
+
+// measureRun runs one sweep with the one-process `isweep run`.
+func measureRun(ctx context.Context, bin, dir string, k pointKind, size int64, chunk int) (Measurement, error) {
+	m := Measurement{Layout: "run", Kind: k.name, Points: size, Cores: runtime.NumCPU(), Date: time.Now().UTC().Format(time.RFC3339)}
+	path, spec, err := writeSpec(dir, k, size, chunk)
+	if err != nil {
+		return m, err
+	}
+	cmd := exec.CommandContext(ctx, bin, "run", "-quiet", "-no-report", "-state", filepath.Join(dir, "state"), path)
+	logFile, err := os.Create(filepath.Join(dir, "run.log"))
+	if err != nil {
+		return m, err
+	}
+	defer logFile.Close()
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	m.LoadStart = loadAvg()
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		return m, fmt.Errorf("isweep run: %v; see %s", err, logFile.Name())
+	}
+	m.WallSeconds = time.Since(start).Seconds()
+	m.LoadEnd = loadAvg()
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		m.ProcessPeakBytes = ru.Maxrss << 10 // kilobytes on Linux
+	}
+	m.ProcessCPUSeconds = (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
+	grid, err := spec.Grid()
+	if err != nil {
+		return m, err
+	}
+	m.ChunkSize, m.Chunks = int64(grid.ChunkSize()), grid.Chunks()
+	if plan, err := readPlan(spec); err == nil {
+		m.ChunkSize, m.Chunks = plan.ChunkSize, (plan.Planned+plan.ChunkSize-1)/plan.ChunkSize
+	}
+	if err := readOutput(&m, spec.Output); err != nil {
+		return m, err
+	}
+	return m, nil
+}
+
+// readPlan reads the stored plan of a sweep (its chunk size may differ from
+// the spec's when the spec leaves chunk out).
+func readPlan(spec *schemas.Spec) (struct {
+	ChunkSize int64 `json:"chunk_size"`
+	Planned   int64 `json:"planned"`
+}, error) {
+	var p struct {
+		ChunkSize int64 `json:"chunk_size"`
+		Planned   int64 `json:"planned"`
+	}
+	body, err := os.ReadFile(filepath.Join(spec.Output, "sweeps", spec.SweepID(), "plan.json"))
+	if err != nil {
+		return p, err
+	}
+	return p, json.Unmarshal(body, &p)
+}
+
+// readOutput reads every points part back, sums wall_seconds, checks that
+// each point of the grid is stored once, and counts the Parquet bytes.
+func readOutput(m *Measurement, output string) error {
+	seen := make(map[string]struct{}, m.Points)
+	alloc := memory.NewGoAllocator()
+	err := filepath.WalkDir(output, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".parquet") {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		m.ParquetBytes += info.Size()
+		m.ParquetFiles++
+		rel, _ := filepath.Rel(output, path)
+		if !strings.HasPrefix(filepath.ToSlash(rel), "points/") {
+			return nil
+		}
+		body, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		rows, err := results.DecodePoints(body, alloc)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		for _, r := range rows {
+			if _, dup := seen[r.PointID]; dup {
+				return fmt.Errorf("point %s is stored twice", r.PointID)
+			}
+			seen[r.PointID] = struct{}{}
+			m.ComputeSeconds += r.WallSeconds
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	m.StoredPoints = int64(len(seen))
+	if m.StoredPoints != m.Points {
+		return fmt.Errorf("the points table holds %d points, want %d", m.StoredPoints, m.Points)
+	}
+	m.Efficiency = m.ComputeSeconds / (m.WallSeconds * float64(m.Cores))
+	m.PointsPerSecond = float64(m.Points) / m.WallSeconds
+	return nil
+}
+
+// histories returns the number of runs of a workflow and the most events
+// in any one of them.
+func histories(ctx context.Context, c client.Client, workflowID string) (runs, most int, err error) {
+	var token []byte
+	for {
+		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+			Query:         fmt.Sprintf("WorkflowId = '%s'", workflowID),
+			NextPageToken: token,
+		})
+		if err != nil {
+			return 0, 0, err
+		}
+		for _, ex := range resp.GetExecutions() {
+			runs++
+			n := 0
+			it := c.GetWorkflowHistory(ctx, workflowID, ex.GetExecution().GetRunId(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+			for it.HasNext() {
+				if _, err := it.Next(); err != nil {
+					return 0, 0, err
+				}
+				n++
+			}
+			most = max(most, n)
+		}
+		token = resp.GetNextPageToken()
+		if len(token) == 0 {
+			break
+		}
+	}
+	if runs == 0 {
+		return 0, 0, errors.New("no run of workflow " + workflowID + " is listed")
+	}
+	return runs, most, nil
+}
+
+// quietLogger drops the Temporal client's log lines.
+type quietLogger struct{}
+
+func (quietLogger) Debug(string, ...any) {}
+func (quietLogger) Info(string, ...any)  {}
+func (quietLogger) Warn(string, ...any)  {}
+func (quietLogger) Error(string, ...any) {}

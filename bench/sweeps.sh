@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# sweeps.sh measures isweep's orchestration efficiency on this machine and
+# compares it with Ray Tune and a multiprocessing pool, in one run:
+#
+#   1. builds the isweep command and bench/sweep (the Go driver);
+#   2. runs sweeps of $SIZES points of each kind in $KINDS through isweep
+#      (flow2: cheap flow points, n = 2, ~0.2 ms; online4: 2000 online
+#      steps, n = 4, ~3 ms), at the default (automatic) chunk size, both as
+#      separate `isweep server` + `isweep worker` processes and as one
+#      `isweep run` process; then $BIG_SIZE flow2 points (separate only);
+#   3. runs the same 100 × $PEER_SEEDS-point flow2 sweep through a
+#      multiprocessing.Pool and through Ray Tune (installed with pip into a
+#      virtual environment, $VENV, that sees the system packages), each
+#      point integrated by the NumPy reference bench/peer/whiten_numpy.py;
+#   4. writes every measurement as JSON lines and a Markdown table to
+#      bench/out/sweeps-<date>.md.
+#
+# Usage (from anywhere):  bench/sweeps.sh
+# Settings (environment):
+#   KINDS       point kinds, default "flow2 online4"
+#   SIZES       sweep sizes, default "1000 10000 100000"
+#   BIG_SIZE    the large flow2 sweep, default 1000000 (0 skips it)
+#   PEER_SEEDS  seeds of the peer sweep (100 points each), default 100
+#   PEERS       peers to run, default "pool ray"
+#   CHUNK       chunk written into the specs, default 0 (automatic)
+#   PYTHON      Python interpreter, default python3
+#   VENV        virtual environment for Ray, default ~/.cache/isweep-bench-venv
+# The machine's load average is recorded with every figure: other work on
+# the machine slows every point and so moves every number.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+KINDS="${KINDS:-flow2 online4}"
+SIZES="${SIZES:-1000 10000 100000}"
+BIG_SIZE="${BIG_SIZE:-1000000}"
+PEER_SEEDS="${PEER_SEEDS:-100}"
+PEERS="${PEERS:-pool ray}"
+CHUNK="${CHUNK:-0}"
+PYTHON="${PYTHON:-python3}"
+VENV="${VENV:-$HOME/.cache/isweep-bench-venv}"
+
+log() { printf '== %s\n' "$*" >&2; }
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+date="$(date -u +%Y-%m-%d)"
+mkdir -p bench/out
+jsonl="bench/out/sweeps-$date.jsonl"
+: >"$jsonl"
+
+log "building isweep and bench/sweep"
+go build -o "$work/isweep" ./cmd/isweep
+go build -o "$work/sweepbench" ./bench/sweep
+
+csv() { echo "$*" | tr ' ' ','; }
+for kind in $KINDS; do
+	log "isweep: $kind, sizes $SIZES"
+	"$work/sweepbench" -isweep "$work/isweep" -kinds "$kind" -sizes "$(csv $SIZES)" \
+		-layouts separate,run -chunk "$CHUNK" -work "$work/sweeps" -out "$jsonl"
+done
+if [ "$BIG_SIZE" -gt 0 ]; then
+	log "isweep: flow2, $BIG_SIZE points (separate server and worker)"
+	"$work/sweepbench" -isweep "$work/isweep" -kinds flow2 -sizes "$BIG_SIZE" \
+		-layouts separate -chunk "$CHUNK" -work "$work/sweeps" -out "$jsonl" -timeout 3h
+fi
+
+if ! "$PYTHON" -c 'import numpy, scipy, pyarrow' 2>/dev/null; then
+	log "installing numpy scipy pyarrow"
+	"$PYTHON" -m pip install -q numpy scipy pyarrow
+fi
+for peer in $PEERS; do
+	py="$PYTHON"
+	if [ "$peer" = ray ]; then
+		if [ ! -x "$VENV/bin/python" ]; then
+			log "creating $VENV (with the system packages)"
+			"$PYTHON" -m venv --system-site-packages "$VENV"
+		fi
+		if ! "$VENV/bin/python" -c 'import ray.tune' 2>/dev/null; then
+			log "installing ray[tune] into $VENV"
+			"$VENV/bin/python" -m pip install -q "ray[tune]"
+		fi
+		py="$VENV/bin/python"
+	fi
+	log "peer $peer: $((PEER_SEEDS * 100)) flow2 points"
+	"$py" bench/peer/sweep_peers.py --peer "$peer" --seeds "$PEER_SEEDS" >>"$jsonl"
+done
+
+out="bench/out/sweeps-$date.md"
+"$PYTHON" bench/sweeps_table.py --jsonl "$jsonl" --date "$date" \
+	--cpu "$(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -n 1)" \
+	--go-version "$(go version)" --out "$out"
+log "written $out and $jsonl"

@@ -1,0 +1,107 @@
+package schemas
+
+import (
+	"math"
+
+	"github.com/isweep/isweep/internal/dynamics"
+)
+
+const (
+	// AutoChunkSeconds is the single-core compute time a chunk aims at when
+	// the spec leaves chunk out. A chunk costs a few tens of milliseconds
+	// of orchestration and storage whatever its size (an activity round
+	// trip, Parquet files, create-only writes, its marker), so chunks of
+	// about a second and a half keep that cost near 2 % while a lost chunk
+	// is still cheap to redo.
+	AutoChunkSeconds = 1.5
+	// MaxAutoChunk bounds the automatic chunk size, and with it a chunk's
+	// memory and its marker.
+	MaxAutoChunk = 10000
+	// MinAutoChunks is the number of chunks a small sweep of cheap points
+	// is cut into at least: the last chunk's storage is not overlapped with
+	// any compute, so it should be a small part of the sweep, and several
+	// workers should have work. That rule never makes chunks smaller than
+	// MinAutoChunkPoints (a tiny sweep is not cut into tiny files).
+	MinAutoChunks      = 16
+	MinAutoChunkPoints = 100
+	// autoChunkSamples is the number of points, evenly spread over the
+	// grid, whose estimated costs are averaged.
+	autoChunkSamples = 256
+)
+
+// autoChunk returns the chunk size of a spec that sets none: AutoChunkSeconds
+// divided by the mean estimated cost of a point, but no more than the
+// points divided by MinAutoChunks (or MinAutoChunkPoints, whichever is
+// larger), rounded down to 1, 2 or 5 times a power of ten, between 1 and
+// MaxAutoChunk. It depends only on the grid, so every
+// machine cuts a sweep the same way.
+func (g *Grid) autoChunk() int {
+	if g.size == 0 {
+		return 1
+	}
+	samples := min(g.size, autoChunkSamples)
+	var sum float64
+	for j := range samples {
+		// j·size/samples without overflow for grids up to 2⁶³ points.
+		i := int64(float64(j) / float64(samples) * float64(g.size))
+		sum += EstimatePointSeconds(g.params(min(i, g.size-1), false))
+	}
+	mean := sum / float64(samples)
+	chunk := math.Max(float64(g.size)/MinAutoChunks, MinAutoChunkPoints)
+	if mean > 0 {
+		chunk = math.Min(chunk, AutoChunkSeconds/mean)
+	}
+	return roundChunk(chunk)
+}
+
+// roundChunk rounds x down to 1, 2 or 5 times a power of ten, between 1 and
+// MaxAutoChunk.
+func roundChunk(x float64) int {
+	if !(x >= 1) {
+		return 1
+	}
+	if x >= MaxAutoChunk {
+		return MaxAutoChunk
+	}
+	p := math.Pow(10, math.Floor(math.Log10(x)))
+	for _, m := range []float64{5, 2, 1} {
+		if m*p <= x {
+			return min(int(m*p), MaxAutoChunk)
+		}
+	}
+	return int(p)
+}
+
+// EstimatePointSeconds returns a rough single-core cost in seconds of
+// integrating one point with defaulted parameters p. It is a model fitted to
+// internal/dynamics on a 2-core x86-64 machine, right to within a factor of
+// about two for n from 2 to 64: a flow point takes about 60 accepted
+// Dormand–Prince steps whatever its scale, each costing a few inversions of
+// an n×n matrix; an online point runs up to its horizon of learning steps
+// (it may stop earlier on convergence, so this is an upper estimate), each
+// O(n²) to O(n³), and evaluates the error at up to record steps. It never
+// returns a negative, infinite or NaN value for any p.
+func EstimatePointSeconds(p dynamics.Params) float64 {
+	n := float64(max(p.N, 1))
+	width := 1.0 // the interneuron network carries W (k×n) as well as M
+	if p.Algorithm == dynamics.Interneuron {
+		width = 1.4 * math.Max(1, float64(p.K)/n)
+	}
+	const micro = 1e-6
+	var s float64
+	switch p.Mode {
+	case dynamics.Online:
+		steps := math.Min(math.Max(p.Horizon, 1), 1e12)
+		batch := float64(max(p.Batch, 1))
+		step := (0.4 + 0.05*n*n*batch + 0.002*n*n*n) * width
+		records := math.Min(float64(max(p.Record, 1)), steps)
+		s = micro * (steps*step + records*(1+0.01*n*n*n))
+	default:
+		const flowSteps = 60
+		s = micro * flowSteps * (2 + 0.3*n*n + 0.005*n*n*n) * width
+	}
+	if math.IsNaN(s) || math.IsInf(s, 0) || s < 0 {
+		return 1
+	}
+	return s
+}
