@@ -332,6 +332,10 @@ func checkOutput(out string) *SpecError {
 			return bad("%s:// is not supported; output is a folder path or s3://bucket/prefix", scheme)
 		}
 		bucket, prefix, _ := strings.Cut(rest, "/")
+		if strings.Contains(bucket, "@") {
+			// Never repeat the value: it holds a credential.
+			return &SpecError{Path: "output", Msg: "credentials in the S3 URL are not accepted (and not repeated here); write s3://bucket/prefix and set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment"}
+		}
 		switch {
 		case !s3BucketRE.MatchString(bucket) || strings.Contains(bucket, ".."):
 			return bad("%q is not a valid bucket name; a bucket is 3 to 63 characters of a-z, 0-9, '.' and '-', starting and ending with a letter or digit", bucket)
@@ -347,6 +351,9 @@ func checkOutput(out string) *SpecError {
 			case ".", "..":
 				return bad("%q element in the prefix; S3 keys are not paths, write the prefix without . or ..", elem)
 			}
+			if strings.HasPrefix(elem, ".isweep-") {
+				return bad("%q: names starting with .isweep- are reserved for isweep's own objects; choose another prefix", elem)
+			}
 			for _, r := range elem {
 				if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(s3PrefixChars, r)) {
 					return bad("%q in the prefix is not allowed; prefix elements use letters, digits and %s", string(r), s3PrefixChars)
@@ -354,6 +361,9 @@ func checkOutput(out string) *SpecError {
 			}
 		}
 		return nil
+	}
+	if scheme, rest, ok := strings.Cut(out, ":"); ok && schemeRE.MatchString(scheme) && (strings.EqualFold(scheme, "s3") || strings.HasPrefix(rest, "/")) {
+		return bad("looks like a URL but is not s3://bucket/prefix; write s3://bucket/prefix for S3, or a folder path without %s:", scheme)
 	}
 	for _, elem := range strings.FieldsFunc(out, func(r rune) bool { return r == '/' || r == '\\' }) {
 		if elem == ".." {
