@@ -5,7 +5,9 @@
 #
 #   1. pip-installs numpy, scipy and threadpoolctl when missing;
 #   2. runs the Go benchmarks BenchmarkOnlineStep, BenchmarkFlowRHS and
-#      BenchmarkPoint with -benchmem -count $COUNT (medians are reported);
+#      BenchmarkPoint with -benchmem -count $COUNT (medians are reported) and
+#      -cpu 1 (GOMAXPROCS 1): a sweep runs one point per core, and the NumPy
+#      peer uses one BLAS thread, so both sides are timed single-threaded;
 #   3. runs bench/peer/goreference (Go's answers: convergence time, steps,
 #      divergence) and the NumPy peer for n in $DIMS, both networks, both modes;
 #   4. prints a Markdown table and writes it to bench/out/dynamics-<date>.md.
@@ -59,7 +61,7 @@ load_start="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')"
 status=0
 log "go benchmarks (count $COUNT; several minutes)"
 if ! go test -run '^$' -bench 'BenchmarkOnlineStep|BenchmarkFlowRHS|BenchmarkPoint' -benchmem \
-	-count "$COUNT" ./internal/dynamics/ | tee "$work/go-bench.txt" >&2; then
+	-cpu 1 -count "$COUNT" ./internal/dynamics/ | tee "$work/go-bench.txt" >&2; then
 	# A benchmark that fails (b.Fatal) does not stop the others: keep going,
 	# the table marks it FAIL and lists why; the script still exits 1.
 	log "go test -bench failed (see above); continuing, failed benchmarks read FAIL"

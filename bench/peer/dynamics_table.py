@@ -245,6 +245,17 @@ def build_tables(
     return speed, answers, problems
 
 
+def single_threaded(go_config: Dict[str, str]) -> str:
+    """single_threaded says why GOMAXPROCS is 1 when it is: the comparison
+    is one core against one core."""
+    if go_config.get("gomaxprocs") != "1":
+        return ""
+    return (
+        " (go test -cpu 1: single-threaded, as a sweep runs one point per core and as the NumPy "
+        "peer runs with one BLAS thread)"
+    )
+
+
 def render(
     go_runs: Dict[str, Dict[str, List[float]]],
     go_config: Dict[str, str],
@@ -271,7 +282,8 @@ def render(
         f"- machine: {machine.get('cpu', go_config.get('cpu', '?'))}, {machine.get('cores', '?')} cores"
         f" (Go reports cpu: {go_config.get('cpu', '?')}); load average (1, 5, 15 min): "
         f"{machine.get('load', '?')}",
-        f"- Go: {machine.get('go_version', '?')}, GOMAXPROCS {go_config.get('gomaxprocs', '?')}; "
+        f"- Go: {machine.get('go_version', '?')}, GOMAXPROCS {go_config.get('gomaxprocs', '?')}"
+        f"{single_threaded(go_config)}; "
         f"runs per Go benchmark: {', '.join(str(c) for c in counts) or '—'} (median shown)",
         f"- NumPy {any_peer.get('numpy_version', '?')}, SciPy {any_peer.get('scipy_version', '?')}, "
         f"NumPy built with {any_peer.get('numpy_blas') or '?'}",
@@ -286,7 +298,10 @@ def render(
         "batch 1, 2000 steps, error every 100 steps. \"step·RHS\" is one online step (online rows, "
         "BenchmarkOnlineStep) or one right-hand side (flow rows, BenchmarkFlowRHS). The NumPy peer's "
         "online step is the obvious code (np.linalg.solve per step, interneuron M = WᵀW rebuilt per "
-        "step); Go's interneuron step carries M⁻¹ by Sherman–Morrison.",
+        "step); Go's interneuron step carries M⁻¹ by Sherman–Morrison. Go integrates the flow in the "
+        "eigenbasis of C (state QᵀMQ, for the interneuron network M = WᵀW rather than W; see "
+        "internal/dynamics/flow.go), NumPy in the input basis (interneuron: W), so their integrators "
+        "take different numbers of steps on the same problem (second table).",
         "",
         "## Speed",
         "",

@@ -5,14 +5,13 @@ import (
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
-	"gonum.org/v1/gonum/lapack"
-	"gonum.org/v1/gonum/lapack/lapack64"
 )
 
-// This file holds the small dense linear algebra kernels shared by the flow
-// and online integrators. Matrices are row-major blas64 values; symmetric
-// matrices are kept in their upper triangle unless a comment says otherwise.
-// Nothing here allocates after construction.
+// This file holds the matrix helpers shared by the flow and online
+// integrators and the evaluation of the whitening error (whitening).
+// Matrices are row-major blas64 values; which triangle of a symmetric matrix
+// is read or kept is said at each function. Nothing here allocates after
+// construction.
 
 func newGeneral(rows, cols int) blas64.General {
 	return blas64.General{Rows: rows, Cols: cols, Stride: max(cols, 1), Data: make([]float64, rows*cols)}
@@ -23,19 +22,6 @@ func upper(a blas64.General) blas64.Symmetric {
 		panic("dynamics: upper: matrix is not square")
 	}
 	return blas64.Symmetric{Uplo: blas.Upper, N: a.Rows, Stride: a.Stride, Data: a.Data}
-}
-
-func upperTri(a blas64.General) blas64.Triangular {
-	return blas64.Triangular{Uplo: blas.Upper, Diag: blas.NonUnit, N: a.Rows, Stride: a.Stride, Data: a.Data}
-}
-
-// copyUpper copies the upper triangle (diagonal included) of the n×n src
-// into dst.
-func copyUpper(dst, src blas64.General) {
-	n := src.Rows
-	for i := 0; i < n; i++ {
-		copy(dst.Data[i*dst.Stride+i:i*dst.Stride+n], src.Data[i*src.Stride+i:i*src.Stride+n])
-	}
 }
 
 // mirrorUpper copies the strict upper triangle of the n×n a onto its lower
@@ -60,116 +46,138 @@ func allFinite(x []float64) bool {
 	return true
 }
 
-// upperFinite reports whether the upper triangle of the n×n a is finite.
-func upperFinite(a blas64.General) bool {
+// lowerFinite reports whether the lower triangle of the n×n a is finite.
+func lowerFinite(a blas64.General) bool {
 	n := a.Rows
 	for i := 0; i < n; i++ {
-		if !allFinite(a.Data[i*a.Stride+i : i*a.Stride+n]) {
+		if !allFinite(a.Data[i*a.Stride : i*a.Stride+i+1]) {
 			return false
 		}
 	}
 	return true
 }
 
-// symEig computes the eigenvalues of n×n symmetric matrices in a fixed
-// workspace.
-type symEig struct {
-	a    blas64.General
-	w    []float64
-	work []float64
-}
-
-func newSymEig(n int) *symEig {
-	e := &symEig{a: newGeneral(n, n), w: make([]float64, n)}
-	query := make([]float64, 1)
-	lapack64.Syev(lapack.EVNone, upper(e.a), e.w, query, -1)
-	e.work = make([]float64, max(int(query[0]), 3*n-1, 1))
-	return e
-}
-
-// values returns the eigenvalues, in increasing order, of the symmetric
-// matrix whose upper triangle is that of src minus shift·I. The slice is
-// reused by the next call. ok is false when the iteration failed to converge
-// or src holds non-finite values.
-func (e *symEig) values(src blas64.General, shift float64) (w []float64, ok bool) {
-	copyUpper(e.a, src)
+// copyLowerMirror makes dst the full symmetric matrix whose lower triangle
+// is that of the n×n src (dst and src may be the same matrix).
+func copyLowerMirror(dst, src blas64.General) {
 	n := src.Rows
-	if shift != 0 {
-		for i := 0; i < n; i++ {
-			e.a.Data[i*e.a.Stride+i] -= shift
+	for i := 0; i < n; i++ {
+		copy(dst.Data[i*dst.Stride:i*dst.Stride+i+1], src.Data[i*src.Stride:i*src.Stride+i+1])
+		for j := 0; j < i; j++ {
+			dst.Data[j*dst.Stride+i] = src.Data[i*src.Stride+j]
 		}
 	}
-	if !upperFinite(e.a) {
-		return e.w, false
-	}
-	ok = lapack64.Syev(lapack.EVNone, upper(e.a), e.w, e.work, len(e.work))
-	return e.w, ok
 }
 
 // whitening evaluates the output covariance C_rr = M⁻¹CM⁻¹ and the whitening
-// error ‖C_rr − I‖₂ for a symmetric positive definite M, with C = BBᵀ.
+// error ‖C_rr − I‖₂ for a symmetric positive definite M, with C = BBᵀ. B is
+// either general (online mode and tests: B = Q diag(√s)) or diagonal (flow
+// mode, which works in the eigenbasis of C: B = diag(√s)).
+//
+// With L the Cholesky factor of M, H = L⁻ᵀ and P = HHᵀ = M⁻¹, it computes
+// X = PB and C_rr = XXᵀ: n³ flops for P, then n³ (diagonal B) or 3n³
+// (general B) for C_rr, in the kernels of dense.go.
 type whitening struct {
 	n    int
-	b    blas64.General // B = Q diag(√s), n×n
-	chol blas64.General // Cholesky factor U of M = UᵀU (upper)
-	x    blas64.General // M⁻¹B
-	crr  blas64.General // upper triangle of C_rr
+	b    []float64 // B, row-major; nil when B is diagonal
+	diag []float64 // the diagonal of B when B is diagonal
+	l    []float64 // Cholesky factor L of M = LLᵀ
+	rd   []float64 // reciprocals of the diagonal of L
+	h    []float64 // L⁻ᵀ
+	p    []float64 // M⁻¹, full
+	x    []float64 // M⁻¹B
+	crr  []float64 // C_rr, full
 	eig  *symEig
 }
 
+func newWhiteningWorkspace(n int) *whitening {
+	return &whitening{
+		n:   n,
+		l:   make([]float64, n*n),
+		rd:  make([]float64, n),
+		h:   make([]float64, n*n),
+		p:   make([]float64, n*n),
+		x:   make([]float64, n*n),
+		crr: make([]float64, n*n),
+		eig: newSymEig(n),
+	}
+}
+
+// newWhitening returns the whitening of C = BBᵀ for the n×n B.
 func newWhitening(b blas64.General) *whitening {
 	n := b.Rows
-	return &whitening{
-		n:    n,
-		b:    b,
-		chol: newGeneral(n, n),
-		x:    newGeneral(n, n),
-		crr:  newGeneral(n, n),
-		eig:  newSymEig(n),
+	w := newWhiteningWorkspace(n)
+	w.b = make([]float64, n*n)
+	for i := 0; i < n; i++ {
+		copy(w.b[i*n:i*n+n], b.Data[i*b.Stride:i*b.Stride+n])
 	}
+	return w
 }
 
-// setM computes C_rr for the symmetric M whose upper triangle is that of m.
-// It returns false when M is not (numerically) positive definite.
+// newDiagonalWhitening returns the whitening of C = diag(d)².
+func newDiagonalWhitening(d []float64) *whitening {
+	w := newWhiteningWorkspace(len(d))
+	w.diag = d
+	return w
+}
+
+// setM computes C_rr for the symmetric M whose lower triangle is that of
+// the n×n m (row-major, stride n). It returns false when M is not
+// (numerically) positive definite.
 func (w *whitening) setM(m blas64.General) bool {
-	copyUpper(w.chol, m)
-	return w.factored()
-}
-
-// factored completes setM once w.chol holds the upper triangle of M.
-func (w *whitening) factored() bool {
-	t, ok := lapack64.Potrf(upper(w.chol))
-	if !ok {
+	if !w.invert(m.Data) {
 		return false
 	}
-	copy(w.x.Data, w.b.Data)
-	lapack64.Potrs(t, w.x)
-	blas64.Syrk(blas.NoTrans, 1, w.x, 0, upper(w.crr))
+	w.outputCovariance()
 	return true
 }
 
-// setW computes C_rr for M = WᵀW.
-func (w *whitening) setW(wm blas64.General) bool {
-	blas64.Syrk(blas.Trans, 1, wm, 0, upper(w.chol))
-	return w.factored()
+// invert computes the Cholesky factor and the inverse P = M⁻¹ of the
+// symmetric M whose lower triangle is that of m; false when M is not
+// positive definite.
+func (w *whitening) invert(m []float64) bool {
+	if !cholesky(w.l, m, w.n, w.rd) {
+		return false
+	}
+	invTransLower(w.h, w.l, w.n, w.rd)
+	gramUpper(w.p, w.h, w.n)
+	return true
 }
 
-// errorNorm returns ‖C_rr − I‖₂ for the C_rr of the last successful setM or
-// setW, or NaN when the eigenvalues could not be computed.
+// outputCovariance computes C_rr = (PB)(PB)ᵀ from the P of the last
+// successful invert.
+func (w *whitening) outputCovariance() {
+	n := w.n
+	if w.diag != nil {
+		for i := 0; i < n; i++ {
+			pr := w.p[i*n : i*n+n]
+			xr := w.x[i*n : i*n+n]
+			for j, d := range w.diag[:n] {
+				xr[j] = pr[j] * d
+			}
+		}
+	} else {
+		mulRows(w.x, w.p, w.b, n, n, n)
+	}
+	syrkRows(w.crr, w.x, n, n)
+}
+
+// errorNorm returns ‖C_rr − I‖₂ for the C_rr of the last outputCovariance
+// (or setM), or NaN when the eigenvalues could not be computed.
 func (w *whitening) errorNorm() float64 {
-	vals, ok := w.eig.values(w.crr, 1)
+	lo, hi, ok := w.eig.extremes(w.crr, 1)
 	if !ok {
 		return math.NaN()
 	}
-	return math.Max(math.Abs(vals[0]), math.Abs(vals[len(vals)-1]))
+	return math.Max(math.Abs(lo), math.Abs(hi))
 }
 
 // eigRange returns the smallest and largest eigenvalue of the symmetric m
 // (upper triangle used), NaN when they cannot be computed.
 func (w *whitening) eigRange(m blas64.General) (lo, hi float64) {
-	vals, ok := w.eig.values(m, 0)
+	lo, hi, ok := w.eig.extremes(m.Data, 0)
 	if !ok {
 		return math.NaN(), math.NaN()
 	}
-	return vals[0], vals[len(vals)-1]
+	return lo, hi
 }

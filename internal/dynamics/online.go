@@ -46,8 +46,10 @@ type onlineState struct {
 	cHalf blas64.General
 	steps int64
 
-	// Direct network: the upper triangle of M and its Cholesky factor.
+	// Direct network: M (its lower triangle is kept up to date) and its
+	// Cholesky factor L, M = LLᵀ, with the reciprocals of its diagonal.
 	m, chol blas64.General
+	rdiag   []float64
 
 	// Interneuron network: W = wScale·w and M⁻¹ = mScale·minv (both
 	// triangles kept, so that products run through the assembly Gemv and
@@ -105,6 +107,7 @@ func newOnlineState(pt *point) *onlineState {
 		s.m = newGeneral(n, n)
 		copy(s.m.Data, pt.m0.Data)
 		s.chol = newGeneral(n, n)
+		s.rdiag = make([]float64, n)
 		if b > 1 {
 			s.gb, s.rb = newGeneral(n, bb), newGeneral(n, bb)
 		}
@@ -201,51 +204,56 @@ func (s *onlineState) step() bool {
 	return true
 }
 
-// factorM factorises the direct network's M into s.chol.
-func (s *onlineState) factorM() (blas64.Triangular, bool) {
-	copyUpper(s.chol, s.m)
-	t, ok := lapack64.Potrf(upper(s.chol))
-	if !ok {
+// factorM computes the Cholesky factor L (M = LLᵀ) of the direct network's
+// M into s.chol.
+func (s *onlineState) factorM() bool {
+	if !cholesky(s.chol.Data, s.m.Data, s.n, s.rdiag) {
 		s.failed = ReasonNotPositiveDefinite
-		if !upperFinite(s.m) {
+		if !lowerFinite(s.m) {
 			s.failed = ReasonNonFinite
 		}
-	}
-	return t, ok
-}
-
-// stepDirect: r = M⁻¹x by a Cholesky solve, M ← M + η(r rᵀ − I).
-func (s *onlineState) stepDirect() bool {
-	t, ok := s.factorM()
-	if !ok {
 		return false
-	}
-	s.draw(s.g)
-	blas64.Gemv(blas.NoTrans, 1, s.cHalf, vec(s.g), 0, vec(s.r))
-	blas64.Trsv(blas.Trans, t, vec(s.r))
-	blas64.Trsv(blas.NoTrans, t, vec(s.r))
-	blas64.Syr(s.eta, vec(s.r), upper(s.m))
-	n := s.n
-	for i := 0; i < n; i++ {
-		s.m.Data[i*n+i] -= s.eta
 	}
 	return true
 }
 
-// stepDirectBatch: R = M⁻¹X for the batch, M ← M + η(RRᵀ/b − I).
+// stepDirect: r = M⁻¹x by a Cholesky solve, M ← M + η(r rᵀ − I), on the
+// lower triangle of M.
+func (s *onlineState) stepDirect() bool {
+	if !s.factorM() {
+		return false
+	}
+	s.draw(s.g)
+	blas64.Gemv(blas.NoTrans, 1, s.cHalf, vec(s.g), 0, vec(s.r))
+	solveLower(s.chol.Data, s.n, s.rdiag, s.r)
+	n, eta := s.n, s.eta
+	r := s.r[:n]
+	for i, ri := range r {
+		row := s.m.Data[i*n : i*n+i+1]
+		h := eta * ri
+		for j, rj := range r[:len(row)] {
+			row[j] += h * rj
+		}
+		row[i] -= eta
+	}
+	return true
+}
+
+// stepDirectBatch: R = M⁻¹X for the batch, M ← M + η(RRᵀ/b − I), on the
+// lower triangle of M.
 func (s *onlineState) stepDirectBatch() bool {
-	t, ok := s.factorM()
-	if !ok {
+	if !s.factorM() {
 		return false
 	}
 	n := s.n
+	lower := blas64.Symmetric{Uplo: blas.Lower, N: n, Stride: s.m.Stride, Data: s.m.Data}
 	for start := 0; start < s.batch; start += batchBlock {
 		cols := min(batchBlock, s.batch-start)
 		g, r := block(s.gb, n, cols), block(s.rb, n, cols)
 		s.drawColumns(g)
 		blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, s.cHalf, g, 0, r)
-		lapack64.Potrs(t, r)
-		blas64.Syrk(blas.NoTrans, s.eta/float64(s.batch), r, 1, upper(s.m))
+		solveLowerColumns(s.chol.Data, n, s.rdiag, r.Data, cols)
+		blas64.Syrk(blas.NoTrans, s.eta/float64(s.batch), r, 1, lower)
 	}
 	for i := 0; i < n; i++ {
 		s.m.Data[i*n+i] -= s.eta
@@ -424,13 +432,14 @@ func (s *onlineState) refresh() bool {
 	return true
 }
 
-// setM leaves in s.mFull the upper triangle of M (interneuron: WᵀW).
+// setM leaves M (interneuron: WᵀW), full symmetric, in s.mFull.
 func (s *onlineState) setM() {
 	if s.alg == Direct {
-		copyUpper(s.mFull, s.m)
+		copyLowerMirror(s.mFull, s.m)
 		return
 	}
 	blas64.Syrk(blas.Trans, s.wScale*s.wScale, s.w, 0, upper(s.mFull))
+	mirrorUpper(s.mFull)
 }
 
 // evaluate returns the whitening error and the extreme eigenvalues of M.
@@ -439,7 +448,7 @@ func (s *onlineState) setM() {
 func (s *onlineState) evaluate() (e, lo, hi float64, ok bool) {
 	finite := true
 	if s.alg == Direct {
-		finite = upperFinite(s.m)
+		finite = lowerFinite(s.m)
 	} else {
 		finite = allFinite(s.w.Data) && !math.IsInf(s.wScale, 0) && !math.IsNaN(s.wScale)
 	}
@@ -465,8 +474,7 @@ func (s *onlineState) evaluate() (e, lo, hi float64, ok bool) {
 func (s *onlineState) fullM() blas64.General {
 	s.setM()
 	out := newGeneral(s.n, s.n)
-	copyUpper(out, s.mFull)
-	mirrorUpper(out)
+	copy(out.Data, s.mFull.Data)
 	return out
 }
 

@@ -9,8 +9,11 @@ import (
 	"reflect"
 	"testing"
 
+	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/floats"
+	"gonum.org/v1/gonum/lapack"
+	"gonum.org/v1/gonum/lapack/lapack64"
 	"gonum.org/v1/gonum/stat"
 )
 
@@ -613,13 +616,57 @@ func checkOutcome(t *testing.T, p Params, out outcome) {
 			}
 		}
 	}
-	wh := newWhitening(newPoint(p).b)
-	if !wh.setM(m) {
-		t.Fatal("final M is not positive definite")
+	// The flow integrates M in the eigenbasis of C and rotates the final M
+	// back, which perturbs it by about nε‖M‖: the error recomputed from it
+	// can then differ by about nε·cond(M)·(1 + e), and for cond(M) near 1/ε
+	// M need not even be numerically positive definite any more. The
+	// condition number comes from the last sample, computed in the basis
+	// the run worked in.
+	last := r.Trajectory[len(r.Trajectory)-1]
+	cond := last.EigMax / last.EigMin
+	if !(cond > 0) {
+		// The smallest eigenvalue is below the rounding of the largest.
+		cond = math.Inf(1)
 	}
-	if e := wh.errorNorm(); math.Abs(e-r.FinalError) > 1e-8*r.FinalError+1e-12 {
-		t.Errorf("error of the final M: got: %.12g want: final_error %.12g", e, r.FinalError)
+	rounding := 10 * float64(n) * epsilon * cond * (1 + r.FinalError)
+	e, ok := referenceError(newPoint(p).b, m)
+	if !ok {
+		if rounding < 1e-3 {
+			t.Fatalf("final M is not positive definite (cond %.3g)", cond)
+		}
+		t.Logf("final M of condition %.3g is not numerically positive definite in the input basis", cond)
+		return
 	}
+	if math.Abs(e-r.FinalError) > math.Max(1e-8*r.FinalError, rounding)+1e-12 {
+		t.Errorf("error of the final M: got: %.12g want: final_error %.12g (cond %.3g)", e, r.FinalError, cond)
+	}
+}
+
+// referenceError computes the whitening error ‖M⁻¹CM⁻¹ − I‖₂, C = BBᵀ, with
+// gonum's LAPACK (Cholesky solve, then Dsyev), independently of the kernels
+// of dense.go and eigen.go; ok is false when M is not positive definite.
+func referenceError(b, m blas64.General) (e float64, ok bool) {
+	n := m.Rows
+	f := newGeneral(n, n)
+	copy(f.Data, m.Data)
+	ut, ok := lapack64.Potrf(upper(f))
+	if !ok {
+		return 0, false
+	}
+	x := newGeneral(n, n)
+	copy(x.Data, b.Data)
+	lapack64.Potrs(ut, x)
+	crr := newGeneral(n, n)
+	blas64.Syrk(blas.NoTrans, 1, x, 0, upper(crr))
+	for i := 0; i < n; i++ {
+		crr.Data[i*n+i]--
+	}
+	w := make([]float64, n)
+	work := make([]float64, max(1, 3*n*n))
+	if !lapack64.Syev(lapack.EVNone, upper(crr), w, work, len(work)) {
+		return 0, false
+	}
+	return math.Max(math.Abs(w[0]), math.Abs(w[n-1])), true
 }
 
 // TestRunProperties runs random valid points and checks the invariants.

@@ -165,12 +165,7 @@ func newPoint(p Params) *point {
 	pt.cHalf = newGeneral(n, n)
 	blas64.Gemm(blas.NoTrans, blas.Trans, 1, pt.b, pt.q, 0, pt.cHalf)
 	// Symmetrise C^{1/2} exactly: average with its transpose.
-	for i := 0; i < n; i++ {
-		for j := i + 1; j < n; j++ {
-			v := 0.5 * (pt.cHalf.Data[i*n+j] + pt.cHalf.Data[j*n+i])
-			pt.cHalf.Data[i*n+j], pt.cHalf.Data[j*n+i] = v, v
-		}
-	}
+	symmetrize(pt.cHalf)
 
 	if p.InitShape == ShapeWishart {
 		pt.w0 = gaussian(newStream(p.Seed, streamWishart), k, n, math.Sqrt(p.InitScale/float64(k)))
@@ -199,4 +194,54 @@ func newPoint(p Params) *point {
 		blas64.Gemm(blas.NoTrans, blas.Trans, 1, u, vs, 0, pt.w0)
 	}
 	return pt
+}
+
+// m0InBasisOfC returns M̃₀ = QᵀM₀Q, the initial state of the flow, which
+// works in the eigenbasis Q of C (see flowSystem). In the aligned case it is
+// exactly diag(λ); with the identity input basis it is M₀.
+func (pt *point) m0InBasisOfC() blas64.General {
+	n := pt.n
+	out := newGeneral(n, n)
+	switch {
+	case pt.lambda != nil && pt.p.InitBasis == BasisAligned:
+		for i, l := range pt.lambda {
+			out.Data[i*n+i] = l
+		}
+	case pt.p.InputBasis == BasisIdentity:
+		copy(out.Data, pt.m0.Data)
+	default:
+		tmp := newGeneral(n, n)
+		blas64.Gemm(blas.Trans, blas.NoTrans, 1, pt.q, pt.m0, 0, tmp)
+		blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, tmp, pt.q, 0, out)
+		symmetrize(out)
+	}
+	return out
+}
+
+// fromBasisOfC returns M = QM̃Qᵀ for the state y = M̃ of the flow, as a new
+// full symmetric matrix.
+func (pt *point) fromBasisOfC(y []float64) blas64.General {
+	n := pt.n
+	out := newGeneral(n, n)
+	if pt.p.InputBasis == BasisIdentity {
+		copy(out.Data, y[:n*n])
+		return out
+	}
+	m := blas64.General{Rows: n, Cols: n, Stride: n, Data: y}
+	tmp := newGeneral(n, n)
+	blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, pt.q, m, 0, tmp)
+	blas64.Gemm(blas.NoTrans, blas.Trans, 1, tmp, pt.q, 0, out)
+	symmetrize(out)
+	return out
+}
+
+// symmetrize replaces the square a by (a + aᵀ)/2, exactly symmetric.
+func symmetrize(a blas64.General) {
+	n := a.Rows
+	for i := 0; i < n; i++ {
+		for j := i + 1; j < n; j++ {
+			v := 0.5 * (a.Data[i*a.Stride+j] + a.Data[j*a.Stride+i])
+			a.Data[i*a.Stride+j], a.Data[j*a.Stride+i] = v, v
+		}
+	}
 }

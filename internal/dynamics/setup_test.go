@@ -239,3 +239,39 @@ func TestOnlineSamplesHaveCovarianceC(t *testing.T) {
 		}
 	}
 }
+
+// TestBasisOfCRoundTrip checks the change of basis of the flow: M̃₀ = QᵀM₀Q
+// is symmetric, diagonal in the aligned case, and rotating it back gives
+// M₀ again.
+func TestBasisOfCRoundTrip(t *testing.T) {
+	tests := []Params{
+		{Algorithm: Direct, N: 7, InputBasis: BasisRandom, InitScale: 3, InitShape: ShapeLogSpread, InitSpread: 20},
+		{Algorithm: Direct, N: 7, InputBasis: BasisRandom, InitScale: 3, InitShape: ShapeLogSpread, InitSpread: 20, InitBasis: BasisRandom},
+		{Algorithm: Interneuron, N: 6, K: 9, InputBasis: BasisRandom, InitScale: 2, InitShape: ShapeWishart},
+		{Algorithm: Interneuron, N: 5, InputBasis: BasisIdentity, InitScale: 2, InitShape: ShapeLogSpread, InitBasis: BasisRandom},
+	}
+	for _, p := range tests {
+		p.InputSpectrum = Spectrum{Min: 0.5, Max: 4}
+		p.Seed = 12
+		p = p.WithDefaults()
+		t.Run(fmt.Sprintf("%s/%s/%s/%s", p.Algorithm, p.InputBasis, p.InitShape, p.InitBasis), func(t *testing.T) {
+			pt := newPoint(p)
+			mt := pt.m0InBasisOfC()
+			n := p.N
+			for i := 0; i < n; i++ {
+				for j := 0; j < n; j++ {
+					if mt.Data[i*n+j] != mt.Data[j*n+i] {
+						t.Fatalf("M̃₀ not exactly symmetric at (%d,%d)", i, j)
+					}
+					if i != j && p.InitBasis == BasisAligned && p.InitShape != ShapeWishart && mt.Data[i*n+j] != 0 {
+						t.Errorf("aligned M̃₀[%d][%d]: got: %g want: 0", i, j, mt.Data[i*n+j])
+					}
+				}
+			}
+			back := pt.fromBasisOfC(mt.Data)
+			if d := normDiff(dense(back), dense(pt.m0)); d > 1e-13*maxAbs(pt.m0.Data)*float64(n) {
+				t.Errorf("‖QM̃₀Qᵀ − M₀‖∞: got: %g want: ≈ 0", d)
+			}
+		})
+	}
+}
