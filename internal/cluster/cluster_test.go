@@ -39,14 +39,14 @@ fixed:
 // counters and gauges as "name{labels}" → value.
 func workerMetrics(t *testing.T, p *proc) map[string]float64 {
 	t.Helper()
-	status, body := httpGet(t, p.metricsURL()+"/metrics")
+	status, body := httpGet(t, metricsURL(t, p)+"/metrics")
 	if status != 200 {
-		t.Fatalf("%s: GET /metrics: got: %d, want: 200", p.name, status)
+		t.Fatalf("%s: GET /metrics: got: %d, want: 200", p.Name(), status)
 	}
 	var parser expfmt.TextParser
 	families, err := parser.TextToMetricFamilies(strings.NewReader(body))
 	if err != nil {
-		t.Fatalf("%s: /metrics is not Prometheus text: %v", p.name, err)
+		t.Fatalf("%s: /metrics is not Prometheus text: %v", p.Name(), err)
 	}
 	values := map[string]float64{}
 	for name, f := range families {
@@ -107,10 +107,10 @@ func TestClusterSweepOnS3(t *testing.T) {
 	}
 
 	submit := startProc(t, "submit", s3.Env(), "", "submit", "-address", addr, "-heartbeat-timeout", "5s", specPath)
-	if code := submit.wait(2 * time.Minute); code != 0 {
-		t.Fatalf("isweep submit: got: exit %d, want: 0\n%s", code, submit.log.String())
+	if code := submit.Wait(2 * time.Minute); code != 0 {
+		t.Fatalf("isweep submit: got: exit %d, want: 0\n%s", code, submit.Output())
 	}
-	if got := strings.TrimSpace(submit.log.String()); !strings.Contains(got, spec.SweepID()) {
+	if got := strings.TrimSpace(submit.Output()); !strings.Contains(got, spec.SweepID()) {
 		t.Fatalf("isweep submit printed %q, want: the sweep id %s", got, spec.SweepID())
 	}
 
@@ -124,7 +124,7 @@ func TestClusterSweepOnS3(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	p := waitFor(t, c, spec.SweepID(), "a sweep in progress", func(p workflows.Progress) bool { return p.ChunksTotal > 0 })
-	victim.kill()
+	victim.Kill()
 	delete(workers, "worker-2")
 	t.Logf("killed worker-2 mid-chunk with %d of %d chunks done, %d in flight", p.ChunksDone, p.ChunksTotal, p.ChunksInFlight)
 	workers["worker-4"] = startWorkerProc(t, "worker-4", addr, s3.Env())
@@ -139,10 +139,10 @@ func TestClusterSweepOnS3(t *testing.T) {
 	t.Run("health and metrics", func(t *testing.T) {
 		var counted float64
 		for name, w := range workers {
-			if status, body := httpGet(t, w.metricsURL()+"/healthz"); status != 200 {
+			if status, body := httpGet(t, metricsURL(t, w)+"/healthz"); status != 200 {
 				t.Errorf("%s: GET /healthz: got: %d %q, want: 200", name, status, body)
 			}
-			if status, body := httpGet(t, w.metricsURL()+"/readyz"); status != 200 {
+			if status, body := httpGet(t, metricsURL(t, w)+"/readyz"); status != 200 {
 				t.Errorf("%s: GET /readyz: got: %d %q, want: 200", name, status, body)
 			}
 			m := workerMetrics(t, w)
@@ -184,9 +184,9 @@ func TestClusterSweepOnS3(t *testing.T) {
 		}
 
 		found = finds{}
-		logs := map[string]string{"server": server.log.String(), "submit": submit.log.String(), "worker-2 (killed)": victim.log.String()}
+		logs := map[string]string{"server": server.Output(), "submit": submit.Output(), "worker-2 (killed)": victim.Output()}
 		for name, w := range workers {
-			logs[name] = w.log.String()
+			logs[name] = w.Output()
 		}
 		for name, log := range logs {
 			if log == "" {

@@ -221,14 +221,14 @@ grid:
 fixed: {mode: flow, n: 2}
 `, filepath.Join(dir, "results")))
 		submit := startProc(t, "submit", nil, "", "submit", "-address", plain, specPath)
-		if code := submit.wait(2 * time.Minute); code != 0 {
-			t.Fatalf("isweep submit: got: exit %d, want: 0\n%s", code, submit.log.String())
+		if code := submit.Wait(2 * time.Minute); code != 0 {
+			t.Fatalf("isweep submit: got: exit %d, want: 0\n%s", code, submit.Output())
 		}
 		if res := waitResult(t, c, spec.SweepID()); res.Final.Status != "complete" {
 			t.Fatalf("got: status %q, want: complete", res.Final.Status)
 		}
 		checkExactlyOnce(t, spec)
-		w.kill()
+		w.Kill()
 	})
 
 	t.Run("environment", func(t *testing.T) {
@@ -241,7 +241,7 @@ fixed: {mode: flow, n: 2}
 		}
 		w := startWorkerProc(t, "worker-tls-env", front.addr, env)
 		waitReady(t, w)
-		w.kill()
+		w.Kill()
 	})
 
 	clients, _ := front.seen()
@@ -267,12 +267,12 @@ fixed: {mode: flow, n: 2}
 					break
 				}
 				if time.Now().After(deadline) {
-					t.Fatalf("got: no refused handshake at the TLS frontend, want: one\n%s", p.log.String())
+					t.Fatalf("got: no refused handshake at the TLS frontend, want: one\n%s", p.Output())
 				}
 				time.Sleep(50 * time.Millisecond)
 			}
-			if strings.Contains(p.log.String(), "polling task queue") {
-				t.Errorf("got: the worker polls\n%s, want: it refused", p.log.String())
+			if strings.Contains(p.Output(), "polling task queue") {
+				t.Errorf("got: the worker polls\n%s, want: it refused", p.Output())
 			}
 		})
 	}

@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/isweep/isweep/internal/control"
+	"github.com/isweep/isweep/internal/proctest"
 	"github.com/isweep/isweep/internal/s3test"
 	"github.com/isweep/isweep/workflows"
 )
@@ -133,7 +134,7 @@ fixed:
 }
 
 func TestWorkerKilledMidChunk(t *testing.T) {
-	port := freePort(t)
+	port := proctest.FreePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	startServerProc(t, filepath.Join(t.TempDir(), "temporal.db"), port)
 	c := dial(t, addr)
@@ -145,7 +146,7 @@ func TestWorkerKilledMidChunk(t *testing.T) {
 	p := waitFor(t, c, sub.SweepID, "a chunk done and another in flight", func(p workflows.Progress) bool {
 		return p.ChunksDone >= 1 && p.ChunksInFlight >= 1
 	})
-	first.kill()
+	first.Kill()
 	t.Logf("killed worker-1 with %d of %d chunks done, %d in flight", p.ChunksDone, p.ChunksTotal, p.ChunksInFlight)
 	startWorkerProc(t, "worker-2", addr, nil, 2)
 	res := waitResult(t, c, sub.SweepID)
@@ -156,7 +157,7 @@ func TestWorkerKilledMidChunk(t *testing.T) {
 }
 
 func TestServerKilledAndRestarted(t *testing.T) {
-	port := freePort(t)
+	port := proctest.FreePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	db := filepath.Join(t.TempDir(), "temporal.db")
 	server := startServerProc(t, db, port)
@@ -166,7 +167,7 @@ func TestServerKilledAndRestarted(t *testing.T) {
 	startWorkerProc(t, "worker", addr, nil, 2)
 	sub := submit(t, c, spec, testOptions)
 	p := waitFor(t, c, sub.SweepID, "two chunks done", func(p workflows.Progress) bool { return p.ChunksDone >= 2 })
-	server.kill()
+	server.Kill()
 	t.Logf("killed the server with %d of %d chunks done", p.ChunksDone, p.ChunksTotal)
 	time.Sleep(2 * time.Second)
 	startServerProc(t, db, port)
