@@ -21,24 +21,10 @@ import (
 // mode, n, init_scale) order, so the result does not depend on the order of
 // rows.
 func Summarize(rows []PointRow) []SummaryRow {
-	type group struct {
-		algorithm dynamics.Algorithm
-		mode      dynamics.Mode
-		n         int
-		initScale float64
-	}
-	index := map[group]int{}
-	var out []SummaryRow
+	var g summaryGroups
 	for i := range rows {
 		r := &rows[i]
-		g := group{r.Params.Algorithm, r.Params.Mode, r.Params.N, r.Params.InitScale}
-		j, ok := index[g]
-		if !ok {
-			j = len(out)
-			index[g] = j
-			out = append(out, SummaryRow{Algorithm: g.algorithm, Mode: g.mode, N: g.n, InitScale: g.initScale})
-		}
-		s := &out[j]
+		s := g.row(r.Params.Algorithm, r.Params.Mode, r.Params.N, r.Params.InitScale)
 		s.Points++
 		switch r.Status {
 		case StatusConverged:
@@ -46,23 +32,11 @@ func Summarize(rows []PointRow) []SummaryRow {
 		case StatusDiverged:
 			s.Diverged++
 		}
-		if r.Status != StatusConverged || r.Result.ConvTime == nil {
-			continue
-		}
-		t, eta := *r.Result.ConvTime, r.Params.Eta
-		if s.BestConvTime == nil || t < *s.BestConvTime || (t == *s.BestConvTime && eta < *s.BestEta) {
-			s.BestConvTime, s.BestEta = &t, &eta
+		if r.Status == StatusConverged && r.Result.ConvTime != nil {
+			s.offer(*r.Result.ConvTime, r.Params.Eta)
 		}
 	}
-	slices.SortFunc(out, func(a, b SummaryRow) int {
-		return cmp.Or(
-			cmp.Compare(a.Algorithm, b.Algorithm),
-			cmp.Compare(a.Mode, b.Mode),
-			cmp.Compare(a.N, b.N),
-			cmp.Compare(a.InitScale, b.InitScale),
-		)
-	})
-	return out
+	return g.sorted()
 }
 
 // MergeSummaries merges summary rows of disjoint sets of points (for
@@ -70,36 +44,58 @@ func Summarize(rows []PointRow) []SummaryRow {
 // up, and the best eta is the one with the smallest conv_time (ties go to
 // the smaller eta), exactly as Summarize over all the rows would give.
 func MergeSummaries(rows []SummaryRow) []SummaryRow {
-	type group struct {
-		algorithm dynamics.Algorithm
-		mode      dynamics.Mode
-		n         int
-		initScale float64
-	}
-	index := map[group]int{}
-	var out []SummaryRow
+	var g summaryGroups
 	for _, r := range rows {
-		g := group{r.Algorithm, r.Mode, r.N, r.InitScale}
-		j, ok := index[g]
-		if !ok {
-			index[g] = len(out)
-			r.BestEta, r.BestConvTime = copyFloat(r.BestEta), copyFloat(r.BestConvTime)
-			out = append(out, r)
-			continue
-		}
-		s := &out[j]
+		s := g.row(r.Algorithm, r.Mode, r.N, r.InitScale)
 		s.Points += r.Points
 		s.Converged += r.Converged
 		s.Diverged += r.Diverged
-		if r.BestConvTime == nil {
-			continue
-		}
-		t, eta := *r.BestConvTime, *r.BestEta
-		if s.BestConvTime == nil || t < *s.BestConvTime || (t == *s.BestConvTime && eta < *s.BestEta) {
-			s.BestConvTime, s.BestEta = &t, &eta
+		if r.BestConvTime != nil {
+			s.offer(*r.BestConvTime, *r.BestEta)
 		}
 	}
-	slices.SortFunc(out, func(a, b SummaryRow) int {
+	return g.sorted()
+}
+
+// summaryGroups collects summary rows by (algorithm, mode, n, init_scale).
+type summaryGroups struct {
+	index map[summaryKey]int
+	rows  []SummaryRow
+}
+
+type summaryKey struct {
+	algorithm dynamics.Algorithm
+	mode      dynamics.Mode
+	n         int
+	initScale float64
+}
+
+// row returns the group's row, adding it when new.
+func (g *summaryGroups) row(alg dynamics.Algorithm, mode dynamics.Mode, n int, initScale float64) *SummaryRow {
+	k := summaryKey{alg, mode, n, initScale}
+	if g.index == nil {
+		g.index = map[summaryKey]int{}
+	}
+	j, ok := g.index[k]
+	if !ok {
+		j = len(g.rows)
+		g.index[k] = j
+		g.rows = append(g.rows, SummaryRow{Algorithm: alg, Mode: mode, N: n, InitScale: initScale})
+	}
+	return &g.rows[j]
+}
+
+// offer keeps (t, eta) as the group's best when t is smaller than the best
+// so far, or equal with a smaller eta.
+func (s *SummaryRow) offer(t, eta float64) {
+	if s.BestConvTime == nil || t < *s.BestConvTime || (t == *s.BestConvTime && eta < *s.BestEta) {
+		s.BestConvTime, s.BestEta = &t, &eta
+	}
+}
+
+// sorted returns the rows in (algorithm, mode, n, init_scale) order.
+func (g *summaryGroups) sorted() []SummaryRow {
+	slices.SortFunc(g.rows, func(a, b SummaryRow) int {
 		return cmp.Or(
 			cmp.Compare(a.Algorithm, b.Algorithm),
 			cmp.Compare(a.Mode, b.Mode),
@@ -107,15 +103,7 @@ func MergeSummaries(rows []SummaryRow) []SummaryRow {
 			cmp.Compare(a.InitScale, b.InitScale),
 		)
 	})
-	return out
-}
-
-func copyFloat(v *float64) *float64 {
-	if v == nil {
-		return nil
-	}
-	c := *v
-	return &c
+	return g.rows
 }
 
 // EncodeSummary encodes summary rows as a Parquet file of the summary table
