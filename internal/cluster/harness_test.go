@@ -113,23 +113,11 @@ func startWorkerProc(t testing.TB, name, address string, env []string, extra ...
 	return startProc(t, name, env, "polling task queue", args...)
 }
 
+// dial connects to the server at address (see proctest.Dial).
 func dial(t testing.TB, address string) client.Client {
 	t.Helper()
-	c, err := client.Dial(client.Options{HostPort: address, Logger: quietLogger{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	return c
+	return proctest.Dial(t, address)
 }
-
-// quietLogger drops SDK log lines (the tests say what matters).
-type quietLogger struct{}
-
-func (quietLogger) Debug(string, ...any) {}
-func (quietLogger) Info(string, ...any)  {}
-func (quietLogger) Warn(string, ...any)  {}
-func (quietLogger) Error(string, ...any) {}
 
 // httpGet returns the status and body of url.
 func httpGet(t testing.TB, url string) (int, string) {

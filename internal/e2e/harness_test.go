@@ -97,23 +97,11 @@ func startWorker(t testing.TB, c client.Client, concurrency int) sdkworker.Worke
 	return w
 }
 
+// dial connects to the server at address (see proctest.Dial).
 func dial(t testing.TB, address string) client.Client {
 	t.Helper()
-	c, err := client.Dial(client.Options{HostPort: address, Logger: quietLogger{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	return c
+	return proctest.Dial(t, address)
 }
-
-// quietLogger drops SDK log lines (the tests say what matters).
-type quietLogger struct{}
-
-func (quietLogger) Debug(string, ...any) {}
-func (quietLogger) Info(string, ...any)  {}
-func (quietLogger) Warn(string, ...any)  {}
-func (quietLogger) Error(string, ...any) {}
 
 // writeSpec writes a spec into dir and parses it, with its output made
 // absolute the way the command does.

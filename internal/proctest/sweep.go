@@ -106,3 +106,23 @@ func CheckExactlyOnce(t testing.TB, spec *schemas.Spec) []results.PointRow {
 	}
 	return rows
 }
+
+// Dial connects an SDK client to the Temporal server at address, without
+// the SDK's log lines (the tests say what matters); it closes when t ends.
+func Dial(t testing.TB, address string) client.Client {
+	t.Helper()
+	c, err := client.Dial(client.Options{HostPort: address, Logger: quietLogger{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+// quietLogger drops SDK log lines.
+type quietLogger struct{}
+
+func (quietLogger) Debug(string, ...any) {}
+func (quietLogger) Info(string, ...any)  {}
+func (quietLogger) Warn(string, ...any)  {}
+func (quietLogger) Error(string, ...any) {}
