@@ -79,9 +79,8 @@ type chunkMarker struct {
 
 // partition groups the points of a chunk that share a Hive partition.
 type partition struct {
-	algorithm dynamics.Algorithm
-	n         int
-	points    []schemas.Point
+	results.Partition
+	points []schemas.Point
 }
 
 // RunChunk integrates the points of one chunk and stores them as Parquet
@@ -110,24 +109,24 @@ func (a *Activities) RunChunk(ctx context.Context, ref ChunkRef) (ChunkResult, e
 	}
 
 	ords := sc.plan.ordinals(ref.Chunk)
-	parts := map[[2]any]*partition{}
+	parts := map[results.Partition]*partition{}
 	var order []*partition
 	for _, o := range ords {
 		pt := sc.grid.Point(o)
-		k := [2]any{pt.Params.Algorithm, pt.Params.N}
+		k := results.Partition{Algorithm: pt.Params.Algorithm, N: pt.Params.N}
 		p, ok := parts[k]
 		if !ok {
-			p = &partition{algorithm: pt.Params.Algorithm, n: pt.Params.N}
+			p = &partition{Partition: k}
 			parts[k] = p
 			order = append(order, p)
 		}
 		p.points = append(p.points, pt)
 	}
 	sort.Slice(order, func(i, j int) bool {
-		if order[i].algorithm != order[j].algorithm {
-			return order[i].algorithm < order[j].algorithm
+		if order[i].Algorithm != order[j].Algorithm {
+			return order[i].Algorithm < order[j].Algorithm
 		}
-		return order[i].n < order[j].n
+		return order[i].N < order[j].N
 	})
 
 	var done progressCounter
@@ -182,7 +181,7 @@ func (a *Activities) RunChunk(ctx context.Context, ref ChunkRef) (ChunkResult, e
 // runPartition computes (or, when an earlier attempt stored them, reads
 // back) the rows of one partition of a chunk and stores its parts.
 func (a *Activities) runPartition(ctx context.Context, sc *sweepCache, ref ChunkRef, p *partition, done *progressCounter) ([]results.PointRow, []results.Part, error) {
-	part := results.Partition{Algorithm: p.algorithm, N: p.n}
+	part := p.Partition
 	pointsKey := results.PointsKey(ref.SweepID, part, ref.Chunk)
 	trajKey := results.TrajectoriesKey(ref.SweepID, part, ref.Chunk)
 	if rows, infos, ok, err := a.storedPartition(ctx, sc.store, pointsKey, trajKey); err != nil || ok {

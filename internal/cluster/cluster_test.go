@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/common/expfmt"
 
+	"github.com/isweep/isweep/internal/proctest"
 	"github.com/isweep/isweep/internal/s3test"
 	"github.com/isweep/isweep/internal/store"
 	"github.com/isweep/isweep/workflows"
@@ -93,11 +94,11 @@ func TestClusterSweepOnS3(t *testing.T) {
 		t.Setenv(name, value)
 	}
 	dir := t.TempDir()
-	port := freePort(t)
+	port := proctest.FreePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	db := filepath.Join(dir, "temporal.db")
 	server := startServerProc(t, db, port)
-	c := dial(t, addr)
+	c := proctest.Dial(t, addr)
 	spec, specPath := writeSpec(t, dir, fmt.Sprintf(clusterSpec, s3.Location("cluster/run1")))
 
 	workers := map[string]*proc{}
@@ -123,18 +124,18 @@ func TestClusterSweepOnS3(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	p := waitFor(t, c, spec.SweepID(), "a sweep in progress", func(p workflows.Progress) bool { return p.ChunksTotal > 0 })
+	p := proctest.WaitFor(t, c, spec.SweepID(), "a sweep in progress", func(p workflows.Progress) bool { return p.ChunksTotal > 0 })
 	victim.Kill()
 	delete(workers, "worker-2")
 	t.Logf("killed worker-2 mid-chunk with %d of %d chunks done, %d in flight", p.ChunksDone, p.ChunksTotal, p.ChunksInFlight)
 	workers["worker-4"] = startWorkerProc(t, "worker-4", addr, s3.Env())
 	waitReady(t, workers["worker-4"])
 
-	res := waitResult(t, c, spec.SweepID())
+	res := proctest.WaitResult(t, c, spec.SweepID())
 	if res.Final.Status != "complete" {
 		t.Fatalf("got: status %q, want: complete", res.Final.Status)
 	}
-	rows := checkExactlyOnce(t, spec)
+	rows := proctest.CheckExactlyOnce(t, spec)
 
 	t.Run("health and metrics", func(t *testing.T) {
 		var counted float64

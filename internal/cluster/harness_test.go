@@ -15,12 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"go.temporal.io/sdk/client"
-
 	"github.com/isweep/isweep/internal/proctest"
-	"github.com/isweep/isweep/internal/results"
 	"github.com/isweep/isweep/schemas"
-	"github.com/isweep/isweep/workflows"
 )
 
 // isweepBin is the isweep command, built once for the whole package.
@@ -99,8 +95,6 @@ func runIsweepIn(t testing.TB, dir string, env []string, args ...string) (int, s
 	return -1, ""
 }
 
-func freePort(t testing.TB) int { return proctest.FreePort(t) }
-
 // startServerProc runs `isweep server` on db and port.
 func startServerProc(t testing.TB, db string, port int) *proc {
 	return startProc(t, "server", nil, "Temporal frontend on", "server", "-db", db, "-port", strconv.Itoa(port))
@@ -111,12 +105,6 @@ func startServerProc(t testing.TB, db string, port int) *proc {
 func startWorkerProc(t testing.TB, name, address string, env []string, extra ...string) *proc {
 	args := append([]string{"worker", "-address", address, "-concurrency", "1", "-metrics-addr", "127.0.0.1:0"}, extra...)
 	return startProc(t, name, env, "polling task queue", args...)
-}
-
-// dial connects to the server at address (see proctest.Dial).
-func dial(t testing.TB, address string) client.Client {
-	t.Helper()
-	return proctest.Dial(t, address)
 }
 
 // httpGet returns the status and body of url.
@@ -166,22 +154,4 @@ func writeSpec(t testing.TB, dir, text string) (*schemas.Spec, string) {
 		t.Fatal(err)
 	}
 	return spec, path
-}
-
-// waitFor polls the sweep's progress until cond holds.
-func waitFor(t testing.TB, c client.Client, sweepID, what string, cond func(workflows.Progress) bool) workflows.Progress {
-	t.Helper()
-	return proctest.WaitFor(t, c, sweepID, what, cond)
-}
-
-// waitResult waits for the sweep's result.
-func waitResult(t testing.TB, c client.Client, sweepID string) workflows.SweepResult {
-	t.Helper()
-	return proctest.WaitResult(t, c, sweepID)
-}
-
-// checkExactlyOnce checks that every grid point is stored exactly once.
-func checkExactlyOnce(t testing.TB, spec *schemas.Spec) []results.PointRow {
-	t.Helper()
-	return proctest.CheckExactlyOnce(t, spec)
 }

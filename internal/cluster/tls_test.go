@@ -18,6 +18,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/isweep/isweep/internal/proctest"
 )
 
 // testPKI is a certificate authority with a server and a client
@@ -198,7 +200,7 @@ func (f *tlsFrontend) seen() (clients, refusals []string) {
 func TestWorkerOverMutualTLS(t *testing.T) {
 	pki := newTestPKI(t)
 	dir := t.TempDir()
-	port := freePort(t)
+	port := proctest.FreePort(t)
 	plain := fmt.Sprintf("127.0.0.1:%d", port)
 	startServerProc(t, filepath.Join(dir, "temporal.db"), port)
 	front := startTLSFrontend(t, pki, plain)
@@ -210,7 +212,7 @@ func TestWorkerOverMutualTLS(t *testing.T) {
 
 		// A sweep submitted to the plain frontend is computed by the worker
 		// behind TLS, the only one polling.
-		c := dial(t, plain)
+		c := proctest.Dial(t, plain)
 		spec, specPath := writeSpec(t, dir, fmt.Sprintf(`apiVersion: isweep/v1
 name: tls-test
 output: %s
@@ -224,10 +226,10 @@ fixed: {mode: flow, n: 2}
 		if code := submit.Wait(2 * time.Minute); code != 0 {
 			t.Fatalf("isweep submit: got: exit %d, want: 0\n%s", code, submit.Output())
 		}
-		if res := waitResult(t, c, spec.SweepID()); res.Final.Status != "complete" {
+		if res := proctest.WaitResult(t, c, spec.SweepID()); res.Final.Status != "complete" {
 			t.Fatalf("got: status %q, want: complete", res.Final.Status)
 		}
-		checkExactlyOnce(t, spec)
+		proctest.CheckExactlyOnce(t, spec)
 		w.Kill()
 	})
 

@@ -76,11 +76,11 @@ func TestSweepEndToEnd(t *testing.T) {
 	if subs[0].RunID != subs[1].RunID {
 		t.Errorf("got: runs %s and %s for two submits at once, want: one", subs[0].RunID, subs[1].RunID)
 	}
-	res := waitResult(t, e.client, spec.SweepID())
+	res := proctest.WaitResult(t, e.client, spec.SweepID())
 	if res.Final.Status != "complete" {
 		t.Fatalf("got: status %q, want: complete (%+v)", res.Final.Status, res)
 	}
-	rows := checkExactlyOnce(t, spec)
+	rows := proctest.CheckExactlyOnce(t, spec)
 	if res.Counts.Points != int64(len(rows)) || res.Counts.Converged != int64(len(rows)) {
 		t.Errorf("got: counts %+v, want: %d points, all converged", res.Counts, len(rows))
 	}
@@ -90,11 +90,11 @@ func TestSweepEndToEnd(t *testing.T) {
 	if again.RunID == subs[0].RunID {
 		t.Fatal("a completed sweep was not started again")
 	}
-	res2 := waitResult(t, e.client, spec.SweepID())
+	res2 := proctest.WaitResult(t, e.client, spec.SweepID())
 	if res2.Counts.Points != 0 || res2.Counts.AlreadyDone != res.Plan.Planned {
 		t.Errorf("resubmit: got: %d computed, %d already done; want: 0 and %d", res2.Counts.Points, res2.Counts.AlreadyDone, res.Plan.Planned)
 	}
-	checkExactlyOnce(t, spec)
+	proctest.CheckExactlyOnce(t, spec)
 }
 
 func TestExtendedSpecComputesOnlyNewPoints(t *testing.T) {
@@ -102,7 +102,7 @@ func TestExtendedSpecComputesOnlyNewPoints(t *testing.T) {
 	dir := t.TempDir()
 	spec, _ := writeSpec(t, dir, cheapSpec)
 	submit(t, e.client, spec, workflows.Options{})
-	first := waitResult(t, e.client, spec.SweepID())
+	first := proctest.WaitResult(t, e.client, spec.SweepID())
 
 	// One more seed: 48 new points.
 	extendedText := `apiVersion: isweep/v1
@@ -124,7 +124,7 @@ fixed:
 		t.Fatal("extended spec has the same sweep id")
 	}
 	submit(t, e.client, extended, workflows.Options{})
-	second := waitResult(t, e.client, extended.SweepID())
+	second := proctest.WaitResult(t, e.client, extended.SweepID())
 	if got, want := second.Plan.Reused, first.Plan.Planned; got != want {
 		t.Errorf("got: %d points reused, want: %d", got, want)
 	}
@@ -137,23 +137,23 @@ func TestWorkerKilledMidChunk(t *testing.T) {
 	port := proctest.FreePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	startServerProc(t, filepath.Join(t.TempDir(), "temporal.db"), port)
-	c := dial(t, addr)
+	c := proctest.Dial(t, addr)
 	dir := t.TempDir()
 	spec, _ := writeSpec(t, dir, fmt.Sprintf(slowSpec, filepath.Join(dir, "results")))
 
 	first := startWorkerProc(t, "worker-1", addr, nil, 2)
 	sub := submit(t, c, spec, testOptions)
-	p := waitFor(t, c, sub.SweepID, "a chunk done and another in flight", func(p workflows.Progress) bool {
+	p := proctest.WaitFor(t, c, sub.SweepID, "a chunk done and another in flight", func(p workflows.Progress) bool {
 		return p.ChunksDone >= 1 && p.ChunksInFlight >= 1
 	})
 	first.Kill()
 	t.Logf("killed worker-1 with %d of %d chunks done, %d in flight", p.ChunksDone, p.ChunksTotal, p.ChunksInFlight)
 	startWorkerProc(t, "worker-2", addr, nil, 2)
-	res := waitResult(t, c, sub.SweepID)
+	res := proctest.WaitResult(t, c, sub.SweepID)
 	if res.Final.Status != "complete" {
 		t.Fatalf("got: status %q, want: complete", res.Final.Status)
 	}
-	checkExactlyOnce(t, spec)
+	proctest.CheckExactlyOnce(t, spec)
 }
 
 func TestServerKilledAndRestarted(t *testing.T) {
@@ -161,21 +161,21 @@ func TestServerKilledAndRestarted(t *testing.T) {
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	db := filepath.Join(t.TempDir(), "temporal.db")
 	server := startServerProc(t, db, port)
-	c := dial(t, addr)
+	c := proctest.Dial(t, addr)
 	dir := t.TempDir()
 	spec, _ := writeSpec(t, dir, fmt.Sprintf(slowSpec, filepath.Join(dir, "results")))
 	startWorkerProc(t, "worker", addr, nil, 2)
 	sub := submit(t, c, spec, testOptions)
-	p := waitFor(t, c, sub.SweepID, "two chunks done", func(p workflows.Progress) bool { return p.ChunksDone >= 2 })
+	p := proctest.WaitFor(t, c, sub.SweepID, "two chunks done", func(p workflows.Progress) bool { return p.ChunksDone >= 2 })
 	server.Kill()
 	t.Logf("killed the server with %d of %d chunks done", p.ChunksDone, p.ChunksTotal)
 	time.Sleep(2 * time.Second)
 	startServerProc(t, db, port)
-	res := waitResult(t, c, sub.SweepID)
+	res := proctest.WaitResult(t, c, sub.SweepID)
 	if res.Final.Status != "complete" {
 		t.Fatalf("got: status %q, want: complete", res.Final.Status)
 	}
-	checkExactlyOnce(t, spec)
+	proctest.CheckExactlyOnce(t, spec)
 }
 
 func TestTerminatedSweepResubmittedRunsOnlyMissingChunks(t *testing.T) {
@@ -183,7 +183,7 @@ func TestTerminatedSweepResubmittedRunsOnlyMissingChunks(t *testing.T) {
 	dir := t.TempDir()
 	spec, _ := writeSpec(t, dir, fmt.Sprintf(slowSpec, filepath.Join(dir, "results")))
 	sub := submit(t, e.client, spec, testOptions)
-	waitFor(t, e.client, sub.SweepID, "three chunks done", func(p workflows.Progress) bool { return p.ChunksDone >= 3 })
+	proctest.WaitFor(t, e.client, sub.SweepID, "three chunks done", func(p workflows.Progress) bool { return p.ChunksDone >= 3 })
 	if err := e.client.TerminateWorkflow(context.Background(), sub.WorkflowID, "", "test: terminate mid-sweep"); err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +199,7 @@ func TestTerminatedSweepResubmittedRunsOnlyMissingChunks(t *testing.T) {
 	if sub2.RunID == sub.RunID {
 		t.Fatal("resubmit attached to the terminated run")
 	}
-	res := waitResult(t, e.client, sub.SweepID)
+	res := proctest.WaitResult(t, e.client, sub.SweepID)
 	computedChunks := (res.Counts.Points + int64(grid.ChunkSize()) - 1) / int64(grid.ChunkSize())
 	if res.Counts.AlreadyDone < int64(done*grid.ChunkSize()) {
 		t.Errorf("got: %d points found done, want: at least the %d of the %d stored chunks", res.Counts.AlreadyDone, done*grid.ChunkSize(), done)
@@ -208,7 +208,7 @@ func TestTerminatedSweepResubmittedRunsOnlyMissingChunks(t *testing.T) {
 		t.Errorf("got: %d chunks computed again, want: at most the %d missing", computedChunks, chunks-int64(done))
 	}
 	t.Logf("resubmit computed %d points (%d chunks), skipped %d points", res.Counts.Points, computedChunks, res.Counts.AlreadyDone)
-	checkExactlyOnce(t, spec)
+	proctest.CheckExactlyOnce(t, spec)
 }
 
 func TestS3OutageMidSweep(t *testing.T) {
@@ -221,17 +221,17 @@ func TestS3OutageMidSweep(t *testing.T) {
 	dir := t.TempDir()
 	spec, _ := writeSpec(t, dir, fmt.Sprintf(slowSpec, s3.Location("e2e/outage")))
 	sub := submit(t, e.client, spec, testOptions)
-	waitFor(t, e.client, sub.SweepID, "two chunks done", func(p workflows.Progress) bool { return p.ChunksDone >= 2 })
+	proctest.WaitFor(t, e.client, sub.SweepID, "two chunks done", func(p workflows.Progress) bool { return p.ChunksDone >= 2 })
 	s3.Stop()
 	time.Sleep(8 * time.Second)
 	if err := s3.Restart(); err != nil {
 		t.Fatal(err)
 	}
-	res := waitResult(t, e.client, sub.SweepID)
+	res := proctest.WaitResult(t, e.client, sub.SweepID)
 	if res.Final.Status != "complete" {
 		t.Fatalf("got: status %q, want: complete", res.Final.Status)
 	}
-	checkExactlyOnce(t, spec)
+	proctest.CheckExactlyOnce(t, spec)
 }
 
 // TestHundredThousandPoints runs 10^5 cheap points on the embedded server
@@ -257,11 +257,11 @@ fixed:
   input_spectrum: {min: 0.5, max: 2}
 `)
 	sub := submit(t, e.client, spec, workflows.Options{ChunksPerRun: 400})
-	res := waitResult(t, e.client, sub.SweepID)
+	res := proctest.WaitResult(t, e.client, sub.SweepID)
 	if res.Final.Status != "complete" || res.Counts.Points != 100000 {
 		t.Fatalf("got: status %q with %d points, want: complete with 100000", res.Final.Status, res.Counts.Points)
 	}
-	checkExactlyOnce(t, spec)
+	proctest.CheckExactlyOnce(t, spec)
 
 	ctx := context.Background()
 	resp, err := e.client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{

@@ -16,7 +16,6 @@ import (
 	"github.com/isweep/isweep/internal/control"
 	"github.com/isweep/isweep/internal/devserver"
 	"github.com/isweep/isweep/internal/proctest"
-	"github.com/isweep/isweep/internal/results"
 	"github.com/isweep/isweep/internal/store"
 	"github.com/isweep/isweep/schemas"
 	"github.com/isweep/isweep/worker"
@@ -97,12 +96,6 @@ func startWorker(t testing.TB, c client.Client, concurrency int) sdkworker.Worke
 	return w
 }
 
-// dial connects to the server at address (see proctest.Dial).
-func dial(t testing.TB, address string) client.Client {
-	t.Helper()
-	return proctest.Dial(t, address)
-}
-
 // writeSpec writes a spec into dir and parses it, with its output made
 // absolute the way the command does.
 func writeSpec(t testing.TB, dir, text string) (*schemas.Spec, string) {
@@ -134,24 +127,6 @@ func submit(t testing.TB, c client.Client, spec *schemas.Spec, opts workflows.Op
 		t.Fatal(err)
 	}
 	return sub
-}
-
-// waitFor polls the sweep's progress until cond holds.
-func waitFor(t testing.TB, c client.Client, sweepID, what string, cond func(workflows.Progress) bool) workflows.Progress {
-	t.Helper()
-	return proctest.WaitFor(t, c, sweepID, what, cond)
-}
-
-// waitResult waits for the sweep's result.
-func waitResult(t testing.TB, c client.Client, sweepID string) workflows.SweepResult {
-	t.Helper()
-	return proctest.WaitResult(t, c, sweepID)
-}
-
-// checkExactlyOnce checks that every grid point is stored exactly once.
-func checkExactlyOnce(t testing.TB, spec *schemas.Spec) []results.PointRow {
-	t.Helper()
-	return proctest.CheckExactlyOnce(t, spec)
 }
 
 // doneChunks counts the chunk markers of a sweep in its output.

@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/isweep/isweep/internal/control"
+	"github.com/isweep/isweep/internal/proctest"
 	"github.com/isweep/isweep/workflows"
 )
 
@@ -45,7 +46,7 @@ fixed: {mode: flow, n: 2}
 		t.Fatal(err)
 	}
 	startWorker(t, e.client, 2)
-	p := waitFor(t, e.client, sub.SweepID, "paused", func(p workflows.Progress) bool { return p.Phase == "paused" })
+	p := proctest.WaitFor(t, e.client, sub.SweepID, "paused", func(p workflows.Progress) bool { return p.Phase == "paused" })
 	time.Sleep(500 * time.Millisecond)
 	if p, err := control.Progress(ctx, e.client, sub.SweepID); err != nil || p.ChunksDone != 0 || p.ChunksInFlight != 0 {
 		t.Fatalf("got: progress %+v (%v) while paused, want: nothing scheduled", p, err)
@@ -54,11 +55,11 @@ fixed: {mode: flow, n: 2}
 	if err := control.Resume(ctx, e.client, sub.SweepID); err != nil {
 		t.Fatal(err)
 	}
-	res := waitResult(t, e.client, sub.SweepID)
+	res := proctest.WaitResult(t, e.client, sub.SweepID)
 	if res.Final.Status != "complete" {
 		t.Fatalf("got: %q, want: complete", res.Final.Status)
 	}
-	checkExactlyOnce(t, spec)
+	proctest.CheckExactlyOnce(t, spec)
 
 	resp, err := e.client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
 		Query: fmt.Sprintf("WorkflowId = '%s'", sub.WorkflowID),
