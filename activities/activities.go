@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"sync"
 
@@ -55,6 +56,9 @@ func New(cfg Config) (*Activities, error) {
 	}
 	if cfg.CodeVersion == "" {
 		cfg.CodeVersion = "dev"
+	}
+	if cfg.Host == "" {
+		cfg.Host, _ = os.Hostname()
 	}
 	return &Activities{
 		cfg:    cfg,

@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -18,7 +18,8 @@ import (
 	"github.com/isweep/isweep/schemas"
 )
 
-// heartbeatEvery is how often a running chunk reports that it is alive.
+// heartbeatEvery is how often a running chunk reports that it is alive, or
+// a quarter of the activity's heartbeat timeout if that is shorter.
 const heartbeatEvery = 5 * time.Second
 
 // sweepCache holds what a worker needs to compute any chunk of a sweep.
@@ -192,51 +193,28 @@ func (a *Activities) runPartition(ctx context.Context, sc *sweepCache, ref Chunk
 	rows := make([]results.PointRow, len(p.points))
 	trajs := make([][]dynamics.Sample, len(p.points))
 	attempt := activity.GetInfo(ctx).Attempt
-	var wg sync.WaitGroup
-	var firstErr error
-	var errOnce sync.Once
-	for i, pt := range p.points {
-		select {
-		case a.cpu <- struct{}{}:
-		case <-ctx.Done():
-			wg.Wait()
-			return nil, nil, ctx.Err()
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-a.cpu }()
-			row, traj, err := a.runPoint(ctx, ref, pt, attempt)
-			if err != nil {
-				errOnce.Do(func() { firstErr = err })
-				return
-			}
-			rows[i], trajs[i] = row, traj
-			done.add(1)
-		}()
-	}
-	wg.Wait()
-	if firstErr != nil {
-		return nil, nil, firstErr
+	if err := a.compute(ctx, len(p.points), func(i int) error {
+		traj, err := a.runPoint(ctx, ref, p.points[i], attempt, &rows[i])
+		trajs[i] = traj
+		done.add(1)
+		return err
+	}); err != nil {
+		return nil, nil, err
 	}
 
 	// The two tables are encoded at once: encoding runs outside the CPU
 	// bound, and at the end of a sweep nothing else keeps the cores busy.
-	var trajRows []results.TrajectoryRow
+	var trajRows int64
 	var trajBody []byte
 	var trajErr error
 	trajDone := make(chan struct{})
 	go func() {
 		defer close(trajDone)
-		n := 0
-		for i := range p.points {
-			n += len(trajs[i])
-		}
-		trajRows = make([]results.TrajectoryRow, 0, n)
+		samples := make([]results.PointSamples, len(p.points))
 		for i, pt := range p.points {
-			trajRows = append(trajRows, results.TrajectoryRows(ref.SweepID, pt.ID, pt.Params, trajs[i])...)
+			samples[i] = results.PointSamples{PointID: pt.ID, Samples: trajs[i]}
 		}
-		trajBody, trajErr = results.EncodeTrajectories(trajRows, a.cfg.Alloc)
+		trajBody, trajRows, trajErr = results.EncodePointSamples(ref.SweepID, part, samples, a.cfg.Alloc)
 	}()
 	pointsBody, err := results.EncodePoints(rows, a.cfg.Alloc)
 	<-trajDone
@@ -249,7 +227,7 @@ func (a *Activities) runPartition(ctx context.Context, sc *sweepCache, ref Chunk
 	// Trajectories first: a points part without its trajectories would
 	// look complete to a reader.
 	infos := []results.Part{
-		results.NewPart(trajKey, results.TableTrajectories, int64(len(trajRows)), trajBody),
+		results.NewPart(trajKey, results.TableTrajectories, trajRows, trajBody),
 		results.NewPart(pointsKey, results.TablePoints, int64(len(rows)), pointsBody),
 	}
 	for i, body := range [][]byte{trajBody, pointsBody} {
@@ -305,13 +283,56 @@ func (a *Activities) storedPartition(ctx context.Context, st store.Store, points
 	}, true, nil
 }
 
-// runPoint integrates one point. A point that diverges, or whose
+// compute calls point(i) for i in [0, count), on up to the worker's CPU
+// bound of goroutines at once. A goroutine holds one unit of the bound
+// from its first point to its last: the chunks running on a worker take
+// the cores in turn rather than sharing them point by point, so that they
+// finish, and store their parts, one after another while the next chunk
+// computes. compute returns the first error of point, after every started
+// call has returned, or ctx's error if it ends first.
+func (a *Activities) compute(ctx context.Context, count int, point func(i int) error) error {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var firstErr error
+	var errOnce sync.Once
+	fail := func(err error) { errOnce.Do(func() { firstErr = err }) }
+	for range min(count, cap(a.cpu)) {
+		select {
+		case a.cpu <- struct{}{}:
+		case <-ctx.Done():
+			fail(ctx.Err())
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Go(func() {
+			defer func() { <-a.cpu }()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= count || ctx.Err() != nil {
+					return
+				}
+				if err := point(i); err != nil {
+					fail(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if firstErr == nil && ctx.Err() != nil {
+		firstErr = ctx.Err()
+	}
+	return firstErr
+}
+
+// runPoint integrates one point into row. A point that diverges, or whose
 // integration fails, is data (a status), not an activity error; only a
 // cancellation is returned as an error.
-func (a *Activities) runPoint(ctx context.Context, ref ChunkRef, pt schemas.Point, attempt int32) (row results.PointRow, traj []dynamics.Sample, err error) {
-	row = results.PointRow{
+func (a *Activities) runPoint(ctx context.Context, ref ChunkRef, pt schemas.Point, attempt int32, row *results.PointRow) (traj []dynamics.Sample, err error) {
+	*row = results.PointRow{
 		SweepID: ref.SweepID, PointID: pt.ID, PointIndex: pt.Index, Chunk: ref.Chunk,
-		Params: pt.Params, CodeVersion: a.cfg.CodeVersion, WorkerHost: a.host(), Attempt: attempt,
+		Params: pt.Params, CodeVersion: a.cfg.CodeVersion, WorkerHost: a.cfg.Host, Attempt: attempt,
 	}
 	row.StartedAt = time.Now().UTC()
 	defer func() {
@@ -326,10 +347,10 @@ func (a *Activities) runPoint(ctx context.Context, ref ChunkRef, pt schemas.Poin
 	res, runErr := dynamics.Run(ctx, pt.Params)
 	switch {
 	case runErr != nil && ctx.Err() != nil:
-		return row, nil, ctx.Err()
+		return nil, ctx.Err()
 	case runErr != nil:
 		row.Status, row.Error = results.StatusFailed, runErr.Error()
-		return row, nil, nil
+		return nil, nil
 	case res.Diverged:
 		row.Status = results.StatusDiverged
 	case res.ConvTime != nil:
@@ -340,15 +361,7 @@ func (a *Activities) runPoint(ctx context.Context, ref ChunkRef, pt schemas.Poin
 	traj = res.Trajectory
 	res.Trajectory = nil
 	row.Result = res
-	return row, traj, nil
-}
-
-func (a *Activities) host() string {
-	if a.cfg.Host != "" {
-		return a.cfg.Host
-	}
-	h, _ := os.Hostname()
-	return h
+	return traj, nil
 }
 
 // progressCounter counts finished points of a chunk across goroutines.
@@ -370,7 +383,10 @@ func (c *progressCounter) get() int64 {
 }
 
 // heartbeat reports the chunk's progress every heartbeatEvery until the
-// returned stop function is called.
+// returned stop function is called. The first report comes after one
+// period, not at the start: a chunk shorter than that sends none (each
+// heartbeat is a write on the Temporal server), and the period is at most
+// a quarter of the heartbeat timeout.
 func (a *Activities) heartbeat(ctx context.Context, done *progressCounter, total int64) (stop func()) {
 	if !activity.IsActivity(ctx) {
 		return func() {}
@@ -379,16 +395,20 @@ func (a *Activities) heartbeat(ctx context.Context, done *progressCounter, total
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
-		t := time.NewTicker(heartbeatEvery)
+		every := heartbeatEvery
+		if timeout := activity.GetInfo(ctx).HeartbeatTimeout; timeout > 0 {
+			every = min(every, timeout/4)
+		}
+		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
-			activity.RecordHeartbeat(ctx, [2]int64{done.get(), total})
 			select {
 			case <-quit:
 				return
 			case <-ctx.Done():
 				return
 			case <-t.C:
+				activity.RecordHeartbeat(ctx, [2]int64{done.get(), total})
 			}
 		}
 	}()

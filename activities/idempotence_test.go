@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -254,7 +255,29 @@ func TestPointIndexRoundTrip(t *testing.T) {
 	if want := []string{ids[1], ids[0]}; !slices.Equal(got, want) {
 		t.Errorf("got: %v, want: %v (sorted)", got, want)
 	}
-	if _, err := encodeIndex([]string{"not-hex"}); err == nil {
-		t.Error("a bad id was encoded")
+	for _, bad := range []string{"not-hex", "0011223344556677889900aabbccddzz", ids[0] + "00"} {
+		if _, err := encodeIndex([]string{ids[0], bad}); err == nil {
+			t.Errorf("id %q: got: no error want: an error naming it", bad)
+		}
+	}
+
+	// Many random ids come back in the order of their sorted hex strings.
+	rng := rand.New(rand.NewPCG(7, 7))
+	many := make([]string, 1000)
+	for i := range many {
+		many[i] = fmt.Sprintf("%016x%016x", rng.Uint64(), rng.Uint64())
+	}
+	body, err = encodeIndex(many)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err = decodeIndex(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := slices.Clone(many)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("1000 random ids: got: not in sorted order (first %v) want: %v", got[:2], want[:2])
 	}
 }

@@ -8,22 +8,25 @@ import (
 
 const (
 	// AutoChunkSeconds is the single-core compute time a chunk aims at when
-	// the spec leaves chunk out. A chunk costs a few tens of milliseconds
-	// of orchestration and storage whatever its size (an activity round
-	// trip, Parquet files, create-only writes, its marker), so chunks of
-	// about a second and a half keep that cost near 2 % while a lost chunk
-	// is still cheap to redo.
-	AutoChunkSeconds = 1.5
+	// the spec leaves chunk out. A chunk costs about 15 ms of CPU in
+	// orchestration and storage whatever its size (an activity and a
+	// workflow task on the Temporal server, Parquet files, create-only
+	// writes, its marker), so chunks of a few seconds keep that cost under
+	// 1 % while a lost chunk is still cheap to redo.
+	AutoChunkSeconds = 3
 	// MaxAutoChunk bounds the automatic chunk size, and with it a chunk's
 	// memory and its marker.
-	MaxAutoChunk = 10000
+	MaxAutoChunk = 20000
 	// MinAutoChunks is the number of chunks a small sweep of cheap points
 	// is cut into at least: the last chunk's storage is not overlapped with
 	// any compute, so it should be a small part of the sweep, and several
-	// workers should have work. That rule never makes chunks smaller than
-	// MinAutoChunkPoints (a tiny sweep is not cut into tiny files).
-	MinAutoChunks      = 16
-	MinAutoChunkPoints = 100
+	// workers should have work. That rule never makes a chunk cheaper than
+	// MinAutoChunkSeconds (where the per-chunk cost would pass 5 %), nor
+	// smaller than MinAutoChunkPoints (a tiny sweep is not cut into tiny
+	// files).
+	MinAutoChunks       = 16
+	MinAutoChunkSeconds = 0.25
+	MinAutoChunkPoints  = 100
 	// autoChunkSamples is the number of points, evenly spread over the
 	// grid, whose estimated costs are averaged.
 	autoChunkSamples = 256
@@ -31,10 +34,10 @@ const (
 
 // autoChunk returns the chunk size of a spec that sets none: AutoChunkSeconds
 // divided by the mean estimated cost of a point, but no more than the
-// points divided by MinAutoChunks (or MinAutoChunkPoints, whichever is
-// larger), rounded down to 1, 2 or 5 times a power of ten, between 1 and
-// MaxAutoChunk. It depends only on the grid, so every
-// machine cuts a sweep the same way.
+// points divided by MinAutoChunks (or MinAutoChunkSeconds of points, or
+// MinAutoChunkPoints, whichever is larger), rounded down to 1, 2 or 5 times
+// a power of ten, between 1 and MaxAutoChunk. It depends only on the grid,
+// so every machine cuts a sweep the same way.
 func (g *Grid) autoChunk() int {
 	if g.size == 0 {
 		return 1
@@ -49,6 +52,7 @@ func (g *Grid) autoChunk() int {
 	mean := sum / float64(samples)
 	chunk := math.Max(float64(g.size)/MinAutoChunks, MinAutoChunkPoints)
 	if mean > 0 {
+		chunk = math.Max(chunk, MinAutoChunkSeconds/mean)
 		chunk = math.Min(chunk, AutoChunkSeconds/mean)
 	}
 	return roundChunk(chunk)
@@ -74,31 +78,43 @@ func roundChunk(x float64) int {
 
 // EstimatePointSeconds returns a rough single-core cost in seconds of
 // integrating one point with defaulted parameters p. It is a model fitted to
-// internal/dynamics on a 2-core x86-64 machine, right to within a factor of
-// about two for n from 2 to 64: a flow point takes about 60 accepted
-// Dormand–Prince steps whatever its scale, each costing a few inversions of
-// an n×n matrix; an online point runs up to its horizon of learning steps
-// (it may stop earlier on convergence, so this is an upper estimate), each
-// O(n²) to O(n³), and evaluates the error at up to record steps. It never
-// returns a negative, infinite or NaN value for any p.
+// internal/dynamics on a 2-core x86-64 machine (go run ./bench/pointcost
+// prints it next to measured times), right to within a factor of about two
+// for n from 2 to 64:
+//
+//   - a flow point takes about 50 accepted Dormand–Prince steps whatever
+//     its scale, each about 1.9 + 0.08·n² + 0.0015·n³ µs (a few
+//     factorizations of an n×n matrix); the interneuron network's steps
+//     cost about as much while k = n, and grow with k/n;
+//   - an online point runs up to its horizon of learning steps (it may stop
+//     earlier on convergence, so this is an upper estimate): a direct step
+//     costs about 0.08 + 0.0032·n²·batch + 0.00001·n³ µs, an interneuron
+//     step 0.37 + 0.001·(n + k)·n·batch µs; and it evaluates the error at up
+//     to record steps, about 1 + 0.0004·n³ µs each.
+//
+// It never returns a negative, infinite or NaN value for any p.
 func EstimatePointSeconds(p dynamics.Params) float64 {
 	n := float64(max(p.N, 1))
-	width := 1.0 // the interneuron network carries W (k×n) as well as M
-	if p.Algorithm == dynamics.Interneuron {
-		width = 1.4 * math.Max(1, float64(p.K)/n)
-	}
+	k := math.Max(float64(p.K), n)
 	const micro = 1e-6
 	var s float64
 	switch p.Mode {
 	case dynamics.Online:
 		steps := math.Min(math.Max(p.Horizon, 1), 1e12)
 		batch := float64(max(p.Batch, 1))
-		step := (0.4 + 0.05*n*n*batch + 0.002*n*n*n) * width
+		step := 0.08 + 0.0032*n*n*batch + 0.00001*n*n*n
+		if p.Algorithm == dynamics.Interneuron {
+			step = 0.37 + 0.001*(n+k)*n*batch
+		}
 		records := math.Min(float64(max(p.Record, 1)), steps)
-		s = micro * (steps*step + records*(1+0.01*n*n*n))
+		s = micro * (steps*step + records*(1+0.0004*n*n*n))
 	default:
-		const flowSteps = 60
-		s = micro * flowSteps * (2 + 0.3*n*n + 0.005*n*n*n) * width
+		const flowSteps = 50
+		width := 1.0
+		if p.Algorithm == dynamics.Interneuron {
+			width = k / n
+		}
+		s = micro * flowSteps * (1.9 + 0.08*n*n + 0.0015*n*n*n) * width
 	}
 	if math.IsNaN(s) || math.IsInf(s, 0) || s < 0 {
 		return 1

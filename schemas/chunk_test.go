@@ -17,21 +17,27 @@ func TestAutoChunk(t *testing.T) {
 		body  string
 		chunk int
 	}{
-		// About 0.2 ms a point: 1.5 s is 7,700 points, rounded down to 5,000.
-		{"cheap flow n=2", "grid: {algorithm: [direct, interneuron], seed: {range: [0, 100000, 1]}}\nfixed: {n: 2}\n", 5000},
-		// About 3.2 ms a point (2,000 online steps, n = 4): 470, so 200.
-		{"online n=4", "grid: {algorithm: [direct, interneuron], seed: {range: [0, 10000, 1]}}\nfixed: {n: 4, mode: online, horizon: 2000, record: 20}\n", 200},
-		// About 6 ms a flow point at n = 16: 250, so 200.
-		{"flow n=16", "grid: {seed: {range: [0, 10000, 1]}}\nfixed: {algorithm: direct, n: 16}\n", 200},
+		// About 0.11 ms a point: 3 s is 27,000 points, more than the
+		// 200,000 / 16 = 12,500 of the MinAutoChunks rule: 10,000.
+		{"cheap flow n=2", "grid: {algorithm: [direct, interneuron], seed: {range: [0, 100000, 1]}}\nfixed: {n: 2}\n", 10000},
+		// About 0.55 ms a point on average (2,000 online steps, n = 4):
+		// 3 s is 5,400 points, but 20,000 / 16 = 1,250: 1,000.
+		{"online n=4", "grid: {algorithm: [direct, interneuron], seed: {range: [0, 10000, 1]}}\nfixed: {n: 4, mode: online, horizon: 2000, record: 20}\n", 1000},
+		// About 1.4 ms a flow point at n = 16: 3 s is 2,100 points, but
+		// 10,000 / 16 = 625: 500.
+		{"flow n=16", "grid: {seed: {range: [0, 10000, 1]}}\nfixed: {algorithm: direct, n: 16}\n", 500},
 		// Seconds a point: one point per chunk.
 		{"online n=64, default horizon", "grid: {seed: {range: [0, 10, 1]}}\nfixed: {algorithm: direct, n: 64, mode: online}\n", 1},
 		// Microseconds a point: capped.
 		{"trivial points", "grid: {seed: {range: [0, 1000000, 1]}}\nfixed: {algorithm: direct, n: 1, mode: online, horizon: 1, record: 2}\n", MaxAutoChunk},
-		// A small sweep is cut into at least MinAutoChunks chunks:
-		// 10,000 / 16 = 625, so 500 (not the 5,000 of its cost).
-		{"small sweep of cheap points", "grid: {algorithm: [direct, interneuron], seed: {range: [0, 5000, 1]}}\nfixed: {n: 2}\n", 500},
-		// … but not below MinAutoChunkPoints: 1,000 points in 10 chunks.
-		{"tiny sweep of cheap points", "grid: {algorithm: [direct, interneuron], seed: {range: [0, 500, 1]}}\nfixed: {n: 2}\n", 100},
+		// A small sweep is cut into at least MinAutoChunks chunks, but no
+		// chunk is cheaper than MinAutoChunkSeconds: 10,000 / 16 = 625
+		// points is 70 ms of cheap points, 0.25 s is 2,240: 2,000.
+		{"small sweep of cheap points", "grid: {algorithm: [direct, interneuron], seed: {range: [0, 5000, 1]}}\nfixed: {n: 2}\n", 2000},
+		// … nor smaller than MinAutoChunkPoints: flow points at n = 32
+		// cost about 6.6 ms, 0.25 s is 38 of them; 1,000 points in 10
+		// chunks of 100.
+		{"tiny sweep of costlier points", "grid: {seed: {range: [0, 1000, 1]}}\nfixed: {algorithm: direct, n: 32}\n", 100},
 		{"stated chunk wins", "chunk: 7\ngrid: {seed: {range: [0, 1000, 1]}}\nfixed: {algorithm: direct, n: 2}\n", 7},
 	}
 	for _, tc := range tests {
@@ -74,7 +80,7 @@ func TestRoundChunk(t *testing.T) {
 		want int
 	}{
 		{math.NaN(), 1}, {-3, 1}, {0.4, 1}, {1, 1}, {1.9, 1}, {2, 2}, {4.99, 2}, {5, 5}, {9.9, 5},
-		{10, 10}, {19, 10}, {7732, 5000}, {9999, 5000}, {10000, MaxAutoChunk}, {math.Inf(1), MaxAutoChunk},
+		{10, 10}, {19, 10}, {7732, 5000}, {9999, 5000}, {10000, 10000}, {19999, 10000}, {20000, MaxAutoChunk}, {math.Inf(1), MaxAutoChunk},
 	}
 	for _, tc := range tests {
 		if got := roundChunk(tc.x); got != tc.want {

@@ -17,9 +17,16 @@
 //     and worker); the wall time is the whole process, server start
 //     included, and its peak memory the child's maximum resident set.
 //
-// In both layouts the per-point compute is read back from the points table
-// (the wall_seconds column of every Parquet part), which also checks that
-// every point of the grid is stored exactly once.
+// The ideal is measured in the same run: before each sweep, this program
+// integrates the same points (or, above 200,000 points, an evenly strided
+// sample of 100,000, scaled up) with internal/dynamics in a bare loop on
+// one goroutine per core: no orchestration, no storage. The efficiency is
+// that bare compute over wall × cores. The per-point wall_seconds column of
+// the stored points table is summed too (which also checks that every point
+// of the grid is stored exactly once), but its sum is not the ideal: a
+// point's wall time includes the time its goroutine waited while other
+// work of the worker (encoding, storing, gRPC) held the core, so it grows
+// with exactly the overhead being measured.
 //
 // Usage:
 //
@@ -44,8 +51,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -55,6 +65,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/isweep/isweep/internal/control"
+	"github.com/isweep/isweep/internal/dynamics"
 	"github.com/isweep/isweep/internal/results"
 	"github.com/isweep/isweep/schemas"
 	"github.com/isweep/isweep/workflows"
@@ -116,11 +127,18 @@ type Measurement struct {
 	Cores     int   `json:"cores"`
 
 	WallSeconds float64 `json:"wall_seconds"`
-	// ComputeSeconds sums wall_seconds over the stored points table;
+	// BareComputeSeconds is the summed per-point time of the bare loop
+	// (scaled up from BareSampled points when sampled); Efficiency is
+	// BareComputeSeconds / (WallSeconds × Cores).
+	BareComputeSeconds float64 `json:"bare_compute_seconds"`
+	BareSampled        int64   `json:"bare_sampled"`
+	Efficiency         float64 `json:"efficiency"`
+	// ComputeSeconds sums wall_seconds over the stored points table and
+	// StoredEfficiency is ComputeSeconds / (WallSeconds × Cores);
 	// ReportedComputeSeconds is the workflow's own sum (separate only).
 	ComputeSeconds         float64 `json:"compute_seconds"`
+	StoredEfficiency       float64 `json:"stored_efficiency"`
 	ReportedComputeSeconds float64 `json:"reported_compute_seconds,omitempty"`
-	Efficiency             float64 `json:"efficiency"`
 	PointsPerSecond        float64 `json:"points_per_second"`
 	StoredPoints           int64   `json:"stored_points"`
 
@@ -156,6 +174,8 @@ func main() {
 	keep := flag.Bool("keep", false, "keep each sweep's output and database")
 	out := flag.String("out", "", "append one JSON object per sweep to this file (default: stdout)")
 	timeout := flag.Duration("timeout", 2*time.Hour, "longest time one sweep may take")
+	flag.StringVar(&profileDir, "profile", "", "folder to write CPU profiles of each sweep's worker and server to, as worker-KIND-SIZE.prof and server-KIND-SIZE.prof (separate layout; default none)")
+	flag.BoolVar(&timeline, "timeline", false, "print the workflow's events (separate layout) with their times from the submit, to see where the wall time goes")
 	flag.Parse()
 	if *bin == "" {
 		fail("-isweep: the path of the isweep command is required; build it with go build -o /tmp/isweep ./cmd/isweep")
@@ -199,8 +219,11 @@ func main() {
 					fail("%v", err)
 				}
 				ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+				bare, sampled, err := bareCompute(ctx, k, size)
+				if err != nil {
+					fail("%s %d: bare compute: %v", k.name, size, err)
+				}
 				var m Measurement
-				var err error
 				switch layout {
 				case "separate":
 					m, err = measureSeparate(ctx, *bin, dir, k, size, *chunk)
@@ -213,11 +236,13 @@ func main() {
 				if err != nil {
 					fail("%s %d %s: %v", k.name, size, layout, err)
 				}
+				m.BareComputeSeconds, m.BareSampled = bare, sampled
+				m.Efficiency = bare / (m.WallSeconds * float64(m.Cores))
 				body, _ := json.Marshal(m)
 				fmt.Fprintln(sink, string(body))
-				fmt.Fprintf(os.Stderr, "sweepbench: %-8s %-7s %8d points chunk %5d: wall %8.2fs compute %8.2fs efficiency %.3f %8.0f points/s server %s worker %s process %s history %d (%d runs) load %s -> %s\n",
-					layout, k.name, size, m.ChunkSize, m.WallSeconds, m.ComputeSeconds, m.Efficiency, m.PointsPerSecond,
-					mib(m.ServerPeakBytes), mib(m.WorkerPeakBytes), mib(m.ProcessPeakBytes), m.MaxHistory, m.Runs, m.LoadStart, m.LoadEnd)
+				fmt.Fprintf(os.Stderr, "sweepbench: %-8s %-7s %8d points chunk %5d: wall %8.2fs bare compute %8.2fs efficiency %.3f (stored %8.2fs: %.3f) %8.0f points/s server %s %.2fs worker %s %.2fs process %s %.2fs history %d (%d runs) load %s -> %s\n",
+					layout, k.name, size, m.ChunkSize, m.WallSeconds, m.BareComputeSeconds, m.Efficiency, m.ComputeSeconds, m.StoredEfficiency, m.PointsPerSecond,
+					mib(m.ServerPeakBytes), m.ServerCPUSeconds, mib(m.WorkerPeakBytes), m.WorkerCPUSeconds, mib(m.ProcessPeakBytes), m.ProcessCPUSeconds, m.MaxHistory, m.Runs, m.LoadStart, m.LoadEnd)
 				if !*keep {
 					os.RemoveAll(dir)
 				}
@@ -248,6 +273,75 @@ func loadAvg() string {
 		return "?"
 	}
 	return strings.Join(f[:3], " ")
+}
+
+// bareSample is the most points bareCompute integrates; above twice as
+// many it takes an evenly strided sample.
+const bareSample = 100_000
+
+// bareCompute integrates the points of a sweep of size points of kind k
+// with internal/dynamics in a bare loop, one goroutine per core, and
+// returns the summed per-point time in seconds (scaled up to the whole
+// sweep when sampled) and the number of points integrated.
+func bareCompute(ctx context.Context, k pointKind, size int64) (seconds float64, sampled int64, err error) {
+	text, err := specText(k, size, 0, "bare-output")
+	if err != nil {
+		return 0, 0, err
+	}
+	spec, err := schemas.Parse([]byte(text), "bare.yaml")
+	if err != nil {
+		return 0, 0, err
+	}
+	grid, err := spec.Grid()
+	if err != nil {
+		return 0, 0, err
+	}
+	stride := int64(1)
+	if size > 2*bareSample {
+		stride = size / bareSample
+	}
+	sampled = (size + stride - 1) / stride
+	// The loop runs with a large heap, as a worker does, so that garbage
+	// collection does not slow it more than it slows a worker's points.
+	defer debug.SetGCPercent(debug.SetGCPercent(2000))
+	var ru0 syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
+	wall0 := time.Now()
+	defer func() {
+		var ru1 syscall.Rusage
+		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
+		cpu := time.Duration(ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano()).Seconds()
+		fmt.Fprintf(os.Stderr, "sweepbench: bare loop: %d points, timed %.2fs, process CPU %.2fs, wall %.2fs\n", sampled, seconds*float64(sampled)/float64(size), cpu, time.Since(wall0).Seconds())
+	}()
+	var next atomic.Int64
+	sums := make([]float64, runtime.NumCPU())
+	errs := make([]error, len(sums))
+	var wg sync.WaitGroup
+	for w := range sums {
+		wg.Go(func() {
+			for {
+				j := next.Add(1) - 1
+				if j >= sampled {
+					return
+				}
+				pt := grid.Point(j * stride)
+				start := time.Now()
+				if _, err := dynamics.Run(ctx, pt.Params); err != nil {
+					errs[w] = fmt.Errorf("point %d: %w", j*stride, err)
+					return
+				}
+				sums[w] += time.Since(start).Seconds()
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return 0, 0, err
+	}
+	for _, s := range sums {
+		seconds += s
+	}
+	return seconds * float64(size) / float64(sampled), sampled, nil
 }
 
 // writeSpec writes the spec of a sweep into dir and parses it back.
@@ -376,6 +470,12 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
+// timeline and profileDir are the -timeline and -profile flags.
+var (
+	timeline   bool
+	profileDir string
+)
+
 // measureSeparate runs one sweep on an `isweep server` and an `isweep
 // worker` process.
 func measureSeparate(ctx context.Context, bin, dir string, k pointKind, size int64, chunk int) (Measurement, error) {
@@ -389,14 +489,20 @@ func measureSeparate(ctx context.Context, bin, dir string, k pointKind, size int
 		return m, err
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	server, err := startChild(ctx, bin, filepath.Join(dir, "server.log"), "Temporal frontend on",
-		"server", "-db", filepath.Join(dir, "temporal.db"), "-port", strconv.Itoa(port))
+	serverArgs := []string{"server", "-db", filepath.Join(dir, "temporal.db"), "-port", strconv.Itoa(port)}
+	if profileDir != "" {
+		serverArgs = append(serverArgs, "-cpuprofile", filepath.Join(profileDir, fmt.Sprintf("server-%s-%d.prof", k.name, size)))
+	}
+	server, err := startChild(ctx, bin, filepath.Join(dir, "server.log"), "Temporal frontend on", serverArgs...)
 	if err != nil {
 		return m, err
 	}
 	defer server.stop()
-	worker, err := startChild(ctx, bin, filepath.Join(dir, "worker.log"), "polling task queue",
-		"worker", "-address", addr)
+	workerArgs := []string{"worker", "-address", addr}
+	if profileDir != "" {
+		workerArgs = append(workerArgs, "-cpuprofile", filepath.Join(profileDir, fmt.Sprintf("worker-%s-%d.prof", k.name, size)))
+	}
+	worker, err := startChild(ctx, bin, filepath.Join(dir, "worker.log"), "polling task queue", workerArgs...)
 	if err != nil {
 		return m, err
 	}
@@ -430,6 +536,11 @@ func measureSeparate(ctx context.Context, bin, dir string, k pointKind, size int
 	m.ServerCPUSeconds, m.WorkerCPUSeconds = serverCPU1-serverCPU0, workerCPU1-workerCPU0
 	m.ChunkSize, m.Chunks = res.Plan.ChunkSize, res.Plan.Chunks
 	m.ReportedComputeSeconds = res.Counts.ComputeSeconds
+	if timeline {
+		if err := printTimeline(ctx, c, sub.WorkflowID, start); err != nil {
+			return m, err
+		}
+	}
 	if m.Runs, m.MaxHistory, err = histories(ctx, c, sub.WorkflowID); err != nil {
 		return m, err
 	}
@@ -541,7 +652,7 @@ func readOutput(m *Measurement, output string) error {
 	if m.StoredPoints != m.Points {
 		return fmt.Errorf("the points table holds %d points, want %d", m.StoredPoints, m.Points)
 	}
-	m.Efficiency = m.ComputeSeconds / (m.WallSeconds * float64(m.Cores))
+	m.StoredEfficiency = m.ComputeSeconds / (m.WallSeconds * float64(m.Cores))
 	m.PointsPerSecond = float64(m.Points) / m.WallSeconds
 	return nil
 }
@@ -579,6 +690,32 @@ func histories(ctx context.Context, c client.Client, workflowID string) (runs, m
 		return 0, 0, errors.New("no run of workflow " + workflowID + " is listed")
 	}
 	return runs, most, nil
+}
+
+// printTimeline prints the events of the latest run of a workflow with
+// their times from start, on stderr. Activity events carry the activity's
+// type and, for RunChunk, its position among the chunks.
+func printTimeline(ctx context.Context, c client.Client, workflowID string, start time.Time) error {
+	types := map[int64]string{}
+	it := c.GetWorkflowHistory(ctx, workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			return err
+		}
+		what := ev.GetEventType().String()
+		switch {
+		case ev.GetActivityTaskScheduledEventAttributes() != nil:
+			types[ev.GetEventId()] = ev.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName()
+			what += " " + types[ev.GetEventId()]
+		case ev.GetActivityTaskStartedEventAttributes() != nil:
+			what += " " + types[ev.GetActivityTaskStartedEventAttributes().GetScheduledEventId()]
+		case ev.GetActivityTaskCompletedEventAttributes() != nil:
+			what += " " + types[ev.GetActivityTaskCompletedEventAttributes().GetScheduledEventId()]
+		}
+		fmt.Fprintf(os.Stderr, "timeline: %8.1f ms  %4d %s\n", ev.GetEventTime().AsTime().Sub(start).Seconds()*1000, ev.GetEventId(), what)
+	}
+	return nil
 }
 
 // quietLogger drops the Temporal client's log lines.

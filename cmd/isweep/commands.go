@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"text/tabwriter"
 	"time"
 
@@ -127,6 +128,26 @@ func cmdPlan(ctx context.Context, args []string) error {
 	return nil
 }
 
+// startCPUProfile starts writing a CPU profile to path, if path is not
+// empty; stop ends it.
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fail(exitBadInput, "-cpuprofile: %v; give a writable file path", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fail(exitFailed, "-cpuprofile: %v", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
+}
+
 func cmdServer(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	db := fs.String("db", filepath.Join(".isweep", "temporal.db"), "SQLite file of the server (created if missing)")
@@ -136,9 +157,15 @@ func cmdServer(ctx context.Context, args []string) error {
 	logLevel := fs.String("log-level", "warn", "server log level: debug, info, warn, error")
 	uiPort := fs.Int("ui-port", 8233, "port of the Temporal Web UI (0: a free port, -1: no UI)")
 	logPath := fs.String("log", "", "file for the server's log lines (default: server.log beside -db; - for stderr)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (go tool pprof) of the server to this file, from start to stop (default none)")
 	if err := parseFlags(fs, args, 0, "server [flags]"); err != nil {
 		return err
 	}
+	stopProfile, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	if err := os.MkdirAll(filepath.Dir(*db), 0o755); err != nil {
 		return fail(exitBadInput, "db folder: %v", err)
 	}
@@ -196,6 +223,11 @@ func cmdWorker(ctx context.Context, args []string) error {
 	for _, err := range unknownEnv() {
 		fmt.Fprintf(os.Stderr, "isweep worker: warning: %v\n", err)
 	}
+	stopProfile, err := startCPUProfile(cfg.cpuProfile)
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	opts.Logger = quietLogger(os.Stderr, slog.LevelWarn)
 	c, err := dialWorker(ctx, opts)
 	if err != nil {

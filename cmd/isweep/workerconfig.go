@@ -50,6 +50,8 @@ type workerConfig struct {
 	concurrency int
 	metricsAddr string
 	check       bool
+	// cpuProfile is a file the worker writes a CPU profile to while it runs.
+	cpuProfile string
 	// Temporal TLS flags; empty means the environment's value.
 	tlsOn         bool
 	tlsCert       string
@@ -69,6 +71,7 @@ func (c *workerConfig) register(fs *flag.FlagSet) {
 	c.tf.register(fs)
 	fs.IntVar(&c.concurrency, "concurrency", runtime.GOMAXPROCS(0), "points integrated at once (default $ISWEEP_CONCURRENCY, else the cores)")
 	fs.StringVar(&c.metricsAddr, "metrics-addr", "", "host:port serving /healthz, /readyz and /metrics, such as :9090 (default $ISWEEP_METRICS_ADDR, else off)")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile (go tool pprof) of the worker to this file, from start to stop (default none)")
 	fs.BoolVar(&c.check, "check", false, "check the flags and the environment, print the configuration, exit (0: valid; 2: invalid); connects to nothing")
 	fs.BoolVar(&c.tlsOn, "tls", false, "connect to Temporal over TLS (default $TEMPORAL_TLS)")
 	fs.StringVar(&c.tlsCert, "tls-cert", "", "PEM client certificate for mTLS (default $TEMPORAL_TLS_CLIENT_CERT_PATH)")

@@ -95,7 +95,7 @@ type recorder struct {
 }
 
 func newRecorder(max int) *recorder {
-	return &recorder{max: max, samples: make([]Sample, 0, min(max, 256))}
+	return &recorder{max: max, samples: make([]Sample, 0, min(max, 64))}
 }
 
 func (r *recorder) room() int { return r.max - len(r.samples) }

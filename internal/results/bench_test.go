@@ -91,3 +91,26 @@ func BenchmarkEncodeTrajectories(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkEncodePointSamples encodes the same rows as
+// BenchmarkEncodeTrajectories, held as the samples of 50-sample points
+// (a flow point's trajectory), the way a worker holds them.
+func BenchmarkEncodePointSamples(b *testing.B) {
+	part := Partition{Algorithm: dynamics.Direct, N: 16}
+	for _, size := range benchSizes {
+		samples := trajectorySamples(rand.New(rand.NewPCG(1, 1)), size)
+		var points []PointSamples
+		for start := 0; start < size; start += 50 {
+			points = append(points, PointSamples{PointID: fmt.Sprintf("p%d", start), Samples: samples[start:min(size, start+50)]})
+		}
+		b.Run(fmt.Sprintf("rows=%d", size), func(b *testing.B) {
+			cpu := cpuTime(b)
+			for b.Loop() {
+				if _, _, err := EncodePointSamples("bench", part, points, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportRates(b, size, cpu)
+		})
+	}
+}

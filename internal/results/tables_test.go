@@ -3,6 +3,7 @@ package results
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -80,6 +81,57 @@ func TestEncodeTrajectoriesRejectsTwoPartitions(t *testing.T) {
 	want := `row 2 (point "b") is in partition algorithm=interneuron/n=2 but row 0 is in algorithm=direct/n=2`
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("got: %v want: an error containing %q", err, want)
+	}
+}
+
+func TestEncodePointSamplesMatchesRows(t *testing.T) {
+	part := Partition{Algorithm: dynamics.Interneuron, N: 4}
+	params := dynamics.Params{Algorithm: part.Algorithm, N: part.N}
+	rng := rand.New(rand.NewPCG(3, 4))
+	// counts gives the samples of each point; the last case crosses row
+	// groups inside a point and at a point's end.
+	for _, tt := range []struct {
+		name   string
+		counts []int
+	}{
+		{"none", nil},
+		{"empty points", []int{0, 0}},
+		{"one point", []int{7}},
+		{"some empty", []int{3, 0, 5, 0}},
+		{"row groups", []int{RowGroupRows - 1, 1, 2*RowGroupRows + 3, 0, 10}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var points []PointSamples
+			var rows []TrajectoryRow
+			for i, c := range tt.counts {
+				pt := PointSamples{PointID: fmt.Sprintf("pt%d", i), Samples: trajectorySamples(rng, c)}
+				points = append(points, pt)
+				rows = append(rows, TrajectoryRows("sw", pt.PointID, params, pt.Samples)...)
+			}
+			mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
+			defer mem.AssertSize(t, 0)
+			want, err := EncodeTrajectories(rows, mem)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, n, err := EncodePointSamples("sw", part, points, mem)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != int64(len(rows)) {
+				t.Errorf("rows: got: %d want: %d", n, len(rows))
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("part: got: %d bytes want: the %d bytes EncodeTrajectories writes for the same rows", len(got), len(want))
+			}
+		})
+	}
+}
+
+func TestEncodePointSamplesRejectsBadPartition(t *testing.T) {
+	_, _, err := EncodePointSamples("sw", Partition{Algorithm: "../x", N: 2}, []PointSamples{{PointID: "p", Samples: make([]dynamics.Sample, 1)}}, nil)
+	if err == nil || !strings.Contains(err.Error(), `"../x"`) {
+		t.Errorf("got: %v want: an error naming the algorithm \"../x\"", err)
 	}
 }
 
