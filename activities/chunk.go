@@ -134,15 +134,40 @@ func (a *Activities) RunChunk(ctx context.Context, ref ChunkRef) (ChunkResult, e
 	stopBeat := a.heartbeat(ctx, &done, int64(len(ords)))
 	defer stopBeat()
 
+	// A partition is stored while the next one computes; the marker waits
+	// for all of them.
+	type stored struct {
+		rows  []results.PointRow
+		infos []results.Part
+		err   error
+	}
+	outs := make([]stored, len(order))
+	var storing sync.WaitGroup
+	var computeErr error
+	for i, p := range order {
+		store, err := a.runPartition(ctx, sc, ref, p, &done)
+		if err != nil {
+			computeErr = err
+			break
+		}
+		storing.Go(func() {
+			o := &outs[i]
+			o.rows, o.infos, o.err = store()
+		})
+	}
+	storing.Wait()
+	if computeErr != nil {
+		return ChunkResult{}, computeErr
+	}
+
 	res := ChunkResult{Chunk: ref.Chunk}
 	marker := chunkMarker{SweepID: ref.SweepID, Chunk: ref.Chunk}
 	var rowsAll []results.PointRow
-	for _, p := range order {
-		rows, infos, err := a.runPartition(ctx, sc, ref, p, &done)
-		if err != nil {
-			return ChunkResult{}, err
+	for _, o := range outs {
+		if o.err != nil {
+			return ChunkResult{}, o.err
 		}
-		for _, r := range rows {
+		for _, r := range o.rows {
 			res.Points++
 			switch r.Status {
 			case results.StatusConverged:
@@ -157,11 +182,11 @@ func (a *Activities) RunChunk(ctx context.Context, ref ChunkRef) (ChunkResult, e
 			res.ComputeSeconds += r.WallSeconds
 			marker.PointIDs = append(marker.PointIDs, r.PointID)
 		}
-		for _, info := range infos {
+		for _, info := range o.infos {
 			res.Parts = append(res.Parts, info.Key)
 		}
-		marker.Parts = append(marker.Parts, infos...)
-		rowsAll = append(rowsAll, rows...)
+		marker.Parts = append(marker.Parts, o.infos...)
+		rowsAll = append(rowsAll, o.rows...)
 	}
 	marker.Summary = results.Summarize(rowsAll)
 	marker.Result = res
@@ -179,15 +204,17 @@ func (a *Activities) RunChunk(ctx context.Context, ref ChunkRef) (ChunkResult, e
 	return res, nil
 }
 
-// runPartition computes (or, when an earlier attempt stored them, reads
-// back) the rows of one partition of a chunk and stores its parts.
-func (a *Activities) runPartition(ctx context.Context, sc *sweepCache, ref ChunkRef, p *partition, done *progressCounter) ([]results.PointRow, []results.Part, error) {
+// runPartition computes the rows of one partition of a chunk and returns
+// a function that encodes and stores them as the partition's two parts and
+// returns the rows and parts. When an earlier attempt already stored both
+// parts, nothing is computed: the function returns what is stored.
+func (a *Activities) runPartition(ctx context.Context, sc *sweepCache, ref ChunkRef, p *partition, done *progressCounter) (store func() ([]results.PointRow, []results.Part, error), err error) {
 	part := p.Partition
 	pointsKey := results.PointsKey(ref.SweepID, part, ref.Chunk)
 	trajKey := results.TrajectoriesKey(ref.SweepID, part, ref.Chunk)
 	if rows, infos, ok, err := a.storedPartition(ctx, sc.store, pointsKey, trajKey); err != nil || ok {
 		done.add(int64(len(p.points)))
-		return rows, infos, err
+		return func() ([]results.PointRow, []results.Part, error) { return rows, infos, err }, nil
 	}
 
 	rows := make([]results.PointRow, len(p.points))
@@ -199,9 +226,18 @@ func (a *Activities) runPartition(ctx context.Context, sc *sweepCache, ref Chunk
 		done.add(1)
 		return err
 	}); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
+	return func() ([]results.PointRow, []results.Part, error) {
+		return a.storePartition(ctx, sc.store, ref, p, rows, trajs)
+	}, nil
+}
 
+// storePartition encodes the rows and trajectories of a computed partition
+// and stores them, trajectories first.
+func (a *Activities) storePartition(ctx context.Context, st store.Store, ref ChunkRef, p *partition, rows []results.PointRow, trajs [][]dynamics.Sample) ([]results.PointRow, []results.Part, error) {
+	pointsKey := results.PointsKey(ref.SweepID, p.Partition, ref.Chunk)
+	trajKey := results.TrajectoriesKey(ref.SweepID, p.Partition, ref.Chunk)
 	// The two tables are encoded at once: encoding runs outside the CPU
 	// bound, and at the end of a sweep nothing else keeps the cores busy.
 	var trajRows int64
@@ -214,7 +250,7 @@ func (a *Activities) runPartition(ctx context.Context, sc *sweepCache, ref Chunk
 		for i, pt := range p.points {
 			samples[i] = results.PointSamples{PointID: pt.ID, Samples: trajs[i]}
 		}
-		trajBody, trajRows, trajErr = results.EncodePointSamples(ref.SweepID, part, samples, a.cfg.Alloc)
+		trajBody, trajRows, trajErr = results.EncodePointSamples(ref.SweepID, p.Partition, samples, a.cfg.Alloc)
 	}()
 	pointsBody, err := results.EncodePoints(rows, a.cfg.Alloc)
 	<-trajDone
@@ -231,14 +267,14 @@ func (a *Activities) runPartition(ctx context.Context, sc *sweepCache, ref Chunk
 		results.NewPart(pointsKey, results.TablePoints, int64(len(rows)), pointsBody),
 	}
 	for i, body := range [][]byte{trajBody, pointsBody} {
-		if err := sc.store.Put(ctx, infos[i].Key, body); err != nil {
+		if err := st.Put(ctx, infos[i].Key, body); err != nil {
 			var conflict *store.ConflictError
 			if !errors.As(err, &conflict) {
 				return nil, nil, fmt.Errorf("store %s: %w", infos[i].Key, err)
 			}
 			// An earlier attempt stored this part (with its own provenance)
 			// and died before the marker: keep what is stored.
-			return a.reuseAfterConflict(ctx, sc.store, pointsKey, trajKey)
+			return a.reuseAfterConflict(ctx, st, pointsKey, trajKey)
 		}
 	}
 	return rows, infos, nil

@@ -86,7 +86,8 @@ func invalidSpec(err error) error {
 // PlanSweep validates the spec, stores it, and decides which points the
 // sweep computes: all grid points but those an earlier complete sweep into
 // the same output already computed. A plan once stored is reused, so a
-// resubmitted sweep cuts its chunks exactly as before.
+// resubmitted sweep cuts its chunks exactly as before; the plan it returns
+// lists the chunks already complete.
 func (a *Activities) PlanSweep(ctx context.Context, in PlanInput) (Plan, error) {
 	spec, err := schemas.Parse(in.Spec, "spec")
 	if err != nil {
@@ -104,7 +105,14 @@ func (a *Activities) PlanSweep(ctx context.Context, in PlanInput) (Plan, error) 
 		return Plan{}, fmt.Errorf("store spec of sweep %s: %w", sweepID, err)
 	}
 	if p, err := readPlan(ctx, st, sweepID); err == nil {
-		return p.toPlan(spec.Output), nil
+		// A plan stored before: some chunks may be done.
+		done, err := listDoneChunks(ctx, st, sweepID, p.chunks())
+		if err != nil {
+			return Plan{}, err
+		}
+		plan := p.toPlan(spec.Output)
+		plan.Done = &done
+		return plan, nil
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return Plan{}, err
 	}
@@ -148,6 +156,7 @@ func (a *Activities) PlanSweep(ctx context.Context, in PlanInput) (Plan, error) 
 	if err != nil {
 		return Plan{}, err
 	}
+	fresh := true
 	if err := st.Put(ctx, planKey(sweepID), body); err != nil {
 		var conflict *store.ConflictError
 		if !errors.As(err, &conflict) {
@@ -159,10 +168,21 @@ func (a *Activities) PlanSweep(ctx context.Context, in PlanInput) (Plan, error) 
 		if err != nil {
 			return Plan{}, err
 		}
-		p = stored
+		p, fresh = stored, false
 	}
 	activity.GetLogger(ctx).Info("Planned sweep", "SweepID", sweepID, "Points", p.Points, "Reused", p.Reused)
-	return p.toPlan(spec.Output), nil
+	// No chunk runs before its sweep's plan is stored, so a plan stored
+	// just now has none done (a plan that won a race against this one is
+	// listed like any stored plan).
+	done := DoneChunks{Chunks: p.chunks(), Bits: make([]byte, (p.chunks()+7)/8)}
+	if !fresh {
+		if done, err = listDoneChunks(ctx, st, sweepID, p.chunks()); err != nil {
+			return Plan{}, err
+		}
+	}
+	plan := p.toPlan(spec.Output)
+	plan.Done = &done
+	return plan, nil
 }
 
 func readPlan(ctx context.Context, st store.Store, sweepID string) (*planFile, error) {
@@ -239,15 +259,20 @@ func decodeIndex(body []byte) ([]string, error) {
 }
 
 // ListDoneChunks reports which chunks of a sweep are complete in the store.
+// PlanSweep reports them too; workflows planned by older workers call this.
 func (a *Activities) ListDoneChunks(ctx context.Context, ref SweepRef) (DoneChunks, error) {
 	sc, err := a.sweep(ctx, ref.Output, ref.SweepID)
 	if err != nil {
 		return DoneChunks{}, err
 	}
-	n := sc.plan.chunks()
+	return listDoneChunks(ctx, sc.store, ref.SweepID, sc.plan.chunks())
+}
+
+// listDoneChunks lists the chunk markers of a sweep of n chunks.
+func listDoneChunks(ctx context.Context, st store.Store, sweepID string, n int64) (DoneChunks, error) {
 	done := DoneChunks{Chunks: n, Bits: make([]byte, (n+7)/8)}
-	prefix := chunksPrefix(ref.SweepID)
-	for obj, err := range sc.store.List(ctx, prefix) {
+	prefix := chunksPrefix(sweepID)
+	for obj, err := range st.List(ctx, prefix) {
 		if err != nil {
 			return DoneChunks{}, err
 		}

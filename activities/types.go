@@ -31,6 +31,10 @@ type Plan struct {
 	// chunks.
 	ChunkSize int64 `json:"chunk_size"`
 	Chunks    int64 `json:"chunks"`
+	// Done lists the chunks already complete in the store when the sweep
+	// was planned (none for a new plan), so that the workflow needs no
+	// ListDoneChunks. Workers older than this field leave it nil.
+	Done *DoneChunks `json:"done,omitempty"`
 }
 
 // ChunkRef names one chunk of a sweep.

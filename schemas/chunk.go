@@ -21,11 +21,11 @@ const (
 	// is cut into at least: the last chunk's storage is not overlapped with
 	// any compute, so it should be a small part of the sweep, and several
 	// workers should have work. That rule never makes a chunk cheaper than
-	// MinAutoChunkSeconds (where the per-chunk cost would pass 5 %), nor
+	// MinAutoChunkSeconds (where the per-chunk cost would pass 3 %), nor
 	// smaller than MinAutoChunkPoints (a tiny sweep is not cut into tiny
 	// files).
-	MinAutoChunks       = 16
-	MinAutoChunkSeconds = 0.25
+	MinAutoChunks       = 8
+	MinAutoChunkSeconds = 0.5
 	MinAutoChunkPoints  = 100
 	// autoChunkSamples is the number of points, evenly spread over the
 	// grid, whose estimated costs are averaged.

@@ -69,7 +69,7 @@ var goodSpecs = []struct {
 	{
 		file:    "wide.yaml",
 		len:     2 * 2 * 4 * 3 * 2 * 3 * 2,
-		chunks:  2, // no chunk: 576 points of about 0.4 ms, at least 0.25 s a chunk: 500 a chunk
+		chunks:  1, // no chunk: 576 points of about 0.4 ms, at least 0.5 s a chunk: 1,000 a chunk
 		varying: []string{"algorithm", "mode", "n", "k", "init_scale", "init_shape", "eta", "seed"},
 		points: map[int64]string{
 			0:   "algorithm=direct, mode=flow, n=2, k=2, init_scale=0.5, init_shape=identity, eta=0.001, seed=0",

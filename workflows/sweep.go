@@ -228,10 +228,17 @@ func SweepWorkflow(ctx workflow.Context, in SweepInput) (SweepResult, error) {
 		if err := workflow.ExecuteActivity(shortCtx, a.PlanSweep, activities.PlanInput{Spec: in.Spec}).Get(ctx, &plan); err != nil {
 			return SweepResult{}, err
 		}
+		// Since version 1 the plan lists the chunks already done; histories
+		// from before (and plans from workers that do not fill it) ask for
+		// them with ListDoneChunks.
 		var done activities.DoneChunks
-		if err := workflow.ExecuteActivity(shortCtx, a.ListDoneChunks, activities.SweepRef{Output: plan.Output, SweepID: plan.SweepID}).Get(ctx, &done); err != nil {
+		if v := workflow.GetVersion(ctx, planListsDoneChange, workflow.DefaultVersion, 1); v == 1 && plan.Done != nil {
+			done = *plan.Done
+		} else if err := workflow.ExecuteActivity(shortCtx, a.ListDoneChunks, activities.SweepRef{Output: plan.Output, SweepID: plan.SweepID}).Get(ctx, &done); err != nil {
 			return SweepResult{}, err
 		}
+		// The state carries the bitmap once, in Done.
+		plan.Done = nil
 		st = &State{Plan: plan, Done: done, StartedAt: workflow.Now(ctx)}
 		logger.Info("Sweep planned", "SweepID", plan.SweepID, "Points", plan.Points,
 			"Planned", plan.Planned, "Reused", plan.Reused, "Chunks", plan.Chunks, "AlreadyDone", done.Done)
@@ -341,6 +348,10 @@ func SweepWorkflow(ctx workflow.Context, in SweepInput) (SweepResult, error) {
 		"AlreadyDone", st.Counts.AlreadyDone, "FailedChunks", len(st.FailedChunks), "Status", final.Status)
 	return SweepResult{Plan: plan, Counts: st.Counts, FailedChunks: st.FailedChunks, Final: final}, nil
 }
+
+// planListsDoneChange is the change id of the plan that lists the chunks
+// already done (workflow.GetVersion).
+const planListsDoneChange = "plan-lists-done-chunks"
 
 // SweepWorkflowName is the name SweepWorkflow is registered and started
 // under.

@@ -22,6 +22,7 @@ import (
 type fakeSweep struct {
 	chunks    int64
 	done      []int64
+	oldPlan   bool  // PlanSweep of an older worker: no done chunks in the plan
 	failChunk int64 // -1: none
 	failPoint int64 // -1: none; a chunk reporting one failed point
 
@@ -30,6 +31,7 @@ type fakeSweep struct {
 	inFlight  atomic.Int64
 	maxFlight atomic.Int64
 	finalized atomic.Int64
+	listed    atomic.Int64 // ListDoneChunks calls
 }
 
 func newFakeSweep(chunks int64, done ...int64) *fakeSweep {
@@ -37,8 +39,22 @@ func newFakeSweep(chunks int64, done ...int64) *fakeSweep {
 }
 
 func (f *fakeSweep) plan() activities.Plan {
-	return activities.Plan{SweepID: "0123456789abcdef", Name: "test", Output: "/tmp/x",
+	p := activities.Plan{SweepID: "0123456789abcdef", Name: "test", Output: "/tmp/x",
 		Points: f.chunks*10 - 3, Planned: f.chunks*10 - 3, ChunkSize: 10, Chunks: f.chunks}
+	if !f.oldPlan {
+		d := f.doneChunks()
+		p.Done = &d
+	}
+	return p
+}
+
+func (f *fakeSweep) doneChunks() activities.DoneChunks {
+	d := activities.DoneChunks{Chunks: f.chunks, Bits: make([]byte, (f.chunks+7)/8)}
+	for _, c := range f.done {
+		d.Bits[c/8] |= 1 << (c % 8)
+		d.Done++
+	}
+	return d
 }
 
 func (f *fakeSweep) register(env *testsuite.TestWorkflowEnvironment) {
@@ -47,12 +63,8 @@ func (f *fakeSweep) register(env *testsuite.TestWorkflowEnvironment) {
 	env.OnActivity(a.PlanSweep, mock.Anything, mock.Anything).Return(f.plan(), nil)
 	env.OnActivity(a.ListDoneChunks, mock.Anything, mock.Anything).Return(
 		func(context.Context, activities.SweepRef) (activities.DoneChunks, error) {
-			d := activities.DoneChunks{Chunks: f.chunks, Bits: make([]byte, (f.chunks+7)/8)}
-			for _, c := range f.done {
-				d.Bits[c/8] |= 1 << (c % 8)
-				d.Done++
-			}
-			return d, nil
+			f.listed.Add(1)
+			return f.doneChunks(), nil
 		})
 	env.OnActivity(a.RunChunk, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, ref activities.ChunkRef) (activities.ChunkResult, error) {
@@ -95,17 +107,20 @@ func TestSweepWorkflowRunsEveryChunkOnce(t *testing.T) {
 		chunks      int64
 		done        []int64
 		maxInFlight int
+		oldPlan     bool
 	}{
-		{"fresh", 25, nil, 0},
-		{"resumed", 25, []int64{0, 3, 4, 24}, 0},
-		{"all done", 5, []int64{0, 1, 2, 3, 4}, 0},
-		{"window of 3", 40, nil, 3},
+		{"fresh", 25, nil, 0, false},
+		{"resumed", 25, []int64{0, 3, 4, 24}, 0, false},
+		{"resumed, plan of an older worker", 25, []int64{0, 3, 4, 24}, 0, true},
+		{"all done", 5, []int64{0, 1, 2, 3, 4}, 0, false},
+		{"window of 3", 40, nil, 3, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var suite testsuite.WorkflowTestSuite
 			env := suite.NewTestWorkflowEnvironment()
 			f := newFakeSweep(tt.chunks, tt.done...)
+			f.oldPlan = tt.oldPlan
 			f.register(env)
 			env.ExecuteWorkflow(SweepWorkflow, SweepInput{Options: Options{MaxInFlight: tt.maxInFlight}})
 			if !env.IsWorkflowCompleted() {
@@ -136,6 +151,15 @@ func TestSweepWorkflowRunsEveryChunkOnce(t *testing.T) {
 			}
 			if got := f.finalized.Load(); got != 1 {
 				t.Errorf("got: finalize ran %d times, want: 1", got)
+			}
+			// The plan lists the done chunks; only an older worker's plan
+			// needs ListDoneChunks.
+			wantListed := int64(0)
+			if tt.oldPlan {
+				wantListed = 1
+			}
+			if got := f.listed.Load(); got != wantListed {
+				t.Errorf("got: ListDoneChunks ran %d times, want: %d", got, wantListed)
 			}
 			if tt.maxInFlight > 0 && f.maxFlight.Load() > int64(tt.maxInFlight) {
 				t.Errorf("got: %d chunks in flight at once, want: at most %d", f.maxFlight.Load(), tt.maxInFlight)

@@ -20,7 +20,8 @@
 // The ideal is measured in the same run: before each sweep, this program
 // integrates the same points (or, above 200,000 points, an evenly strided
 // sample of 100,000, scaled up) with internal/dynamics in a bare loop on
-// one goroutine per core: no orchestration, no storage. The efficiency is
+// one goroutine per core: no orchestration, no storage; a short loop is
+// repeated and the fastest counts. The efficiency is
 // that bare compute over wall × cores. The per-point wall_seconds column of
 // the stored points table is summed too (which also checks that every point
 // of the grid is stored exactly once), but its sum is not the ideal: a
@@ -46,6 +47,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"net"
 	"os"
 	"os/exec"
@@ -304,15 +306,30 @@ func bareCompute(ctx context.Context, k pointKind, size int64) (seconds float64,
 	// The loop runs with a large heap, as a worker does, so that garbage
 	// collection does not slow it more than it slows a worker's points.
 	defer debug.SetGCPercent(debug.SetGCPercent(2000))
-	var ru0 syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
-	wall0 := time.Now()
-	defer func() {
+	// Short loops are repeated (up to 200,000 points in all, at most 5
+	// times) and the fastest counts: the ideal is what the machine can do.
+	reps := int(max(1, min(5, 2*bareSample/sampled)))
+	best := math.Inf(1)
+	for r := range reps {
+		var ru0 syscall.Rusage
+		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
+		wall0 := time.Now()
+		s, err := bareLoop(ctx, grid, sampled, stride)
+		if err != nil {
+			return 0, 0, err
+		}
 		var ru1 syscall.Rusage
 		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
 		cpu := time.Duration(ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano()).Seconds()
-		fmt.Fprintf(os.Stderr, "sweepbench: bare loop: %d points, timed %.2fs, process CPU %.2fs, wall %.2fs\n", sampled, seconds*float64(sampled)/float64(size), cpu, time.Since(wall0).Seconds())
-	}()
+		fmt.Fprintf(os.Stderr, "sweepbench: bare loop %d/%d: %d points, timed %.3fs, process CPU %.3fs, wall %.3fs\n", r+1, reps, sampled, s, cpu, time.Since(wall0).Seconds())
+		best = min(best, s)
+	}
+	return best * float64(size) / float64(sampled), sampled, nil
+}
+
+// bareLoop integrates points 0, stride, 2·stride, … (sampled of them) on
+// one goroutine per core and returns their summed time in seconds.
+func bareLoop(ctx context.Context, grid *schemas.Grid, sampled, stride int64) (float64, error) {
 	var next atomic.Int64
 	sums := make([]float64, runtime.NumCPU())
 	errs := make([]error, len(sums))
@@ -336,12 +353,13 @@ func bareCompute(ctx context.Context, k pointKind, size int64) (seconds float64,
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		return 0, 0, err
+		return 0, err
 	}
+	var seconds float64
 	for _, s := range sums {
 		seconds += s
 	}
-	return seconds * float64(size) / float64(sampled), sampled, nil
+	return seconds, nil
 }
 
 // writeSpec writes the spec of a sweep into dir and parses it back.
