@@ -7,7 +7,9 @@
 #      (flow2: cheap flow points, n = 2, ~0.2 ms; online4: 2000 online
 #      steps, n = 4, ~3 ms), at the default (automatic) chunk size, both as
 #      separate `isweep server` + `isweep worker` processes and as one
-#      `isweep run` process; then $BIG_SIZE flow2 points (separate only);
+#      `isweep run` process; then $BIG_SIZE points of each kind in
+#      $BIG_KINDS (separate only). Efficiency is measured against the same
+#      points integrated by a bare Go loop in the same run (bench/sweep);
 #   3. runs the same 100 × $PEER_SEEDS-point flow2 sweep through a
 #      multiprocessing.Pool and through Ray Tune (installed with pip into a
 #      virtual environment, $VENV, that sees the system packages), each
@@ -19,7 +21,8 @@
 # Settings (environment):
 #   KINDS       point kinds, default "flow2 online4"
 #   SIZES       sweep sizes, default "1000 10000 100000"
-#   BIG_SIZE    the large flow2 sweep, default 1000000 (0 skips it)
+#   BIG_SIZE    the large sweeps, default 1000000 (0 skips them)
+#   BIG_KINDS   point kinds of the large sweeps, default "flow2 online4"
 #   PEER_SEEDS  seeds of the peer sweep (100 points each), default 100
 #   PEERS       peers to run, default "pool ray"
 #   CHUNK       chunk written into the specs, default 0 (automatic)
@@ -35,6 +38,7 @@ cd "$root"
 KINDS="${KINDS:-flow2 online4}"
 SIZES="${SIZES:-1000 10000 100000}"
 BIG_SIZE="${BIG_SIZE:-1000000}"
+BIG_KINDS="${BIG_KINDS:-flow2 online4}"
 PEER_SEEDS="${PEER_SEEDS:-100}"
 PEERS="${PEERS:-pool ray}"
 CHUNK="${CHUNK:-0}"
@@ -61,9 +65,11 @@ for kind in $KINDS; do
 		-layouts separate,run -chunk "$CHUNK" -work "$work/sweeps" -out "$jsonl"
 done
 if [ "$BIG_SIZE" -gt 0 ]; then
-	log "isweep: flow2, $BIG_SIZE points (separate server and worker)"
-	"$work/sweepbench" -isweep "$work/isweep" -kinds flow2 -sizes "$BIG_SIZE" \
-		-layouts separate -chunk "$CHUNK" -work "$work/sweeps" -out "$jsonl" -timeout 3h
+	for kind in $BIG_KINDS; do
+		log "isweep: $kind, $BIG_SIZE points (separate server and worker)"
+		"$work/sweepbench" -isweep "$work/isweep" -kinds "$kind" -sizes "$BIG_SIZE" \
+			-layouts separate -chunk "$CHUNK" -work "$work/sweeps" -out "$jsonl" -timeout 3h
+	done
 fi
 
 if ! "$PYTHON" -c 'import numpy, scipy, pyarrow' 2>/dev/null; then

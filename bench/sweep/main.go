@@ -215,16 +215,16 @@ func main() {
 			fail("-kinds: %q is unknown; use flow2 or online4", kn)
 		}
 		for _, size := range sizes {
+			bare, sampled, err := bareCompute(context.Background(), k, size)
+			if err != nil {
+				fail("%s %d: bare compute: %v", k.name, size, err)
+			}
 			for _, layout := range strings.Split(*layoutList, ",") {
 				dir := filepath.Join(*work, fmt.Sprintf("%s-%d-%s", k.name, size, layout))
 				if err := os.MkdirAll(dir, 0o755); err != nil {
 					fail("%v", err)
 				}
 				ctx, cancel := context.WithTimeout(context.Background(), *timeout)
-				bare, sampled, err := bareCompute(ctx, k, size)
-				if err != nil {
-					fail("%s %d: bare compute: %v", k.name, size, err)
-				}
 				var m Measurement
 				switch layout {
 				case "separate":
