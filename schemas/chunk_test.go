@@ -17,26 +17,30 @@ func TestAutoChunk(t *testing.T) {
 		body  string
 		chunk int
 	}{
-		// About 0.11 ms a point: 3 s is 27,000 points, more than the
-		// 200,000 / 8 = 25,000 of the MinAutoChunks rule: 20,000.
+		// About 0.11 ms a point: 3 s is 27,000 points, fewer than the
+		// 200,000 / 4 = 50,000 of the MinAutoChunks rule: 20,000.
 		{"cheap flow n=2", "grid: {algorithm: [direct, interneuron], seed: {range: [0, 100000, 1]}}\nfixed: {n: 2}\n", 20000},
 		// About 0.55 ms a point on average (2,000 online steps, n = 4):
-		// 3 s is 5,400 points, but 20,000 / 8 = 2,500: 2,000.
-		{"online n=4", "grid: {algorithm: [direct, interneuron], seed: {range: [0, 10000, 1]}}\nfixed: {n: 4, mode: online, horizon: 2000, record: 20}\n", 2000},
-		// About 1.4 ms a flow point at n = 16: 3 s is 2,100 points, but
-		// 10,000 / 8 = 1,250: 1,000.
-		{"flow n=16", "grid: {seed: {range: [0, 10000, 1]}}\nfixed: {algorithm: direct, n: 16}\n", 1000},
+		// 3 s is 5,400 points, but 20,000 / 4 = 5,000: 5,000.
+		{"online n=4", "grid: {algorithm: [direct, interneuron], seed: {range: [0, 10000, 1]}}\nfixed: {n: 4, mode: online, horizon: 2000, record: 20}\n", 5000},
+		// About 1.4 ms a flow point at n = 16: 3 s is 2,100 points (fewer
+		// than 10,000 / 4): 2,000.
+		{"flow n=16", "grid: {seed: {range: [0, 10000, 1]}}\nfixed: {algorithm: direct, n: 16}\n", 2000},
+		// A small sweep of costlier points: 2,000 online points at n = 4
+		// (1.1 s of compute); 2,000 / 4 = 500 points would be 0.28 s, under
+		// MinAutoChunkSeconds: 0.5 s is 900 points, rounded down to 500.
+		{"small sweep of costlier points", "grid: {algorithm: [direct, interneuron], seed: {range: [0, 1000, 1]}}\nfixed: {n: 4, mode: online, horizon: 2000, record: 20}\n", 500},
 		// Seconds a point: one point per chunk.
 		{"online n=64, default horizon", "grid: {seed: {range: [0, 10, 1]}}\nfixed: {algorithm: direct, n: 64, mode: online}\n", 1},
 		// Microseconds a point: capped.
 		{"trivial points", "grid: {seed: {range: [0, 1000000, 1]}}\nfixed: {algorithm: direct, n: 1, mode: online, horizon: 1, record: 2}\n", MaxAutoChunk},
 		// A small sweep is cut into at least MinAutoChunks chunks, but no
-		// chunk is cheaper than MinAutoChunkSeconds: 10,000 / 8 = 1,250
-		// points is 0.14 s of cheap points, 0.5 s is 4,480: 2,000.
+		// chunk is cheaper than MinAutoChunkSeconds: 10,000 / 4 = 2,500
+		// points is 0.28 s of cheap points, 0.5 s is 4,480: 2,000.
 		{"small sweep of cheap points", "grid: {algorithm: [direct, interneuron], seed: {range: [0, 5000, 1]}}\nfixed: {n: 2}\n", 2000},
 		// … nor smaller than MinAutoChunkPoints: flow points at n = 32
-		// cost about 6.6 ms, 0.5 s is 75 of them, 500 / 8 = 62; 500
-		// points in 5 chunks of 100.
+		// cost about 6.6 ms, 0.5 s is 75 of them, 500 / 4 = 125 (rounded
+		// down to 100); 500 points in 5 chunks of 100.
 		{"tiny sweep of costlier points", "grid: {seed: {range: [0, 500, 1]}}\nfixed: {algorithm: direct, n: 32}\n", 100},
 		{"stated chunk wins", "chunk: 7\ngrid: {seed: {range: [0, 1000, 1]}}\nfixed: {algorithm: direct, n: 2}\n", 7},
 	}
