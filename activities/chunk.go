@@ -130,7 +130,7 @@ func (a *Activities) RunChunk(ctx context.Context, ref ChunkRef) (ChunkResult, e
 		return order[i].N < order[j].N
 	})
 
-	var done progressCounter
+	var done atomic.Int64
 	stopBeat := a.heartbeat(ctx, &done, int64(len(ords)))
 	defer stopBeat()
 
@@ -161,8 +161,8 @@ func (a *Activities) RunChunk(ctx context.Context, ref ChunkRef) (ChunkResult, e
 	}
 
 	res := ChunkResult{Chunk: ref.Chunk}
-	marker := chunkMarker{SweepID: ref.SweepID, Chunk: ref.Chunk}
-	var rowsAll []results.PointRow
+	marker := chunkMarker{SweepID: ref.SweepID, Chunk: ref.Chunk, PointIDs: make([]string, 0, len(ords))}
+	var summary []results.SummaryRow
 	for _, o := range outs {
 		if o.err != nil {
 			return ChunkResult{}, o.err
@@ -186,9 +186,11 @@ func (a *Activities) RunChunk(ctx context.Context, ref ChunkRef) (ChunkResult, e
 			res.Parts = append(res.Parts, info.Key)
 		}
 		marker.Parts = append(marker.Parts, o.infos...)
-		rowsAll = append(rowsAll, o.rows...)
+		summary = append(summary, results.Summarize(o.rows)...)
 	}
-	marker.Summary = results.Summarize(rowsAll)
+	// The partitions hold disjoint points: merging their summaries gives
+	// the chunk's.
+	marker.Summary = results.MergeSummaries(summary)
 	marker.Result = res
 	body, err := json.Marshal(marker)
 	if err != nil {
@@ -208,12 +210,12 @@ func (a *Activities) RunChunk(ctx context.Context, ref ChunkRef) (ChunkResult, e
 // a function that encodes and stores them as the partition's two parts and
 // returns the rows and parts. When an earlier attempt already stored both
 // parts, nothing is computed: the function returns what is stored.
-func (a *Activities) runPartition(ctx context.Context, sc *sweepCache, ref ChunkRef, p *partition, done *progressCounter) (store func() ([]results.PointRow, []results.Part, error), err error) {
+func (a *Activities) runPartition(ctx context.Context, sc *sweepCache, ref ChunkRef, p *partition, done *atomic.Int64) (store func() ([]results.PointRow, []results.Part, error), err error) {
 	part := p.Partition
 	pointsKey := results.PointsKey(ref.SweepID, part, ref.Chunk)
 	trajKey := results.TrajectoriesKey(ref.SweepID, part, ref.Chunk)
 	if rows, infos, ok, err := a.storedPartition(ctx, sc.store, pointsKey, trajKey); err != nil || ok {
-		done.add(int64(len(p.points)))
+		done.Add(int64(len(p.points)))
 		return func() ([]results.PointRow, []results.Part, error) { return rows, infos, err }, nil
 	}
 
@@ -223,7 +225,7 @@ func (a *Activities) runPartition(ctx context.Context, sc *sweepCache, ref Chunk
 	if err := a.compute(ctx, len(p.points), func(i int) error {
 		traj, err := a.runPoint(ctx, ref, p.points[i], attempt, &rows[i])
 		trajs[i] = traj
-		done.add(1)
+		done.Add(1)
 		return err
 	}); err != nil {
 		return nil, err
@@ -400,30 +402,12 @@ func (a *Activities) runPoint(ctx context.Context, ref ChunkRef, pt schemas.Poin
 	return traj, nil
 }
 
-// progressCounter counts finished points of a chunk across goroutines.
-type progressCounter struct {
-	mu sync.Mutex
-	n  int64
-}
-
-func (c *progressCounter) add(d int64) {
-	c.mu.Lock()
-	c.n += d
-	c.mu.Unlock()
-}
-
-func (c *progressCounter) get() int64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.n
-}
-
 // heartbeat reports the chunk's progress every heartbeatEvery until the
 // returned stop function is called. The first report comes after one
 // period, not at the start: a chunk shorter than that sends none (each
 // heartbeat is a write on the Temporal server), and the period is at most
 // a quarter of the heartbeat timeout.
-func (a *Activities) heartbeat(ctx context.Context, done *progressCounter, total int64) (stop func()) {
+func (a *Activities) heartbeat(ctx context.Context, done *atomic.Int64, total int64) (stop func()) {
 	if !activity.IsActivity(ctx) {
 		return func() {}
 	}
@@ -444,7 +428,7 @@ func (a *Activities) heartbeat(ctx context.Context, done *progressCounter, total
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				activity.RecordHeartbeat(ctx, [2]int64{done.get(), total})
+				activity.RecordHeartbeat(ctx, [2]int64{done.Load(), total})
 			}
 		}
 	}()
