@@ -86,14 +86,15 @@ def main(argv=None) -> int:
         lines += peer_table(peers)
         lines += ["", "## isweep against the peers, same sweep", ""]
         for p in peers:
-            ref = [r for r in isweep if r["kind"] == "flow2" and r["layout"] == "separate" and r["points"] == p["points"]]
-            if not ref:
-                continue
-            lines.append(
-                f"- {p['points']:,} points: isweep (separate) {ref[0]['points_per_second']:,.0f} points/s vs {p['peer']} "
-                f"{p['points_per_second']:,.1f} points/s: {ref[0]['points_per_second'] / p['points_per_second']:,.0f}×; "
-                f"efficiency {ref[0]['efficiency']:.3f} vs {p['efficiency']:.3f}."
-            )
+            for layout in ("run", "separate"):
+                ref = [r for r in isweep if r["kind"] == "flow2" and r["layout"] == layout and r["points"] == p["points"]]
+                if not ref:
+                    continue
+                lines.append(
+                    f"- {p['points']:,} points: isweep ({layout}) {ref[0]['points_per_second']:,.0f} points/s vs {p['peer']} "
+                    f"{p['points_per_second']:,.1f} points/s: {ref[0]['points_per_second'] / p['points_per_second']:,.0f}×; "
+                    f"efficiency {ref[0]['efficiency']:.3f} vs {p['efficiency']:.3f}."
+                )
     with open(args.out, "w") as f:
         f.write("\n".join(lines) + "\n")
     return 0
