@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/google/pprof/profile"
 
 	"github.com/isweep/isweep/internal/proctest"
 	"github.com/isweep/isweep/internal/results"
@@ -533,7 +534,8 @@ func TestServerStatusWatch(t *testing.T) {
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	server := startIsweep(t, dir, nil, "server", "-db", filepath.Join(dir, "temporal.db"), "-port", strconv.Itoa(port))
+	serverProfile, workerProfile := filepath.Join(dir, "server.prof"), filepath.Join(dir, "worker.prof")
+	server := startIsweep(t, dir, nil, "server", "-db", filepath.Join(dir, "temporal.db"), "-port", strconv.Itoa(port), "-cpuprofile", serverProfile)
 	waitOutput(t, server, "Temporal frontend on")
 	env := []string{"TEMPORAL_ADDRESS=" + addr}
 
@@ -560,7 +562,7 @@ fixed: {mode: flow, n: 4, input_spectrum: {min: 0.5, max: 2}}
 	if code := status.wait(t, time.Minute); code != 0 || !strings.Contains(status.out.String(), "running") {
 		t.Fatalf("status: exit %d:\n%s", code, status.out.String())
 	}
-	startIsweep(t, dir, env, "worker", "-concurrency", "2")
+	worker := startIsweep(t, dir, env, "worker", "-concurrency", "2", "-cpuprofile", workerProfile)
 	watch := startIsweep(t, dir, env, "watch", sweepID)
 	if code := watch.wait(t, 5*time.Minute); code != 0 {
 		t.Fatalf("watch: exit %d:\n%s", code, watch.out.String())
@@ -574,6 +576,52 @@ fixed: {mode: flow, n: 4, input_spectrum: {min: 0.5, max: 2}}
 	}
 	if rows := readPoints(t, filepath.Join(dir, "results", "small"), sweepID); len(rows) != 30 {
 		t.Errorf("got: %d rows, want: 30", len(rows))
+	}
+
+	// Stopped with Ctrl-C, worker and server leave their CPU profiles.
+	for _, p := range []struct {
+		r    *runCmd
+		path string
+	}{{worker, workerProfile}, {server, serverProfile}} {
+		if err := p.r.cmd.Process.Signal(os.Interrupt); err != nil {
+			t.Fatal(err)
+		}
+		if code := p.r.wait(t, time.Minute); code != 0 {
+			t.Errorf("%v: exit %d after Ctrl-C:\n%s", p.r.cmd.Args[1:], code, p.r.out.String())
+		}
+		checkCPUProfile(t, p.path)
+	}
+}
+
+// checkCPUProfile parses a CPU profile written by -cpuprofile.
+func checkCPUProfile(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Errorf("-cpuprofile: %v", err)
+		return
+	}
+	defer f.Close()
+	prof, err := profile.Parse(f)
+	if err != nil {
+		t.Errorf("-cpuprofile %s: got: %v want: a profile go tool pprof reads", path, err)
+		return
+	}
+	if len(prof.SampleType) == 0 || prof.SampleType[len(prof.SampleType)-1].Type != "cpu" || prof.DurationNanos <= 0 {
+		t.Errorf("-cpuprofile %s: got: sample types %v over %d ns want: cpu samples over the process's life", path, prof.SampleType, prof.DurationNanos)
+	}
+}
+
+func TestCPUProfileBadPath(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"worker", "-address", "127.0.0.1:1", "-cpuprofile", filepath.Join(dir, "missing", "w.prof")},
+		{"server", "-db", filepath.Join(dir, "t.db"), "-port", "0", "-cpuprofile", filepath.Join(dir, "missing", "s.prof")},
+	} {
+		code, out := runIsweep(t, dir, time.Minute, args...)
+		if code != exitBadInput || !strings.Contains(out, "-cpuprofile") {
+			t.Errorf("isweep %v: got: exit %d\n%s\nwant: exit %d naming -cpuprofile", args, code, out, exitBadInput)
+		}
 	}
 }
 
