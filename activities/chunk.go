@@ -334,20 +334,29 @@ func (a *Activities) compute(ctx context.Context, count int, point func(i int) e
 	var firstErr error
 	var errOnce sync.Once
 	fail := func(err error) { errOnce.Do(func() { firstErr = err }) }
+	// claimed is closed once every point has been taken: then no more
+	// goroutines are needed, and waiting for another unit of the bound
+	// (held by other chunks) would only delay this chunk's storage.
+	claimed := make(chan struct{})
+	var claimedOnce sync.Once
+spawn:
 	for range min(count, cap(a.cpu)) {
 		select {
 		case a.cpu <- struct{}{}:
+		case <-claimed:
+			break spawn
 		case <-ctx.Done():
-			fail(ctx.Err())
-		}
-		if ctx.Err() != nil {
-			break
+			break spawn
 		}
 		wg.Go(func() {
 			defer func() { <-a.cpu }()
 			for {
 				i := int(next.Add(1) - 1)
-				if i >= count || ctx.Err() != nil {
+				if i >= count {
+					claimedOnce.Do(func() { close(claimed) })
+					return
+				}
+				if ctx.Err() != nil {
 					return
 				}
 				if err := point(i); err != nil {

@@ -1,0 +1,125 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/isweep/isweep/internal/store"
+)
+
+// openNoStore refuses every store: compute needs none.
+func openNoStore(context.Context, string) (store.Store, error) {
+	return nil, errors.New("no store in this test")
+}
+
+// newComputeActivities returns activities with a CPU bound of cpu and no
+// store (compute needs none).
+func newComputeActivities(t *testing.T, cpu int) *Activities {
+	t.Helper()
+	a, err := New(Config{OpenStore: openNoStore, CPU: cpu})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func TestComputeRunsEveryPointOnceWithinTheBound(t *testing.T) {
+	for _, tt := range []struct {
+		cpu, count int
+	}{{1, 1}, {1, 10}, {2, 1}, {2, 7}, {4, 100}} {
+		a := newComputeActivities(t, tt.cpu)
+		ran := make([]atomic.Int32, tt.count)
+		var running, most atomic.Int32
+		err := a.compute(context.Background(), tt.count, func(i int) error {
+			n := running.Add(1)
+			defer running.Add(-1)
+			for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+			}
+			time.Sleep(time.Millisecond)
+			ran[i].Add(1)
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("cpu %d, %d points: %v", tt.cpu, tt.count, err)
+		}
+		for i := range ran {
+			if got := ran[i].Load(); got != 1 {
+				t.Errorf("cpu %d, %d points: point %d ran %d times, want 1", tt.cpu, tt.count, i, got)
+			}
+		}
+		if got := most.Load(); got > int32(tt.cpu) {
+			t.Errorf("cpu %d, %d points: got: %d points at once want: at most %d", tt.cpu, tt.count, got, tt.cpu)
+		}
+		if got := len(a.cpu); got != 0 {
+			t.Errorf("cpu %d, %d points: got: %d units of the bound still held want: 0", tt.cpu, tt.count, got)
+		}
+	}
+}
+
+// TestComputeDoesNotWaitForABusyCore: once a chunk's points are all taken,
+// it returns without waiting for another unit of the CPU bound, which other
+// chunks may hold for long. Two cores: chunks B and D hold them, each on a
+// point that blocks; chunk A waited for a core, got the one C freed, and
+// computed all its points on it; D, queued behind A, took that core back.
+func TestComputeDoesNotWaitForABusyCore(t *testing.T) {
+	a := newComputeActivities(t, 2)
+	var chunks sync.WaitGroup
+	blocking := func(gate chan struct{}) {
+		chunks.Go(func() {
+			_ = a.compute(context.Background(), 1, func(int) error {
+				<-gate
+				return nil
+			})
+		})
+	}
+	releaseB, releaseC, releaseD := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	defer chunks.Wait()
+	defer close(releaseD)
+	defer close(releaseB)
+	blocking(releaseB)
+	blocking(releaseC)
+	for len(a.cpu) < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- a.compute(context.Background(), 5, func(int) error { return nil })
+	}()
+	time.Sleep(100 * time.Millisecond) // A waits for a core first…
+	blocking(releaseD)                 // … D after it
+	time.Sleep(100 * time.Millisecond)
+	close(releaseC)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("got: %v want: no error", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("got: chunk A still waiting for a core 10 s after its points were done want: it returns")
+	}
+}
+
+func TestComputeStopsOnCancel(t *testing.T) {
+	a := newComputeActivities(t, 2)
+	ctx, cancel := context.WithCancel(context.Background())
+	var ran atomic.Int32
+	err := a.compute(ctx, 1000, func(i int) error {
+		if ran.Add(1) == 10 {
+			cancel()
+		}
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("got: %v want: context.Canceled", err)
+	}
+	if got := ran.Load(); got >= 1000 {
+		t.Errorf("got: %d points ran want: the cancel to stop them", got)
+	}
+	if got := len(a.cpu); got != 0 {
+		t.Errorf("got: %d units of the bound still held want: 0", got)
+	}
+}
