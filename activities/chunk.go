@@ -214,9 +214,11 @@ func (a *Activities) runPartition(ctx context.Context, sc *sweepCache, ref Chunk
 	part := p.Partition
 	pointsKey := results.PointsKey(ref.SweepID, part, ref.Chunk)
 	trajKey := results.TrajectoriesKey(ref.SweepID, part, ref.Chunk)
-	if rows, infos, ok, err := a.storedPartition(ctx, sc.store, pointsKey, trajKey); err != nil || ok {
+	if rows, infos, ok, err := a.storedPartition(ctx, sc.store, pointsKey, trajKey); err != nil {
+		return nil, err
+	} else if ok {
 		done.Add(int64(len(p.points)))
-		return func() ([]results.PointRow, []results.Part, error) { return rows, infos, err }, nil
+		return func() ([]results.PointRow, []results.Part, error) { return rows, infos, nil }, nil
 	}
 
 	rows := make([]results.PointRow, len(p.points))
