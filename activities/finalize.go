@@ -70,7 +70,11 @@ func (a *Activities) FinalizeSweep(ctx context.Context, ref SweepRef) (FinalizeR
 		m.Counts.Failed += r.Failed
 		m.Parts = append(m.Parts, mk.Parts...)
 		summary = append(summary, mk.Summary...)
-		ids = append(ids, mk.PointIDs...)
+		mkIDs, err := mk.pointIDs()
+		if err != nil {
+			return FinalizeResult{}, err
+		}
+		ids = append(ids, mkIDs...)
 		if mk.written.Before(first) || first.IsZero() {
 			first = mk.written
 		}

@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -181,11 +182,32 @@ func TestFinalizeSweep(t *testing.T) {
 	for c := int64(1); c < p.Chunks; c++ {
 		runChunk(t, env, ChunkRef{Output: output, SweepID: p.SweepID, Chunk: c})
 	}
+	// Chunk 1's marker as workers wrote it before point_ids_hex: finalize
+	// reads both forms.
+	markerPath := filepath.Join(output, filepath.FromSlash(chunkKey(p.SweepID, 1)))
+	body, err := os.ReadFile(markerPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var old chunkMarker
+	if err := json.Unmarshal(body, &old); err != nil {
+		t.Fatal(err)
+	}
+	if old.PointIDs, err = old.pointIDs(); err != nil || len(old.PointIDs) == 0 {
+		t.Fatalf("marker of chunk 1: got: ids %v, %v want: its points' ids", old.PointIDs, err)
+	}
+	old.PointIDsHex = ""
+	if body, err = json.Marshal(old); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(markerPath, body, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	r := finalize()
 	if r.Status != results.SweepComplete || r.Points != 12 {
 		t.Fatalf("got: %+v, want: complete with 12 points", r)
 	}
-	body, err := os.ReadFile(filepath.Join(output, filepath.FromSlash(r.ManifestKey)))
+	body, err = os.ReadFile(filepath.Join(output, filepath.FromSlash(r.ManifestKey)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,6 +228,36 @@ func TestFinalizeSweep(t *testing.T) {
 		if err := part.Check(body); err != nil {
 			t.Error(err)
 		}
+	}
+	// The point index lists every point of the points table once.
+	var want []string
+	for _, part := range m.Parts {
+		if part.Table != results.TablePoints {
+			continue
+		}
+		body, err := os.ReadFile(filepath.Join(output, filepath.FromSlash(part.Key)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := results.DecodePoints(body, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, row := range rows {
+			want = append(want, row.PointID)
+		}
+	}
+	slices.Sort(want)
+	body, err = os.ReadFile(filepath.Join(output, filepath.FromSlash(indexKey(p.SweepID))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := decodeIndex(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want) != 12 || !slices.Equal(got, want) {
+		t.Errorf("point index: got: %v want: the 12 ids of the points table %v", got, want)
 	}
 	// Finalizing again is a no-op that reports the same.
 	if again := finalize(); again != r {
