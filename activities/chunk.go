@@ -192,18 +192,13 @@ func (a *Activities) RunChunk(ctx context.Context, ref ChunkRef) (ChunkResult, e
 		if o.err != nil {
 			return ChunkResult{}, o.err
 		}
+		c := results.CountStatuses(o.rows)
+		res.Points += int64(len(o.rows))
+		res.Converged += c.Converged
+		res.NotConverged += c.NotConverged
+		res.Diverged += c.Diverged
+		res.Failed += c.Failed
 		for _, r := range o.rows {
-			res.Points++
-			switch r.Status {
-			case results.StatusConverged:
-				res.Converged++
-			case results.StatusNotConverged:
-				res.NotConverged++
-			case results.StatusDiverged:
-				res.Diverged++
-			default:
-				res.Failed++
-			}
 			res.ComputeSeconds += r.WallSeconds
 			if len(r.PointID) != pointIDLen {
 				return ChunkResult{}, fmt.Errorf("point %d of chunk %d: id %q is not %d hex digits", r.PointIndex, ref.Chunk, r.PointID, pointIDLen)

@@ -170,27 +170,22 @@ func SweepWorkflow(ctx workflow.Context, in SweepInput) (SweepResult, error) {
 	logger := workflow.GetLogger(ctx)
 	var a *activities.Activities
 
+	retry := &temporal.RetryPolicy{
+		InitialInterval:        time.Second,
+		BackoffCoefficient:     2,
+		MaximumInterval:        time.Minute,
+		MaximumAttempts:        int32(opts.ChunkAttempts),
+		NonRetryableErrorTypes: []string{activities.InvalidSpecErrorType},
+	}
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 24 * time.Hour,
 		HeartbeatTimeout:    opts.HeartbeatTimeout,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        time.Second,
-			BackoffCoefficient:     2,
-			MaximumInterval:        time.Minute,
-			MaximumAttempts:        int32(opts.ChunkAttempts),
-			NonRetryableErrorTypes: []string{activities.InvalidSpecErrorType},
-		},
+		RetryPolicy:         retry,
 	})
 	// Planning and bookkeeping activities are short and have no heartbeat.
 	shortCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 10 * time.Minute,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        time.Second,
-			BackoffCoefficient:     2,
-			MaximumInterval:        time.Minute,
-			MaximumAttempts:        int32(opts.ChunkAttempts),
-			NonRetryableErrorTypes: []string{activities.InvalidSpecErrorType},
-		},
+		RetryPolicy:         retry,
 	})
 
 	st := in.State

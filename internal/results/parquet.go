@@ -61,6 +61,27 @@ func writeParquet(rec arrow.RecordBatch, partition string, alloc memory.Allocato
 	return buf.Bytes(), nil
 }
 
+// openPartitioned opens data like openParquet and parses its
+// [MetaPartition], which a part with rows must carry; decoder names the
+// caller in errors.
+func openPartitioned(data []byte, table string, want *arrow.Schema, alloc memory.Allocator, decoder string) (*parquetPart, Partition, error) {
+	if alloc == nil {
+		alloc = memory.DefaultAllocator
+	}
+	part, err := openParquet(data, table, want, alloc)
+	if err != nil {
+		return nil, Partition{}, err
+	}
+	var p Partition
+	if part.numRows > 0 {
+		if p, err = ParsePartition(part.partition); err != nil {
+			part.close()
+			return nil, Partition{}, fmt.Errorf("results: %s: the file's %s: %w", decoder, MetaPartition, err)
+		}
+	}
+	return part, p, nil
+}
+
 // parquetPart is an open Parquet file of one of isweep's tables.
 type parquetPart struct {
 	partition string // MetaPartition, "" when absent

@@ -231,20 +231,11 @@ func timeAt(a *array.Timestamp, i int) time.Time {
 // alloc means memory.DefaultAllocator. It returns an error when data is not
 // a points part of this [SchemaVersion].
 func DecodePoints(data []byte, alloc memory.Allocator) ([]PointRow, error) {
-	if alloc == nil {
-		alloc = memory.DefaultAllocator
-	}
-	part, err := openParquet(data, TablePoints, PointsPartSchema, alloc)
+	part, p, err := openPartitioned(data, TablePoints, PointsPartSchema, alloc, "DecodePoints")
 	if err != nil {
 		return nil, err
 	}
 	defer part.close()
-	var p Partition
-	if part.numRows > 0 {
-		if p, err = ParsePartition(part.partition); err != nil {
-			return nil, fmt.Errorf("results: DecodePoints: the file's %s: %w", MetaPartition, err)
-		}
-	}
 	rows := make([]PointRow, 0, part.numRows)
 	var (
 		sweepIDs, modes, bases, shapes, initBases, reasons,

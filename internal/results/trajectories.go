@@ -163,20 +163,11 @@ func newTrajectoriesColumns() *trajectoriesColumns {
 // [EncodeTrajectories]. The rows' Algorithm and N come from the part's
 // [MetaPartition]. A nil alloc means memory.DefaultAllocator.
 func DecodeTrajectories(data []byte, alloc memory.Allocator) ([]TrajectoryRow, error) {
-	if alloc == nil {
-		alloc = memory.DefaultAllocator
-	}
-	part, err := openParquet(data, TableTrajectories, TrajectoriesPartSchema, alloc)
+	part, p, err := openPartitioned(data, TableTrajectories, TrajectoriesPartSchema, alloc, "DecodeTrajectories")
 	if err != nil {
 		return nil, err
 	}
 	defer part.close()
-	var p Partition
-	if part.numRows > 0 {
-		if p, err = ParsePartition(part.partition); err != nil {
-			return nil, fmt.Errorf("results: DecodeTrajectories: the file's %s: %w", MetaPartition, err)
-		}
-	}
 	rows := make([]TrajectoryRow, 0, part.numRows)
 	var sweepIDs, pointIDs stringCache
 	err = part.each(func(rec arrow.RecordBatch) error {
