@@ -159,6 +159,9 @@ func cmdRun(ctx context.Context, args []string) error {
 	srv, err := devserver.Start(ctx, devserver.Options{
 		DBPath:    filepath.Join(*state, "temporal.db"),
 		LogOutput: logFile,
+		// A run needs none of the server's own background workflows, and
+		// without them the server stops in milliseconds instead of one second.
+		WithoutWorkerService: true,
 	})
 	if err != nil {
 		return fail(exitFailed, "start the embedded Temporal server in %s: %v", *state, err)

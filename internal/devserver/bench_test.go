@@ -109,9 +109,10 @@ func BenchmarkTrivialActivities(b *testing.B) {
 }
 
 // BenchmarkStart measures Start until the frontend answers, and Stop, on a
-// new file, on a file that already has the schema, and in memory.
+// new file, on a file that already has the schema, in memory, and on an
+// existing file without the worker service.
 func BenchmarkStart(b *testing.B) {
-	for _, mode := range []string{"new-file", "existing-file", "memory"} {
+	for _, mode := range []string{"new-file", "existing-file", "memory", "existing-file-without-worker-service"} {
 		b.Run("db="+mode, func(b *testing.B) {
 			dir := b.TempDir()
 			var startTotal, stopTotal time.Duration
@@ -122,6 +123,9 @@ func BenchmarkStart(b *testing.B) {
 					opts.DBPath = filepath.Join(dir, fmt.Sprintf("t%d.db", i))
 				case "existing-file":
 					opts.DBPath = filepath.Join(dir, "t.db")
+				case "existing-file-without-worker-service":
+					opts.DBPath = filepath.Join(dir, "t.db")
+					opts.WithoutWorkerService = true
 				}
 				t0 := time.Now()
 				s, err := Start(context.Background(), opts)

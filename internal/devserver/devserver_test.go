@@ -15,11 +15,13 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+	"go.temporal.io/server/common/primitives"
 )
 
 const testTaskQueue = "devserver-test"
@@ -299,6 +301,63 @@ func TestInMemoryServerWithDynamicConfig(t *testing.T) {
 	}
 }
 
+// perNamespacePollers returns how many pollers the worker service's
+// per-namespace worker has on its workflow task queue in s's namespace.
+func perNamespacePollers(t *testing.T, c client.Client, s *Server) int {
+	t.Helper()
+	resp, err := c.WorkflowService().DescribeTaskQueue(context.Background(), &workflowservice.DescribeTaskQueueRequest{
+		Namespace:     s.Namespace(),
+		TaskQueue:     &taskqueuepb.TaskQueue{Name: primitives.PerNSWorkerTaskQueue, Kind: enumspb.TASK_QUEUE_KIND_NORMAL},
+		TaskQueueType: enumspb.TASK_QUEUE_TYPE_WORKFLOW,
+	})
+	if err != nil {
+		t.Fatalf("DescribeTaskQueue %s: %v", primitives.PerNSWorkerTaskQueue, err)
+	}
+	return len(resp.Pollers)
+}
+
+func TestWithoutWorkerService(t *testing.T) {
+	// With all four services the worker service's per-namespace worker
+	// soon polls its task queue in the namespace.
+	full := startServer(t, Options{})
+	fullClient := dial(t, full)
+	start := time.Now()
+	for perNamespacePollers(t, fullClient, full) == 0 {
+		if time.Since(start) > 30*time.Second {
+			t.Fatalf("all services: no poller on %s after 30 s: the probe cannot tell the layouts apart", primitives.PerNSWorkerTaskQueue)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	seen := time.Since(start)
+
+	dir := t.TempDir()
+	opts := Options{DBPath: filepath.Join(dir, "t.db"), WithoutWorkerService: true}
+	s := startServer(t, opts)
+	c := dial(t, s)
+	stopWorker := startGreetWorker(t, c)
+	if got, want := runGreet(t, c, "greet", "three services"), "hello three services"; got != want {
+		t.Errorf("got: %q want: %q", got, want)
+	}
+	// Twice as long as the full server needed, and no system poller.
+	time.Sleep(max(2*seen, time.Second))
+	if got := perNamespacePollers(t, c, s); got != 0 {
+		t.Errorf("WithoutWorkerService: pollers on %s: got: %d want: 0", primitives.PerNSWorkerTaskQueue, got)
+	}
+
+	// Stopped and started again on the same file, it keeps the workflow.
+	stopWorker()
+	c.Close()
+	if err := s.Stop(); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	s = startServer(t, opts)
+	c = dial(t, s)
+	var got string
+	if err := c.GetWorkflow(context.Background(), "greet", "").Get(context.Background(), &got); err != nil || got != "hello three services" {
+		t.Errorf("after restart: got: %q, %v want: %q", got, err, "hello three services")
+	}
+}
+
 func TestStartRefusesBusyDatabaseAndPort(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "temporal.db")
@@ -394,6 +453,7 @@ func TestStartRejectsBadOptions(t *testing.T) {
 		{"uri characters", Options{DBPath: filepath.Join(dir, "a?b.db")}, []string{"Options.DBPath", "?"}},
 		{"not sqlite", Options{DBPath: notSQLite}, []string{"Options.DBPath", notSQLite, "SQLite"}},
 		{"unknown dynamic config key", Options{DynamicConfig: map[string]any{"frontend.rsp": 10}}, []string{"Options.DynamicConfig", `"frontend.rsp"`}},
+		{"worker port without worker service", Options{WithoutWorkerService: true, WorkerPort: 7300}, []string{"Options.WorkerPort", "7300", "WithoutWorkerService"}},
 		{"bad dynamic config value", Options{DynamicConfig: map[string]any{"frontend.rps": "fast"}}, []string{"Options.DynamicConfig", `"frontend.rps"`, `"fast"`}},
 	}
 	for _, tt := range tests {

@@ -3,8 +3,9 @@
 // A sweep on a laptop needs an orchestrator but no cluster. Start assembles
 // one from the public packages of go.temporal.io/server: all four services
 // (frontend, history, matching, worker) in one process, persisting to a
-// single SQLite file through the server's own SQLite plugin. The file holds
-// everything the server knows, so a process that is stopped, or killed, can
+// single SQLite file through the server's own SQLite plugin (or three, with
+// Options.WithoutWorkerService, for a server that runs one sweep and exits
+// fast). The file holds everything the server knows, so a process that is stopped, or killed, can
 // be started again on the same file and every workflow carries on where it
 // was: finished runs keep their results, waiting runs can still be
 // signalled, and activities that were in flight are retried by their

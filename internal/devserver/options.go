@@ -94,6 +94,16 @@ type Options struct {
 	// Default: see DevDynamicConfig.
 	DynamicConfig map[string]any
 
+	// WithoutWorkerService leaves out Temporal's worker service, which runs
+	// the server's own background workflows: schedules, batch operations,
+	// namespace deletion, the parent-close policy of large families of child
+	// workflows, and the scavengers that tidy a long-lived database. A
+	// server that runs one sweep and exits needs none of them, and without
+	// them Stop returns in milliseconds: the service's 40 long polls
+	// otherwise hold the frontend's graceful stop for its full one-second
+	// drain. WorkerPort must then be 0. Default false: all four services.
+	WithoutWorkerService bool
+
 	// StartTimeout bounds how long Start waits for the frontend to answer
 	// after the services are up, when ctx has no earlier deadline.
 	// Default 1 minute.
@@ -143,6 +153,9 @@ func (o Options) withDefaults() (Options, error) {
 			return o, fmt.Errorf("devserver: Options.%s and Options.%s are both %d: each service needs its own port; set one of them to 0 for a free port", other, p.field, p.value)
 		}
 		seen[p.value] = p.field
+	}
+	if o.WithoutWorkerService && o.WorkerPort != 0 {
+		return o, fmt.Errorf("devserver: Options.WorkerPort is %d but Options.WithoutWorkerService leaves that service out: set WorkerPort to 0, or WithoutWorkerService to false", o.WorkerPort)
 	}
 	if o.LogLevel == "" {
 		o.LogLevel = DefaultLogLevel

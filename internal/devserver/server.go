@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -129,7 +130,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 }
 
 // startTemporal builds the server configuration, registers the namespace and
-// starts the four services.
+// starts the services.
 func (s *Server) startTemporal(ctx context.Context) error {
 	opts := s.opts
 	var ports portReservation
@@ -157,6 +158,9 @@ func (s *Server) startTemporal(ctx context.Context) error {
 		{"matching", "MatchingPort", internalIP, opts.MatchingPort},
 		{"worker", "WorkerPort", internalIP, opts.WorkerPort},
 	} {
+		if svc.name == "worker" && opts.WithoutWorkerService {
+			continue
+		}
 		grpcPort := svc.port
 		if svc.name != "frontend" {
 			if grpcPort, err = ports.reserve(svc.ip, svc.port, svc.field); err != nil {
@@ -177,6 +181,11 @@ func (s *Server) startTemporal(ctx context.Context) error {
 			rpc.HTTPPort = httpPort
 		}
 		services[svc.name] = config.Service{RPC: rpc}
+	}
+
+	serviceNames := temporal.DefaultServices
+	if opts.WithoutWorkerService {
+		serviceNames = slices.DeleteFunc(slices.Clone(serviceNames), func(name string) bool { return name == "worker" })
 	}
 
 	sqlConfig := s.sqlConfig()
@@ -263,7 +272,7 @@ func (s *Server) startTemporal(ctx context.Context) error {
 	ports.release()
 	server, err := temporal.NewServer(
 		temporal.WithConfig(cfg),
-		temporal.ForServices(temporal.DefaultServices),
+		temporal.ForServices(serviceNames),
 		temporal.WithLogger(logger),
 		temporal.WithAuthorizer(authorizer),
 		temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper { return claimMapper }),
@@ -373,7 +382,8 @@ func (s *Server) Dial(ctx context.Context) (client.Client, error) {
 }
 
 // Stop shuts the services down, waiting for requests in flight to drain (about
-// a second), and releases the database lock. Workflows are untouched: a
+// a second, or a few milliseconds with Options.WithoutWorkerService), and
+// releases the database lock. Workflows are untouched: a
 // later Start on the same DBPath, in this process or another, carries on
 // with them. Stop is idempotent; every call returns the result of the first.
 //
