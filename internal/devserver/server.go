@@ -334,7 +334,7 @@ func (s *Server) waitReady(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("devserver: the frontend at %s did not answer before the start deadline (raise Options.StartTimeout or the context deadline): %w", s.frontend, errors.Join(ctx.Err(), lastErr))
-		case <-time.After(min(20*time.Millisecond<<min(attempt, 4), 250*time.Millisecond)):
+		case <-time.After(min(2*time.Millisecond<<min(attempt, 7), 250*time.Millisecond)):
 		}
 	}
 }
