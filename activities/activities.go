@@ -37,6 +37,8 @@ type Config struct {
 type Activities struct {
 	cfg Config
 	cpu chan struct{}
+	// sampleBlocks is the free list of trajectory storage (see arena.go).
+	sampleBlocks sampleBlocks
 
 	mu     sync.Mutex
 	stores map[string]store.Store
@@ -61,10 +63,11 @@ func New(cfg Config) (*Activities, error) {
 		cfg.Host, _ = os.Hostname()
 	}
 	return &Activities{
-		cfg:    cfg,
-		cpu:    make(chan struct{}, cfg.CPU),
-		stores: map[string]store.Store{},
-		sweeps: map[string]*sweepCache{},
+		cfg:          cfg,
+		cpu:          make(chan struct{}, cfg.CPU),
+		sampleBlocks: newSampleBlocks(),
+		stores:       map[string]store.Store{},
+		sweeps:       map[string]*sweepCache{},
 	}, nil
 }
 

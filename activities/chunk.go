@@ -247,9 +247,19 @@ func (a *Activities) runPartition(ctx context.Context, sc *sweepCache, ref Chunk
 
 	rows := make([]results.PointRow, len(p.points))
 	trajs := make([][]dynamics.Sample, len(p.points))
+	arenas := make([]sampleArena, cap(a.cpu))
+	for g := range arenas {
+		arenas[g].free = a.sampleBlocks
+	}
 	attempt := activity.GetInfo(ctx).Attempt
-	if err := a.compute(ctx, len(p.points), func(i int) error {
-		traj, err := a.runPoint(ctx, ref, p.points[i], attempt, &rows[i])
+	if err := a.compute(ctx, len(p.points), func(g, i int) error {
+		pt := &p.points[i]
+		want := pt.Params.Record
+		if want <= 0 {
+			want = minSampleRoom
+		}
+		traj, err := a.runPoint(ctx, ref, pt, attempt, arenas[g].room(want), &rows[i])
+		arenas[g].keep(traj)
 		trajs[i] = traj
 		done.Add(1)
 		return err
@@ -257,13 +267,14 @@ func (a *Activities) runPartition(ctx context.Context, sc *sweepCache, ref Chunk
 		return nil, err
 	}
 	return func() ([]results.PointRow, []results.Part, error) {
-		return a.storePartition(ctx, sc.store, ref, p, rows, trajs)
+		return a.storePartition(ctx, sc.store, ref, p, rows, trajs, arenas)
 	}, nil
 }
 
 // storePartition encodes the rows and trajectories of a computed partition
-// and stores them, trajectories first.
-func (a *Activities) storePartition(ctx context.Context, st store.Store, ref ChunkRef, p *partition, rows []results.PointRow, trajs [][]dynamics.Sample) ([]results.PointRow, []results.Part, error) {
+// and stores them, trajectories first. Once the trajectories are encoded,
+// the arenas that hold them are released.
+func (a *Activities) storePartition(ctx context.Context, st store.Store, ref ChunkRef, p *partition, rows []results.PointRow, trajs [][]dynamics.Sample, arenas []sampleArena) ([]results.PointRow, []results.Part, error) {
 	pointsKey := results.PointsKey(ref.SweepID, p.Partition, ref.Chunk)
 	trajKey := results.TrajectoriesKey(ref.SweepID, p.Partition, ref.Chunk)
 	// The two tables are encoded at once: encoding runs outside the CPU
@@ -279,6 +290,10 @@ func (a *Activities) storePartition(ctx context.Context, st store.Store, ref Chu
 			samples[i] = results.PointSamples{PointID: pt.ID, Samples: trajs[i]}
 		}
 		trajBody, trajRows, trajErr = results.EncodePointSamples(ref.SweepID, p.Partition, samples, a.cfg.Alloc)
+		clear(trajs)
+		for g := range arenas {
+			arenas[g].release()
+		}
 	}()
 	pointsBody, err := results.EncodePoints(rows, a.cfg.Alloc)
 	<-trajDone
@@ -347,14 +362,15 @@ func (a *Activities) storedPartition(ctx context.Context, st store.Store, points
 	}, true, nil
 }
 
-// compute calls point(i) for i in [0, count), on up to the worker's CPU
-// bound of goroutines at once. A goroutine holds one unit of the bound
+// compute calls point(g, i) for i in [0, count), on up to the worker's CPU
+// bound of goroutines at once; g in [0, the bound) numbers the goroutine
+// that makes the call, so that point may keep per-goroutine state. A goroutine holds one unit of the bound
 // from its first point to its last: the chunks running on a worker take
 // the cores in turn rather than sharing them point by point, so that they
 // finish, and store their parts, one after another while the next chunk
 // computes. compute returns the first error of point, after every started
 // call has returned, or ctx's error if it ends first.
-func (a *Activities) compute(ctx context.Context, count int, point func(i int) error) error {
+func (a *Activities) compute(ctx context.Context, count int, point func(g, i int) error) error {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	var firstErr error
@@ -366,7 +382,7 @@ func (a *Activities) compute(ctx context.Context, count int, point func(i int) e
 	claimed := make(chan struct{})
 	var claimedOnce sync.Once
 spawn:
-	for range min(count, cap(a.cpu)) {
+	for g := range min(count, cap(a.cpu)) {
 		select {
 		case a.cpu <- struct{}{}:
 		case <-claimed:
@@ -385,7 +401,7 @@ spawn:
 				if ctx.Err() != nil {
 					return
 				}
-				if err := point(i); err != nil {
+				if err := point(g, i); err != nil {
 					fail(err)
 					return
 				}
@@ -399,10 +415,11 @@ spawn:
 	return firstErr
 }
 
-// runPoint integrates one point into row. A point that diverges, or whose
+// runPoint integrates one point into row, recording its trajectory into
+// room (see dynamics.RunInto). A point that diverges, or whose
 // integration fails, is data (a status), not an activity error; only a
 // cancellation is returned as an error.
-func (a *Activities) runPoint(ctx context.Context, ref ChunkRef, pt schemas.Point, attempt int32, row *results.PointRow) (traj []dynamics.Sample, err error) {
+func (a *Activities) runPoint(ctx context.Context, ref ChunkRef, pt *schemas.Point, attempt int32, room []dynamics.Sample, row *results.PointRow) (traj []dynamics.Sample, err error) {
 	*row = results.PointRow{
 		SweepID: ref.SweepID, PointID: pt.ID, PointIndex: pt.Index, Chunk: ref.Chunk,
 		Params: pt.Params, CodeVersion: a.cfg.CodeVersion, WorkerHost: a.cfg.Host, Attempt: attempt,
@@ -417,7 +434,7 @@ func (a *Activities) runPoint(ctx context.Context, ref ChunkRef, pt schemas.Poin
 		row.FinishedAt = time.Now().UTC()
 		row.WallSeconds = row.FinishedAt.Sub(row.StartedAt).Seconds()
 	}()
-	res, runErr := dynamics.Run(ctx, pt.Params)
+	res, runErr := dynamics.RunInto(ctx, pt.Params, room)
 	switch {
 	case runErr != nil && ctx.Err() != nil:
 		return nil, ctx.Err()

@@ -34,7 +34,19 @@ func TestComputeRunsEveryPointOnceWithinTheBound(t *testing.T) {
 		a := newComputeActivities(t, tt.cpu)
 		ran := make([]atomic.Int32, tt.count)
 		var running, most atomic.Int32
-		err := a.compute(context.Background(), tt.count, func(i int) error {
+		// busy[g] counts the calls of goroutine number g in flight: never
+		// more than one, or per-goroutine state would be shared.
+		busy := make([]atomic.Int32, tt.cpu)
+		var badG atomic.Int32
+		err := a.compute(context.Background(), tt.count, func(g, i int) error {
+			if g < 0 || g >= tt.cpu {
+				badG.Add(1)
+				return nil
+			}
+			if busy[g].Add(1) != 1 {
+				badG.Add(1)
+			}
+			defer busy[g].Add(-1)
 			n := running.Add(1)
 			defer running.Add(-1)
 			for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
@@ -50,6 +62,9 @@ func TestComputeRunsEveryPointOnceWithinTheBound(t *testing.T) {
 			if got := ran[i].Load(); got != 1 {
 				t.Errorf("cpu %d, %d points: point %d ran %d times, want 1", tt.cpu, tt.count, i, got)
 			}
+		}
+		if got := badG.Load(); got != 0 {
+			t.Errorf("cpu %d, %d points: got: %d calls with a goroutine number out of [0, %d) or in use want: 0", tt.cpu, tt.count, got, tt.cpu)
 		}
 		if got := most.Load(); got > int32(tt.cpu) {
 			t.Errorf("cpu %d, %d points: got: %d points at once want: at most %d", tt.cpu, tt.count, got, tt.cpu)
@@ -70,7 +85,7 @@ func TestComputeDoesNotWaitForABusyCore(t *testing.T) {
 	var chunks sync.WaitGroup
 	blocking := func(gate chan struct{}) {
 		chunks.Go(func() {
-			_ = a.compute(context.Background(), 1, func(int) error {
+			_ = a.compute(context.Background(), 1, func(_, _ int) error {
 				<-gate
 				return nil
 			})
@@ -87,7 +102,7 @@ func TestComputeDoesNotWaitForABusyCore(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() {
-		done <- a.compute(context.Background(), 5, func(int) error { return nil })
+		done <- a.compute(context.Background(), 5, func(_, _ int) error { return nil })
 	}()
 	time.Sleep(100 * time.Millisecond) // A waits for a core first…
 	blocking(releaseD)                 // … D after it
@@ -107,7 +122,7 @@ func TestComputeStopsOnCancel(t *testing.T) {
 	a := newComputeActivities(t, 2)
 	ctx, cancel := context.WithCancel(context.Background())
 	var ran atomic.Int32
-	err := a.compute(ctx, 1000, func(i int) error {
+	err := a.compute(ctx, 1000, func(_, i int) error {
 		if ran.Add(1) == 10 {
 			cancel()
 		}

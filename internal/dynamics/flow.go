@@ -122,13 +122,13 @@ func (fs *flowSystem) eigRange(y []float64) (lo, hi float64) {
 }
 
 // runFlow integrates the mean dynamics of pt until the error reaches the
-// tolerance or the horizon.
-func runFlow(ctx context.Context, pt *point) (outcome, error) {
+// tolerance or the horizon, recording into traj (see newRecorder).
+func runFlow(ctx context.Context, pt *point, traj []Sample) (outcome, error) {
 	p := pt.p
 	fs := newFlowSystem(ctx, pt)
 	y0 := pt.m0InBasisOfC().Data
 	var out outcome
-	rec := newRecorder(p.Record)
+	rec := newRecorder(p.Record, traj)
 
 	e0, ok := fs.errorAt(y0)
 	if !ok {

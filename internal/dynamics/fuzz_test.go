@@ -76,7 +76,7 @@ func FuzzRun(f *testing.F) {
 		// Stiff spectra can make a flow point take very many steps; cap the
 		// work through the context instead of a clock.
 		ctx := &countdownContext{Context: context.Background(), left: 20000}
-		out, err := run(ctx, p, fuzzLimits)
+		out, err := run(ctx, p, fuzzLimits, nil)
 		if errors.Is(err, context.Canceled) {
 			return
 		}

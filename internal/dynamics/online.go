@@ -511,15 +511,16 @@ func (s *onlineState) checkPeriod() int64 {
 	return int64(math.Max(1, math.Min(4096, 1e6/cost)))
 }
 
-// runOnline runs Horizon learning steps of pt.
-func runOnline(ctx context.Context, pt *point) (outcome, error) {
+// runOnline runs Horizon learning steps of pt, recording into traj (see
+// newRecorder).
+func runOnline(ctx context.Context, pt *point, traj []Sample) (outcome, error) {
 	p := pt.p
 	s := newOnlineState(pt)
 	var out outcome
 	horizon := int64(p.Horizon)
 	records := min(int64(p.Record), horizon+1)
 	recordStep := func(j int64) int64 { return (j*horizon + (records-1)/2) / (records - 1) }
-	rec := newRecorder(int(records))
+	rec := newRecorder(int(records), traj)
 
 	if !s.start() {
 		out.diverge(s.failed)

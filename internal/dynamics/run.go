@@ -49,7 +49,18 @@ func Run(ctx context.Context, p Params) (Result, error) {
 // RunWithLimits is Run with explicit limits (zero fields take the values of
 // DefaultLimits).
 func RunWithLimits(ctx context.Context, p Params, lim Limits) (Result, error) {
-	out, err := run(ctx, p, lim)
+	out, err := run(ctx, p, lim, nil)
+	return out.Result, err
+}
+
+// RunInto is Run, recording the trajectory into traj's backing array: the
+// Result's Trajectory is traj[:0] with the samples appended. A traj with
+// room for them (at most Params.Record) makes the run allocate nothing for
+// its trajectory, so a caller that runs many points can hand each a slice
+// of one large buffer. A run that needs more room than cap(traj) moves its
+// trajectory to a new array, as append does; nil traj behaves as Run.
+func RunInto(ctx context.Context, p Params, traj []Sample) (Result, error) {
+	out, err := run(ctx, p, DefaultLimits(), traj)
 	return out.Result, err
 }
 
@@ -65,7 +76,8 @@ func (o *outcome) diverge(reason string) {
 	o.DivergeReason = reason
 }
 
-func run(ctx context.Context, p Params, lim Limits) (outcome, error) {
+// run integrates p; the recorder appends the trajectory to traj[:0].
+func run(ctx context.Context, p Params, lim Limits, traj []Sample) (outcome, error) {
 	p = p.WithDefaults()
 	if err := p.Validate(lim); err != nil {
 		return outcome{}, err
@@ -75,9 +87,9 @@ func run(ctx context.Context, p Params, lim Limits) (outcome, error) {
 	}
 	pt := newPoint(p)
 	if p.Mode == Online {
-		return runOnline(ctx, pt)
+		return runOnline(ctx, pt, traj)
 	}
-	return runFlow(ctx, pt)
+	return runFlow(ctx, pt, traj)
 }
 
 // reasonFor names why the state y could not be evaluated.
@@ -94,8 +106,13 @@ type recorder struct {
 	samples []Sample
 }
 
-func newRecorder(max int) *recorder {
-	return &recorder{max: max, samples: make([]Sample, 0, min(max, 64))}
+// newRecorder returns a recorder of at most max samples that appends to
+// buf[:0], or to a new slice when buf has no capacity.
+func newRecorder(max int, buf []Sample) *recorder {
+	if cap(buf) == 0 {
+		buf = make([]Sample, 0, min(max, 64))
+	}
+	return &recorder{max: max, samples: buf[:0]}
 }
 
 func (r *recorder) room() int { return r.max - len(r.samples) }

@@ -293,7 +293,7 @@ func TestBatchAveragesTheUpdate(t *testing.T) {
 				// C = I and M₀ = I: E[ΔM] = 0; the mean trace drift over many
 				// steps stays near 0 (it would grow with a summed batch).
 				p := Params{Algorithm: alg, Mode: Online, N: 4, Eta: 0.002, Batch: batch, Horizon: 5000, Record: 2, Seed: 1}
-				out, err := run(context.Background(), p, Limits{})
+				out, err := run(context.Background(), p, Limits{}, nil)
 				if err != nil || out.Diverged {
 					t.Fatalf("%v %+v", err, out.Result)
 				}
@@ -460,6 +460,57 @@ func (c *countdownContext) Err() error {
 		return context.Canceled
 	}
 	return nil
+}
+
+func TestRunIntoRecordsIntoTheBuffer(t *testing.T) {
+	tests := []struct {
+		name string
+		p    Params
+	}{
+		{"flow interneuron n=4", benchFlowParams(Interneuron, 4)},
+		{"flow direct n=4", benchFlowParams(Direct, 4)},
+		{"online interneuron n=4", benchOnlineParams(Interneuron, 4)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want, err := Run(context.Background(), tt.p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			samples := len(want.Trajectory)
+			if samples < 3 {
+				t.Fatalf("Run recorded %d samples; the test needs at least 3", samples)
+			}
+			// Room for every sample: the trajectory is the buffer itself.
+			buf := make([]Sample, 1, samples+10)
+			buf[0] = Sample{Step: -1}
+			got, err := RunInto(context.Background(), tt.p, buf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("RunInto with room: got: %+v want: %+v (Run)", got, want)
+			}
+			if &got.Trajectory[0] != &buf[:1][0] {
+				t.Errorf("RunInto with room: got: a trajectory in a new array want: one in the buffer's")
+			}
+			runAllocs := testing.AllocsPerRun(5, func() { _, _ = Run(context.Background(), tt.p) })
+			intoAllocs := testing.AllocsPerRun(5, func() { _, _ = RunInto(context.Background(), tt.p, buf) })
+			if intoAllocs >= runAllocs {
+				t.Errorf("allocations per run: got: %v (RunInto) want: fewer than %v (Run)", intoAllocs, runAllocs)
+			}
+			// Too little room: the samples move to a new array, the result
+			// is the same.
+			small := make([]Sample, 0, 2)
+			got, err = RunInto(context.Background(), tt.p, small)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("RunInto without room: got: %+v want: %+v (Run)", got, want)
+			}
+		})
+	}
 }
 
 func TestRunCancellation(t *testing.T) {
@@ -675,7 +726,7 @@ func TestRunProperties(t *testing.T) {
 	reasons := map[string]int{}
 	for i := range 300 {
 		p := randomParams(rng)
-		out, err := run(context.Background(), p, Limits{})
+		out, err := run(context.Background(), p, Limits{}, nil)
 		if err != nil {
 			t.Fatalf("case %d: %+v: %v", i, p, err)
 		}
@@ -724,7 +775,7 @@ func TestRunExtremeParams(t *testing.T) {
 	for i, p := range extremes {
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
 			ctx := &countdownContext{Context: context.Background(), left: 100000}
-			out, err := run(ctx, p, Limits{})
+			out, err := run(ctx, p, Limits{}, nil)
 			if errors.Is(err, context.Canceled) {
 				t.Logf("stopped by the work budget")
 				return
