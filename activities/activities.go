@@ -10,6 +10,8 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/isweep/isweep/internal/dynamics"
+	"github.com/isweep/isweep/internal/results"
 	"github.com/isweep/isweep/internal/store"
 )
 
@@ -37,8 +39,10 @@ type Config struct {
 type Activities struct {
 	cfg Config
 	cpu chan struct{}
-	// sampleBlocks is the free list of trajectory storage (see arena.go).
-	sampleBlocks sampleBlocks
+	// sampleBlocks and pointRows are free lists of trajectory storage and
+	// of partitions' point rows (see arena.go).
+	sampleBlocks freeList[dynamics.Sample]
+	pointRows    freeList[results.PointRow]
 
 	mu     sync.Mutex
 	stores map[string]store.Store
@@ -65,7 +69,8 @@ func New(cfg Config) (*Activities, error) {
 	return &Activities{
 		cfg:          cfg,
 		cpu:          make(chan struct{}, cfg.CPU),
-		sampleBlocks: newSampleBlocks(),
+		sampleBlocks: make(freeList[dynamics.Sample], maxFreeSampleBlocks),
+		pointRows:    make(freeList[results.PointRow], maxFreeRowSlices),
 		stores:       map[string]store.Store{},
 		sweeps:       map[string]*sweepCache{},
 	}, nil

@@ -12,33 +12,39 @@ import "github.com/isweep/isweep/internal/dynamics"
 const (
 	// sampleBlockLen is the number of samples in one block (640 KiB).
 	sampleBlockLen = 16384
-	// maxFreeSampleBlocks bounds the free list (80 MiB).
+	// maxFreeSampleBlocks bounds the free list of blocks (80 MiB).
 	maxFreeSampleBlocks = 128
+	// maxFreeRowSlices bounds the free list of the point rows of a
+	// partition (at most 20,000 rows, 10 MB, each).
+	maxFreeRowSlices = 8
 	// minSampleRoom is the room a point is given at least: a block with
 	// less left is set aside. A run that records more than its room moves
 	// its own trajectory to a new array (see dynamics.RunInto).
 	minSampleRoom = 256
 )
 
-// sampleBlocks is a bounded free list of sample blocks.
-type sampleBlocks chan []dynamics.Sample
+// freeList is a bounded list of slices for reuse: memory that was just
+// used is warm, where a fresh allocation of megabytes costs page faults
+// and garbage collection.
+type freeList[T any] chan []T
 
-func newSampleBlocks() sampleBlocks { return make(sampleBlocks, maxFreeSampleBlocks) }
-
-// get returns an empty block, reused when one is free.
-func (f sampleBlocks) get() []dynamics.Sample {
+// get returns a slice of length n, reused when a free one is large
+// enough. A reused slice holds stale values: the caller overwrites them.
+func (f freeList[T]) get(n int) []T {
 	select {
 	case b := <-f:
-		return b[:0]
+		if cap(b) >= n {
+			return b[:n]
+		}
 	default:
-		return make([]dynamics.Sample, 0, sampleBlockLen)
 	}
+	return make([]T, n)
 }
 
-// put returns blocks to the free list; what does not fit is left to the
-// garbage collector. No trajectory may refer to them afterwards.
-func (f sampleBlocks) put(blocks [][]dynamics.Sample) {
-	for _, b := range blocks {
+// put returns slices to the list; what does not fit is left to the
+// garbage collector. Nothing may use them afterwards.
+func (f freeList[T]) put(slices ...[]T) {
+	for _, b := range slices {
 		select {
 		case f <- b:
 		default:
@@ -50,7 +56,7 @@ func (f sampleBlocks) put(blocks [][]dynamics.Sample) {
 // sampleArena hands out trajectory storage to the points one goroutine
 // computes, from blocks of a free list. It is not safe for concurrent use.
 type sampleArena struct {
-	free   sampleBlocks
+	free   freeList[dynamics.Sample]
 	blocks [][]dynamics.Sample
 }
 
@@ -59,7 +65,7 @@ type sampleArena struct {
 func (ar *sampleArena) room(want int) []dynamics.Sample {
 	want = min(want, minSampleRoom)
 	if n := len(ar.blocks); n == 0 || cap(ar.blocks[n-1])-len(ar.blocks[n-1]) < want {
-		ar.blocks = append(ar.blocks, ar.free.get())
+		ar.blocks = append(ar.blocks, ar.free.get(sampleBlockLen)[:0])
 	}
 	b := ar.blocks[len(ar.blocks)-1]
 	return b[len(b):len(b):cap(b)]
@@ -80,6 +86,6 @@ func (ar *sampleArena) keep(traj []dynamics.Sample) {
 // release returns the arena's blocks to the free list. The trajectories
 // recorded in them must no longer be used.
 func (ar *sampleArena) release() {
-	ar.free.put(ar.blocks)
+	ar.free.put(ar.blocks...)
 	ar.blocks = nil
 }

@@ -7,7 +7,7 @@ import (
 )
 
 func TestSampleArena(t *testing.T) {
-	free := newSampleBlocks()
+	free := make(freeList[dynamics.Sample], maxFreeSampleBlocks)
 	ar := sampleArena{free: free}
 	// Points that fit share a block, one after another.
 	var trajs [][]dynamics.Sample
@@ -48,7 +48,30 @@ func TestSampleArena(t *testing.T) {
 	if got := len(free); got != 2 {
 		t.Errorf("free blocks after release: got: %d want: 2", got)
 	}
-	if b := free.get(); len(b) != 0 || cap(b) != sampleBlockLen {
+	if b := free.get(sampleBlockLen)[:0]; len(b) != 0 || cap(b) != sampleBlockLen {
 		t.Errorf("reused block: got: len %d cap %d want: len 0 cap %d", len(b), cap(b), sampleBlockLen)
+	}
+}
+
+func TestFreeList(t *testing.T) {
+	free := make(freeList[int], 2)
+	a := free.get(3)
+	if len(a) != 3 {
+		t.Fatalf("new slice: got: len %d want: 3", len(a))
+	}
+	a[0] = 7
+	free.put(a, make([]int, 10), make([]int, 1)) // the third does not fit
+	if got := len(free); got != 2 {
+		t.Fatalf("after putting three into a list of two: got: %d held want: 2", got)
+	}
+	if b := free.get(2); len(b) != 2 || &b[0] != &a[0] {
+		t.Errorf("get(2): got: len %d, same array %v want: len 2 from the first slice put", len(b), len(b) > 0 && &b[0] == &a[0])
+	}
+	// The free slice of 10 is too small for 20: a new one is made.
+	if b := free.get(20); len(b) != 20 {
+		t.Errorf("get(20): got: len %d want: 20", len(b))
+	}
+	if got := len(free); got != 0 {
+		t.Errorf("held after two gets: got: %d want: 0", got)
 	}
 }

@@ -220,6 +220,9 @@ func (a *Activities) RunChunk(ctx context.Context, ref ChunkRef) (ChunkResult, e
 	if err != nil {
 		return ChunkResult{}, err
 	}
+	for _, o := range outs {
+		a.pointRows.put(o.rows)
+	}
 	if err := sc.store.Put(ctx, chunkKey(ref.SweepID, ref.Chunk), body); err != nil {
 		var conflict *store.ConflictError
 		if !errors.As(err, &conflict) {
@@ -245,7 +248,7 @@ func (a *Activities) runPartition(ctx context.Context, sc *sweepCache, ref Chunk
 		return func() ([]results.PointRow, []results.Part, error) { return rows, infos, nil }, nil
 	}
 
-	rows := make([]results.PointRow, len(p.points))
+	rows := a.pointRows.get(len(p.points))
 	trajs := make([][]dynamics.Sample, len(p.points))
 	arenas := make([]sampleArena, cap(a.cpu))
 	for g := range arenas {
