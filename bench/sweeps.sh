@@ -4,12 +4,14 @@
 #
 #   1. builds the isweep command and bench/sweep (the Go driver);
 #   2. runs sweeps of $SIZES points of each kind in $KINDS through isweep
-#      (flow2: cheap flow points, n = 2, ~0.2 ms; online4: 2000 online
-#      steps, n = 4, ~3 ms), at the default (automatic) chunk size, both as
-#      separate `isweep server` + `isweep worker` processes and as one
-#      `isweep run` process; then $BIG_SIZE points of each kind in
-#      $BIG_KINDS (separate only). Efficiency is measured against the same
-#      points integrated by a bare Go loop in the same run (bench/sweep);
+#      (flow2: cheap flow points, n = 2, ~0.07 ms; online4: 2000 online
+#      steps, n = 4, ~0.7 ms), at the default (automatic) chunk size, both
+#      as separate `isweep server` + `isweep worker` processes and as one
+#      `isweep run` process; then $MID_SIZE points of each kind in
+#      $MID_KINDS (online16: 5000 online steps, n = 16, ~5 ms), both ways;
+#      then $BIG_SIZE points of each kind in $BIG_KINDS (separate only).
+#      Efficiency is measured against the same points integrated by a bare
+#      Go loop in the same run (bench/sweep);
 #   3. runs the same 100 × $PEER_SEEDS-point flow2 sweep through a
 #      multiprocessing.Pool and through Ray Tune (installed with pip into a
 #      virtual environment, $VENV, that sees the system packages), each
@@ -21,6 +23,8 @@
 # Settings (environment):
 #   KINDS       point kinds, default "flow2 online4"
 #   SIZES       sweep sizes, default "1000 10000 100000"
+#   MID_KINDS   point kinds of the costlier sweeps, default "online16"
+#   MID_SIZE    their size, default 10000 (0 skips them)
 #   BIG_SIZE    the large sweeps, default 1000000 (0 skips them)
 #   BIG_KINDS   point kinds of the large sweeps, default "flow2 online4"
 #   PEER_SEEDS  seeds of the peer sweep (100 points each), default 100
@@ -37,6 +41,8 @@ cd "$root"
 
 KINDS="${KINDS:-flow2 online4}"
 SIZES="${SIZES:-1000 10000 100000}"
+MID_KINDS="${MID_KINDS:-online16}"
+MID_SIZE="${MID_SIZE:-10000}"
 BIG_SIZE="${BIG_SIZE:-1000000}"
 BIG_KINDS="${BIG_KINDS:-flow2 online4}"
 PEER_SEEDS="${PEER_SEEDS:-100}"
@@ -64,6 +70,13 @@ for kind in $KINDS; do
 	"$work/sweepbench" -isweep "$work/isweep" -kinds "$kind" -sizes "$(csv $SIZES)" \
 		-layouts separate,run -chunk "$CHUNK" -work "$work/sweeps" -out "$jsonl"
 done
+if [ "$MID_SIZE" -gt 0 ]; then
+	for kind in $MID_KINDS; do
+		log "isweep: $kind, $MID_SIZE points"
+		"$work/sweepbench" -isweep "$work/isweep" -kinds "$kind" -sizes "$MID_SIZE" \
+			-layouts separate,run -chunk "$CHUNK" -work "$work/sweeps" -out "$jsonl"
+	done
+fi
 if [ "$BIG_SIZE" -gt 0 ]; then
 	for kind in $BIG_KINDS; do
 		log "isweep: $kind, $BIG_SIZE points (separate server and worker)"
