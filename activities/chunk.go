@@ -367,12 +367,13 @@ func (a *Activities) storedPartition(ctx context.Context, st store.Store, points
 
 // compute calls point(g, i) for i in [0, count), on up to the worker's CPU
 // bound of goroutines at once; g in [0, the bound) numbers the goroutine
-// that makes the call, so that point may keep per-goroutine state. A goroutine holds one unit of the bound
-// from its first point to its last: the chunks running on a worker take
-// the cores in turn rather than sharing them point by point, so that they
-// finish, and store their parts, one after another while the next chunk
-// computes. compute returns the first error of point, after every started
-// call has returned, or ctx's error if it ends first.
+// that makes the call, so that point may keep per-goroutine state. A
+// goroutine holds one unit of the bound from its first point to its last:
+// the chunks running on a worker take the cores in turn rather than
+// sharing them point by point, so that they finish, and store their parts,
+// one after another while the next chunk computes. compute returns the
+// first error of point, after every started call has returned, or ctx's
+// error if it ends first.
 func (a *Activities) compute(ctx context.Context, count int, point func(g, i int) error) error {
 	var next atomic.Int64
 	var wg sync.WaitGroup
