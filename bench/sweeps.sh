@@ -9,7 +9,8 @@
 #      as separate `isweep server` + `isweep worker` processes and as one
 #      `isweep run` process; then $MID_SIZE points of each kind in
 #      $MID_KINDS (online16: 5000 online steps, n = 16, ~5 ms), both ways;
-#      then $BIG_SIZE points of each kind in $BIG_KINDS (separate only).
+#      then $BIG_SIZE points of each kind in $BIG_KINDS (separate), and of
+#      each kind in $BIG_RUN_KINDS through one `isweep run` process.
 #      Efficiency is measured against the same points integrated by a bare
 #      Go loop in the same run (bench/sweep);
 #   3. runs the same 100 × $PEER_SEEDS-point flow2 sweep through a
@@ -27,6 +28,8 @@
 #   MID_SIZE    their size, default 10000 (0 skips them)
 #   BIG_SIZE    the large sweeps, default 1000000 (0 skips them)
 #   BIG_KINDS   point kinds of the large sweeps, default "flow2 online4"
+#   BIG_RUN_KINDS  point kinds of the large sweeps through `isweep run`,
+#               default "flow2" (online4 would take 6 more minutes)
 #   PEER_SEEDS  seeds of the peer sweep (100 points each), default 100
 #   PEERS       peers to run, default "pool ray"
 #   CHUNK       chunk written into the specs, default 0 (automatic)
@@ -45,6 +48,7 @@ MID_KINDS="${MID_KINDS:-online16}"
 MID_SIZE="${MID_SIZE:-10000}"
 BIG_SIZE="${BIG_SIZE:-1000000}"
 BIG_KINDS="${BIG_KINDS:-flow2 online4}"
+BIG_RUN_KINDS="${BIG_RUN_KINDS:-flow2}"
 PEER_SEEDS="${PEER_SEEDS:-100}"
 PEERS="${PEERS:-pool ray}"
 CHUNK="${CHUNK:-0}"
@@ -82,6 +86,11 @@ if [ "$BIG_SIZE" -gt 0 ]; then
 		log "isweep: $kind, $BIG_SIZE points (separate server and worker)"
 		"$work/sweepbench" -isweep "$work/isweep" -kinds "$kind" -sizes "$BIG_SIZE" \
 			-layouts separate -chunk "$CHUNK" -work "$work/sweeps" -out "$jsonl" -timeout 3h
+	done
+	for kind in $BIG_RUN_KINDS; do
+		log "isweep: $kind, $BIG_SIZE points (one isweep run process)"
+		"$work/sweepbench" -isweep "$work/isweep" -kinds "$kind" -sizes "$BIG_SIZE" \
+			-layouts run -chunk "$CHUNK" -work "$work/sweeps" -out "$jsonl" -timeout 3h
 	done
 fi
 
