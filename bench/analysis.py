@@ -42,6 +42,7 @@ QUERIES = {
     ),
     "pandas: whole points table, then a groupby": ("pandas-points", None),
     "pandas: one point's trajectory (pyarrow filter)": ("pandas-one", None),
+    "pandas: one point's trajectory from its own part (chunk from the points table)": ("pandas-one-part", None),
     "pandas: trajectories table, 3 columns, point_id categorical": ("pandas-traj-lean", None),
     "pandas: whole trajectories table": ("pandas-traj-all", None),
 }
@@ -69,6 +70,15 @@ def run_query(kind, sql, out):
         traj = ds.dataset(f"{out}/trajectories", partitioning="hive")
         one = traj.to_table(filter=ds.field("point_id") == first).to_pandas()
         return f"{len(one)} rows of point {first[:8]}…"
+    if kind == "pandas-one-part":
+        import pyarrow.parquet as pq
+
+        points = ds.dataset(f"{out}/points", partitioning="hive")
+        row = points.head(1, columns=["point_id", "sweep_id", "chunk", "algorithm", "n"]).to_pylist()[0]
+        # A point's trajectory is in the part of its chunk, in its partition.
+        part = f"{out}/trajectories/algorithm={row['algorithm']}/n={row['n']}/part-{row['sweep_id']}-{row['chunk']:06d}.parquet"
+        one = pq.read_table(part, filters=[("point_id", "=", row["point_id"])]).to_pandas()
+        return f"{len(one)} rows of point {row['point_id'][:8]}…"
     if kind == "pandas-traj-lean":
         traj = ds.dataset(f"{out}/trajectories", partitioning="hive")
         frame = traj.to_table(columns=["point_id", "t", "error"]).to_pandas(strings_to_categorical=True)
