@@ -1,6 +1,9 @@
 package activities
 
-import "github.com/isweep/isweep/internal/dynamics"
+import (
+	"github.com/isweep/isweep/internal/dynamics"
+	"github.com/isweep/isweep/schemas"
+)
 
 // Trajectory storage. A cheap point records a few dozen samples; giving
 // each its own slice made trajectories the largest share of a worker's
@@ -15,8 +18,11 @@ const (
 	// maxFreeSampleBlocks bounds the free list of blocks (80 MiB).
 	maxFreeSampleBlocks = 128
 	// maxFreeRowSlices bounds the free list of the point rows of a
-	// partition (at most 20,000 rows, 10 MB, each).
-	maxFreeRowSlices = 8
+	// partition, and maxFreeRowSliceLen the rows of one slice it keeps
+	// (an automatic chunk's most, schemas.MaxAutoChunk: 10 MB), so that a
+	// spec with huge chunks does not leave gigabytes on the list.
+	maxFreeRowSlices   = 8
+	maxFreeRowSliceLen = schemas.MaxAutoChunk
 	// minSampleRoom is the room a point is given at least: a block with
 	// less left is set aside. A run that records more than its room moves
 	// its own trajectory to a new array (see dynamics.RunInto).

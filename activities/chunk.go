@@ -86,19 +86,25 @@ type chunkMarker struct {
 // pointIDLen is the length of a point id: 32 hex digits.
 const pointIDLen = 32
 
-// pointIDs returns the point ids of a marker, old or new.
-func (m *chunkMarker) pointIDs() ([]string, error) {
+// addPointIDs adds the marker's point ids, old form or new, to ix.
+func (m *chunkMarker) addPointIDs(ix *pointIndex) error {
 	if m.PointIDsHex == "" {
-		return m.PointIDs, nil
+		for _, id := range m.PointIDs {
+			if err := ix.add(id); err != nil {
+				return fmt.Errorf("marker of chunk %d: %w", m.Chunk, err)
+			}
+		}
+		return nil
 	}
 	if len(m.PointIDsHex)%pointIDLen != 0 {
-		return nil, fmt.Errorf("marker of chunk %d: point_ids_hex holds %d characters, not a multiple of %d", m.Chunk, len(m.PointIDsHex), pointIDLen)
+		return fmt.Errorf("marker of chunk %d: point_ids_hex holds %d characters, not a multiple of %d", m.Chunk, len(m.PointIDsHex), pointIDLen)
 	}
-	ids := make([]string, 0, len(m.PointIDsHex)/pointIDLen)
 	for i := 0; i < len(m.PointIDsHex); i += pointIDLen {
-		ids = append(ids, m.PointIDsHex[i:i+pointIDLen])
+		if err := ix.add(m.PointIDsHex[i : i+pointIDLen]); err != nil {
+			return fmt.Errorf("marker of chunk %d: %w", m.Chunk, err)
+		}
 	}
-	return ids, nil
+	return nil
 }
 
 // partition groups the points of a chunk that share a Hive partition.
@@ -221,7 +227,9 @@ func (a *Activities) RunChunk(ctx context.Context, ref ChunkRef) (ChunkResult, e
 		return ChunkResult{}, err
 	}
 	for _, o := range outs {
-		a.pointRows.put(o.rows)
+		if cap(o.rows) <= maxFreeRowSliceLen {
+			a.pointRows.put(o.rows)
+		}
 	}
 	if err := sc.store.Put(ctx, chunkKey(ref.SweepID, ref.Chunk), body); err != nil {
 		var conflict *store.ConflictError

@@ -59,9 +59,11 @@ func (a *Activities) FinalizeSweep(ctx context.Context, ref SweepRef) (FinalizeR
 		ReusedFrom:    sc.plan.ReusedFrom,
 	}
 	var summary []results.SummaryRow
-	var ids []string
+	// Each marker's point ids are dropped once they are in the index.
+	index := pointIndex{raw: make([]pointKey, 0, sumPoints(markers))}
 	var first, last time.Time
-	for _, mk := range markers {
+	for i := range markers {
+		mk := &markers[i]
 		r := mk.Result
 		m.Points += r.Points
 		m.Counts.Converged += r.Converged
@@ -70,11 +72,8 @@ func (a *Activities) FinalizeSweep(ctx context.Context, ref SweepRef) (FinalizeR
 		m.Counts.Failed += r.Failed
 		m.Parts = append(m.Parts, mk.Parts...)
 		summary = append(summary, mk.Summary...)
-		mkIDs, err := mk.pointIDs()
-		if err != nil {
-			return FinalizeResult{}, err
-		}
-		ids = append(ids, mkIDs...)
+		index.raw = append(index.raw, mk.keys...)
+		mk.keys = nil
 		if mk.written.Before(first) || first.IsZero() {
 			first = mk.written
 		}
@@ -92,11 +91,7 @@ func (a *Activities) FinalizeSweep(ctx context.Context, ref SweepRef) (FinalizeR
 	if err := sc.store.Put(ctx, summaryKey, summaryBody); err != nil {
 		return FinalizeResult{}, fmt.Errorf("store %s: %w", summaryKey, err)
 	}
-	index, err := encodeIndex(ids)
-	if err != nil {
-		return FinalizeResult{}, err
-	}
-	if err := sc.store.Put(ctx, indexKey(ref.SweepID), index); err != nil {
+	if err := sc.store.Put(ctx, indexKey(ref.SweepID), index.encode()); err != nil {
 		return FinalizeResult{}, fmt.Errorf("store point index: %w", err)
 	}
 	body, err := m.Encode()
@@ -110,8 +105,11 @@ func (a *Activities) FinalizeSweep(ctx context.Context, ref SweepRef) (FinalizeR
 	return FinalizeResult{ManifestKey: manifestKey, SummaryKey: summaryKey, Status: m.Status, Points: m.Points, Parts: len(m.Parts)}, nil
 }
 
+// storedMarker is a chunk marker as read back: its point ids are decoded
+// into keys, and its PointIDsHex and PointIDs emptied.
 type storedMarker struct {
 	chunkMarker
+	keys    []pointKey
 	written time.Time
 }
 
@@ -145,6 +143,13 @@ func (a *Activities) readMarkers(ctx context.Context, sc *sweepCache) ([]storedM
 			body, err := sc.store.Get(ctx, obj.Key)
 			if err == nil {
 				err = json.Unmarshal(body, &out[i].chunkMarker)
+			}
+			if err == nil {
+				// The ids as index keys take half the memory of their hex.
+				mk := &out[i]
+				ix := pointIndex{raw: make([]pointKey, 0, mk.Result.Points)}
+				err = mk.addPointIDs(&ix)
+				mk.keys, mk.PointIDsHex, mk.PointIDs = ix.raw, "", nil
 			}
 			if err != nil {
 				errs[i] = fmt.Errorf("read %s: %w", obj.Key, err)

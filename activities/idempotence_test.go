@@ -193,8 +193,11 @@ func TestFinalizeSweep(t *testing.T) {
 	if err := json.Unmarshal(body, &old); err != nil {
 		t.Fatal(err)
 	}
-	if old.PointIDs, err = old.pointIDs(); err != nil || len(old.PointIDs) == 0 {
-		t.Fatalf("marker of chunk 1: got: ids %v, %v want: its points' ids", old.PointIDs, err)
+	for i := 0; i+pointIDLen <= len(old.PointIDsHex); i += pointIDLen {
+		old.PointIDs = append(old.PointIDs, old.PointIDsHex[i:i+pointIDLen])
+	}
+	if len(old.PointIDs) == 0 {
+		t.Fatalf("marker of chunk 1: got: no point ids want: its points' ids")
 	}
 	old.PointIDsHex = ""
 	if body, err = json.Marshal(old); err != nil {
@@ -331,5 +334,33 @@ func TestPointIndexRoundTrip(t *testing.T) {
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Errorf("1000 random ids: got: not in sorted order (first %v) want: %v", got[:2], want[:2])
+	}
+
+	// Above bucketSortMin the ids are sorted by buckets: evenly spread ids,
+	// ids that all share their top bits (one bucket), and repeats.
+	for _, tt := range []struct {
+		name string
+		id   func(i int) string
+	}{
+		{"random", func(int) string { return fmt.Sprintf("%016x%016x", rng.Uint64(), rng.Uint64()) }},
+		{"same top half", func(int) string { return fmt.Sprintf("00000000deadbeef%016x", rng.Uint64()) }},
+		{"repeats", func(i int) string { return fmt.Sprintf("%016x%016x", uint64(i%97)<<40, uint64(i%5)) }},
+	} {
+		ids := make([]string, 3*bucketSortMin+1)
+		for i := range ids {
+			ids[i] = tt.id(i)
+		}
+		body, err := encodeIndex(ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := decodeIndex(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(ids)
+		if !slices.Equal(got, ids) {
+			t.Errorf("%s, %d ids: got: not in sorted order want: the sorted ids", tt.name, len(ids))
+		}
 	}
 }

@@ -1,12 +1,14 @@
 package activities
 
 import (
-	"bytes"
+	"cmp"
 	"context"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
@@ -226,25 +228,97 @@ func (a *Activities) knownPoints(ctx context.Context, st store.Store, self strin
 	return known, from, nil
 }
 
-// encodeIndex writes point ids, sorted, as raw 16-byte values. The ids are
-// decoded first and sorted as fixed-size arrays: a million of them in a
-// tenth of the time sorting the hex strings takes.
+// encodeIndex writes point ids, sorted, as raw 16-byte values (see
+// pointIndex).
 func encodeIndex(ids []string) ([]byte, error) {
-	raw := make([][16]byte, len(ids))
-	for i, id := range ids {
-		if len(id) != 32 {
-			return nil, fmt.Errorf("point id %q is not 32 hex digits", id)
-		}
-		if _, err := hex.Decode(raw[i][:], []byte(id)); err != nil {
-			return nil, fmt.Errorf("point id %q is not 32 hex digits", id)
+	ix := pointIndex{raw: make([]pointKey, 0, len(ids))}
+	for _, id := range ids {
+		if err := ix.add(id); err != nil {
+			return nil, err
 		}
 	}
-	slices.SortFunc(raw, func(a, b [16]byte) int { return bytes.Compare(a[:], b[:]) })
-	out := make([]byte, 0, 16*len(raw))
-	for i := range raw {
-		out = append(out, raw[i][:]...)
+	return ix.encode(), nil
+}
+
+// pointIndex collects point ids for the index file. The ids are decoded
+// as they come and sorted as pairs of big-endian integers, which order
+// them as their hex strings: a million of them in a tenth of the time
+// sorting the strings takes, and in a third of the memory the strings hold.
+type pointIndex struct {
+	raw []pointKey
+}
+
+// pointKey is a point id as two big-endian halves.
+type pointKey struct{ hi, lo uint64 }
+
+// add decodes id, 32 hex digits, into the index.
+func (ix *pointIndex) add(id string) error {
+	var raw [16]byte
+	if len(id) != 32 {
+		return fmt.Errorf("point id %q is not 32 hex digits", id)
 	}
-	return out, nil
+	if _, err := hex.Decode(raw[:], []byte(id)); err != nil {
+		return fmt.Errorf("point id %q is not 32 hex digits", id)
+	}
+	ix.raw = append(ix.raw, pointKey{binary.BigEndian.Uint64(raw[:8]), binary.BigEndian.Uint64(raw[8:])})
+	return nil
+}
+
+// encode returns the index file's body: the ids sorted, 16 bytes each. It
+// empties the index.
+func (ix *pointIndex) encode() []byte {
+	keys := ix.raw
+	ix.raw = nil
+	if len(keys) < bucketSortMin {
+		slices.SortFunc(keys, comparePointKeys)
+	} else {
+		keys = bucketSort(keys)
+	}
+	out := make([]byte, 0, 16*len(keys))
+	for _, k := range keys {
+		out = binary.BigEndian.AppendUint64(out, k.hi)
+		out = binary.BigEndian.AppendUint64(out, k.lo)
+	}
+	return out
+}
+
+func comparePointKeys(a, b pointKey) int {
+	if c := cmp.Compare(a.hi, b.hi); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.lo, b.lo)
+}
+
+// bucketSortMin is the number of ids from which encode sorts by buckets.
+const bucketSortMin = 4096
+
+// bucketSort returns keys sorted. Point ids are hashes, spread evenly, so
+// a counting pass on their top bits leaves buckets of about eight ids,
+// each then sorted on its own: at 10⁶ ids about a fifth of the time of a
+// comparison sort. Unevenly spread keys only make the buckets larger.
+func bucketSort(keys []pointKey) []pointKey {
+	width := min(bits.Len(uint(len(keys)/8)), 24)
+	shift := 64 - width
+	starts := make([]int, 1<<width+1)
+	for _, k := range keys {
+		starts[k.hi>>shift+1]++
+	}
+	for b := 1; b < len(starts); b++ {
+		starts[b] += starts[b-1]
+	}
+	sorted := make([]pointKey, len(keys))
+	next := slices.Clone(starts)
+	for _, k := range keys {
+		b := k.hi >> shift
+		sorted[next[b]] = k
+		next[b]++
+	}
+	for b := range 1 << width {
+		if bucket := sorted[starts[b]:starts[b+1]]; len(bucket) > 1 {
+			slices.SortFunc(bucket, comparePointKeys)
+		}
+	}
+	return sorted
 }
 
 func decodeIndex(body []byte) ([]string, error) {
