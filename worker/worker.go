@@ -196,7 +196,7 @@ func (s TLSSettings) Config() (*tls.Config, error) {
 	}
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: s.ServerName, InsecureSkipVerify: s.DisableHostVerification}
 	if (s.ClientCertPath == "") != (s.ClientKeyPath == "") {
-		return nil, fmt.Errorf("Temporal client certificate %q and key %q (TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH) must be set together for mTLS; set both or neither", s.ClientCertPath, s.ClientKeyPath)
+		return nil, fmt.Errorf("the Temporal client certificate %q and key %q (TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH) must be set together for mTLS; set both or neither", s.ClientCertPath, s.ClientKeyPath)
 	}
 	if s.ClientCertPath != "" {
 		cert, err := tls.LoadX509KeyPair(s.ClientCertPath, s.ClientKeyPath)

@@ -26,6 +26,35 @@ func oneStep(t *testing.T, h float64) *dopri5 {
 	return d
 }
 
+// TestDopri5Tableau checks the consistency conditions of the coefficients:
+// each node is the sum of its row (c_i = Σ_j a_ij, c6 = c7 = 1), and the
+// error weights, a difference of two weight vectors that each sum to 1,
+// sum to 0.
+func TestDopri5Tableau(t *testing.T) {
+	rows := []struct {
+		name string
+		c    float64
+		a    []float64
+	}{
+		{"c2", dpC2, []float64{dpA21}},
+		{"c3", dpC3, []float64{dpA31, dpA32}},
+		{"c4", dpC4, []float64{dpA41, dpA42, dpA43}},
+		{"c5", dpC5, []float64{dpA51, dpA52, dpA53, dpA54}},
+		{"c6", 1, []float64{dpA61, dpA62, dpA63, dpA64, dpA65}},
+		{"c7", 1, []float64{dpA71, dpA73, dpA74, dpA75, dpA76}},
+		{"error weights", 0, []float64{dpE1, dpE3, dpE4, dpE5, dpE6, dpE7}},
+	}
+	for _, r := range rows {
+		sum := 0.0
+		for _, a := range r.a {
+			sum += a
+		}
+		if math.Abs(sum-r.c) > 1e-14 {
+			t.Errorf("%s: got: row sum %.17g want: %.17g", r.name, sum, r.c)
+		}
+	}
+}
+
 // TestDopri5Order checks the orders of the pair and of its dense output on
 // a single step: halving h must divide the local error of the fifth-order
 // solution by at least about 2⁶ and that of the continuous extension (fourth

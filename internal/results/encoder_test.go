@@ -223,7 +223,7 @@ func encoderTestCases() []struct {
 	}{
 		{"one row", [][]testRow{mk(1, func(i int) testRow {
 			return testRow{dictInt: -1, dictStr: "x", dictF64: ptrTo(2.5), dictI32: ptrTo(int32(-7)), optInt: ptrTo(int64(math.MinInt64)),
-				plainF64: -0.0, optStr: ptrTo(""), flag: true, optFlag: ptrTo(false), ts: ptrTo(int64(-1))}
+				plainF64: math.Copysign(0, -1), optStr: ptrTo(""), flag: true, optFlag: ptrTo(false), ts: ptrTo(int64(-1))}
 		})}},
 		{"all null", [][]testRow{mk(20, func(i int) testRow {
 			return testRow{dictInt: 3, dictStr: "same", plainF64: math.NaN()}
