@@ -18,15 +18,20 @@ def mib(b) -> str:
     return "–" if not b else f"{b / 2**20:.0f}"
 
 
+def drift(r) -> str:
+    """The bare loop's drift between before and after the sweeps, when recorded."""
+    return f" ({100 * r['bare_drift']:.1f} %)" if "bare_drift" in r else ""
+
+
 def isweep_table(rows: list) -> list:
     out = [
-        "| layout | kind | points | chunk | chunks | wall s | bare compute s | efficiency | stored compute s (efficiency) | points/s | server MiB | worker MiB | one process MiB | server CPU s | worker (or process) CPU s | runs | max history | Parquet MB | load start → end |",
+        "| layout | kind | points | chunk | chunks | wall s | bare compute s (drift) | efficiency | stored compute s (efficiency) | points/s | server MiB | worker MiB | one process MiB | server CPU s | worker (or process) CPU s | runs | max history | Parquet MB | load start → end |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
         out.append(
             f"| {r['layout']} | {r['kind']} | {r['points']:,} | {r['chunk_size']} | {r['chunks']} | {r['wall_seconds']:.2f} | "
-            f"{r['bare_compute_seconds']:.2f} | {r['efficiency']:.3f} | {r['compute_seconds']:.2f} ({r['stored_efficiency']:.3f}) | "
+            f"{r['bare_compute_seconds']:.2f}{drift(r)} | {r['efficiency']:.3f} | {r['compute_seconds']:.2f} ({r['stored_efficiency']:.3f}) | "
             f"{r['points_per_second']:,.0f} | {mib(r.get('server_peak_bytes'))} | "
             f"{mib(r.get('worker_peak_bytes'))} | {mib(r.get('process_peak_bytes'))} | {r.get('server_cpu_seconds', 0):.1f} | "
             f"{r.get('worker_cpu_seconds') or r.get('process_cpu_seconds') or 0:.1f} | "
@@ -72,7 +77,8 @@ def main(argv=None) -> int:
         "Made by `bench/sweeps.sh`. Efficiency = bare compute / (wall × cores), where bare compute "
         "is the summed time of the same points integrated by a bare Go loop (one goroutine per core, "
         "no orchestration, no storage; fastest of up to 5 repeats; above 200,000 points a strided "
-        "sample of 100,000, scaled). The stored compute (the points table's `wall_seconds`) is "
+        "sample of 100,000, scaled; measured before and after the sweeps of each size, the faster "
+        "counting, and the slower's excess shown as the drift). The stored compute (the points table's `wall_seconds`) is "
         "shown for reference: it includes the time a point waited while the worker's other work "
         "held its core. Wall: submit to result (separate), or the whole `isweep run` process, "
         "embedded server start included (run).",

@@ -17,11 +17,14 @@
 //     and worker); the wall time is the whole process, server start
 //     included, and its peak memory the child's maximum resident set.
 //
-// The ideal is measured in the same run: before each sweep, this program
-// integrates the same points (or, above 200,000 points, an evenly strided
-// sample of 100,000, scaled up) with internal/dynamics in a bare loop on
-// one goroutine per core: no orchestration, no storage; a short loop is
-// repeated and the fastest counts. The efficiency is
+// The ideal is measured in the same run: before the sweeps of each size,
+// and again after them, this program integrates the same points (or, above
+// 200,000 points, an evenly strided sample of 100,000, scaled up) with
+// internal/dynamics in a bare loop on one goroutine per core: no
+// orchestration, no storage; a short loop is repeated and the fastest
+// counts, and the faster of before and after is the ideal. How much slower
+// the other was is reported as the drift: on a shared host the machine's
+// speed moves, and an efficiency is only as good as that. The efficiency is
 // that bare compute over wall × cores. The per-point wall_seconds column of
 // the stored points table is summed too (which also checks that every point
 // of the grid is stored exactly once), but its sum is not the ideal: a
@@ -139,9 +142,16 @@ type Measurement struct {
 
 	WallSeconds float64 `json:"wall_seconds"`
 	// BareComputeSeconds is the summed per-point time of the bare loop
-	// (scaled up from BareSampled points when sampled); Efficiency is
-	// BareComputeSeconds / (WallSeconds × Cores).
+	// (scaled up from BareSampled points when sampled): the faster of the
+	// loops run before the sweeps of a size and after them
+	// (BareBeforeSeconds, BareAfterSeconds). BareDrift is how much slower
+	// the slower of the two was (0.03: 3 %): the machine's own drift over
+	// the measurement, which bounds how far Efficiency can be trusted.
+	// Efficiency is BareComputeSeconds / (WallSeconds × Cores).
 	BareComputeSeconds float64 `json:"bare_compute_seconds"`
+	BareBeforeSeconds  float64 `json:"bare_before_seconds"`
+	BareAfterSeconds   float64 `json:"bare_after_seconds"`
+	BareDrift          float64 `json:"bare_drift"`
 	BareSampled        int64   `json:"bare_sampled"`
 	Efficiency         float64 `json:"efficiency"`
 	// ComputeSeconds sums wall_seconds over the stored points table and
@@ -224,10 +234,11 @@ func main() {
 			fail("-kinds: %q is unknown; use flow2, online4 or online16", kn)
 		}
 		for _, size := range sizes {
-			bare, sampled, err := bareCompute(context.Background(), k, size)
+			before, sampled, err := bareCompute(context.Background(), k, size)
 			if err != nil {
 				fail("%s %d: bare compute: %v", k.name, size, err)
 			}
+			var measured []Measurement
 			for _, layout := range strings.Split(*layoutList, ",") {
 				dir := filepath.Join(*work, fmt.Sprintf("%s-%d-%s", k.name, size, layout))
 				if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -247,16 +258,27 @@ func main() {
 				if err != nil {
 					fail("%s %d %s: %v", k.name, size, layout, err)
 				}
-				m.BareComputeSeconds, m.BareSampled = bare, sampled
-				m.Efficiency = bare / (m.WallSeconds * float64(m.Cores))
-				body, _ := json.Marshal(m)
-				fmt.Fprintln(sink, string(body))
-				fmt.Fprintf(os.Stderr, "sweepbench: %-8s %-7s %8d points chunk %5d: wall %8.2fs bare compute %8.2fs efficiency %.3f (stored %8.2fs: %.3f) %8.0f points/s server %s %.2fs worker %s %.2fs process %s %.2fs history %d (%d runs) load %s -> %s\n",
-					layout, k.name, size, m.ChunkSize, m.WallSeconds, m.BareComputeSeconds, m.Efficiency, m.ComputeSeconds, m.StoredEfficiency, m.PointsPerSecond,
-					mib(m.ServerPeakBytes), m.ServerCPUSeconds, mib(m.WorkerPeakBytes), m.WorkerCPUSeconds, mib(m.ProcessPeakBytes), m.ProcessCPUSeconds, m.MaxHistory, m.Runs, m.LoadStart, m.LoadEnd)
 				if !*keep {
 					os.RemoveAll(dir)
 				}
+				measured = append(measured, m)
+			}
+			// The loop again after the sweeps: a machine whose speed drifts
+			// (a shared host) shows it as a difference between the two.
+			after, _, err := bareCompute(context.Background(), k, size)
+			if err != nil {
+				fail("%s %d: bare compute: %v", k.name, size, err)
+			}
+			bare := min(before, after)
+			for _, m := range measured {
+				m.BareComputeSeconds, m.BareBeforeSeconds, m.BareAfterSeconds, m.BareSampled = bare, before, after, sampled
+				m.BareDrift = max(before, after)/bare - 1
+				m.Efficiency = bare / (m.WallSeconds * float64(m.Cores))
+				body, _ := json.Marshal(m)
+				fmt.Fprintln(sink, string(body))
+				fmt.Fprintf(os.Stderr, "sweepbench: %-8s %-7s %8d points chunk %5d: wall %8.2fs bare compute %8.2fs (drift %.1f%%) efficiency %.3f (stored %8.2fs: %.3f) %8.0f points/s server %s %.2fs worker %s %.2fs process %s %.2fs history %d (%d runs) load %s -> %s\n",
+					m.Layout, k.name, size, m.ChunkSize, m.WallSeconds, m.BareComputeSeconds, 100*m.BareDrift, m.Efficiency, m.ComputeSeconds, m.StoredEfficiency, m.PointsPerSecond,
+					mib(m.ServerPeakBytes), m.ServerCPUSeconds, mib(m.WorkerPeakBytes), m.WorkerCPUSeconds, mib(m.ProcessPeakBytes), m.ProcessCPUSeconds, m.MaxHistory, m.Runs, m.LoadStart, m.LoadEnd)
 			}
 		}
 	}
