@@ -67,9 +67,12 @@ type sampleArena struct {
 }
 
 // room returns an empty slice with room for at least want samples (capped
-// at minSampleRoom), to pass to dynamics.RunInto.
+// at minSampleRoom, which is also what a want of 0 or less gets), to pass
+// to dynamics.RunInto.
 func (ar *sampleArena) room(want int) []dynamics.Sample {
-	want = min(want, minSampleRoom)
+	if want <= 0 || want > minSampleRoom {
+		want = minSampleRoom
+	}
 	if n := len(ar.blocks); n == 0 || cap(ar.blocks[n-1])-len(ar.blocks[n-1]) < want {
 		ar.blocks = append(ar.blocks, ar.free.get(sampleBlockLen)[:0])
 	}

@@ -265,11 +265,7 @@ func (a *Activities) runPartition(ctx context.Context, sc *sweepCache, ref Chunk
 	attempt := activity.GetInfo(ctx).Attempt
 	if err := a.compute(ctx, len(p.points), func(g, i int) error {
 		pt := &p.points[i]
-		want := pt.Params.Record
-		if want <= 0 {
-			want = minSampleRoom
-		}
-		traj, err := a.runPoint(ctx, ref, pt, attempt, arenas[g].room(want), &rows[i])
+		traj, err := a.runPoint(ctx, ref, pt, attempt, arenas[g].room(pt.Params.Record), &rows[i])
 		arenas[g].keep(traj)
 		trajs[i] = traj
 		done.Add(1)

@@ -107,14 +107,7 @@ func (a *Activities) PlanSweep(ctx context.Context, in PlanInput) (Plan, error) 
 		return Plan{}, fmt.Errorf("store spec of sweep %s: %w", sweepID, err)
 	}
 	if p, err := readPlan(ctx, st, sweepID); err == nil {
-		// A plan stored before: some chunks may be done.
-		done, err := listDoneChunks(ctx, st, sweepID, p.chunks())
-		if err != nil {
-			return Plan{}, err
-		}
-		plan := p.toPlan(spec.Output)
-		plan.Done = &done
-		return plan, nil
+		return planWithDone(ctx, st, spec.Output, p, false)
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return Plan{}, err
 	}
@@ -158,7 +151,7 @@ func (a *Activities) PlanSweep(ctx context.Context, in PlanInput) (Plan, error) 
 	if err != nil {
 		return Plan{}, err
 	}
-	fresh := true
+	justStored := true
 	if err := st.Put(ctx, planKey(sweepID), body); err != nil {
 		var conflict *store.ConflictError
 		if !errors.As(err, &conflict) {
@@ -170,19 +163,25 @@ func (a *Activities) PlanSweep(ctx context.Context, in PlanInput) (Plan, error) 
 		if err != nil {
 			return Plan{}, err
 		}
-		p, fresh = stored, false
+		p, justStored = stored, false
 	}
 	activity.GetLogger(ctx).Info("Planned sweep", "SweepID", sweepID, "Points", p.Points, "Reused", p.Reused)
-	// No chunk runs before its sweep's plan is stored, so a plan stored
-	// just now has none done (a plan that won a race against this one is
-	// listed like any stored plan).
-	done := DoneChunks{Chunks: p.chunks(), Bits: make([]byte, (p.chunks()+7)/8)}
-	if !fresh {
-		if done, err = listDoneChunks(ctx, st, sweepID, p.chunks()); err != nil {
+	return planWithDone(ctx, st, spec.Output, p, justStored)
+}
+
+// planWithDone returns p as PlanSweep's result, with the chunks already
+// done: listed from the store, or none for a plan this call has just
+// stored, since no chunk runs before its sweep's plan is stored (a plan
+// that won a race against this call's is listed like any stored plan).
+func planWithDone(ctx context.Context, st store.Store, output string, p *planFile, justStored bool) (Plan, error) {
+	done := newDoneChunks(p.chunks())
+	if !justStored {
+		var err error
+		if done, err = listDoneChunks(ctx, st, p.SweepID, p.chunks()); err != nil {
 			return Plan{}, err
 		}
 	}
-	plan := p.toPlan(spec.Output)
+	plan := p.toPlan(output)
 	plan.Done = &done
 	return plan, nil
 }
@@ -226,18 +225,6 @@ func (a *Activities) knownPoints(ctx context.Context, st store.Store, self strin
 		from = append(from, id)
 	}
 	return known, from, nil
-}
-
-// encodeIndex writes point ids, sorted, as raw 16-byte values (see
-// pointIndex).
-func encodeIndex(ids []string) ([]byte, error) {
-	ix := pointIndex{raw: make([]pointKey, 0, len(ids))}
-	for _, id := range ids {
-		if err := ix.add(id); err != nil {
-			return nil, err
-		}
-	}
-	return ix.encode(), nil
 }
 
 // pointIndex collects point ids for the index file. The ids are decoded
@@ -342,9 +329,14 @@ func (a *Activities) ListDoneChunks(ctx context.Context, ref SweepRef) (DoneChun
 	return listDoneChunks(ctx, sc.store, ref.SweepID, sc.plan.chunks())
 }
 
+// newDoneChunks returns the bitmap of n chunks, none done.
+func newDoneChunks(n int64) DoneChunks {
+	return DoneChunks{Chunks: n, Bits: make([]byte, (n+7)/8)}
+}
+
 // listDoneChunks lists the chunk markers of a sweep of n chunks.
 func listDoneChunks(ctx context.Context, st store.Store, sweepID string, n int64) (DoneChunks, error) {
-	done := DoneChunks{Chunks: n, Bits: make([]byte, (n+7)/8)}
+	done := newDoneChunks(n)
 	prefix := chunksPrefix(sweepID)
 	for obj, err := range st.List(ctx, prefix) {
 		if err != nil {

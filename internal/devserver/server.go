@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"slices"
@@ -183,11 +184,6 @@ func (s *Server) startTemporal(ctx context.Context) error {
 		services[svc.name] = config.Service{RPC: rpc}
 	}
 
-	serviceNames := temporal.DefaultServices
-	if opts.WithoutWorkerService {
-		serviceNames = slices.DeleteFunc(slices.Clone(serviceNames), func(name string) bool { return name == "worker" })
-	}
-
 	sqlConfig := s.sqlConfig()
 	cfg := &config.Config{
 		Global: config.Global{
@@ -272,7 +268,7 @@ func (s *Server) startTemporal(ctx context.Context) error {
 	ports.release()
 	server, err := temporal.NewServer(
 		temporal.WithConfig(cfg),
-		temporal.ForServices(serviceNames),
+		temporal.ForServices(slices.Sorted(maps.Keys(services))),
 		temporal.WithLogger(logger),
 		temporal.WithAuthorizer(authorizer),
 		temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper { return claimMapper }),
