@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,86 +24,83 @@ const heartbeatEvery = 5 * time.Second
 
 // sweepCache holds what a worker needs to compute any chunk of a sweep.
 type sweepCache struct {
-	store store.Store
-	spec  *schemas.Spec
-	grid  *schemas.Grid
-	plan  *planFile
+	store  store.Store
+	output string
+	spec   *schemas.Spec
+	grid   *schemas.Grid
+	plan   *planFile
 }
 
 // sweep loads (once per worker) the stored spec and plan of a sweep.
 func (a *Activities) sweep(ctx context.Context, output, sweepID string) (*sweepCache, error) {
-	key := output + "\x00" + sweepID
-	a.mu.Lock()
-	sc, ok := a.sweeps[key]
-	a.mu.Unlock()
-	if ok {
+	if sc := a.cachedSweep(output, sweepID); sc != nil {
 		return sc, nil
 	}
 	st, err := a.store(ctx, output)
 	if err != nil {
 		return nil, err
 	}
-	body, err := st.Get(ctx, specKey(sweepID))
-	if err != nil {
-		return nil, fmt.Errorf("read spec of sweep %s: %w", sweepID, err)
-	}
-	spec, err := schemas.Parse(body, specKey(sweepID))
-	if err != nil {
-		return nil, invalidSpec(err)
-	}
-	grid, err := spec.Grid()
-	if err != nil {
-		return nil, invalidSpec(err)
-	}
 	plan, err := readPlan(ctx, st, sweepID)
 	if err != nil {
 		return nil, fmt.Errorf("read plan of sweep %s: %w", sweepID, err)
 	}
-	sc = &sweepCache{store: st, spec: spec, grid: grid, plan: plan}
+	return a.sweepFromPlan(ctx, st, output, plan)
+}
+
+func (a *Activities) cachedSweep(output, sweepID string) *sweepCache {
 	a.mu.Lock()
-	a.sweeps[key] = sc
-	a.mu.Unlock()
+	defer a.mu.Unlock()
+	return a.sweeps[output+"\x00"+sweepID]
+}
+
+// sweepFromPlan loads (once per worker) the sweep of plan p: its stored
+// spec and grid, under the limits it was planned with.
+func (a *Activities) sweepFromPlan(ctx context.Context, st store.Store, output string, p *planFile) (*sweepCache, error) {
+	if sc := a.cachedSweep(output, p.SweepID); sc != nil {
+		return sc, nil
+	}
+	key := results.SpecKey(p.SweepID)
+	body, err := st.Get(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("read spec of sweep %s: %w", p.SweepID, err)
+	}
+	spec, err := schemas.ParseIdentity(body, key, output, p.Limits)
+	if err != nil {
+		return nil, &store.PermanentError{Reason: fmt.Sprintf("%s in %s is not a spec of this version of isweep: %v", key, output, err), Err: err}
+	}
+	if id := spec.SweepID(); id != p.SweepID {
+		return nil, &store.PermanentError{Reason: fmt.Sprintf("%s in %s describes sweep %s, not %s; it was edited: move it away", key, output, id, p.SweepID)}
+	}
+	grid, err := spec.Grid()
+	if err != nil {
+		return nil, &store.PermanentError{Reason: fmt.Sprintf("%s in %s: %v", key, output, err), Err: err}
+	}
+	if grid.Len() != p.GridPoints || int64(grid.ChunkSize()) != p.ChunkSize {
+		return nil, &store.PermanentError{Reason: fmt.Sprintf("the plan of sweep %s in %s has %d grid entries in chunks of %d, its spec %d in chunks of %d; the plan was written by another version of isweep: move sweeps/%s away", p.SweepID, output, p.GridPoints, p.ChunkSize, grid.Len(), grid.ChunkSize(), p.SweepID)}
+	}
+	sc := &sweepCache{store: st, output: output, spec: spec, grid: grid, plan: p}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if prev, ok := a.sweeps[output+"\x00"+p.SweepID]; ok {
+		return prev, nil
+	}
+	a.sweeps[output+"\x00"+p.SweepID] = sc
 	return sc, nil
 }
 
 // chunkMarker is written last for a chunk: its presence means every part of
 // the chunk is stored. It also carries what finalizing needs, so that the
-// manifest and summary never read the Parquet parts again.
+// manifest and summary never read the chunk's Parquet parts again.
 type chunkMarker struct {
 	SweepID string         `json:"sweep_id"`
 	Chunk   int64          `json:"chunk"`
 	Result  ChunkResult    `json:"result"`
 	Parts   []results.Part `json:"parts"`
 	// PointIDsHex holds the chunk's point ids (32 hex digits each) one
-	// after another: one JSON string decodes in a fraction of the time a
-	// list of 20,000 takes. Markers written before it hold PointIDs.
-	PointIDsHex string               `json:"point_ids_hex,omitempty"`
-	PointIDs    []string             `json:"point_ids,omitempty"`
+	// after another, in the chunk's order: one JSON string decodes in a
+	// fraction of the time a list of 20,000 takes.
+	PointIDsHex string               `json:"point_ids_hex"`
 	Summary     []results.SummaryRow `json:"summary"`
-}
-
-// pointIDLen is the length of a point id: 32 hex digits.
-const pointIDLen = 32
-
-// addPointIDs adds the marker's point ids, old form or new, to ix.
-func (m *chunkMarker) addPointIDs(ix *pointIndex) error {
-	if m.PointIDsHex == "" {
-		for _, id := range m.PointIDs {
-			if err := ix.add(id); err != nil {
-				return fmt.Errorf("marker of chunk %d: %w", m.Chunk, err)
-			}
-		}
-		return nil
-	}
-	if len(m.PointIDsHex)%pointIDLen != 0 {
-		return fmt.Errorf("marker of chunk %d: point_ids_hex holds %d characters, not a multiple of %d", m.Chunk, len(m.PointIDsHex), pointIDLen)
-	}
-	for i := 0; i < len(m.PointIDsHex); i += pointIDLen {
-		if err := ix.add(m.PointIDsHex[i : i+pointIDLen]); err != nil {
-			return fmt.Errorf("marker of chunk %d: %w", m.Chunk, err)
-		}
-	}
-	return nil
 }
 
 // partition groups the points of a chunk that share a Hive partition.
@@ -113,11 +109,21 @@ type partition struct {
 	points []schemas.Point
 }
 
-// RunChunk integrates the points of one chunk and stores them as Parquet
-// parts, then writes the chunk's marker. It returns counts and keys only.
-// It is idempotent: a chunk whose marker exists is not computed again, and
-// a partition whose parts an earlier attempt already stored is reused.
+// RunChunk makes chunk ref.Chunk of sweep ref.SweepID done: the sweep's own
+// chunks are integrated and stored as Parquet parts, then the chunk's
+// marker is written; a chunk of an earlier sweep that holds points of this
+// one (see planFile) is made done at that sweep's keys, by the same code.
+// It returns counts and keys only. It is idempotent: a chunk whose marker
+// exists and checks out is not computed again, and a partition whose parts
+// an earlier attempt stored, and which hold the partition's points, is
+// reused. Objects at the chunk's keys that do not check out are moved to
+// quarantine and the chunk is computed again.
 func (a *Activities) RunChunk(ctx context.Context, ref ChunkRef) (ChunkResult, error) {
+	res, err := a.runChunk(ctx, ref)
+	return res, storageError(err)
+}
+
+func (a *Activities) runChunk(ctx context.Context, ref ChunkRef) (ChunkResult, error) {
 	sc, err := a.sweep(ctx, ref.Output, ref.SweepID)
 	if err != nil {
 		return ChunkResult{}, err
@@ -125,24 +131,58 @@ func (a *Activities) RunChunk(ctx context.Context, ref ChunkRef) (ChunkResult, e
 	if ref.Chunk < 0 || ref.Chunk >= sc.plan.chunks() {
 		return ChunkResult{}, invalidSpec(fmt.Errorf("chunk %d is outside sweep %s (%d chunks)", ref.Chunk, ref.SweepID, sc.plan.chunks()))
 	}
-	if body, err := sc.store.Get(ctx, chunkKey(ref.SweepID, ref.Chunk)); err == nil {
-		var m chunkMarker
-		if err := json.Unmarshal(body, &m); err != nil {
-			return ChunkResult{}, fmt.Errorf("read marker of chunk %d: %w", ref.Chunk, err)
+	cr := sc.plan.chunkAt(ref.Chunk)
+	owner := sc
+	if cr.Foreign {
+		if owner, err = a.sweep(ctx, ref.Output, cr.SweepID); err != nil {
+			return ChunkResult{}, err
 		}
-		r := m.Result
-		r.AlreadyDone = true
-		r.ComputeSeconds = 0
-		return r, nil
+	}
+	res, err := a.ownChunk(ctx, owner, cr.Chunk)
+	if err != nil {
+		return ChunkResult{}, err
+	}
+	res.Chunk = ref.Chunk
+	if cr.Foreign {
+		res.Foreign, res.Reused = true, cr.Members
+	}
+	return res, nil
+}
+
+// chunkPoints returns the points of own chunk c of sc's sweep, in order.
+func chunkPoints(sc *sweepCache, c int64) []schemas.Point {
+	ords := sc.plan.ordinals(c)
+	pts := make([]schemas.Point, len(ords))
+	for i, o := range ords {
+		pts[i] = sc.grid.Point(o)
+	}
+	return pts
+}
+
+// ownChunk makes own chunk c of sc's sweep done.
+func (a *Activities) ownChunk(ctx context.Context, sc *sweepCache, c int64) (ChunkResult, error) {
+	sweepID := sc.plan.SweepID
+	pts := chunkPoints(sc, c)
+	markerKey := results.ChunkKey(sweepID, c)
+	if body, err := sc.store.Get(ctx, markerKey); err == nil {
+		m, problem := checkMarker(ctx, sc.store, body, sweepID, c, pts, nil)
+		if problem == "" {
+			r := m.Result
+			r.AlreadyDone = true
+			r.ComputeSeconds = 0
+			return r, nil
+		}
+		warn(ctx, "Chunk marker rejected; computing the chunk again", "SweepID", sweepID, "Chunk", c, "Problem", problem)
+		if err := quarantine(ctx, sc.store, sweepID, markerKey); err != nil {
+			return ChunkResult{}, err
+		}
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return ChunkResult{}, err
 	}
 
-	ords := sc.plan.ordinals(ref.Chunk)
 	parts := map[results.Partition]*partition{}
 	var order []*partition
-	for _, o := range ords {
-		pt := sc.grid.Point(o)
+	for _, pt := range pts {
 		k := results.Partition{Algorithm: pt.Params.Algorithm, N: pt.Params.N}
 		p, ok := parts[k]
 		if !ok {
@@ -160,7 +200,7 @@ func (a *Activities) RunChunk(ctx context.Context, ref ChunkRef) (ChunkResult, e
 	})
 
 	var done atomic.Int64
-	stopBeat := a.heartbeat(ctx, &done, int64(len(ords)))
+	stopBeat := a.heartbeat(ctx, &done, int64(len(pts)))
 	defer stopBeat()
 
 	// A partition is stored while the next one computes; the marker waits
@@ -174,7 +214,7 @@ func (a *Activities) RunChunk(ctx context.Context, ref ChunkRef) (ChunkResult, e
 	var storing sync.WaitGroup
 	var computeErr error
 	for i, p := range order {
-		store, err := a.runPartition(ctx, sc, ref, p, &done)
+		store, err := a.runPartition(ctx, sc, c, p, &done)
 		if err != nil {
 			computeErr = err
 			break
@@ -189,27 +229,22 @@ func (a *Activities) RunChunk(ctx context.Context, ref ChunkRef) (ChunkResult, e
 		return ChunkResult{}, computeErr
 	}
 
-	res := ChunkResult{Chunk: ref.Chunk}
-	marker := chunkMarker{SweepID: ref.SweepID, Chunk: ref.Chunk}
-	var ids strings.Builder
-	ids.Grow(pointIDLen * len(ords))
+	res := ChunkResult{Chunk: c}
+	marker := chunkMarker{SweepID: sweepID, Chunk: c}
+	ids := make([]byte, 0, pointIDLen*len(pts))
 	var summary []results.SummaryRow
 	for _, o := range outs {
 		if o.err != nil {
 			return ChunkResult{}, o.err
 		}
-		c := results.CountStatuses(o.rows)
+		counts := results.CountStatuses(o.rows)
 		res.Points += int64(len(o.rows))
-		res.Converged += c.Converged
-		res.NotConverged += c.NotConverged
-		res.Diverged += c.Diverged
-		res.Failed += c.Failed
+		res.Converged += counts.Converged
+		res.NotConverged += counts.NotConverged
+		res.Diverged += counts.Diverged
+		res.Failed += counts.Failed
 		for _, r := range o.rows {
 			res.ComputeSeconds += r.WallSeconds
-			if len(r.PointID) != pointIDLen {
-				return ChunkResult{}, fmt.Errorf("point %d of chunk %d: id %q is not %d hex digits", r.PointIndex, ref.Chunk, r.PointID, pointIDLen)
-			}
-			ids.WriteString(r.PointID)
 		}
 		for _, info := range o.infos {
 			res.Parts = append(res.Parts, info.Key)
@@ -217,10 +252,15 @@ func (a *Activities) RunChunk(ctx context.Context, ref ChunkRef) (ChunkResult, e
 		marker.Parts = append(marker.Parts, o.infos...)
 		summary = append(summary, results.Summarize(o.rows)...)
 	}
+	// The marker lists the ids in the chunk's order, whatever partitions
+	// they were stored in.
+	for _, pt := range pts {
+		ids = append(ids, pt.ID...)
+	}
 	// The partitions hold disjoint points: merging their summaries gives
 	// the chunk's.
 	marker.Summary = results.MergeSummaries(summary)
-	marker.PointIDsHex = ids.String()
+	marker.PointIDsHex = string(ids)
 	marker.Result = res
 	body, err := json.Marshal(marker)
 	if err != nil {
@@ -231,25 +271,32 @@ func (a *Activities) RunChunk(ctx context.Context, ref ChunkRef) (ChunkResult, e
 			a.pointRows.put(o.rows)
 		}
 	}
-	if err := sc.store.Put(ctx, chunkKey(ref.SweepID, ref.Chunk), body); err != nil {
+	if err := sc.store.Put(ctx, markerKey, body); err != nil {
 		var conflict *store.ConflictError
 		if !errors.As(err, &conflict) {
-			return ChunkResult{}, fmt.Errorf("store marker of chunk %d: %w", ref.Chunk, err)
+			return ChunkResult{}, fmt.Errorf("store marker of chunk %d: %w", c, err)
 		}
-		// A concurrent attempt finished the chunk first; its marker stands.
+		// A concurrent attempt finished the chunk first; its marker stands
+		// if it checks out.
+		stored, err := sc.store.Get(ctx, markerKey)
+		if err != nil {
+			return ChunkResult{}, err
+		}
+		if _, problem := checkMarker(ctx, sc.store, stored, sweepID, c, pts, nil); problem != "" {
+			return ChunkResult{}, fmt.Errorf("the marker of chunk %d appeared during this attempt and does not check out (%s); retrying", c, problem)
+		}
 	}
 	return res, nil
 }
 
-// runPartition computes the rows of one partition of a chunk and returns
-// a function that encodes and stores them as the partition's two parts and
-// returns the rows and parts. When an earlier attempt already stored both
-// parts, nothing is computed: the function returns what is stored.
-func (a *Activities) runPartition(ctx context.Context, sc *sweepCache, ref ChunkRef, p *partition, done *atomic.Int64) (store func() ([]results.PointRow, []results.Part, error), err error) {
-	part := p.Partition
-	pointsKey := results.PointsKey(ref.SweepID, part, ref.Chunk)
-	trajKey := results.TrajectoriesKey(ref.SweepID, part, ref.Chunk)
-	if rows, infos, ok, err := a.storedPartition(ctx, sc.store, pointsKey, trajKey); err != nil {
+// runPartition computes the rows of one partition of own chunk c and
+// returns a function that encodes and stores them as the partition's two
+// parts and returns the rows and parts. When an earlier attempt already
+// stored both parts, and they hold the partition's points, nothing is
+// computed: the function returns what is stored.
+func (a *Activities) runPartition(ctx context.Context, sc *sweepCache, c int64, p *partition, done *atomic.Int64) (store func() ([]results.PointRow, []results.Part, error), err error) {
+	sweepID := sc.plan.SweepID
+	if rows, infos, ok, err := a.adoptPartition(ctx, sc.store, sweepID, c, p); err != nil {
 		return nil, err
 	} else if ok {
 		done.Add(int64(len(p.points)))
@@ -262,10 +309,14 @@ func (a *Activities) runPartition(ctx context.Context, sc *sweepCache, ref Chunk
 	for g := range arenas {
 		arenas[g].free = a.sampleBlocks
 	}
-	attempt := activity.GetInfo(ctx).Attempt
+	attempt := int32(1)
+	if activity.IsActivity(ctx) {
+		attempt = activity.GetInfo(ctx).Attempt
+	}
+	lim := sc.plan.Limits.Dynamics()
 	if err := a.compute(ctx, len(p.points), func(g, i int) error {
 		pt := &p.points[i]
-		traj, err := a.runPoint(ctx, ref, pt, attempt, arenas[g].room(pt.Params.Record), &rows[i])
+		traj, err := a.runPoint(ctx, sweepID, c, pt, lim, attempt, arenas[g].room(pt.Params.Record), &rows[i])
 		arenas[g].keep(traj)
 		trajs[i] = traj
 		done.Add(1)
@@ -274,16 +325,16 @@ func (a *Activities) runPartition(ctx context.Context, sc *sweepCache, ref Chunk
 		return nil, err
 	}
 	return func() ([]results.PointRow, []results.Part, error) {
-		return a.storePartition(ctx, sc.store, ref, p, rows, trajs, arenas)
+		return a.storePartition(ctx, sc.store, sweepID, c, p, rows, trajs, arenas)
 	}, nil
 }
 
 // storePartition encodes the rows and trajectories of a computed partition
 // and stores them, trajectories first. Once the trajectories are encoded,
 // the arenas that hold them are released.
-func (a *Activities) storePartition(ctx context.Context, st store.Store, ref ChunkRef, p *partition, rows []results.PointRow, trajs [][]dynamics.Sample, arenas []sampleArena) ([]results.PointRow, []results.Part, error) {
-	pointsKey := results.PointsKey(ref.SweepID, p.Partition, ref.Chunk)
-	trajKey := results.TrajectoriesKey(ref.SweepID, p.Partition, ref.Chunk)
+func (a *Activities) storePartition(ctx context.Context, st store.Store, sweepID string, c int64, p *partition, rows []results.PointRow, trajs [][]dynamics.Sample, arenas []sampleArena) ([]results.PointRow, []results.Part, error) {
+	pointsKey := results.PointsKey(sweepID, p.Partition, c)
+	trajKey := results.TrajectoriesKey(sweepID, p.Partition, c)
 	// The two tables are encoded at once: encoding runs outside the CPU
 	// bound, and at the end of a sweep nothing else keeps the cores busy.
 	var trajRows int64
@@ -296,7 +347,7 @@ func (a *Activities) storePartition(ctx context.Context, st store.Store, ref Chu
 		for i, pt := range p.points {
 			samples[i] = results.PointSamples{PointID: pt.ID, Samples: trajs[i]}
 		}
-		trajBody, trajRows, trajErr = results.EncodePointSamples(ref.SweepID, p.Partition, samples, a.cfg.Alloc)
+		trajBody, trajRows, trajErr = results.EncodePointSamples(sweepID, p.Partition, samples, a.cfg.Alloc)
 		clear(trajs)
 		for g := range arenas {
 			arenas[g].release()
@@ -305,10 +356,10 @@ func (a *Activities) storePartition(ctx context.Context, st store.Store, ref Chu
 	pointsBody, err := results.EncodePoints(rows, a.cfg.Alloc)
 	<-trajDone
 	if err != nil {
-		return nil, nil, fmt.Errorf("encode points of chunk %d: %w", ref.Chunk, err)
+		return nil, nil, fmt.Errorf("encode points of chunk %d: %w", c, err)
 	}
 	if trajErr != nil {
-		return nil, nil, fmt.Errorf("encode trajectories of chunk %d: %w", ref.Chunk, trajErr)
+		return nil, nil, fmt.Errorf("encode trajectories of chunk %d: %w", c, trajErr)
 	}
 	// Trajectories first: a points part without its trajectories would
 	// look complete to a reader.
@@ -323,26 +374,30 @@ func (a *Activities) storePartition(ctx context.Context, st store.Store, ref Chu
 				return nil, nil, fmt.Errorf("store %s: %w", infos[i].Key, err)
 			}
 			// An earlier attempt stored this part (with its own provenance)
-			// and died before the marker: keep what is stored.
-			return a.reuseAfterConflict(ctx, st, pointsKey, trajKey)
+			// and died before the marker: keep what is stored if it holds
+			// this partition's points; else it was moved to quarantine
+			// and the next attempt stores this one's.
+			rows, infos, ok, err := a.adoptPartition(ctx, st, sweepID, c, p)
+			if err != nil {
+				return nil, nil, err
+			}
+			if !ok {
+				return nil, nil, fmt.Errorf("parts %s and %s are partly stored after a conflict; retrying", pointsKey, trajKey)
+			}
+			return rows, infos, nil
 		}
 	}
 	return rows, infos, nil
 }
 
-func (a *Activities) reuseAfterConflict(ctx context.Context, st store.Store, pointsKey, trajKey string) ([]results.PointRow, []results.Part, error) {
-	rows, infos, ok, err := a.storedPartition(ctx, st, pointsKey, trajKey)
-	if err != nil {
-		return nil, nil, err
-	}
-	if !ok {
-		return nil, nil, fmt.Errorf("parts %s and %s are partly stored after a conflict; retrying", pointsKey, trajKey)
-	}
-	return rows, infos, nil
-}
-
-// storedPartition reads back a partition whose two parts are both stored.
-func (a *Activities) storedPartition(ctx context.Context, st store.Store, pointsKey, trajKey string) ([]results.PointRow, []results.Part, bool, error) {
+// adoptPartition reads back the partition's two parts when both are
+// stored and hold exactly its points (ids in order, this sweep and chunk)
+// and their trajectories: then ok is true. Stored parts that do not check
+// out (truncated, stale, copied from elsewhere) are moved to quarantine,
+// and ok is false: the partition is computed again.
+func (a *Activities) adoptPartition(ctx context.Context, st store.Store, sweepID string, c int64, p *partition) ([]results.PointRow, []results.Part, bool, error) {
+	pointsKey := results.PointsKey(sweepID, p.Partition, c)
+	trajKey := results.TrajectoriesKey(sweepID, p.Partition, c)
 	pointsBody, err := st.Get(ctx, pointsKey)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil, false, nil
@@ -351,20 +406,19 @@ func (a *Activities) storedPartition(ctx context.Context, st store.Store, points
 	}
 	trajBody, err := st.Get(ctx, trajKey)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil, false, nil
+		// The points part is written second: without its trajectories it
+		// cannot be an earlier attempt's.
+		return nil, nil, false, quarantine(ctx, st, sweepID, pointsKey)
 	} else if err != nil {
 		return nil, nil, false, err
 	}
-	rows, err := results.DecodePoints(pointsBody, a.cfg.Alloc)
-	if err != nil {
-		return nil, nil, false, fmt.Errorf("read back %s: %w", pointsKey, err)
-	}
-	trajRows, err := results.DecodeTrajectories(trajBody, a.cfg.Alloc)
-	if err != nil {
-		return nil, nil, false, fmt.Errorf("read back %s: %w", trajKey, err)
+	rows, trajRows, problem := checkPartition(pointsBody, trajBody, sweepID, c, p.points, a.cfg.Alloc)
+	if problem != "" {
+		warn(ctx, "Stored parts rejected; computing the partition again", "SweepID", sweepID, "Chunk", c, "Partition", p.Partition.String(), "Problem", problem)
+		return nil, nil, false, quarantine(ctx, st, sweepID, pointsKey, trajKey)
 	}
 	return rows, []results.Part{
-		results.NewPart(trajKey, results.TableTrajectories, int64(len(trajRows)), trajBody),
+		results.NewPart(trajKey, results.TableTrajectories, trajRows, trajBody),
 		results.NewPart(pointsKey, results.TablePoints, int64(len(rows)), pointsBody),
 	}, true, nil
 }
@@ -427,9 +481,9 @@ spawn:
 // room (see dynamics.RunInto). A point that diverges, or whose
 // integration fails, is data (a status), not an activity error; only a
 // cancellation is returned as an error.
-func (a *Activities) runPoint(ctx context.Context, ref ChunkRef, pt *schemas.Point, attempt int32, room []dynamics.Sample, row *results.PointRow) (traj []dynamics.Sample, err error) {
+func (a *Activities) runPoint(ctx context.Context, sweepID string, c int64, pt *schemas.Point, lim dynamics.Limits, attempt int32, room []dynamics.Sample, row *results.PointRow) (traj []dynamics.Sample, err error) {
 	*row = results.PointRow{
-		SweepID: ref.SweepID, PointID: pt.ID, PointIndex: pt.Index, Chunk: ref.Chunk,
+		SweepID: sweepID, PointID: pt.ID, PointIndex: pt.Index, Chunk: c,
 		Params: pt.Params, CodeVersion: a.cfg.CodeVersion, WorkerHost: a.cfg.Host, Attempt: attempt,
 	}
 	row.StartedAt = time.Now().UTC()
@@ -442,7 +496,7 @@ func (a *Activities) runPoint(ctx context.Context, ref ChunkRef, pt *schemas.Poi
 		row.FinishedAt = time.Now().UTC()
 		row.WallSeconds = row.FinishedAt.Sub(row.StartedAt).Seconds()
 	}()
-	res, runErr := dynamics.RunInto(ctx, pt.Params, room)
+	res, runErr := dynamics.RunInto(ctx, pt.Params, lim, room)
 	switch {
 	case runErr != nil && ctx.Err() != nil:
 		return nil, ctx.Err()

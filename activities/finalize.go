@@ -5,10 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
-
-	"go.temporal.io/sdk/activity"
 
 	"github.com/isweep/isweep/internal/results"
 	"github.com/isweep/isweep/internal/store"
@@ -17,147 +16,323 @@ import (
 // markerReaders bounds the concurrent reads of chunk markers.
 const markerReaders = 16
 
-// FinalizeSweep gathers the chunk markers of a sweep. When every chunk is
-// done it writes the summary table, the point index (so later sweeps into
-// the same output skip these points) and, last, the manifest. A sweep with
-// missing chunks gets no manifest: its status is "incomplete" and a later
-// submit finishes it.
+// FinalizeSweep gathers the markers of every chunk the sweep needs (its own
+// and the earlier sweeps' chunks that hold its reused points). When all are
+// stored, and their parts are, it writes the members table (every point of
+// the sweep and where it is stored), the summary over those points and,
+// last, the manifest. These are derived from the chunks every time: one
+// that no longer matches them (a chunk was recomputed) is moved to
+// quarantine and written anew. A sweep with missing chunks gets no
+// manifest: its status is "incomplete" and a later submit finishes it.
 func (a *Activities) FinalizeSweep(ctx context.Context, ref SweepRef) (FinalizeResult, error) {
+	res, err := a.finalize(ctx, ref)
+	return res, storageError(err)
+}
+
+func (a *Activities) finalize(ctx context.Context, ref SweepRef) (FinalizeResult, error) {
 	sc, err := a.sweep(ctx, ref.Output, ref.SweepID)
 	if err != nil {
 		return FinalizeResult{}, err
 	}
-	manifestKey := results.ManifestKey(ref.SweepID)
-	summaryKey := results.SummaryKey(ref.SweepID)
-	if body, err := sc.store.Get(ctx, manifestKey); err == nil {
-		m, err := results.DecodeManifest(body)
-		if err != nil {
-			return FinalizeResult{}, fmt.Errorf("read %s: %w", manifestKey, err)
-		}
-		return FinalizeResult{ManifestKey: manifestKey, SummaryKey: summaryKey, Status: m.Status, Points: m.Points, Parts: len(m.Parts)}, nil
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return FinalizeResult{}, err
-	}
-
+	p := sc.plan
 	markers, err := a.readMarkers(ctx, sc)
 	if err != nil {
 		return FinalizeResult{}, err
 	}
-	chunks := sc.plan.chunks()
-	if int64(len(markers)) < chunks {
-		return FinalizeResult{Status: results.SweepIncomplete, Points: sumPoints(markers)}, nil
+	var present int64
+	for i := range markers {
+		present += markers[i].members
+	}
+	if int64(len(markers)) < p.chunks() {
+		return FinalizeResult{Status: results.SweepIncomplete, Points: present, Missing: p.Points - present}, nil
+	}
+	// The parts must still be there: a part removed since its chunk was
+	// done leaves the sweep incomplete, and its chunk to compute again.
+	sizes, err := partSizes(ctx, sc.store)
+	if err != nil {
+		return FinalizeResult{}, err
+	}
+	for i := range markers {
+		mk := &markers[i]
+		for _, part := range mk.Parts {
+			if size, ok := sizes[part.Key]; !ok || size != part.Bytes {
+				problem := fmt.Sprintf("part %s is missing", part.Key)
+				if ok {
+					problem = fmt.Sprintf("part %s is %d bytes, the marker says %d", part.Key, size, part.Bytes)
+				}
+				warn(ctx, "Chunk rejected at finalize", "SweepID", mk.SweepID, "Chunk", mk.Chunk, "Problem", problem)
+				if err := a.reject(ctx, sc.store, mk.SweepID, mk.Chunk, results.ChunkKey(mk.SweepID, mk.Chunk), &mk.chunkMarker, sizes, false); err != nil {
+					return FinalizeResult{}, err
+				}
+				return FinalizeResult{Status: results.SweepIncomplete, Points: present - mk.members, Missing: p.Points - present + mk.members}, nil
+			}
+		}
 	}
 
 	m := results.Manifest{
 		SchemaVersion: results.SchemaVersion,
-		SweepID:       ref.SweepID,
-		Name:          sc.plan.Name,
-		Spec:          json.RawMessage(sc.spec.Canonical()),
+		SweepID:       p.SweepID,
+		Name:          p.Name,
+		Spec:          json.RawMessage(sc.spec.Identity()),
+		Numerics:      p.Numerics,
 		Status:        results.SweepComplete,
-		Chunks:        chunks,
-		Reused:        sc.plan.Reused,
-		ReusedFrom:    sc.plan.ReusedFrom,
+		GridPoints:    p.GridPoints,
+		Chunks:        p.chunks(),
+		Reused:        p.Reused,
+		ReusedFrom:    p.reusedFrom(),
 	}
+	// Own chunks hold only the sweep's points; a foreign chunk may hold
+	// other points too, and only the sweep's count.
+	var ours map[pointKey]struct{}
+	if len(p.Foreign) > 0 {
+		keys, err := gridKeys(ctx, sc.grid, [][2]int64{{0, p.GridPoints}}, func(done int64) { beat(ctx, "finalizing", done) })
+		if err != nil {
+			return FinalizeResult{}, err
+		}
+		ours = make(map[pointKey]struct{}, len(keys))
+		for _, k := range keys {
+			ours[k] = struct{}{}
+		}
+	}
+	type member struct {
+		key   pointKey
+		sweep string
+		chunk int64
+	}
+	members := make([]member, 0, p.Points)
 	var summary []results.SummaryRow
-	// Each marker's point ids are dropped once they are in the index.
-	index := pointIndex{raw: make([]pointKey, 0, sumPoints(markers))}
 	var first, last time.Time
 	for i := range markers {
 		mk := &markers[i]
-		r := mk.Result
-		m.Points += r.Points
-		m.Counts.Converged += r.Converged
-		m.Counts.NotConverged += r.NotConverged
-		m.Counts.Diverged += r.Diverged
-		m.Counts.Failed += r.Failed
 		m.Parts = append(m.Parts, mk.Parts...)
-		summary = append(summary, mk.Summary...)
-		index.raw = append(index.raw, mk.keys...)
-		mk.keys = nil
 		if mk.written.Before(first) || first.IsZero() {
 			first = mk.written
 		}
 		if mk.written.After(last) {
 			last = mk.written
 		}
+		whole := true
+		for _, k := range mk.keys {
+			if ours != nil {
+				if _, ok := ours[k]; !ok {
+					whole = false
+					continue
+				}
+			}
+			members = append(members, member{k, mk.SweepID, mk.Chunk})
+		}
+		if whole {
+			r := mk.Result
+			m.Counts.Converged += r.Converged
+			m.Counts.NotConverged += r.NotConverged
+			m.Counts.Diverged += r.Diverged
+			m.Counts.Failed += r.Failed
+			summary = append(summary, mk.Summary...)
+		} else {
+			rows, err := a.memberRows(ctx, sc.store, mk, ours)
+			if err != nil {
+				return FinalizeResult{}, err
+			}
+			c := results.CountStatuses(rows)
+			m.Counts.Converged += c.Converged
+			m.Counts.NotConverged += c.NotConverged
+			m.Counts.Diverged += c.Diverged
+			m.Counts.Failed += c.Failed
+			summary = append(summary, results.Summarize(rows)...)
+		}
+		mk.keys = nil
 	}
 	m.CreatedAt, m.FinishedAt = first, last
-	summary = results.MergeSummaries(summary)
+	members = sortKeys(members, func(mb *member) pointKey { return mb.key }, func(a, b member) int { return comparePointKeys(a.key, b.key) })
+	for i := 1; i < len(members); i++ {
+		if members[i].key == members[i-1].key {
+			return FinalizeResult{}, fmt.Errorf("point %s is stored twice, in chunk %d of sweep %s and chunk %d of sweep %s; run isweep verify", members[i].key, members[i-1].chunk, members[i-1].sweep, members[i].chunk, members[i].sweep)
+		}
+	}
+	if int64(len(members)) != p.Points {
+		return FinalizeResult{}, fmt.Errorf("the chunks of sweep %s hold %d of its points, its plan has %d; run isweep verify", p.SweepID, len(members), p.Points)
+	}
+	m.Points = int64(len(members))
 
-	summaryBody, err := results.EncodeSummary(summary, a.cfg.Alloc)
-	if err != nil {
-		return FinalizeResult{}, fmt.Errorf("encode summary: %w", err)
+	rows := make([]results.Member, len(members))
+	for i, mb := range members {
+		rows[i] = results.Member{PointID: mb.key.String(), SweepID: mb.sweep, Chunk: mb.chunk}
 	}
-	if err := sc.store.Put(ctx, summaryKey, summaryBody); err != nil {
-		return FinalizeResult{}, fmt.Errorf("store %s: %w", summaryKey, err)
-	}
-	if err := sc.store.Put(ctx, indexKey(ref.SweepID), index.encode()); err != nil {
-		return FinalizeResult{}, fmt.Errorf("store point index: %w", err)
-	}
-	body, err := m.Encode()
+	members = nil
+	membersBody, err := results.EncodeMembers(rows)
 	if err != nil {
 		return FinalizeResult{}, err
 	}
-	if err := sc.store.Put(ctx, manifestKey, body); err != nil {
-		return FinalizeResult{}, fmt.Errorf("store %s: %w", manifestKey, err)
+	summaryBody, err := results.EncodeSummary(results.MergeSummaries(summary), a.cfg.Alloc)
+	if err != nil {
+		return FinalizeResult{}, fmt.Errorf("encode summary: %w", err)
 	}
-	activity.GetLogger(ctx).Info("Sweep finalized", "SweepID", ref.SweepID, "Points", m.Points, "Parts", len(m.Parts))
-	return FinalizeResult{ManifestKey: manifestKey, SummaryKey: summaryKey, Status: m.Status, Points: m.Points, Parts: len(m.Parts)}, nil
+	res := FinalizeResult{
+		ManifestKey: results.ManifestKey(p.SweepID), SummaryKey: results.SummaryKey(p.SweepID), MembersKey: results.MembersKey(p.SweepID),
+		Status: results.SweepComplete, Points: m.Points,
+	}
+	m.Parts = append(m.Parts,
+		results.NewPart(res.MembersKey, results.TableMembers, int64(len(rows)), membersBody),
+		results.NewPart(res.SummaryKey, results.TableSummary, int64(len(summary)), summaryBody))
+	// Parts may be listed twice when two chunks share one (never for
+	// parts, which are per chunk; kept cheap and exact anyway).
+	slices.SortFunc(m.Parts, func(a, b results.Part) int { return cmpString(a.Key, b.Key) })
+	m.Parts = slices.CompactFunc(m.Parts, func(a, b results.Part) bool { return a.Key == b.Key })
+	res.Parts = len(m.Parts)
+	manifestBody, err := m.Encode()
+	if err != nil {
+		return FinalizeResult{}, err
+	}
+	// The manifest goes last: it says the rest is there.
+	for _, obj := range []struct {
+		key  string
+		body []byte
+	}{{res.MembersKey, membersBody}, {res.SummaryKey, summaryBody}, {res.ManifestKey, manifestBody}} {
+		replaced, err := putDerived(ctx, sc.store, p.SweepID, obj.key, obj.body)
+		if err != nil {
+			return FinalizeResult{}, err
+		}
+		if replaced {
+			res.Replaced = append(res.Replaced, obj.key)
+		}
+	}
+	info(ctx, "Sweep finalized", "SweepID", p.SweepID, "Points", m.Points, "Parts", len(m.Parts), "Replaced", len(res.Replaced))
+	return res, nil
 }
 
-// storedMarker is a chunk marker as read back: its point ids are decoded
-// into keys, and its PointIDsHex and PointIDs emptied.
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// putDerived stores body, derived from the stored chunks, at key. An
+// object already there with other bytes was derived from other chunks
+// (some were computed again since): it is moved to quarantine and
+// replaced; replaced reports that.
+func putDerived(ctx context.Context, st store.Store, sweepID, key string, body []byte) (replaced bool, err error) {
+	err = st.Put(ctx, key, body)
+	var conflict *store.ConflictError
+	if !errors.As(err, &conflict) {
+		return false, err
+	}
+	if err := quarantine(ctx, st, sweepID, key); err != nil {
+		return false, err
+	}
+	return true, st.Put(ctx, key, body)
+}
+
+// memberRows reads the points rows of a stored chunk and returns those of
+// the points in ours.
+func (a *Activities) memberRows(ctx context.Context, st store.Store, mk *storedMarker, ours map[pointKey]struct{}) ([]results.PointRow, error) {
+	var out []results.PointRow
+	for _, part := range mk.Parts {
+		if part.Table != results.TablePoints {
+			continue
+		}
+		body, err := st.Get(ctx, part.Key)
+		if err != nil {
+			return nil, err
+		}
+		rows, err := results.DecodePoints(body, a.cfg.Alloc)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", part.Key, err)
+		}
+		for _, r := range rows {
+			k, err := parsePointKey(r.PointID)
+			if err != nil {
+				return nil, fmt.Errorf("read %s: %w", part.Key, err)
+			}
+			if _, ok := ours[k]; ok {
+				out = append(out, r)
+			}
+		}
+	}
+	return out, nil
+}
+
+// storedMarker is a chunk marker as read back: its point ids decoded into
+// keys (PointIDsHex emptied), when it was written, and how many of the
+// finalizing sweep's points its chunk holds.
 type storedMarker struct {
 	chunkMarker
 	keys    []pointKey
 	written time.Time
+	members int64
 }
 
-func sumPoints(ms []storedMarker) int64 {
-	var n int64
-	for _, m := range ms {
-		n += m.Result.Points
-	}
-	return n
-}
-
-// readMarkers reads every chunk marker of a sweep, in chunk order.
+// readMarkers reads the stored markers of the chunks sc's sweep needs, in
+// the order of its chunks, concurrently.
 func (a *Activities) readMarkers(ctx context.Context, sc *sweepCache) ([]storedMarker, error) {
-	var objs []store.ObjectInfo
-	for obj, err := range sc.store.List(ctx, chunksPrefix(sc.plan.SweepID)) {
+	p := sc.plan
+	// The stored markers of each sweep involved, by chunk.
+	listed := map[string]map[int64]store.ObjectInfo{}
+	list := func(sweepID string) (map[int64]store.ObjectInfo, error) {
+		if l, ok := listed[sweepID]; ok {
+			return l, nil
+		}
+		l := map[int64]store.ObjectInfo{}
+		prefix := results.ChunksPrefix(sweepID)
+		for obj, err := range sc.store.List(ctx, prefix) {
+			if err != nil {
+				return nil, err
+			}
+			if c, ok := results.ParseChunkKey(prefix, obj.Key); ok {
+				l[c] = obj
+			}
+		}
+		listed[sweepID] = l
+		return l, nil
+	}
+	type job struct {
+		obj     store.ObjectInfo
+		ref     chunkRef
+		members int64
+	}
+	var jobs []job
+	for i := range p.chunks() {
+		ref := p.chunkAt(i)
+		l, err := list(ref.SweepID)
 		if err != nil {
 			return nil, err
 		}
-		objs = append(objs, obj)
+		if obj, ok := l[ref.Chunk]; ok {
+			jobs = append(jobs, job{obj, ref, ref.Members})
+		}
 	}
-	out := make([]storedMarker, len(objs))
-	errs := make([]error, len(objs))
+	out := make([]storedMarker, len(jobs))
+	errs := make([]error, len(jobs))
 	sem := make(chan struct{}, markerReaders)
 	var wg sync.WaitGroup
-	for i, obj := range objs {
+	for i, j := range jobs {
 		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			defer func() { <-sem }()
-			body, err := sc.store.Get(ctx, obj.Key)
+			mk := &out[i]
+			body, err := sc.store.Get(ctx, j.obj.Key)
 			if err == nil {
-				err = json.Unmarshal(body, &out[i].chunkMarker)
+				err = json.Unmarshal(body, &mk.chunkMarker)
+			}
+			if err == nil && (mk.SweepID != j.ref.SweepID || mk.Chunk != j.ref.Chunk) {
+				err = fmt.Errorf("the marker is of sweep %s chunk %d", mk.SweepID, mk.Chunk)
 			}
 			if err == nil {
-				// The ids as index keys take half the memory of their hex.
-				mk := &out[i]
-				ix := pointIndex{raw: make([]pointKey, 0, mk.Result.Points)}
-				err = mk.addPointIDs(&ix)
-				mk.keys, mk.PointIDsHex, mk.PointIDs = ix.raw, "", nil
+				// The ids as keys take half the memory of their hex.
+				mk.keys, err = parseIDsHex(mk.PointIDsHex)
+				mk.PointIDsHex = ""
 			}
 			if err != nil {
-				errs[i] = fmt.Errorf("read %s: %w", obj.Key, err)
+				errs[i] = fmt.Errorf("read %s: %w", j.obj.Key, err)
 			}
-			out[i].written = obj.Modified.UTC()
-		}()
+			mk.written = j.obj.Modified.UTC()
+			mk.members = j.members
+		})
 		if i%1000 == 0 {
-			activity.RecordHeartbeat(ctx, i)
+			beat(ctx, "reading markers", i)
 		}
 	}
 	wg.Wait()

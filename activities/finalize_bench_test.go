@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/isweep/isweep/internal/results"
 	"github.com/isweep/isweep/internal/store"
 )
 
@@ -76,7 +77,7 @@ func BenchmarkFinalizeSweep(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
-					if err := sc.store.Put(ctx, chunkKey(p.SweepID, c), body); err != nil {
+					if err := sc.store.Put(ctx, results.ChunkKey(p.SweepID, c), body); err != nil {
 						b.Fatal(err)
 					}
 				}

@@ -2,14 +2,14 @@ package activities
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
+		"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -120,7 +120,7 @@ func TestRunChunkIsIdempotent(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := readChunkRows(t, st, p.SweepID)
-	if err := os.Remove(filepath.Join(output, filepath.FromSlash(chunkKey(p.SweepID, 1)))); err != nil {
+	if err := os.Remove(filepath.Join(output, filepath.FromSlash(results.ChunkKey(p.SweepID, 1)))); err != nil {
 		t.Fatal(err)
 	}
 	redo := runChunk(t, env, ref)
@@ -137,17 +137,9 @@ func TestRunChunkIsIdempotent(t *testing.T) {
 		}
 	}
 
-	var a *Activities
-	v, err := env.ExecuteActivity(a.ListDoneChunks, SweepRef{Output: output, SweepID: p.SweepID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var done DoneChunks
-	if err := v.Get(&done); err != nil {
-		t.Fatal(err)
-	}
-	if done.Done != 1 || !done.Has(1) || done.Has(0) || done.Has(2) {
-		t.Errorf("got: done %+v, want: chunk 1 only", done)
+	// A resubmitted sweep's plan lists chunk 1 as done.
+	if p := plan(t, env, output); p.Done == nil || p.Done.Done != 1 || !p.Done.Has(1) || p.Done.Has(0) || p.Done.Has(2) {
+		t.Errorf("got: done %+v, want: chunk 1 only", p.Done)
 	}
 }
 
@@ -182,35 +174,11 @@ func TestFinalizeSweep(t *testing.T) {
 	for c := int64(1); c < p.Chunks; c++ {
 		runChunk(t, env, ChunkRef{Output: output, SweepID: p.SweepID, Chunk: c})
 	}
-	// Chunk 1's marker as workers wrote it before point_ids_hex: finalize
-	// reads both forms.
-	markerPath := filepath.Join(output, filepath.FromSlash(chunkKey(p.SweepID, 1)))
-	body, err := os.ReadFile(markerPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var old chunkMarker
-	if err := json.Unmarshal(body, &old); err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i+pointIDLen <= len(old.PointIDsHex); i += pointIDLen {
-		old.PointIDs = append(old.PointIDs, old.PointIDsHex[i:i+pointIDLen])
-	}
-	if len(old.PointIDs) == 0 {
-		t.Fatalf("marker of chunk 1: got: no point ids want: its points' ids")
-	}
-	old.PointIDsHex = ""
-	if body, err = json.Marshal(old); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(markerPath, body, 0o644); err != nil {
-		t.Fatal(err)
-	}
 	r := finalize()
 	if r.Status != results.SweepComplete || r.Points != 12 {
 		t.Fatalf("got: %+v, want: complete with 12 points", r)
 	}
-	body, err = os.ReadFile(filepath.Join(output, filepath.FromSlash(r.ManifestKey)))
+	body, err := os.ReadFile(filepath.Join(output, filepath.FromSlash(r.ManifestKey)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,9 +187,10 @@ func TestFinalizeSweep(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Chunks of 5 over partitions of 3 points: chunk 0 spans 2
-	// partitions, chunk 1 spans 3, chunk 2 one; two tables each.
-	if m.Points != 12 || m.Counts.Converged != 12 || len(m.Parts) != 2*6 {
-		t.Errorf("got: manifest with %d points, %+v, %d parts; want: 12 converged points in 12 parts", m.Points, m.Counts, len(m.Parts))
+	// partitions, chunk 1 spans 3, chunk 2 one; two tables each, plus
+	// the summary and the members table.
+	if m.Points != 12 || m.Counts.Converged != 12 || len(m.Parts) != 2*6+2 {
+		t.Errorf("got: manifest with %d points, %+v, %d parts; want: 12 converged points in 14 parts", m.Points, m.Counts, len(m.Parts))
 	}
 	for _, part := range m.Parts {
 		body, err := os.ReadFile(filepath.Join(output, filepath.FromSlash(part.Key)))
@@ -232,7 +201,7 @@ func TestFinalizeSweep(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	// The point index lists every point of the points table once.
+	// The members table lists every point of the points table once.
 	var want []string
 	for _, part := range m.Parts {
 		if part.Table != results.TablePoints {
@@ -251,19 +220,18 @@ func TestFinalizeSweep(t *testing.T) {
 		}
 	}
 	slices.Sort(want)
-	body, err = os.ReadFile(filepath.Join(output, filepath.FromSlash(indexKey(p.SweepID))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := decodeIndex(body)
-	if err != nil {
-		t.Fatal(err)
+	var got []string
+	for _, mb := range readMembers(t, output, p.SweepID) {
+		if mb.SweepID != p.SweepID {
+			t.Errorf("member %s: got: stored by %s want: %s", mb.PointID, mb.SweepID, p.SweepID)
+		}
+		got = append(got, mb.PointID)
 	}
 	if len(want) != 12 || !slices.Equal(got, want) {
-		t.Errorf("point index: got: %v want: the 12 ids of the points table %v", got, want)
+		t.Errorf("members: got: %v want: the 12 ids of the points table %v", got, want)
 	}
 	// Finalizing again is a no-op that reports the same.
-	if again := finalize(); again != r {
+	if again := finalize(); !reflect.DeepEqual(again, r) {
 		t.Errorf("second finalize: got: %+v, want: %+v", again, r)
 	}
 }
@@ -297,75 +265,60 @@ func TestPlanOrdinals(t *testing.T) {
 	}
 }
 
-// encodeIndex writes point ids through a pointIndex, as FinalizeSweep
-// does with the ids of its markers.
-func encodeIndex(ids []string) ([]byte, error) {
-	ix := pointIndex{raw: make([]pointKey, 0, len(ids))}
-	for _, id := range ids {
-		if err := ix.add(id); err != nil {
-			return nil, err
+func TestSortKeys(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	// Below and above bucketSortMin, keys are sorted: evenly spread keys,
+	// keys that all share their top bits (one bucket), and repeats.
+	for _, n := range []int{0, 1, 1000, 3*bucketSortMin + 1} {
+		for _, tt := range []struct {
+			name string
+			key  func(i int) pointKey
+		}{
+			{"random", func(int) pointKey { return pointKey{rng.Uint64(), rng.Uint64()} }},
+			{"same top half", func(int) pointKey { return pointKey{0xdeadbeef, rng.Uint64()} }},
+			{"repeats", func(i int) pointKey { return pointKey{uint64(i%97) << 40, uint64(i % 5)} }},
+		} {
+			keys := make([]pointKey, n)
+			for i := range keys {
+				keys[i] = tt.key(i)
+			}
+			want := slices.Clone(keys)
+			slices.SortFunc(want, comparePointKeys)
+			got := sortKeys(keys, func(k *pointKey) pointKey { return *k }, comparePointKeys)
+			if !slices.Equal(got, want) {
+				t.Errorf("%s, %d keys: got: not in sorted order want: the sorted keys", tt.name, n)
+			}
 		}
 	}
-	return ix.encode(), nil
-}
-
-// indexRoundTrip encodes ids as an index file and decodes it back.
-func indexRoundTrip(t *testing.T, ids []string) []string {
-	t.Helper()
-	body, err := encodeIndex(ids)
+	// Keys order as their hex ids do, and parse back.
+	a, b := "ffeeddccbbaa99887766554433221100", "00112233445566778899aabbccddeeff"
+	ka, err := parsePointKey(a)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := decodeIndex(body)
+	kb, err := parsePointKey(b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return got
-}
-
-func TestPointIndexRoundTrip(t *testing.T) {
-	ids := []string{"ffeeddccbbaa99887766554433221100", "00112233445566778899aabbccddeeff"}
-	got := indexRoundTrip(t, ids)
-	if want := []string{ids[1], ids[0]}; !slices.Equal(got, want) {
-		t.Errorf("got: %v, want: %v (sorted)", got, want)
+	if comparePointKeys(kb, ka) >= 0 || ka.String() != a || kb.String() != b {
+		t.Errorf("got: %s < %s is false, want: true, and the ids back", kb, ka)
 	}
-	for _, bad := range []string{"not-hex", "0011223344556677889900aabbccddzz", ids[0] + "00"} {
-		if _, err := encodeIndex([]string{ids[0], bad}); err == nil {
+	for _, bad := range []string{"not-hex", "0011223344556677889900aabbccddzz", a + "00"} {
+		if _, err := parsePointKey(bad); err == nil {
 			t.Errorf("id %q: got: no error want: an error naming it", bad)
 		}
 	}
+}
 
-	// Many random ids come back in the order of their sorted hex strings.
-	rng := rand.New(rand.NewPCG(7, 7))
-	many := make([]string, 1000)
-	for i := range many {
-		many[i] = fmt.Sprintf("%016x%016x", rng.Uint64(), rng.Uint64())
+func readMembers(t *testing.T, output, sweepID string) []results.Member {
+	t.Helper()
+	body, err := os.ReadFile(filepath.Join(output, filepath.FromSlash(results.MembersKey(sweepID))))
+	if err != nil {
+		t.Fatal(err)
 	}
-	got = indexRoundTrip(t, many)
-	want := slices.Clone(many)
-	slices.Sort(want)
-	if !slices.Equal(got, want) {
-		t.Errorf("1000 random ids: got: not in sorted order (first %v) want: %v", got[:2], want[:2])
+	rows, err := results.DecodeMembers(body, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-
-	// Above bucketSortMin the ids are sorted by buckets: evenly spread ids,
-	// ids that all share their top bits (one bucket), and repeats.
-	for _, tt := range []struct {
-		name string
-		id   func(i int) string
-	}{
-		{"random", func(int) string { return fmt.Sprintf("%016x%016x", rng.Uint64(), rng.Uint64()) }},
-		{"same top half", func(int) string { return fmt.Sprintf("00000000deadbeef%016x", rng.Uint64()) }},
-		{"repeats", func(i int) string { return fmt.Sprintf("%016x%016x", uint64(i%97)<<40, uint64(i%5)) }},
-	} {
-		ids := make([]string, 3*bucketSortMin+1)
-		for i := range ids {
-			ids[i] = tt.id(i)
-		}
-		got := indexRoundTrip(t, ids)
-		slices.Sort(ids)
-		if !slices.Equal(got, ids) {
-			t.Errorf("%s, %d ids: got: not in sorted order want: the sorted ids", tt.name, len(ids))
-		}
-	}
+	return rows
 }

@@ -1,58 +1,126 @@
 package activities
 
 import (
-	"cmp"
+	"bytes"
 	"context"
-	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/bits"
 	"slices"
-	"strconv"
-	"strings"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/isweep/isweep/internal/dynamics"
+	"github.com/isweep/isweep/internal/results"
 	"github.com/isweep/isweep/internal/store"
 	"github.com/isweep/isweep/schemas"
 )
 
-// Keys of a sweep's bookkeeping objects, relative to the output root.
-func specKey(sweepID string) string      { return "sweeps/" + sweepID + "/spec.json" }
-func planKey(sweepID string) string      { return "sweeps/" + sweepID + "/plan.json" }
-func chunksPrefix(sweepID string) string { return "sweeps/" + sweepID + "/chunks/" }
-func chunkKey(sweepID string, chunk int64) string {
-	return fmt.Sprintf("%schunk-%06d.json", chunksPrefix(sweepID), chunk)
-}
-
-// indexPrefix holds one object per complete sweep listing its point ids, so
-// that a later sweep into the same output skips points computed before.
-const indexPrefix = "index/"
-
-func indexKey(sweepID string) string { return indexPrefix + "points-" + sweepID + ".ids" }
-
-// planFile is the stored plan of a sweep: which grid ordinals it computes.
+// planFile is a sweep's plan as stored: entry Seq of the output's plan log
+// (results.PlanLogKey) and, the same bytes, results.PlanKey. A plan is
+// written once and never changes, so that a resumed sweep cuts its chunks
+// exactly as before.
+//
+// The plan log gives every point of an output one owner: the first sweep,
+// in log order, whose grid holds it. The owner stores the point in its own
+// chunks (Ranges); a later sweep that holds the point too refers to the
+// owner's chunk instead (Foreign), and runs that chunk itself if it is not
+// done, at the owner's keys. So an output stores each point once, whatever
+// order sweeps are planned, interrupted, extended and resumed in.
 type planFile struct {
-	SweepID   string `json:"sweep_id"`
-	Name      string `json:"name"`
-	Points    int64  `json:"points"`
-	ChunkSize int64  `json:"chunk_size"`
-	// Ranges are the half-open ranges of grid ordinals this sweep computes,
-	// ascending; points outside them were computed by earlier sweeps.
-	Ranges     [][2]int64 `json:"ranges"`
-	Planned    int64      `json:"planned"`
-	Reused     int64      `json:"reused"`
-	ReusedFrom []string   `json:"reused_from,omitempty"`
+	// Seq is the plan's entry in the plan log, from 1.
+	Seq     int64  `json:"seq"`
+	SweepID string `json:"sweep_id"`
+	Name    string `json:"name"`
+	// Numerics is the dynamics.NumericsVersion the plan was made with:
+	// only the points of plans of the same version are reused.
+	Numerics int `json:"numerics"`
+	// Limits are the spec's limits when the sweep was first planned, with
+	// defaults filled in; its points are computed under them.
+	Limits schemas.Limits `json:"limits"`
+	// GridPoints counts the grid's entries, Points the distinct points
+	// among them: entries that describe the same point (a repeated axis
+	// value, a parameter the point ignores) are one point.
+	GridPoints int64 `json:"grid_points"`
+	Points     int64 `json:"points"`
+	ChunkSize  int64 `json:"chunk_size"`
+	// Ranges are the half-open ranges of grid ordinals this sweep stores,
+	// ascending: the first entry of each of its own points.
+	Ranges  [][2]int64 `json:"ranges"`
+	Planned int64      `json:"planned"`
+	// Reused counts the points owned by earlier sweeps, in the chunks
+	// listed in Foreign; NotReused those that earlier sweeps stored with
+	// other numerics, computed again.
+	Reused    int64        `json:"reused"`
+	NotReused int64        `json:"not_reused,omitempty"`
+	Foreign   []foreignRef `json:"foreign,omitempty"`
 }
 
-func (p *planFile) chunks() int64 {
+// foreignRef lists the chunks of an earlier sweep that hold points of this
+// sweep.
+type foreignRef struct {
+	SweepID string `json:"sweep_id"`
+	// Chunks are chunk numbers of that sweep, ascending; Members[i] counts
+	// the points of this sweep in chunk Chunks[i].
+	Chunks  []int64 `json:"chunks"`
+	Members []int64 `json:"members"`
+}
+
+func (p *planFile) ownChunks() int64 {
 	return (p.Planned + p.ChunkSize - 1) / p.ChunkSize
 }
 
-// ordinals returns the grid ordinals of chunk c.
+func (p *planFile) foreignChunks() int64 {
+	var n int64
+	for _, f := range p.Foreign {
+		n += int64(len(f.Chunks))
+	}
+	return n
+}
+
+// chunks counts the chunks the sweep needs done: its own, then the
+// earlier sweeps' chunks that hold its other points.
+func (p *planFile) chunks() int64 { return p.ownChunks() + p.foreignChunks() }
+
+// chunkRef is one chunk a sweep needs done: chunk Chunk of sweep SweepID,
+// holding Members of the sweep's points (all of them for its own chunks).
+type chunkRef struct {
+	SweepID string
+	Chunk   int64
+	Members int64
+	Foreign bool
+}
+
+// chunkAt returns the chunk at position i of the sweep's chunks (own
+// chunks first, then the foreign ones in plan order). It panics if i is
+// out of range.
+func (p *planFile) chunkAt(i int64) chunkRef {
+	own := p.ownChunks()
+	if i < own {
+		lo := i * p.ChunkSize
+		return chunkRef{SweepID: p.SweepID, Chunk: i, Members: min(lo+p.ChunkSize, p.Planned) - lo}
+	}
+	j := i - own
+	for _, f := range p.Foreign {
+		if j < int64(len(f.Chunks)) {
+			return chunkRef{SweepID: f.SweepID, Chunk: f.Chunks[j], Members: f.Members[j], Foreign: true}
+		}
+		j -= int64(len(f.Chunks))
+	}
+	panic(fmt.Sprintf("activities: chunk %d is outside sweep %s (%d chunks)", i, p.SweepID, p.chunks()))
+}
+
+// reusedFrom lists the sweeps whose chunks the plan refers to.
+func (p *planFile) reusedFrom() []string {
+	var ids []string
+	for _, f := range p.Foreign {
+		ids = append(ids, f.SweepID)
+	}
+	return ids
+}
+
+// ordinals returns the grid ordinals of own chunk c.
 func (p *planFile) ordinals(c int64) []int64 {
 	lo := c * p.ChunkSize
 	hi := min(lo+p.ChunkSize, p.Planned)
@@ -76,8 +144,37 @@ func (p *planFile) ordinals(c int64) []int64 {
 }
 
 func (p *planFile) toPlan(output string) Plan {
-	return Plan{SweepID: p.SweepID, Name: p.Name, Output: output, Points: p.Points,
-		Reused: p.Reused, Planned: p.Planned, ChunkSize: p.ChunkSize, Chunks: p.chunks()}
+	return Plan{SweepID: p.SweepID, Name: p.Name, Output: output, GridPoints: p.GridPoints, Points: p.Points,
+		Reused: p.Reused, ReusedFrom: p.reusedFrom(), NotReused: p.NotReused, Planned: p.Planned,
+		ChunkSize: p.ChunkSize, Chunks: p.chunks(), OwnChunks: p.ownChunks()}
+}
+
+// check reports a stored plan that cannot be the plan of sweepID.
+func (p *planFile) check(sweepID string) error {
+	switch {
+	case p.SweepID != sweepID:
+		return fmt.Errorf("the plan is of sweep %q", p.SweepID)
+	case p.ChunkSize < 1:
+		return fmt.Errorf("the plan's chunk size is %d", p.ChunkSize)
+	case p.Planned < 0 || p.Planned > p.Points || p.Points > p.GridPoints:
+		return fmt.Errorf("the plan counts %d planned of %d points in %d grid entries", p.Planned, p.Points, p.GridPoints)
+	}
+	var n int64
+	for _, r := range p.Ranges {
+		if r[0] < 0 || r[1] <= r[0] || r[1] > p.GridPoints {
+			return fmt.Errorf("the plan's range %v is outside the grid of %d entries", r, p.GridPoints)
+		}
+		n += r[1] - r[0]
+	}
+	if n != p.Planned {
+		return fmt.Errorf("the plan's ranges hold %d points, it plans %d", n, p.Planned)
+	}
+	for _, f := range p.Foreign {
+		if len(f.Chunks) != len(f.Members) || results.CheckSweepID(f.SweepID) != nil {
+			return fmt.Errorf("the plan's reference to sweep %q is malformed", f.SweepID)
+		}
+	}
+	return nil
 }
 
 // invalidSpec wraps a validation error as a non-retryable application error.
@@ -85,11 +182,48 @@ func invalidSpec(err error) error {
 	return temporal.NewNonRetryableApplicationError(err.Error(), InvalidSpecErrorType, err)
 }
 
-// PlanSweep validates the spec, stores it, and decides which points the
-// sweep computes: all grid points but those an earlier complete sweep into
-// the same output already computed. A plan once stored is reused, so a
-// resubmitted sweep cuts its chunks exactly as before; the plan it returns
-// lists the chunks already complete.
+// storageError returns err as a non-retryable application error of type
+// StorageErrorType when retrying cannot cure it (store.IsPermanent), and
+// err itself otherwise.
+func storageError(err error) error {
+	if err == nil || !store.IsPermanent(err) {
+		return err
+	}
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return err
+	}
+	return temporal.NewNonRetryableApplicationError(err.Error(), StorageErrorType, err)
+}
+
+// warn logs a warning when ctx is an activity's.
+func warn(ctx context.Context, msg string, keyvals ...any) {
+	if activity.IsActivity(ctx) {
+		activity.GetLogger(ctx).Warn(msg, keyvals...)
+	}
+}
+
+// info logs a line when ctx is an activity's.
+func info(ctx context.Context, msg string, keyvals ...any) {
+	if activity.IsActivity(ctx) {
+		activity.GetLogger(ctx).Info(msg, keyvals...)
+	}
+}
+
+// beat records a heartbeat when ctx is an activity's.
+func beat(ctx context.Context, details ...any) {
+	if activity.IsActivity(ctx) {
+		activity.RecordHeartbeat(ctx, details...)
+	}
+}
+
+// PlanSweep validates the spec, stores it, and plans the sweep: it takes
+// the next entry of the output's plan log, in which the sweep owns the
+// points no earlier sweep (of the same numerics) holds, and refers to the
+// earlier sweeps' chunks for the others. A plan once stored is reused. The
+// plan it returns lists the chunks already done, after verifying them:
+// a chunk whose marker or parts do not check out is moved to quarantine
+// and computed again.
 func (a *Activities) PlanSweep(ctx context.Context, in PlanInput) (Plan, error) {
 	spec, err := schemas.Parse(in.Spec, "spec")
 	if err != nil {
@@ -100,261 +234,287 @@ func (a *Activities) PlanSweep(ctx context.Context, in PlanInput) (Plan, error) 
 	}
 	st, err := a.store(ctx, spec.Output)
 	if err != nil {
-		return Plan{}, err
+		return Plan{}, storageError(err)
 	}
 	sweepID := spec.SweepID()
-	if err := st.Put(ctx, specKey(sweepID), spec.Canonical()); err != nil {
-		return Plan{}, fmt.Errorf("store spec of sweep %s: %w", sweepID, err)
-	}
-	if p, err := readPlan(ctx, st, sweepID); err == nil {
-		return planWithDone(ctx, st, spec.Output, p, false)
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return Plan{}, err
-	}
-	grid, err := spec.Grid()
-	if err != nil {
-		return Plan{}, invalidSpec(err)
-	}
-	known, from, err := a.knownPoints(ctx, st, sweepID)
-	if err != nil {
-		return Plan{}, err
-	}
-	p := &planFile{SweepID: sweepID, Name: spec.Name, Points: grid.Len(), ChunkSize: int64(grid.ChunkSize())}
-	var start int64 = -1
-	for i := int64(0); i < grid.Len(); i++ {
-		if i%4096 == 0 {
-			activity.RecordHeartbeat(ctx, i)
-		}
-		reused := false
-		if len(known) > 0 {
-			_, reused = known[grid.Point(i).ID]
-		}
-		switch {
-		case reused && start >= 0:
-			p.Ranges = append(p.Ranges, [2]int64{start, i})
-			start = -1
-		case !reused && start < 0:
-			start = i
-		}
-		if reused {
-			p.Reused++
-		}
-	}
-	if start >= 0 {
-		p.Ranges = append(p.Ranges, [2]int64{start, grid.Len()})
-	}
-	p.Planned = p.Points - p.Reused
-	if p.Reused > 0 {
-		p.ReusedFrom = from
-	}
-	body, err := json.Marshal(p)
-	if err != nil {
-		return Plan{}, err
-	}
-	justStored := true
-	if err := st.Put(ctx, planKey(sweepID), body); err != nil {
+	if err := st.Put(ctx, results.SpecKey(sweepID), spec.Identity()); err != nil {
 		var conflict *store.ConflictError
-		if !errors.As(err, &conflict) {
-			return Plan{}, fmt.Errorf("store plan of sweep %s: %w", sweepID, err)
+		if errors.As(err, &conflict) {
+			return Plan{}, storageError(&store.PermanentError{
+				Reason: fmt.Sprintf("%s in %s holds another spec than this sweep's; it was not written by this version of isweep, or was edited: move it away", results.SpecKey(sweepID), st.Location()),
+				Err:    err,
+			})
 		}
-		// Another attempt stored a plan first (an earlier sweep finished in
-		// between): the stored plan wins.
-		stored, err := readPlan(ctx, st, sweepID)
-		if err != nil {
-			return Plan{}, err
-		}
-		p, justStored = stored, false
+		return Plan{}, storageError(fmt.Errorf("store spec of sweep %s: %w", sweepID, err))
 	}
-	activity.GetLogger(ctx).Info("Planned sweep", "SweepID", sweepID, "Points", p.Points, "Reused", p.Reused)
-	return planWithDone(ctx, st, spec.Output, p, justStored)
-}
-
-// planWithDone returns p as PlanSweep's result, with the chunks already
-// done: listed from the store, or none for a plan this call has just
-// stored, since no chunk runs before its sweep's plan is stored (a plan
-// that won a race against this call's is listed like any stored plan).
-func planWithDone(ctx context.Context, st store.Store, output string, p *planFile, justStored bool) (Plan, error) {
-	done := newDoneChunks(p.chunks())
-	if !justStored {
-		var err error
-		if done, err = listDoneChunks(ctx, st, p.SweepID, p.chunks()); err != nil {
-			return Plan{}, err
-		}
+	p, justPlanned, err := a.plan(ctx, st, spec)
+	if err != nil {
+		return Plan{}, storageError(err)
 	}
-	plan := p.toPlan(output)
-	plan.Done = &done
+	sc, err := a.sweepFromPlan(ctx, st, spec.Output, p)
+	if err != nil {
+		return Plan{}, storageError(err)
+	}
+	plan := p.toPlan(spec.Output)
+	done, err := a.doneChunks(ctx, sc, justPlanned, in.Verify)
+	if err != nil {
+		return Plan{}, storageError(err)
+	}
+	plan.Done, plan.ReusedReady, plan.Rejected = &done.bits, done.reusedReady, done.rejected
+	info(ctx, "Planned sweep", "SweepID", sweepID, "Seq", p.Seq, "Points", p.Points,
+		"Planned", p.Planned, "Reused", p.Reused, "Chunks", p.chunks(), "Done", done.bits.Done, "Rejected", len(done.rejected))
 	return plan, nil
 }
 
+// plan returns the stored plan of spec's sweep, or makes and stores it;
+// justPlanned reports the latter.
+func (a *Activities) plan(ctx context.Context, st store.Store, spec *schemas.Spec) (p *planFile, justPlanned bool, err error) {
+	sweepID := spec.SweepID()
+	if p, err := readPlan(ctx, st, sweepID); err == nil {
+		return p, false, nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, false, err
+	}
+	grid, err := spec.Grid()
+	if err != nil {
+		return nil, false, invalidSpec(err)
+	}
+	for {
+		entries, err := readPlanLog(ctx, st)
+		if err != nil {
+			return nil, false, err
+		}
+		if i := slices.IndexFunc(entries, func(e *planFile) bool { return e.SweepID == sweepID }); i >= 0 {
+			// Planned before, and the copy at PlanKey was not written (a
+			// crash in between) or lost: the log entry stands.
+			p := entries[i]
+			if err := putPlanCopy(ctx, st, p); err != nil {
+				return nil, false, err
+			}
+			return p, false, nil
+		}
+		p, err := a.newPlan(ctx, st, spec, grid, entries)
+		if err != nil {
+			return nil, false, err
+		}
+		body, err := json.Marshal(p)
+		if err != nil {
+			return nil, false, err
+		}
+		if err := st.Put(ctx, results.PlanLogKey(p.Seq), body); err != nil {
+			var conflict *store.ConflictError
+			if errors.As(err, &conflict) {
+				// Another sweep took this entry first: plan again after it.
+				info(ctx, "Plan log entry taken; planning again", "SweepID", sweepID, "Seq", p.Seq)
+				continue
+			}
+			return nil, false, fmt.Errorf("store plan of sweep %s: %w", sweepID, err)
+		}
+		if err := putPlanCopy(ctx, st, p); err != nil {
+			return nil, false, err
+		}
+		return p, true, nil
+	}
+}
+
+// putPlanCopy stores the copy of a plan log entry at its sweep's PlanKey.
+func putPlanCopy(ctx context.Context, st store.Store, p *planFile) error {
+	body, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	if err := st.Put(ctx, results.PlanKey(p.SweepID), body); err != nil {
+		return fmt.Errorf("store plan of sweep %s: %w", p.SweepID, err)
+	}
+	return nil
+}
+
+// readPlan reads and checks the stored plan of a sweep.
 func readPlan(ctx context.Context, st store.Store, sweepID string) (*planFile, error) {
-	body, err := st.Get(ctx, planKey(sweepID))
+	body, err := st.Get(ctx, results.PlanKey(sweepID))
 	if err != nil {
 		return nil, err
 	}
+	return decodePlan(body, sweepID, results.PlanKey(sweepID))
+}
+
+func decodePlan(body []byte, sweepID, key string) (*planFile, error) {
 	var p planFile
-	if err := json.Unmarshal(body, &p); err != nil {
-		return nil, fmt.Errorf("read plan of sweep %s: %w", sweepID, err)
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		return nil, &store.PermanentError{Reason: fmt.Sprintf("%s is not a plan of this version of isweep (%v); move it away", key, err), Err: err}
+	}
+	if sweepID == "" {
+		sweepID = p.SweepID
+	}
+	if err := p.check(sweepID); err != nil {
+		return nil, &store.PermanentError{Reason: fmt.Sprintf("%s: %v; move it away", key, err), Err: err}
 	}
 	return &p, nil
 }
 
-// knownPoints reads the point indexes of the other complete sweeps in the
-// output.
-func (a *Activities) knownPoints(ctx context.Context, st store.Store, self string) (map[string]struct{}, []string, error) {
-	known := map[string]struct{}{}
-	var from []string
-	for obj, err := range st.List(ctx, indexPrefix) {
+// readPlanLog reads the output's plan log, in entry order.
+func readPlanLog(ctx context.Context, st store.Store) ([]*planFile, error) {
+	var entries []*planFile
+	for obj, err := range st.List(ctx, results.PlanLogPrefix) {
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		id := strings.TrimSuffix(strings.TrimPrefix(obj.Key, indexPrefix+"points-"), ".ids")
-		if id == self {
+		seq, ok := results.ParsePlanLogKey(obj.Key)
+		if !ok {
 			continue
 		}
 		body, err := st.Get(ctx, obj.Key)
 		if err != nil {
+			return nil, err
+		}
+		p, err := decodePlan(body, "", obj.Key)
+		if err != nil {
+			return nil, err
+		}
+		if p.Seq != seq {
+			return nil, &store.PermanentError{Reason: fmt.Sprintf("%s holds plan log entry %d; move it away", obj.Key, p.Seq)}
+		}
+		entries = append(entries, p)
+	}
+	slices.SortFunc(entries, func(a, b *planFile) int { return int(a.Seq - b.Seq) })
+	return entries, nil
+}
+
+// ownedPoint is a point stored by an earlier sweep: entry is its plan's
+// index in the log, chunk the owner's chunk that holds it.
+type ownedPoint struct {
+	key   pointKey
+	entry int32
+	chunk int32
+}
+
+// ownedPoints returns the points owned by the plan log's entries, sorted by
+// key: those of plans made with this numerics version (owned), and those of
+// plans made with another (stale), which are not reused.
+func (a *Activities) ownedPoints(ctx context.Context, st store.Store, output string, entries []*planFile) (owned, stale []ownedPoint, err error) {
+	for i, e := range entries {
+		sc, err := a.sweepFromPlan(ctx, st, output, e)
+		if err != nil {
+			return nil, nil, fmt.Errorf("read plan log entry %d (sweep %s): %w", e.Seq, e.SweepID, err)
+		}
+		keys, err := gridKeys(ctx, sc.grid, e.Ranges, func(done int64) { beat(ctx, "reading plan", e.SweepID, done) })
+		if err != nil {
 			return nil, nil, err
 		}
-		ids, err := decodeIndex(body)
-		if err != nil {
-			return nil, nil, fmt.Errorf("read %s: %w", obj.Key, err)
+		dst := &owned
+		if e.Numerics != dynamics.NumericsVersion {
+			dst = &stale
 		}
-		for _, p := range ids {
-			known[p] = struct{}{}
-		}
-		from = append(from, id)
-	}
-	return known, from, nil
-}
-
-// pointIndex collects point ids for the index file. The ids are decoded
-// as they come and sorted as pairs of big-endian integers, which order
-// them as their hex strings: a million of them in a tenth of the time
-// sorting the strings takes, and in a third of the memory the strings hold.
-type pointIndex struct {
-	raw []pointKey
-}
-
-// pointKey is a point id as two big-endian halves.
-type pointKey struct{ hi, lo uint64 }
-
-// add decodes id, 32 hex digits, into the index.
-func (ix *pointIndex) add(id string) error {
-	var raw [16]byte
-	if len(id) != 32 {
-		return fmt.Errorf("point id %q is not 32 hex digits", id)
-	}
-	if _, err := hex.Decode(raw[:], []byte(id)); err != nil {
-		return fmt.Errorf("point id %q is not 32 hex digits", id)
-	}
-	ix.raw = append(ix.raw, pointKey{binary.BigEndian.Uint64(raw[:8]), binary.BigEndian.Uint64(raw[8:])})
-	return nil
-}
-
-// encode returns the index file's body: the ids sorted, 16 bytes each. It
-// empties the index.
-func (ix *pointIndex) encode() []byte {
-	keys := ix.raw
-	ix.raw = nil
-	if len(keys) < bucketSortMin {
-		slices.SortFunc(keys, comparePointKeys)
-	} else {
-		keys = bucketSort(keys)
-	}
-	out := make([]byte, 0, 16*len(keys))
-	for _, k := range keys {
-		out = binary.BigEndian.AppendUint64(out, k.hi)
-		out = binary.BigEndian.AppendUint64(out, k.lo)
-	}
-	return out
-}
-
-func comparePointKeys(a, b pointKey) int {
-	if c := cmp.Compare(a.hi, b.hi); c != 0 {
-		return c
-	}
-	return cmp.Compare(a.lo, b.lo)
-}
-
-// bucketSortMin is the number of ids from which encode sorts by buckets.
-const bucketSortMin = 4096
-
-// bucketSort returns keys sorted. Point ids are hashes, spread evenly, so
-// a counting pass on their top bits leaves buckets of about eight ids,
-// each then sorted on its own: at 10⁶ ids about a fifth of the time of a
-// comparison sort. Unevenly spread keys only make the buckets larger.
-func bucketSort(keys []pointKey) []pointKey {
-	width := min(bits.Len(uint(len(keys)/8)), 24)
-	shift := 64 - width
-	starts := make([]int, 1<<width+1)
-	for _, k := range keys {
-		starts[k.hi>>shift+1]++
-	}
-	for b := 1; b < len(starts); b++ {
-		starts[b] += starts[b-1]
-	}
-	sorted := make([]pointKey, len(keys))
-	next := slices.Clone(starts)
-	for _, k := range keys {
-		b := k.hi >> shift
-		sorted[next[b]] = k
-		next[b]++
-	}
-	for b := range 1 << width {
-		if bucket := sorted[starts[b]:starts[b+1]]; len(bucket) > 1 {
-			slices.SortFunc(bucket, comparePointKeys)
+		for pos, k := range keys {
+			*dst = append(*dst, ownedPoint{key: k, entry: int32(i), chunk: int32(int64(pos) / e.ChunkSize)})
 		}
 	}
-	return sorted
+	byKey := func(o *ownedPoint) pointKey { return o.key }
+	compare := func(a, b ownedPoint) int { return comparePointKeys(a.key, b.key) }
+	return sortKeys(owned, byKey, compare), sortKeys(stale, byKey, compare), nil
 }
 
-func decodeIndex(body []byte) ([]string, error) {
-	if len(body)%16 != 0 {
-		return nil, errors.New("index length " + strconv.Itoa(len(body)) + " is not a multiple of 16")
-	}
-	ids := make([]string, 0, len(body)/16)
-	for i := 0; i < len(body); i += 16 {
-		ids = append(ids, hex.EncodeToString(body[i:i+16]))
-	}
-	return ids, nil
-}
-
-// ListDoneChunks reports which chunks of a sweep are complete in the store.
-// PlanSweep reports them too; workflows planned by older workers call this.
-func (a *Activities) ListDoneChunks(ctx context.Context, ref SweepRef) (DoneChunks, error) {
-	sc, err := a.sweep(ctx, ref.Output, ref.SweepID)
+// newPlan plans spec's sweep as the entry after entries.
+func (a *Activities) newPlan(ctx context.Context, st store.Store, spec *schemas.Spec, grid *schemas.Grid, entries []*planFile) (*planFile, error) {
+	owned, stale, err := a.ownedPoints(ctx, st, spec.Output, entries)
 	if err != nil {
-		return DoneChunks{}, err
+		return nil, err
 	}
-	return listDoneChunks(ctx, sc.store, ref.SweepID, sc.plan.chunks())
-}
-
-// newDoneChunks returns the bitmap of n chunks, none done.
-func newDoneChunks(n int64) DoneChunks {
-	return DoneChunks{Chunks: n, Bits: make([]byte, (n+7)/8)}
-}
-
-// listDoneChunks lists the chunk markers of a sweep of n chunks.
-func listDoneChunks(ctx context.Context, st store.Store, sweepID string, n int64) (DoneChunks, error) {
-	done := newDoneChunks(n)
-	prefix := chunksPrefix(sweepID)
-	for obj, err := range st.List(ctx, prefix) {
-		if err != nil {
-			return DoneChunks{}, err
+	n := grid.Len()
+	keys, err := gridKeys(ctx, grid, [][2]int64{{0, n}}, func(done int64) { beat(ctx, "planning", done) })
+	if err != nil {
+		return nil, err
+	}
+	type entry struct {
+		key pointKey
+		ord int64
+	}
+	sorted := make([]entry, n)
+	for i, k := range keys {
+		sorted[i] = entry{k, int64(i)}
+	}
+	keys = nil
+	sorted = sortKeys(sorted, func(e *entry) pointKey { return e.key }, func(a, b entry) int {
+		if c := comparePointKeys(a.key, b.key); c != 0 {
+			return c
 		}
-		name := strings.TrimPrefix(obj.Key, prefix)
-		num, ok := strings.CutPrefix(strings.TrimSuffix(name, ".json"), "chunk-")
-		if !ok {
+		return int(a.ord - b.ord)
+	})
+
+	p := &planFile{
+		Seq: 1, SweepID: spec.SweepID(), Name: spec.Name, Numerics: dynamics.NumericsVersion,
+		Limits: spec.Limits.WithDefaults(), GridPoints: n, ChunkSize: int64(grid.ChunkSize()),
+	}
+	if len(entries) > 0 {
+		p.Seq = entries[len(entries)-1].Seq + 1
+	}
+	// notOwn marks the ordinals this sweep does not store: later entries
+	// of a point, and points an earlier sweep owns.
+	notOwn := make([]uint64, (n+63)/64)
+	members := map[[2]int32]int64{} // (entry, chunk) → points of this sweep
+	oi, si := 0, 0
+	for i := 0; i < len(sorted); i++ {
+		e := sorted[i]
+		if i > 0 && sorted[i-1].key == e.key {
+			notOwn[e.ord/64] |= 1 << (e.ord % 64)
 			continue
 		}
-		c, err := strconv.ParseInt(num, 10, 64)
-		if err != nil || c < 0 || c >= n {
+		p.Points++
+		for oi < len(owned) && comparePointKeys(owned[oi].key, e.key) < 0 {
+			oi++
+		}
+		if oi < len(owned) && owned[oi].key == e.key {
+			notOwn[e.ord/64] |= 1 << (e.ord % 64)
+			members[[2]int32{owned[oi].entry, owned[oi].chunk}]++
+			p.Reused++
 			continue
 		}
-		if !done.Has(c) {
-			done.Bits[c/8] |= 1 << (c % 8)
-			done.Done++
+		for si < len(stale) && comparePointKeys(stale[si].key, e.key) < 0 {
+			si++
+		}
+		if si < len(stale) && stale[si].key == e.key {
+			p.NotReused++
 		}
 	}
-	return done, nil
+	start := int64(-1)
+	for o := range n {
+		own := notOwn[o/64]&(1<<(o%64)) == 0
+		switch {
+		case own && start < 0:
+			start = o
+		case !own && start >= 0:
+			p.Ranges = append(p.Ranges, [2]int64{start, o})
+			start = -1
+		}
+		if own {
+			p.Planned++
+		}
+	}
+	if start >= 0 {
+		p.Ranges = append(p.Ranges, [2]int64{start, n})
+	}
+	// Foreign chunks in log order, then chunk order: deterministic, so two
+	// planners of one sweep store the same bytes.
+	refs := make([][2]int32, 0, len(members))
+	for k := range members {
+		refs = append(refs, k)
+	}
+	slices.SortFunc(refs, func(a, b [2]int32) int {
+		if a[0] != b[0] {
+			return int(a[0] - b[0])
+		}
+		return int(a[1] - b[1])
+	})
+	for _, r := range refs {
+		sweep := entries[r[0]].SweepID
+		if len(p.Foreign) == 0 || p.Foreign[len(p.Foreign)-1].SweepID != sweep {
+			p.Foreign = append(p.Foreign, foreignRef{SweepID: sweep})
+		}
+		f := &p.Foreign[len(p.Foreign)-1]
+		f.Chunks = append(f.Chunks, int64(r[1]))
+		f.Members = append(f.Members, members[r])
+	}
+	return p, nil
 }

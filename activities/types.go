@@ -2,15 +2,28 @@ package activities
 
 import "encoding/json"
 
-// InvalidSpecErrorType is the application error type of a sweep spec that
-// failed validation. Such errors are not retryable: the workflow fails at
-// once and says why.
-const InvalidSpecErrorType = "InvalidSpecError"
+// Application error types of the activities. Errors of these types are not
+// retryable: retrying cannot cure them.
+const (
+	// InvalidSpecErrorType: the sweep spec failed validation; the
+	// workflow fails at once and says why.
+	InvalidSpecErrorType = "InvalidSpecError"
+	// StorageErrorType: the output cannot be written or read in a way
+	// that retrying cannot cure (read-only, full, a file in the way,
+	// refused credentials, a conflicting object); the sweep stops and
+	// says what to fix. What is stored stays: run again once it is fixed.
+	StorageErrorType = "StorageError"
+)
 
 // PlanInput is the input of PlanSweep.
 type PlanInput struct {
-	// Spec is the sweep spec as submitted (JSON).
+	// Spec is the sweep spec as submitted (JSON, with its output and
+	// limits).
 	Spec json.RawMessage `json:"spec"`
+	// Verify reads and hashes every stored part of the chunks found done
+	// before trusting them; by default their markers and sizes are
+	// checked.
+	Verify bool `json:"verify,omitempty"`
 }
 
 // Plan is what PlanSweep decided: the points this sweep must compute and
@@ -20,24 +33,36 @@ type Plan struct {
 	SweepID string `json:"sweep_id"`
 	Name    string `json:"name"`
 	Output  string `json:"output"`
-	// Points is the number of grid points of the spec.
-	Points int64 `json:"points"`
-	// Reused counts the grid points already computed by earlier sweeps into
-	// the same output (they are not computed again).
-	Reused int64 `json:"reused"`
-	// Planned is the number of points this sweep computes: Points − Reused.
+	// GridPoints counts the grid's entries; Points the distinct points
+	// among them (entries that describe the same point are one point).
+	GridPoints int64 `json:"grid_points"`
+	Points     int64 `json:"points"`
+	// Reused counts the points already owned by earlier sweeps into the
+	// same output (not computed again: their chunks, ReusedFrom's, are
+	// made done instead); ReusedReady those of them in chunks already
+	// done when the sweep was planned. NotReused counts points earlier
+	// sweeps stored with other numerics, computed again.
+	Reused      int64    `json:"reused"`
+	ReusedFrom  []string `json:"reused_from,omitempty"`
+	ReusedReady int64    `json:"reused_ready"`
+	NotReused   int64    `json:"not_reused,omitempty"`
+	// Planned is the number of points this sweep stores: Points − Reused.
 	Planned int64 `json:"planned"`
-	// ChunkSize is the number of points per chunk; Chunks the number of
-	// chunks.
+	// ChunkSize is the number of points per own chunk. Chunks counts the
+	// chunks the sweep needs done: OwnChunks of its own, then the chunks
+	// of earlier sweeps that hold its reused points.
 	ChunkSize int64 `json:"chunk_size"`
 	Chunks    int64 `json:"chunks"`
-	// Done lists the chunks already complete in the store when the sweep
-	// was planned (none for a new plan), so that the workflow needs no
-	// ListDoneChunks. Workers older than this field leave it nil.
-	Done *DoneChunks `json:"done,omitempty"`
+	OwnChunks int64 `json:"own_chunks"`
+	// Done lists the chunks complete in the store when the sweep was
+	// planned; Rejected says, a line each, what verification moved to
+	// quarantine (those chunks are computed again).
+	Done     *DoneChunks `json:"done,omitempty"`
+	Rejected []string    `json:"rejected,omitempty"`
 }
 
-// ChunkRef names one chunk of a sweep.
+// ChunkRef names one chunk of a sweep: its position in the chunks the
+// sweep needs done (see Plan.Chunks).
 type ChunkRef struct {
 	Output  string `json:"output"`
 	SweepID string `json:"sweep_id"`
@@ -60,6 +85,10 @@ type ChunkResult struct {
 	// AlreadyDone reports a chunk found complete in the store: nothing was
 	// computed.
 	AlreadyDone bool `json:"already_done,omitempty"`
+	// Foreign reports a chunk of an earlier sweep that holds Reused of
+	// this sweep's points.
+	Foreign bool  `json:"foreign,omitempty"`
+	Reused  int64 `json:"reused,omitempty"`
 	// Parts are the keys of the Parquet parts written for the chunk.
 	Parts []string `json:"parts,omitempty"`
 }
@@ -84,11 +113,24 @@ func (d DoneChunks) Has(c int64) bool {
 	return i < int64(len(d.Bits)) && d.Bits[i]&(1<<(c%8)) != 0
 }
 
+// newDoneChunks returns the bitmap of n chunks, none done.
+func newDoneChunks(n int64) DoneChunks {
+	return DoneChunks{Chunks: n, Bits: make([]byte, (n+7)/8)}
+}
+
 // FinalizeResult reports the manifest written by FinalizeSweep.
 type FinalizeResult struct {
 	ManifestKey string `json:"manifest_key"`
 	SummaryKey  string `json:"summary_key"`
+	MembersKey  string `json:"members_key"`
 	Status      string `json:"status"`
-	Points      int64  `json:"points"`
-	Parts       int    `json:"parts"`
+	// Points counts the sweep's points with a row (its members), Missing
+	// those without one yet.
+	Points  int64 `json:"points"`
+	Missing int64 `json:"missing,omitempty"`
+	Parts   int   `json:"parts"`
+	// Replaced reports a manifest, summary or members table of an earlier
+	// finalize that no longer matched the stored chunks: it was moved to
+	// quarantine and written anew.
+	Replaced []string `json:"replaced,omitempty"`
 }

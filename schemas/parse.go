@@ -22,6 +22,26 @@ import (
 // On success the parameter values in the spec have their kind's Go type:
 // string, int64, float64 or dynamics.Spectrum.
 func Parse(data []byte, filename string) (*Spec, error) {
+	return parse(data, filename, nil)
+}
+
+// ParseIdentity parses a spec stored in its identity form (see
+// Spec.Identity: without output and limits) and gives it output and
+// limits, as the engine does with the specs it stores beside results.
+func ParseIdentity(data []byte, filename, output string, limits Limits) (*Spec, error) {
+	return parse(data, filename, func(s *Spec) {
+		if s.Output == "" {
+			s.Output = output
+		}
+		if s.Limits == (Limits{}) {
+			s.Limits = limits
+		}
+	})
+}
+
+// parse decodes data; place, if not nil, fills in what the data leaves
+// out before the spec is checked.
+func parse(data []byte, filename string, place func(*Spec)) (*Spec, error) {
 	d := &decoder{file: filename, lines: make(map[string]int)}
 	root, ok := d.document(data)
 	if !ok {
@@ -30,6 +50,9 @@ func Parse(data []byte, filename string) (*Spec, error) {
 	spec := d.spec(root)
 	if len(d.errs) > 0 {
 		return nil, d.err()
+	}
+	if place != nil {
+		place(spec)
 	}
 	spec.file, spec.lines = filename, d.lines
 	if _, errs := spec.compile(); len(errs) > 0 {

@@ -254,6 +254,14 @@ func (s *Spec) SweepID() string {
 	return hex.EncodeToString(sum[:8])
 }
 
+// Identity returns the canonical JSON of the spec without its output and
+// limits: the bytes SweepID hashes, and what the engine stores as a
+// sweep's spec, so that the same sweep written to another place (a moved
+// or copied folder), or run with other limits, is the same sweep.
+func (s *Spec) Identity() []byte {
+	return s.canonical(false)
+}
+
 func (s *Spec) canonical(withPlace bool) []byte {
 	doc := map[string]any{
 		"apiVersion": s.APIVersion,

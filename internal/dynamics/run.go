@@ -58,9 +58,12 @@ func RunWithLimits(ctx context.Context, p Params, lim Limits) (Result, error) {
 // room for them (at most Params.Record) makes the run allocate nothing for
 // its trajectory, so a caller that runs many points can hand each a slice
 // of one large buffer. A run that needs more room than cap(traj) moves its
-// trajectory to a new array, as append does; nil traj behaves as Run.
-func RunInto(ctx context.Context, p Params, traj []Sample) (Result, error) {
-	out, err := run(ctx, p, DefaultLimits(), traj)
+// trajectory to a new array, as append does; nil traj behaves as
+// RunWithLimits. p is validated under lim (zero fields take the values of
+// DefaultLimits): the limits a sweep was planned with travel with its
+// points.
+func RunInto(ctx context.Context, p Params, lim Limits, traj []Sample) (Result, error) {
+	out, err := run(ctx, p, lim, traj)
 	return out.Result, err
 }
 

@@ -484,7 +484,7 @@ func TestRunIntoRecordsIntoTheBuffer(t *testing.T) {
 			// Room for every sample: the trajectory is the buffer itself.
 			buf := make([]Sample, 1, samples+10)
 			buf[0] = Sample{Step: -1}
-			got, err := RunInto(context.Background(), tt.p, buf)
+			got, err := RunInto(context.Background(), tt.p, Limits{}, buf)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -495,14 +495,14 @@ func TestRunIntoRecordsIntoTheBuffer(t *testing.T) {
 				t.Errorf("RunInto with room: got: a trajectory in a new array want: one in the buffer's")
 			}
 			runAllocs := testing.AllocsPerRun(5, func() { _, _ = Run(context.Background(), tt.p) })
-			intoAllocs := testing.AllocsPerRun(5, func() { _, _ = RunInto(context.Background(), tt.p, buf) })
+			intoAllocs := testing.AllocsPerRun(5, func() { _, _ = RunInto(context.Background(), tt.p, Limits{}, buf) })
 			if intoAllocs >= runAllocs {
 				t.Errorf("allocations per run: got: %v (RunInto) want: fewer than %v (Run)", intoAllocs, runAllocs)
 			}
 			// Too little room: the samples move to a new array, the result
 			// is the same.
 			small := make([]Sample, 0, 2)
-			got, err = RunInto(context.Background(), tt.p, small)
+			got, err = RunInto(context.Background(), tt.p, Limits{}, small)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -104,24 +104,131 @@ func TrajectoriesKey(sweepID string, p Partition, chunk int64) string {
 	return partKey(TableTrajectories, sweepID, p, chunk)
 }
 
-// ManifestKey returns the key of a sweep's manifest,
-// sweeps/<sweep_id>/manifest.json. It panics if sweepID fails
-// [CheckSweepID].
-func ManifestKey(sweepID string) string {
+// The bookkeeping objects of an output, relative to its root. Every key
+// isweep reads or writes is made here.
+//
+//	plans/<seq:08d>.json                      the output's plan log (see PlanLogKey)
+//	sweeps/<sweep_id>/spec.json               the sweep's identity spec
+//	sweeps/<sweep_id>/plan.json               its plan (the bytes of its log entry)
+//	sweeps/<sweep_id>/chunks/chunk-NNNNNN.json a chunk's marker, written last
+//	sweeps/<sweep_id>/members.parquet         the points of the sweep and where each is stored
+//	sweeps/<sweep_id>/summary.parquet         best eta per group, over the members
+//	sweeps/<sweep_id>/manifest.json           written last when the sweep is complete
+//	points/algorithm=<a>/n=<n>/part-<sweep_id>-<chunk:06d>.parquet
+//	trajectories/algorithm=<a>/n=<n>/part-<sweep_id>-<chunk:06d>.parquet
+//	quarantine/<sweep_id>/<stamp>/<key>       objects verification rejected
+const (
+	// PlanLogPrefix holds the plan log: one entry per sweep planned into
+	// the output, numbered in the order they were planned.
+	PlanLogPrefix = "plans/"
+	// SweepsPrefix holds one folder per sweep.
+	SweepsPrefix = "sweeps/"
+	// QuarantinePrefix holds the objects verification rejected, moved
+	// aside rather than deleted.
+	QuarantinePrefix = "quarantine/"
+)
+
+func sweepKey(sweepID, name string) string {
 	if err := CheckSweepID(sweepID); err != nil {
 		panic(err)
 	}
-	return "sweeps/" + sweepID + "/manifest.json"
+	return SweepsPrefix + sweepID + "/" + name
 }
+
+// PlanLogKey returns the key of entry seq (≥ 1) of the plan log,
+// plans/<seq:08d>.json. Entries are written create-only, so two planners
+// cannot take the same number: the log orders the sweeps of an output, and
+// a point belongs to the first sweep in that order that planned it.
+func PlanLogKey(seq int64) string {
+	if seq < 1 {
+		panic(fmt.Sprintf("results: plan log entry %d is not ≥ 1", seq))
+	}
+	return fmt.Sprintf("%s%08d.json", PlanLogPrefix, seq)
+}
+
+// ParsePlanLogKey returns the entry number of a plan log key, or false
+// when key is not one.
+func ParsePlanLogKey(key string) (int64, bool) {
+	num, ok := strings.CutPrefix(key, PlanLogPrefix)
+	if !ok {
+		return 0, false
+	}
+	num, ok = strings.CutSuffix(num, ".json")
+	if !ok || len(num) < 8 {
+		return 0, false
+	}
+	seq, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || seq < 1 {
+		return 0, false
+	}
+	return seq, true
+}
+
+// SpecKey returns the key of a sweep's identity spec,
+// sweeps/<sweep_id>/spec.json: the canonical spec without its output and
+// limits, the bytes its sweep id hashes. It panics if sweepID fails
+// [CheckSweepID].
+func SpecKey(sweepID string) string { return sweepKey(sweepID, "spec.json") }
+
+// PlanKey returns the key of a sweep's plan, sweeps/<sweep_id>/plan.json.
+// It panics if sweepID fails [CheckSweepID].
+func PlanKey(sweepID string) string { return sweepKey(sweepID, "plan.json") }
+
+// ChunksPrefix returns the prefix of a sweep's chunk markers. It panics if
+// sweepID fails [CheckSweepID].
+func ChunksPrefix(sweepID string) string { return sweepKey(sweepID, "chunks/") }
+
+// ChunkKey returns the key of the marker of one chunk of a sweep,
+// sweeps/<sweep_id>/chunks/chunk-<chunk:06d>.json. It panics if sweepID
+// fails [CheckSweepID] or chunk < 0.
+func ChunkKey(sweepID string, chunk int64) string {
+	if chunk < 0 {
+		panic(fmt.Sprintf("results: chunk %d is negative", chunk))
+	}
+	return fmt.Sprintf("%schunk-%06d.json", ChunksPrefix(sweepID), chunk)
+}
+
+// ParseChunkKey returns the chunk of a marker key under prefix (as
+// returned by [ChunksPrefix]), or false when key is not a marker's.
+func ParseChunkKey(prefix, key string) (int64, bool) {
+	name, ok := strings.CutPrefix(key, prefix)
+	if !ok {
+		return 0, false
+	}
+	num, ok := strings.CutPrefix(strings.TrimSuffix(name, ".json"), "chunk-")
+	if !ok || !strings.HasSuffix(name, ".json") {
+		return 0, false
+	}
+	c, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || c < 0 {
+		return 0, false
+	}
+	return c, true
+}
+
+// MembersKey returns the key of a sweep's members table,
+// sweeps/<sweep_id>/members.parquet. It panics if sweepID fails
+// [CheckSweepID].
+func MembersKey(sweepID string) string { return sweepKey(sweepID, "members.parquet") }
+
+// ManifestKey returns the key of a sweep's manifest,
+// sweeps/<sweep_id>/manifest.json. It panics if sweepID fails
+// [CheckSweepID].
+func ManifestKey(sweepID string) string { return sweepKey(sweepID, "manifest.json") }
 
 // SummaryKey returns the key of a sweep's summary table,
 // sweeps/<sweep_id>/summary.parquet. It panics if sweepID fails
 // [CheckSweepID].
-func SummaryKey(sweepID string) string {
+func SummaryKey(sweepID string) string { return sweepKey(sweepID, "summary.parquet") }
+
+// QuarantineKey returns where key goes when verification of sweep
+// sweepID rejects it: quarantine/<sweep_id>/<stamp>/<key>. stamp tells
+// apart the objects of one verification from those of another.
+func QuarantineKey(sweepID, stamp, key string) string {
 	if err := CheckSweepID(sweepID); err != nil {
 		panic(err)
 	}
-	return "sweeps/" + sweepID + "/summary.parquet"
+	return QuarantinePrefix + sweepID + "/" + stamp + "/" + key
 }
 
 // Partitioned holds the rows of one partition.

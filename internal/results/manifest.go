@@ -30,25 +30,33 @@ type Manifest struct {
 	// SweepID identifies the sweep; Name is its human name from the spec.
 	SweepID string `json:"sweep_id"`
 	Name    string `json:"name"`
-	// Spec is the sweep's spec as JSON, kept verbatim (re-indented).
+	// Spec is the sweep's identity spec as JSON (without output and
+	// limits: the bytes its sweep id hashes), kept verbatim (re-indented).
 	Spec json.RawMessage `json:"spec"`
+	// Numerics is the dynamics.NumericsVersion of the sweep's points.
+	Numerics int `json:"numerics"`
 	// Status is [SweepComplete], [SweepIncomplete] or [SweepFailed].
 	Status string `json:"status"`
 	// CreatedAt and FinishedAt bound the sweep, written in UTC;
 	// FinishedAt is omitted when zero.
 	CreatedAt  time.Time `json:"created_at"`
 	FinishedAt time.Time `json:"finished_at,omitzero"`
-	// Points and Chunks count the sweep's grid points and chunks.
-	Points int64 `json:"points"`
-	Chunks int64 `json:"chunks"`
-	// Counts counts the rows of the points table by status.
+	// GridPoints counts the entries of the sweep's grid; Points the
+	// distinct points among them, each with one row in the points table
+	// (its members, see [MembersSchema]). Chunks counts the chunks that
+	// hold them: the sweep's own and those of the sweeps in ReusedFrom.
+	GridPoints int64 `json:"grid_points"`
+	Points     int64 `json:"points"`
+	Chunks     int64 `json:"chunks"`
+	// Counts counts the sweep's points by status.
 	Counts StatusCounts `json:"counts"`
-	// Parts lists every Parquet part of the sweep; Encode writes them in
-	// key order.
+	// Parts lists every Parquet file that holds the sweep's rows (its own
+	// parts, the parts of the reused chunks, whose other rows belong to
+	// other sweeps), its summary and its members table; Encode writes them
+	// in key order.
 	Parts []Part `json:"parts"`
-	// Reused counts the grid points an earlier sweep into the same output
-	// had computed; they are stored once, in the parts of the sweeps listed
-	// in ReusedFrom, and are not counted in Points.
+	// Reused counts the points stored by the earlier sweeps listed in
+	// ReusedFrom (included in Points).
 	Reused     int64    `json:"reused,omitempty"`
 	ReusedFrom []string `json:"reused_from,omitempty"`
 }
@@ -119,8 +127,8 @@ func (m *Manifest) check() error {
 		return fmt.Errorf("results: manifest status %q is not one of %q, %q or %q", m.Status, SweepComplete, SweepIncomplete, SweepFailed)
 	}
 	for _, p := range m.Parts {
-		if !slices.Contains([]string{TablePoints, TableTrajectories, TableSummary}, p.Table) {
-			return fmt.Errorf("results: manifest part %s: table %q is not one of %q, %q or %q", p.Key, p.Table, TablePoints, TableTrajectories, TableSummary)
+		if !slices.Contains(Tables, p.Table) {
+			return fmt.Errorf("results: manifest part %s: table %q is not one of %q", p.Key, p.Table, Tables)
 		}
 	}
 	return nil

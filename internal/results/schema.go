@@ -14,7 +14,7 @@ const (
 	// MetaSchemaVersion holds [SchemaVersion].
 	MetaSchemaVersion = "isweep.schema_version"
 	// MetaTable holds the table's name: [TablePoints], [TableTrajectories]
-	// or [TableSummary].
+	// [TableSummary] or [TableMembers].
 	MetaTable = "isweep.table"
 	// MetaPartition holds the Hive partition of a points or trajectories
 	// part, "algorithm=<a>/n=<n>", absent when the part has no rows.
@@ -26,7 +26,11 @@ const (
 	TablePoints       = "points"
 	TableTrajectories = "trajectories"
 	TableSummary      = "summary"
+	TableMembers      = "members"
 )
+
+// Tables lists the table names.
+var Tables = []string{TablePoints, TableTrajectories, TableSummary, TableMembers}
 
 // Point statuses, the values of the status column and of [PointRow.Status].
 const (
@@ -217,3 +221,25 @@ var SummarySchema = arrow.NewSchema([]arrow.Field{
 	required("converged", i64),
 	required("diverged", i64),
 }, tableMetadata(TableSummary))
+
+// MembersSchema is a sweep's members table
+// (sweeps/<sweep_id>/members.parquet): one row per distinct point of the
+// sweep's grid, saying where its row is stored. An output stores each
+// point once, in the parts of the first sweep that planned it; a sweep
+// that reuses points of earlier sweeps lists them here with the sweep that
+// stored them. So the points of a sweep are the rows of the points table
+// whose (point_id, sweep_id) is in its members table:
+//
+//	SELECT p.* FROM read_parquet('out/points/**/*.parquet', hive_partitioning = true) p
+//	SEMI JOIN read_parquet('out/sweeps/<sweep_id>/members.parquet') m USING (point_id, sweep_id)
+//
+// Columns (none NULL), sorted by point_id:
+//
+//	point_id    string
+//	sweep_id    string  the sweep whose parts hold the point's rows
+//	chunk       int64   that sweep's chunk
+var MembersSchema = arrow.NewSchema([]arrow.Field{
+	required("point_id", str),
+	required("sweep_id", str),
+	required("chunk", i64),
+}, tableMetadata(TableMembers))

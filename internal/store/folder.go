@@ -62,7 +62,7 @@ func (s *folderStore) Put(ctx context.Context, key string, body []byte) error {
 	}
 	tmpName, err := writeTemp(dir, body)
 	if err != nil {
-		return fmt.Errorf("store: put %s in %s: %w", key, s.location, err)
+		return s.fail("put", key, err)
 	}
 	linkErr := os.Link(tmpName, final)
 	removeErr := os.Remove(tmpName)
@@ -70,16 +70,52 @@ func (s *folderStore) Put(ctx context.Context, key string, body []byte) error {
 	case linkErr == nil:
 	case errors.Is(linkErr, fs.ErrExist):
 		return s.compareExisting(key, final, body)
+	case errors.Is(linkErr, syscall.EPERM), errors.Is(linkErr, syscall.EOPNOTSUPP), errors.Is(linkErr, syscall.EXDEV):
+		return &PermanentError{
+			Reason: fmt.Sprintf("store: put %s in %s: %v; the folder's file system must support hard links (use a local or NFS folder, or S3)", key, s.location, linkErr),
+			Err:    linkErr,
+		}
 	default:
-		return fmt.Errorf("store: put %s in %s: %w (the folder's file system must support hard links)", key, s.location, linkErr)
+		return s.fail("put", key, linkErr)
 	}
 	if removeErr != nil {
-		return fmt.Errorf("store: put %s in %s: removing the temporary file: %w", key, s.location, removeErr)
+		return s.fail("put", key, fmt.Errorf("removing the temporary file: %w", removeErr))
 	}
 	if err := syncDir(dir); err != nil {
-		return fmt.Errorf("store: put %s in %s: %w", key, s.location, err)
+		return s.fail("put", key, err)
 	}
 	return nil
+}
+
+// fail describes the failure err of operation op on key; failures that
+// retrying cannot cure (a read-only or full file system, a permission, a
+// file in the way) are a *PermanentError naming the fix.
+func (s *folderStore) fail(op, key string, err error) error {
+	var fix string
+	switch {
+	case errors.Is(err, syscall.EROFS):
+		fix = "the file system is read-only; give an output on a writable file system"
+	case errors.Is(err, syscall.ENOSPC):
+		fix = "no space left on the device; free space (or choose another output) and run again: what is stored is kept"
+	case errors.Is(err, syscall.EDQUOT):
+		fix = "the disk quota is exceeded; free space (or choose another output) and run again: what is stored is kept"
+	case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM):
+		fix = "permission denied; make the output folder writable by this user, or choose another output"
+	case errors.Is(err, syscall.ENOTDIR):
+		fix = "a file is in the way of a folder of the output; move it away"
+	case errors.Is(err, syscall.EISDIR):
+		fix = "a folder is in the way of an object of the output; move it away"
+	case errors.Is(err, syscall.ENAMETOOLONG):
+		fix = "the path is too long for the file system; choose a shorter output path"
+	}
+	subject := ""
+	if key != "" {
+		subject = " " + key
+	}
+	if fix != "" {
+		return &PermanentError{Reason: fmt.Sprintf("store: %s%s in %s: %s (%v)", op, subject, s.location, fix, err), Err: err}
+	}
+	return fmt.Errorf("store: %s%s in %s: %w", op, subject, s.location, err)
 }
 
 // compareExisting decides a Put that found key already stored: the same
@@ -88,9 +124,9 @@ func (s *folderStore) compareExisting(key, final string, body []byte) error {
 	stored, err := os.ReadFile(final)
 	if err != nil {
 		if errors.Is(err, syscall.EISDIR) {
-			return fmt.Errorf("store: put %s in %s: the key is a folder of other objects, a folder store cannot also hold an object there", key, s.location)
+			return &PermanentError{Reason: fmt.Sprintf("store: put %s in %s: the key is a folder of other objects, a folder store cannot also hold an object there; move the folder away", key, s.location), Err: err}
 		}
-		return fmt.Errorf("store: put %s in %s: reading the existing object: %w", key, s.location, err)
+		return s.fail("put", key, fmt.Errorf("reading the existing object: %w", err))
 	}
 	if !bytes.Equal(stored, body) {
 		return &ConflictError{Key: key}
@@ -138,7 +174,7 @@ func (s *folderStore) makeDirs(dir, key string) error {
 		if errors.Is(err, syscall.ENOTDIR) {
 			return s.fileInTheWay(dir, key)
 		}
-		return fmt.Errorf("store: put %s in %s: %w", key, s.location, err)
+		return s.fail("put", key, err)
 	}
 	parent := filepath.Dir(dir)
 	if err := s.makeDirs(parent, key); err != nil {
@@ -148,10 +184,10 @@ func (s *folderStore) makeDirs(dir, key string) error {
 		if errors.Is(err, fs.ErrExist) { // made by a concurrent Put
 			return s.makeDirs(dir, key)
 		}
-		return fmt.Errorf("store: put %s in %s: %w", key, s.location, err)
+		return s.fail("put", key, err)
 	}
 	if err := syncDir(parent); err != nil {
-		return fmt.Errorf("store: put %s in %s: %w", key, s.location, err)
+		return s.fail("put", key, err)
 	}
 	return nil
 }
@@ -162,7 +198,10 @@ func (s *folderStore) fileInTheWay(dir, key string) error {
 	if err != nil {
 		rel = dir
 	}
-	return fmt.Errorf("store: put %s in %s: %q is an object, and a folder store cannot also hold objects under it", key, s.location, filepath.ToSlash(rel))
+	return &PermanentError{
+		Reason: fmt.Sprintf("store: put %s in %s: %q is a file, and a folder store cannot also hold objects under it; move it away", key, s.location, filepath.ToSlash(rel)),
+		Err:    syscall.ENOTDIR,
+	}
 }
 
 // syncDir fsyncs a directory so the entries made in it are durable.
@@ -198,7 +237,7 @@ func (s *folderStore) Get(ctx context.Context, key string) ([]byte, error) {
 		if isNotFound(err) {
 			return nil, fmt.Errorf("store: get %s from %s: %w", key, s.location, ErrNotFound)
 		}
-		return nil, fmt.Errorf("store: get %s from %s: %w", key, s.location, err)
+		return nil, s.fail("get", key, err)
 	}
 	return body, nil
 }
@@ -221,6 +260,27 @@ func (s *folderStore) Stat(ctx context.Context, key string) (ObjectInfo, error) 
 		return ObjectInfo{}, fmt.Errorf("store: stat %s in %s: %w", key, s.location, err)
 	}
 	return ObjectInfo{Key: key, Size: info.Size(), Modified: info.ModTime()}, nil
+}
+
+// Delete removes the file of key and fsyncs its folder.
+func (s *folderStore) Delete(ctx context.Context, key string) error {
+	if err := validateKey(key); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	final := s.path(key)
+	if err := os.Remove(final); err != nil {
+		if isNotFound(err) {
+			return nil
+		}
+		return s.fail("delete", key, err)
+	}
+	if err := syncDir(filepath.Dir(final)); err != nil {
+		return s.fail("delete", key, err)
+	}
+	return nil
 }
 
 // List walks only the folder that holds prefix's last element, reading each
@@ -258,7 +318,7 @@ func (s *folderStore) walk(ctx context.Context, dirKey, namePrefix string, yield
 			// listing).
 			return true
 		}
-		yield(ObjectInfo{}, fmt.Errorf("store: list %s: %w", s.location, err))
+		yield(ObjectInfo{}, s.fail("list", dirKey, err))
 		return false
 	}
 	sorted := make([]folderEntry, 0, len(entries))

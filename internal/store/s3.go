@@ -344,6 +344,20 @@ func (e *CredentialsError) Error() string {
 
 func (e *CredentialsError) Unwrap() error { return e.Err }
 
+// Delete removes the object at key (S3 answers a missing key with success).
+func (s *s3Store) Delete(ctx context.Context, key string) error {
+	if err := validateKey(key); err != nil {
+		return err
+	}
+	err := s.retry(ctx, func(ctx context.Context) error {
+		return s.client.RemoveObject(ctx, s.bucket, s.objectName(key), minio.RemoveObjectOptions{})
+	})
+	if err != nil && !isNoSuchKey(err) {
+		return s.fail("delete", key, err)
+	}
+	return nil
+}
+
 // fail describes the failure of an operation on key ("" for the whole
 // store).
 func (s *s3Store) fail(op, key string, err error) error {
@@ -361,7 +375,12 @@ func (s *s3Store) fail(op, key string, err error) error {
 			}
 			return &CredentialsError{Endpoint: s.endpoint.String(), Location: s.location.String(), Source: s.credsSource, Code: code, Err: err}
 		case resp.Code == "NoSuchBucket":
-			return fmt.Errorf("store: %s %s: the bucket %q does not exist on %s; create it or fix the location: %w", op, s.location, s.bucket, s.endpoint, err)
+			return &PermanentError{Reason: fmt.Sprintf("store: %s %s: the bucket %q does not exist on %s; create it or fix the location", op, s.location, s.bucket, s.endpoint), Err: err}
+		case resp.Code == "QuotaExceeded", resp.Code == "XMinioStorageFull", resp.Code == "EntityTooLarge",
+			resp.StatusCode == http.StatusInsufficientStorage:
+			return &PermanentError{Reason: fmt.Sprintf("store: %s%s in %s at %s: the server is out of space or quota (HTTP %d %s); free space and run again: what is stored is kept", op, subject, s.location, s.endpoint, resp.StatusCode, resp.Code), Err: err}
+		case resp.StatusCode >= 400 && resp.StatusCode < 500 && !isTransient(context.Background(), err):
+			return &PermanentError{Reason: fmt.Sprintf("store: %s%s in %s at %s: the server refused the request (HTTP %d %s: %s)", op, subject, s.location, s.endpoint, resp.StatusCode, resp.Code, resp.Message), Err: err}
 		}
 		return fmt.Errorf("store: %s%s in %s at %s: HTTP %d %s: %w", op, subject, s.location, s.endpoint, resp.StatusCode, resp.Code, err)
 	}

@@ -38,6 +38,10 @@ type Store interface {
 	// order. It stops at the first error, which it yields with a zero
 	// ObjectInfo.
 	List(ctx context.Context, prefix string) iter.Seq2[ObjectInfo, error]
+	// Delete removes the object at key; a missing key is not an error.
+	// isweep deletes only what it has first copied aside (a quarantine of
+	// objects that verification rejected): results are never overwritten.
+	Delete(ctx context.Context, key string) error
 	// Location is the store's root as a user wrote it ("results/run1",
 	// "s3://bucket/prefix"), for messages; it never contains credentials.
 	Location() string
@@ -51,4 +55,32 @@ type ConflictError struct {
 
 func (e *ConflictError) Error() string {
 	return "store: " + e.Key + " already exists with different content; refusing to overwrite a result"
+}
+
+// PermanentError reports a storage failure that repeating the operation
+// cannot cure: a read-only or full file system, a missing permission, a
+// file in the way of a folder, refused credentials, a missing bucket.
+// Reason says what is wrong in words a user acts on.
+type PermanentError struct {
+	// Reason is one line: what is wrong and what to do about it.
+	Reason string
+	// Err is the underlying error.
+	Err error
+}
+
+func (e *PermanentError) Error() string { return e.Reason }
+
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// IsPermanent reports whether err is a storage failure that retrying
+// cannot cure: a *PermanentError, a *ConflictError, a *CredentialsError
+// or a *KeyError anywhere in its chain.
+func IsPermanent(err error) bool {
+	var (
+		perm     *PermanentError
+		conflict *ConflictError
+		creds    *CredentialsError
+		key      *KeyError
+	)
+	return errors.As(err, &perm) || errors.As(err, &conflict) || errors.As(err, &creds) || errors.As(err, &key)
 }

@@ -1,0 +1,458 @@
+package activities
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/isweep/isweep/internal/dynamics"
+	"github.com/isweep/isweep/internal/results"
+	"github.com/isweep/isweep/internal/store"
+)
+
+// sweepSpec is a spec of flow points of both networks over grid axes
+// given as YAML-in-JSON text, e.g. `"n": [1, 2], "init_scale": [1, 10]`.
+func sweepSpec(name, output, grid string, chunk int) []byte {
+	return []byte(fmt.Sprintf(`{"apiVersion": "isweep/v1", "name": %q, "output": %q, "chunk": %d,
+ "grid": {"algorithm": ["direct", "interneuron"], %s},
+ "fixed": {"mode": "flow", "record": 6}}`, name, output, chunk, grid))
+}
+
+func planSpec(t *testing.T, env *testsuite.TestActivityEnvironment, spec []byte) Plan {
+	t.Helper()
+	var a *Activities
+	v, err := env.ExecuteActivity(a.PlanSweep, PlanInput{Spec: spec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p Plan
+	if err := v.Get(&p); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func finalizeSweep(t *testing.T, env *testsuite.TestActivityEnvironment, output, sweepID string) FinalizeResult {
+	t.Helper()
+	var a *Activities
+	v, err := env.ExecuteActivity(a.FinalizeSweep, SweepRef{Output: output, SweepID: sweepID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r FinalizeResult
+	if err := v.Get(&r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// runSweep plans spec and runs its chunks that are not done, the first
+// `only` of them when only ≥ 0 (an interrupted sweep), all otherwise; it
+// finalizes a sweep it ran to the end. It returns the plan and the
+// results of the chunks it ran.
+func runSweep(t *testing.T, env *testsuite.TestActivityEnvironment, output string, spec []byte, only int) (Plan, []ChunkResult) {
+	t.Helper()
+	p := planSpec(t, env, spec)
+	var ran []ChunkResult
+	for c := range p.Chunks {
+		if p.Done.Has(c) {
+			continue
+		}
+		if only >= 0 && len(ran) == only {
+			return p, ran
+		}
+		ran = append(ran, runChunk(t, env, ChunkRef{Output: output, SweepID: p.SweepID, Chunk: c}))
+	}
+	if r := finalizeSweep(t, env, output, p.SweepID); r.Status != results.SweepComplete {
+		t.Fatalf("finalize: got: %+v want: complete", r)
+	}
+	return p, ran
+}
+
+// storedRows reads every points part of an output, whatever sweep wrote
+// it, as a reader globbing points/**/*.parquet does.
+func storedRows(t *testing.T, output string) []results.PointRow {
+	t.Helper()
+	var rows []results.PointRow
+	err := filepath.WalkDir(filepath.Join(output, "points"), func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".parquet") {
+			return err
+		}
+		body, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		part, err := results.DecodePoints(body, nil)
+		rows = append(rows, part...)
+		return err
+	})
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+// checkStoredOnce fails unless the output stores each point once, and
+// returns the stored point ids.
+func checkStoredOnce(t *testing.T, output string) map[string]results.PointRow {
+	t.Helper()
+	byID := map[string]results.PointRow{}
+	for _, r := range storedRows(t, output) {
+		if prev, dup := byID[r.PointID]; dup {
+			t.Errorf("point %s stored twice: by sweep %s chunk %d and by sweep %s chunk %d", r.PointID, prev.SweepID, prev.Chunk, r.SweepID, r.Chunk)
+		}
+		byID[r.PointID] = r
+	}
+	return byID
+}
+
+func readManifest(t *testing.T, output, sweepID string) *results.Manifest {
+	t.Helper()
+	body, err := os.ReadFile(filepath.Join(output, filepath.FromSlash(results.ManifestKey(sweepID))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := results.DecodeManifest(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func readSummary(t *testing.T, output, sweepID string) []results.SummaryRow {
+	t.Helper()
+	body, err := os.ReadFile(filepath.Join(output, filepath.FromSlash(results.SummaryKey(sweepID))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := results.DecodeSummary(body, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+// The reliability issue's item 1: a sweep extended while (or after) an
+// earlier one was interrupted recomputed the earlier one's stored points,
+// and resuming the earlier one recomputed the extension's.
+func TestExtendingAnInterruptedSweepStoresEachPointOnce(t *testing.T) {
+	_, env, output := newTestActivities(t)
+	small := sweepSpec("small", output, `"n": [1, 2], "init_scale": [1, 10, 100]`, 4)
+	large := sweepSpec("large", output, `"n": [1, 2, 3], "init_scale": [1, 10, 100, 1000]`, 4)
+
+	// The small sweep (12 points in 3 chunks) stops after one chunk.
+	ps, ran := runSweep(t, env, output, small, 1)
+	if ps.Points != 12 || len(ran) != 1 {
+		t.Fatalf("small: got: %d points, %d chunks run; want: 12 points, 1 chunk", ps.Points, len(ran))
+	}
+	// The large sweep (24 points) reuses the small sweep's 12 points: the
+	// chunk done, and the two chunks the small sweep did not get to, which
+	// the large sweep makes done at the small sweep's keys.
+	pl, ranLarge := runSweep(t, env, output, large, -1)
+	if pl.Points != 24 || pl.Reused != 12 || pl.Planned != 12 || pl.ReusedReady != 4 || !slices.Equal(pl.ReusedFrom, []string{ps.SweepID}) {
+		t.Errorf("large: got: %d points, %d reused (%d ready) from %v, %d planned; want: 24, 12 (4 ready) from [%s], 12", pl.Points, pl.Reused, pl.ReusedReady, pl.ReusedFrom, pl.Planned, ps.SweepID)
+	}
+	var computed int64
+	for _, r := range ranLarge {
+		if !r.AlreadyDone {
+			computed += r.Points
+		}
+	}
+	if computed != 12+8 {
+		t.Errorf("large: got: %d points computed, want: 20 (its 12, and the small sweep's 8 not done)", computed)
+	}
+	stored := checkStoredOnce(t, output)
+	if len(stored) != 24 {
+		t.Errorf("got: %d points stored, want: 24", len(stored))
+	}
+	// Resuming the small sweep computes nothing: its chunks were made
+	// done by the large sweep.
+	_, again := runSweep(t, env, output, small, -1)
+	if len(again) != 0 {
+		t.Errorf("small resumed: got: %d chunks run, want: none", len(again))
+	}
+	checkStoredOnce(t, output)
+	// Each sweep's members are its own points, where they are stored.
+	for _, tt := range []struct {
+		sweepID string
+		points  int
+	}{{ps.SweepID, 12}, {pl.SweepID, 24}} {
+		members := readMembers(t, output, tt.sweepID)
+		if len(members) != tt.points {
+			t.Errorf("sweep %s: got: %d members, want: %d", tt.sweepID, len(members), tt.points)
+		}
+		for _, mb := range members {
+			row, ok := stored[mb.PointID]
+			if !ok || row.SweepID != mb.SweepID || row.Chunk != mb.Chunk {
+				t.Errorf("sweep %s member %s: got: stored by %s chunk %d, want: where its row is (%s chunk %d)", tt.sweepID, mb.PointID, mb.SweepID, mb.Chunk, row.SweepID, row.Chunk)
+			}
+		}
+	}
+}
+
+// Item 3: an extended sweep's summary and manifest covered only the points
+// it computed, not those it reused.
+func TestExtendedSweepSummaryCoversReusedPoints(t *testing.T) {
+	_, env, output := newTestActivities(t)
+	runSweep(t, env, output, sweepSpec("first", output, `"n": [2], "init_scale": [1, 10]`, 3), -1)
+	// The extension adds a third init_scale and a second eta, so that
+	// its reused chunks hold only points of its own: and a point of its
+	// own (eta 0.5) ties with the reused ones (flow ignores eta).
+	pl, _ := runSweep(t, env, output, sweepSpec("second", output, `"n": [2], "init_scale": [1, 10, 100]`, 3), -1)
+	m := readManifest(t, output, pl.SweepID)
+	if m.Points != 6 || m.Reused != 4 || m.Counts.Converged != 6 || m.GridPoints != 6 {
+		t.Errorf("manifest: got: %d points (%d reused), %+v; want: 6 points, 4 reused, 6 converged", m.Points, m.Reused, m.Counts)
+	}
+	rows := readSummary(t, output, pl.SweepID)
+	if len(rows) != 6 {
+		t.Fatalf("summary: got: %d rows, want: 6 (2 networks × 3 init scales)", len(rows))
+	}
+	stored := checkStoredOnce(t, output)
+	for _, r := range rows {
+		if r.Points != 1 || r.Converged != 1 || r.BestConvTime == nil {
+			t.Errorf("summary row %s μ=%g: got: %d points, %d converged; want: 1 converged", r.Algorithm, r.InitScale, r.Points, r.Converged)
+			continue
+		}
+		// The best time is that of the stored point of the group.
+		found := false
+		for _, s := range stored {
+			if s.Params.Algorithm == r.Algorithm && s.Params.InitScale == r.InitScale && *s.Result.ConvTime == *r.BestConvTime {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("summary row %s μ=%g: got: best time %g, want: the stored point's", r.Algorithm, r.InitScale, *r.BestConvTime)
+		}
+	}
+}
+
+// A foreign chunk that holds points of the sweep and others: the summary
+// counts only the sweep's.
+func TestSummaryOfAPartlyReusedChunk(t *testing.T) {
+	_, env, output := newTestActivities(t)
+	runSweep(t, env, output, sweepSpec("wide", output, `"n": [1, 2], "init_scale": [1, 10]`, 8), -1)
+	pl, _ := runSweep(t, env, output, sweepSpec("narrow", output, `"n": [2], "init_scale": [10, 100]`, 8), -1)
+	m := readManifest(t, output, pl.SweepID)
+	if m.Points != 4 || m.Reused != 2 || m.Counts.Converged != 4 {
+		t.Errorf("manifest: got: %d points (%d reused), %+v; want: 4 points, 2 reused, 4 converged", m.Points, m.Reused, m.Counts)
+	}
+	var got []string
+	for _, r := range readSummary(t, output, pl.SweepID) {
+		got = append(got, fmt.Sprintf("%s n=%d μ=%g: %d", r.Algorithm, r.N, r.InitScale, r.Points))
+	}
+	want := []string{"direct n=2 μ=10: 1", "direct n=2 μ=100: 1", "interneuron n=2 μ=10: 1", "interneuron n=2 μ=100: 1"}
+	if !slices.Equal(got, want) {
+		t.Errorf("summary: got: %q want: %q", got, want)
+	}
+	if len(readMembers(t, output, pl.SweepID)) != 4 {
+		t.Errorf("members: want 4")
+	}
+}
+
+// Item 2: repeated axis values made duplicate rows of one point.
+func TestRepeatedAxisValuesAreOnePoint(t *testing.T) {
+	_, env, output := newTestActivities(t)
+	spec := []byte(fmt.Sprintf(`{"apiVersion": "isweep/v1", "name": "repeats", "output": %q, "chunk": 2,
+ "grid": {"algorithm": ["direct", "direct"], "n": [2, 2], "init_scale": [1, 1.0, 10]},
+ "fixed": {"mode": "flow", "record": 6}}`, output))
+	p, _ := runSweep(t, env, output, spec, -1)
+	if p.GridPoints != 12 || p.Points != 2 || p.Planned != 2 {
+		t.Errorf("got: %d grid entries, %d points, %d planned; want: 12, 2, 2", p.GridPoints, p.Points, p.Planned)
+	}
+	if got := len(checkStoredOnce(t, output)); got != 2 {
+		t.Errorf("got: %d points stored, want: 2", got)
+	}
+	if m := readManifest(t, output, p.SweepID); m.Points != 2 || m.GridPoints != 12 {
+		t.Errorf("manifest: got: %d points of %d entries, want: 2 of 12", m.Points, m.GridPoints)
+	}
+}
+
+// Item 7: a moved or copied results folder, or the same spec with other
+// limits, resumes instead of refusing to overwrite.
+func TestMovedOutputAndOtherLimitsResume(t *testing.T) {
+	_, env, output := newTestActivities(t)
+	spec := sweepSpec("moving", output, `"n": [1, 2], "init_scale": [1, 10]`, 3)
+	p, _ := runSweep(t, env, output, spec, 2)
+	moved := output + "-moved"
+	if err := os.Rename(output, moved); err != nil {
+		t.Fatal(err)
+	}
+	spec = sweepSpec("moving", moved, `"n": [1, 2], "init_scale": [1, 10]`, 3)
+	spec = bytes.Replace(spec, []byte(`"chunk"`), []byte(`"limits": {"max_n": 64, "max_points": 1000}, "chunk"`), 1)
+	pm, ran := runSweep(t, env, moved, spec, -1)
+	if pm.SweepID != p.SweepID || pm.Done.Done != 2 || len(ran) != int(p.Chunks)-2 {
+		t.Errorf("moved: got: sweep %s with %d chunks done, %d run; want: sweep %s, 2 done, %d run", pm.SweepID, pm.Done.Done, len(ran), p.SweepID, p.Chunks-2)
+	}
+	if got := len(checkStoredOnce(t, moved)); got != 8 {
+		t.Errorf("got: %d points stored, want: 8", got)
+	}
+}
+
+// Item 4: a stored part found at a chunk's keys was trusted without
+// checking that it holds the chunk's points.
+func TestStalePartsAreNotAdopted(t *testing.T) {
+	_, env, output := newTestActivities(t)
+	spec := sweepSpec("stale", output, `"n": [2], "init_scale": [1, 10, 100, 1000]`, 4)
+	p := planSpec(t, env, spec)
+	runChunk(t, env, ChunkRef{Output: output, SweepID: p.SweepID, Chunk: 0})
+	// Chunk 0's parts (the direct points) copied to chunk 1's keys (the
+	// interneuron points), as a stale copy would be, without a marker.
+	for _, table := range []string{results.TablePoints, results.TableTrajectories} {
+		{
+			from := filepath.Join(output, filepath.FromSlash(partKeyOf(table, p.SweepID, results.Partition{Algorithm: dynamicsAlgorithm("direct"), N: 2}, 0)))
+			to := filepath.Join(output, filepath.FromSlash(partKeyOf(table, p.SweepID, results.Partition{Algorithm: dynamicsAlgorithm("interneuron"), N: 2}, 1)))
+			if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			body, err := os.ReadFile(from)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(to, body, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	r := runChunk(t, env, ChunkRef{Output: output, SweepID: p.SweepID, Chunk: 1})
+	if r.AlreadyDone || r.Points != 4 {
+		t.Errorf("chunk 1: got: %+v want: its 4 points computed", r)
+	}
+	// A copied marker is not trusted either.
+	body, err := os.ReadFile(filepath.Join(output, filepath.FromSlash(results.ChunkKey(p.SweepID, 0))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(output, filepath.FromSlash(results.ChunkKey(p.SweepID, 2))), body, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for c := int64(2); c < p.Chunks; c++ {
+		if r := runChunk(t, env, ChunkRef{Output: output, SweepID: p.SweepID, Chunk: c}); r.AlreadyDone {
+			t.Errorf("chunk %d: got: already done (a copied marker), want: computed", c)
+		}
+	}
+	if f := finalizeSweep(t, env, output, p.SweepID); f.Status != results.SweepComplete || f.Points != 8 {
+		t.Errorf("finalize: got: %+v want: complete, 8 points", f)
+	}
+	stored := checkStoredOnce(t, output)
+	if len(stored) != 8 {
+		t.Errorf("got: %d points stored, want: 8", len(stored))
+	}
+	quarantined, _ := filepath.Glob(filepath.Join(output, "quarantine", p.SweepID, "*", "*"))
+	if len(quarantined) == 0 {
+		t.Error("got: nothing in quarantine, want: the stale parts and marker moved there")
+	}
+}
+
+// Item 5: a part deleted or truncated after the sweep finished still
+// ended "complete".
+func TestDamagedPartsAreComputedAgain(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		damage func(path string) error
+		verify bool
+	}{
+		{"deleted", os.Remove, false},
+		{"truncated", func(path string) error { return os.Truncate(path, 100) }, false},
+		{"same size, other bytes", func(path string) error {
+			body, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			body[len(body)/2] ^= 0xff
+			return os.WriteFile(path, body, 0o644)
+		}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, env, output := newTestActivities(t)
+			spec := sweepSpec("damaged", output, `"n": [2], "init_scale": [1, 10, 100]`, 3)
+			p, _ := runSweep(t, env, output, spec, -1)
+			before := readManifest(t, output, p.SweepID)
+			var victim string
+			for _, part := range before.Parts {
+				if part.Table == results.TablePoints {
+					victim = part.Key
+					break
+				}
+			}
+			if err := tt.damage(filepath.Join(output, filepath.FromSlash(victim))); err != nil {
+				t.Fatal(err)
+			}
+			var a *Activities
+			v, err := env.ExecuteActivity(a.PlanSweep, PlanInput{Spec: spec, Verify: tt.verify})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var again Plan
+			if err := v.Get(&again); err != nil {
+				t.Fatal(err)
+			}
+			if again.Done.Done != again.Chunks-1 || len(again.Rejected) != 1 || !strings.Contains(again.Rejected[0], "chunk") {
+				t.Fatalf("replanned: got: %d of %d chunks done, rejected %q; want: the damaged chunk rejected", again.Done.Done, again.Chunks, again.Rejected)
+			}
+			var ran int
+			for c := range again.Chunks {
+				if !again.Done.Has(c) {
+					runChunk(t, env, ChunkRef{Output: output, SweepID: p.SweepID, Chunk: c})
+					ran++
+				}
+			}
+			f := finalizeSweep(t, env, output, p.SweepID)
+			if ran != 1 || f.Status != results.SweepComplete || !slices.Contains(f.Replaced, results.ManifestKey(p.SweepID)) {
+				t.Errorf("got: %d chunks run, %+v; want: 1 run, complete with a new manifest", ran, f)
+			}
+			after := readManifest(t, output, p.SweepID)
+			for _, part := range after.Parts {
+				body, err := os.ReadFile(filepath.Join(output, filepath.FromSlash(part.Key)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := part.Check(body); err != nil {
+					t.Error(err)
+				}
+			}
+			if got := len(checkStoredOnce(t, output)); got != 6 {
+				t.Errorf("got: %d points stored, want: 6", got)
+			}
+		})
+	}
+}
+
+// Item 10: storage failures that retrying cannot cure are non-retryable
+// errors of type StorageErrorType.
+func TestPermanentStorageErrorsAreNotRetried(t *testing.T) {
+	_, env, output := newTestActivities(t)
+	spec := sweepSpec("blocked", output, `"n": [2], "init_scale": [1, 10]`, 2)
+	p := planSpec(t, env, spec)
+	// A file where the points folder must be.
+	if err := os.WriteFile(filepath.Join(output, "points"), []byte("in the way"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var a *Activities
+	_, err := env.ExecuteActivity(a.RunChunk, ChunkRef{Output: output, SweepID: p.SweepID, Chunk: 0})
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != StorageErrorType || !appErr.NonRetryable() || !strings.Contains(err.Error(), "move it away") {
+		t.Fatalf("got: %v, want: a non-retryable %s saying what to do", err, StorageErrorType)
+	}
+	if !store.IsPermanent(&store.ConflictError{Key: "x"}) || store.IsPermanent(context.DeadlineExceeded) {
+		t.Error("IsPermanent: got: wrong answer for a conflict or a timeout")
+	}
+}
+
+func dynamicsAlgorithm(name string) dynamics.Algorithm { return dynamics.Algorithm(name) }
+
+func partKeyOf(table, sweepID string, p results.Partition, chunk int64) string {
+	if table == results.TablePoints {
+		return results.PointsKey(sweepID, p, chunk)
+	}
+	return results.TrajectoriesKey(sweepID, p, chunk)
+}

@@ -1,0 +1,320 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/isweep/isweep/internal/results"
+	"github.com/isweep/isweep/internal/store"
+	"github.com/isweep/isweep/schemas"
+)
+
+// Verification. A chunk counts as done only when its marker and parts
+// check out: the marker names the chunk and lists exactly its points, and
+// every part it lists is stored with the size it records (and, when
+// verifying fully, the SHA-256 it records and rows that are the chunk's
+// points). Whatever does not check out is moved to quarantine (copied to
+// results.QuarantineKey, then deleted), never overwritten, and the chunk
+// is computed again.
+
+// maxRejectedLines bounds the lines of Plan.Rejected.
+const maxRejectedLines = 20
+
+// checkMarker decodes a marker read from chunk c of sweepID, whose points
+// are pts, and returns a problem ("" when it checks out). sizes holds the
+// stored parts' sizes by key; nil means each part is looked up with Stat.
+func checkMarker(ctx context.Context, st store.Store, body []byte, sweepID string, c int64, pts []schemas.Point, sizes map[string]int64) (*chunkMarker, string) {
+	var m chunkMarker
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil, fmt.Sprintf("the marker is not a marker of this version of isweep (%v)", err)
+	}
+	if m.SweepID != sweepID || m.Chunk != c {
+		return nil, fmt.Sprintf("the marker is of sweep %s chunk %d", m.SweepID, m.Chunk)
+	}
+	if len(m.PointIDsHex) != pointIDLen*len(pts) || m.Result.Points != int64(len(pts)) {
+		return nil, fmt.Sprintf("the marker lists %d points, the chunk has %d (copied from another output?)", len(m.PointIDsHex)/pointIDLen, len(pts))
+	}
+	for i, pt := range pts {
+		if m.PointIDsHex[i*pointIDLen:(i+1)*pointIDLen] != pt.ID {
+			return nil, fmt.Sprintf("the marker lists other points than the chunk's (point %d is %s, want %s; copied from another output?)", i, m.PointIDsHex[i*pointIDLen:(i+1)*pointIDLen], pt.ID)
+		}
+	}
+	var rows int64
+	for _, part := range m.Parts {
+		if part.Table == results.TablePoints {
+			rows += part.Rows
+		}
+		size, ok := sizes[part.Key]
+		if sizes == nil {
+			info, err := st.Stat(ctx, part.Key)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				ok = false
+			case err != nil:
+				return nil, fmt.Sprintf("part %s cannot be read: %v", part.Key, err)
+			default:
+				size, ok = info.Size, true
+			}
+		}
+		if !ok {
+			return nil, fmt.Sprintf("part %s is missing", part.Key)
+		}
+		if size != part.Bytes {
+			return nil, fmt.Sprintf("part %s is %d bytes, the marker says %d (truncated or replaced)", part.Key, size, part.Bytes)
+		}
+	}
+	if rows != int64(len(pts)) {
+		return nil, fmt.Sprintf("the marker's parts hold %d points, the chunk has %d", rows, len(pts))
+	}
+	return &m, ""
+}
+
+// checkPartition decodes a partition's two parts and returns a problem
+// ("" when they check out): the points part must hold exactly pts, in
+// order, of this sweep and chunk; the trajectories part only samples of
+// those points, each (point, sample) once.
+func checkPartition(pointsBody, trajBody []byte, sweepID string, c int64, pts []schemas.Point, alloc memory.Allocator) (rows []results.PointRow, trajRows int64, problem string) {
+	rows, err := results.DecodePoints(pointsBody, alloc)
+	if err != nil {
+		return nil, 0, fmt.Sprintf("the points part cannot be read (%v)", err)
+	}
+	if len(rows) != len(pts) {
+		return nil, 0, fmt.Sprintf("the points part holds %d points, the partition has %d", len(rows), len(pts))
+	}
+	want := make(map[string]struct{}, len(pts))
+	for i := range rows {
+		r := &rows[i]
+		if r.PointID != pts[i].ID || r.SweepID != sweepID || r.Chunk != c {
+			return nil, 0, fmt.Sprintf("the points part's row %d is point %s of sweep %s chunk %d, want point %s of sweep %s chunk %d (stale or copied?)",
+				i, r.PointID, r.SweepID, r.Chunk, pts[i].ID, sweepID, c)
+		}
+		want[r.PointID] = struct{}{}
+	}
+	traj, err := results.DecodeTrajectories(trajBody, alloc)
+	if err != nil {
+		return nil, 0, fmt.Sprintf("the trajectories part cannot be read (%v)", err)
+	}
+	type sample struct {
+		id string
+		i  int32
+	}
+	seen := make(map[sample]struct{}, len(traj))
+	for _, t := range traj {
+		if _, ok := want[t.PointID]; !ok || t.SweepID != sweepID {
+			return nil, 0, fmt.Sprintf("the trajectories part holds point %s of sweep %s, not of this partition (stale or copied?)", t.PointID, t.SweepID)
+		}
+		k := sample{t.PointID, t.Sample}
+		if _, dup := seen[k]; dup {
+			return nil, 0, fmt.Sprintf("the trajectories part holds sample %d of point %s twice", t.Sample, t.PointID)
+		}
+		seen[k] = struct{}{}
+	}
+	return rows, int64(len(traj)), ""
+}
+
+// checkPartsFully reads the parts a checked-out marker lists and returns a
+// problem ("" when they check out): each part's SHA-256 is the one the
+// marker records, and each partition's parts hold its points.
+func checkPartsFully(ctx context.Context, st store.Store, m *chunkMarker, pts []schemas.Point, alloc memory.Allocator) (string, error) {
+	bodies := map[string][]byte{}
+	for _, part := range m.Parts {
+		body, err := st.Get(ctx, part.Key)
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Sprintf("part %s is missing", part.Key), nil
+		} else if err != nil {
+			return "", err
+		}
+		if err := part.Check(body); err != nil {
+			return err.Error(), nil
+		}
+		bodies[part.Key] = body
+	}
+	byPartition := map[results.Partition][]schemas.Point{}
+	for _, pt := range pts {
+		k := results.Partition{Algorithm: pt.Params.Algorithm, N: pt.Params.N}
+		byPartition[k] = append(byPartition[k], pt)
+	}
+	for k, pp := range byPartition {
+		pointsKey := results.PointsKey(m.SweepID, k, m.Chunk)
+		trajKey := results.TrajectoriesKey(m.SweepID, k, m.Chunk)
+		pb, ok1 := bodies[pointsKey]
+		tb, ok2 := bodies[trajKey]
+		if !ok1 || !ok2 {
+			return fmt.Sprintf("the marker does not list the parts of partition %s", k), nil
+		}
+		if _, _, problem := checkPartition(pb, tb, m.SweepID, m.Chunk, pp, alloc); problem != "" {
+			return fmt.Sprintf("%s: %s", pointsKey, problem), nil
+		}
+	}
+	return "", nil
+}
+
+// quarantine moves the objects at keys (those that exist) aside: each is
+// copied to its results.QuarantineKey under sweepID, then deleted.
+func quarantine(ctx context.Context, st store.Store, sweepID string, keys ...string) error {
+	stamp := time.Now().UTC().Format("20060102T150405.000000000Z")
+	for _, key := range keys {
+		body, err := st.Get(ctx, key)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		} else if err != nil {
+			return err
+		}
+		if err := st.Put(ctx, results.QuarantineKey(sweepID, stamp, key), body); err != nil {
+			return fmt.Errorf("move %s to quarantine: %w", key, err)
+		}
+		if err := st.Delete(ctx, key); err != nil {
+			return fmt.Errorf("move %s to quarantine: %w", key, err)
+		}
+		warn(ctx, "Moved to quarantine", "Key", key, "To", results.QuarantineKey(sweepID, stamp, key))
+	}
+	return nil
+}
+
+// partSizes lists the sizes of the stored parts of the points and
+// trajectories tables, by key.
+func partSizes(ctx context.Context, st store.Store) (map[string]int64, error) {
+	sizes := map[string]int64{}
+	for _, table := range []string{results.TablePoints, results.TableTrajectories} {
+		for obj, err := range st.List(ctx, table+"/") {
+			if err != nil {
+				return nil, err
+			}
+			sizes[obj.Key] = obj.Size
+		}
+	}
+	return sizes, nil
+}
+
+// doneResult is what doneChunks found.
+type doneResult struct {
+	bits DoneChunks
+	// reusedReady counts the sweep's points in foreign chunks found done.
+	reusedReady int64
+	// rejected says, a line each, what was moved to quarantine.
+	rejected []string
+}
+
+// doneChunks verifies the markers of the chunks sc's sweep needs (its own
+// and the foreign ones) and returns those that check out; a chunk that
+// does not is moved to quarantine (its marker, and the parts that do not
+// check out) and left to compute again. A sweep just planned has no
+// marker of its own yet. With full set, parts are read and hashed too.
+func (a *Activities) doneChunks(ctx context.Context, sc *sweepCache, justPlanned, full bool) (doneResult, error) {
+	p := sc.plan
+	res := doneResult{bits: newDoneChunks(p.chunks())}
+	if justPlanned && len(p.Foreign) == 0 {
+		return res, nil
+	}
+	var sizes map[string]int64
+	// Chunks are visited by owner: the sweep's own, then each foreign
+	// sweep's, as chunkAt numbers them.
+	type owned struct {
+		sweepID string
+		chunks  []int64 // owner's chunk numbers
+		first   int64   // position of the first in the sweep's chunks
+		members []int64 // nil for own chunks
+	}
+	owners := []owned{}
+	if !justPlanned {
+		own := make([]int64, p.ownChunks())
+		for c := range own {
+			own[c] = int64(c)
+		}
+		owners = append(owners, owned{sweepID: p.SweepID, chunks: own})
+	}
+	pos := p.ownChunks()
+	for _, f := range p.Foreign {
+		owners = append(owners, owned{sweepID: f.SweepID, chunks: f.Chunks, first: pos, members: f.Members})
+		pos += int64(len(f.Chunks))
+	}
+	for _, o := range owners {
+		osc := sc
+		if o.sweepID != p.SweepID {
+			var err error
+			if osc, err = a.sweep(ctx, sc.output, o.sweepID); err != nil {
+				return doneResult{}, err
+			}
+		}
+		markers := map[int64]string{}
+		prefix := results.ChunksPrefix(o.sweepID)
+		for obj, err := range sc.store.List(ctx, prefix) {
+			if err != nil {
+				return doneResult{}, err
+			}
+			if c, ok := results.ParseChunkKey(prefix, obj.Key); ok {
+				markers[c] = obj.Key
+			}
+		}
+		if len(markers) == 0 {
+			continue
+		}
+		if sizes == nil {
+			var err error
+			if sizes, err = partSizes(ctx, sc.store); err != nil {
+				return doneResult{}, err
+			}
+		}
+		for i, c := range o.chunks {
+			key, ok := markers[c]
+			if !ok {
+				continue
+			}
+			beat(ctx, "verifying", o.sweepID, c)
+			body, err := sc.store.Get(ctx, key)
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			} else if err != nil {
+				return doneResult{}, err
+			}
+			pts := chunkPoints(osc, c)
+			m, problem := checkMarker(ctx, sc.store, body, o.sweepID, c, pts, sizes)
+			if problem == "" && full {
+				if problem, err = checkPartsFully(ctx, sc.store, m, pts, a.cfg.Alloc); err != nil {
+					return doneResult{}, err
+				}
+			}
+			if problem != "" {
+				if err := a.reject(ctx, sc.store, o.sweepID, c, key, m, sizes, full); err != nil {
+					return doneResult{}, err
+				}
+				line := fmt.Sprintf("chunk %d of sweep %s: %s", c, o.sweepID, problem)
+				if len(res.rejected) < maxRejectedLines {
+					res.rejected = append(res.rejected, line)
+				}
+				continue
+			}
+			at := o.first + int64(i)
+			res.bits.Bits[at/8] |= 1 << (at % 8)
+			res.bits.Done++
+			if o.members != nil {
+				res.reusedReady += o.members[i]
+			}
+		}
+	}
+	return res, nil
+}
+
+// reject moves a chunk that failed verification to quarantine: its marker,
+// and those of its parts that are not stored as the marker records (all of
+// them when the marker cannot be read, or when verifying fully).
+func (a *Activities) reject(ctx context.Context, st store.Store, sweepID string, c int64, markerKey string, m *chunkMarker, sizes map[string]int64, full bool) error {
+	keys := []string{markerKey}
+	if m != nil {
+		for _, part := range m.Parts {
+			if size, ok := sizes[part.Key]; full || (ok && size != part.Bytes) {
+				keys = append(keys, part.Key)
+			}
+		}
+	}
+	// A marker that cannot be trusted leaves its chunk's parts to the
+	// check RunChunk makes before it reuses a stored part.
+	warn(ctx, "Chunk rejected by verification", "SweepID", sweepID, "Chunk", c, "Keys", strings.Join(keys, " "))
+	return quarantine(ctx, st, sweepID, keys...)
+}
