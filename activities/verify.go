@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -317,4 +318,166 @@ func (a *Activities) reject(ctx context.Context, st store.Store, sweepID string,
 	// check RunChunk makes before it reuses a stored part.
 	warn(ctx, "Chunk rejected by verification", "SweepID", sweepID, "Chunk", c, "Keys", strings.Join(keys, " "))
 	return quarantine(ctx, st, sweepID, keys...)
+}
+
+// VerifyReport is what Verify found in a sweep's stored results.
+type VerifyReport struct {
+	SweepID string
+	// Points counts the sweep's distinct points; Chunks the chunks that
+	// hold them (its own and earlier sweeps'), ChunksDone those with a
+	// marker that checks out.
+	Points, Chunks, ChunksDone int64
+	// Parts counts the parts read and hashed.
+	Parts int
+	// Manifest reports a manifest that checks out.
+	Manifest bool
+	// Problems says what is wrong, a line each; none when the sweep is
+	// complete and every file checks out.
+	Problems []string
+}
+
+// Verify checks a sweep's stored results and changes nothing: every chunk
+// the sweep needs has a marker that lists exactly its points, every part
+// is stored with the size and SHA-256 recorded and holds the rows of its
+// points once each, every point of the grid is stored exactly once, and
+// the manifest, members table and summary match the chunks. Problems are
+// reported, not repaired: running the sweep again with verification
+// (workflows.Options.Verify) moves what is rejected to quarantine and
+// computes it again.
+func Verify(ctx context.Context, st store.Store, sweepID string, alloc memory.Allocator) (VerifyReport, error) {
+	a, err := New(Config{OpenStore: func(context.Context, string) (store.Store, error) { return st, nil }, Alloc: alloc})
+	if err != nil {
+		return VerifyReport{}, err
+	}
+	rep := VerifyReport{SweepID: sweepID}
+	problem := func(format string, args ...any) { rep.Problems = append(rep.Problems, fmt.Sprintf(format, args...)) }
+	sc, err := a.sweep(ctx, st.Location(), sweepID)
+	if errors.Is(err, store.ErrNotFound) {
+		return rep, fmt.Errorf("no sweep %s in %s (no plan at %s)", sweepID, st.Location(), results.PlanKey(sweepID))
+	} else if err != nil {
+		return rep, err
+	}
+	p := sc.plan
+	rep.Points, rep.Chunks = p.Points, p.chunks()
+	sizes, err := partSizes(ctx, st)
+	if err != nil {
+		return rep, err
+	}
+	// Every point of the grid, and in which chunk it is found.
+	gridKeys, err := gridKeys(ctx, sc.grid, [][2]int64{{0, p.GridPoints}}, nil)
+	if err != nil {
+		return rep, err
+	}
+	found := make(map[pointKey]string, p.Points)
+	for _, k := range gridKeys {
+		found[k] = ""
+	}
+	gridKeys = nil
+	if int64(len(found)) != p.Points {
+		problem("the grid has %d distinct points, the plan %d", len(found), p.Points)
+	}
+	var members []results.Member
+	missing := 0
+	for i := range p.chunks() {
+		ref := p.chunkAt(i)
+		osc := sc
+		if ref.Foreign {
+			if osc, err = a.sweep(ctx, st.Location(), ref.SweepID); err != nil {
+				return rep, err
+			}
+		}
+		where := fmt.Sprintf("chunk %d of sweep %s", ref.Chunk, ref.SweepID)
+		body, err := st.Get(ctx, results.ChunkKey(ref.SweepID, ref.Chunk))
+		if errors.Is(err, store.ErrNotFound) {
+			missing++
+			continue
+		} else if err != nil {
+			return rep, err
+		}
+		pts := chunkPoints(osc, ref.Chunk)
+		m, bad := checkMarker(ctx, st, body, ref.SweepID, ref.Chunk, pts, sizes)
+		if bad == "" {
+			if bad, err = checkPartsFully(ctx, st, m, pts, alloc); err != nil {
+				return rep, err
+			}
+			rep.Parts += len(m.Parts)
+		}
+		if bad != "" {
+			problem("%s: %s", where, bad)
+			continue
+		}
+		rep.ChunksDone++
+		for _, pt := range pts {
+			k, err := parsePointKey(pt.ID)
+			if err != nil {
+				return rep, err
+			}
+			prev, ours := found[k]
+			switch {
+			case !ours && !ref.Foreign:
+				problem("%s holds point %s, which is not in the sweep's grid", where, pt.ID)
+			case !ours:
+				// Another sweep's point in a reused chunk.
+			case prev != "":
+				problem("point %s is stored twice: in %s and in %s", pt.ID, prev, where)
+			default:
+				found[k] = where
+				members = append(members, results.Member{PointID: pt.ID, SweepID: ref.SweepID, Chunk: ref.Chunk})
+			}
+		}
+	}
+	if missing > 0 {
+		problem("%d of %d chunks have no marker: the sweep is incomplete", missing, p.chunks())
+	}
+	if missing == 0 && len(rep.Problems) == 0 {
+		for k, where := range found {
+			if where == "" {
+				problem("point %s of the grid is stored in none of the sweep's chunks", k)
+			}
+		}
+	}
+	slices.SortFunc(members, func(a, b results.Member) int { return strings.Compare(a.PointID, b.PointID) })
+
+	body, err := st.Get(ctx, results.ManifestKey(sweepID))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		if missing == 0 {
+			problem("%s is missing: the sweep was not finalized", results.ManifestKey(sweepID))
+		}
+		return rep, nil
+	case err != nil:
+		return rep, err
+	}
+	m, err := results.DecodeManifest(body)
+	if err != nil {
+		problem("%s: %v", results.ManifestKey(sweepID), err)
+		return rep, nil
+	}
+	before := len(rep.Problems)
+	if m.SweepID != sweepID || m.Points != p.Points {
+		problem("%s is of sweep %s with %d points, want sweep %s with %d", results.ManifestKey(sweepID), m.SweepID, m.Points, sweepID, p.Points)
+	}
+	for _, part := range m.Parts {
+		body, err := st.Get(ctx, part.Key)
+		if errors.Is(err, store.ErrNotFound) {
+			problem("%s lists %s, which is missing", results.ManifestKey(sweepID), part.Key)
+			continue
+		} else if err != nil {
+			return rep, err
+		}
+		if err := part.Check(body); err != nil {
+			problem("%v", err)
+			continue
+		}
+		if part.Table == results.TableMembers {
+			stored, err := results.DecodeMembers(body, alloc)
+			if err != nil {
+				problem("%s: %v", part.Key, err)
+			} else if !slices.Equal(stored, members) {
+				problem("%s does not list the points the chunks hold (%d rows, the chunks %d)", part.Key, len(stored), len(members))
+			}
+		}
+	}
+	rep.Manifest = len(rep.Problems) == before
+	return rep, nil
 }

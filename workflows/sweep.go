@@ -2,7 +2,9 @@ package workflows
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -15,7 +17,9 @@ import (
 const (
 	// ProgressQuery returns a Progress.
 	ProgressQuery = "progress"
-	// PauseSignal stops scheduling new chunks; chunks in flight finish.
+	// PauseSignal stops new points from starting: no chunk is scheduled,
+	// and the chunks in flight are cancelled (their points not yet stored
+	// are computed again after ResumeSignal).
 	PauseSignal = "pause"
 	// ResumeSignal undoes PauseSignal.
 	ResumeSignal = "resume"
@@ -49,6 +53,10 @@ type Options struct {
 	// HeartbeatTimeout is how long a silent chunk is given before it is
 	// retried elsewhere. Default 30 s.
 	HeartbeatTimeout time.Duration `json:"heartbeat_timeout,omitempty"`
+	// Verify reads and hashes the stored parts of the chunks found done
+	// before trusting them. Default false: their markers and sizes are
+	// checked.
+	Verify bool `json:"verify,omitempty"`
 }
 
 func (o Options) withDefaults() Options {
@@ -88,14 +96,22 @@ type Counts struct {
 	NotConverged int64 `json:"not_converged"`
 	Diverged     int64 `json:"diverged"`
 	Failed       int64 `json:"failed"`
-	// AlreadyDone counts points found complete in the store when the
-	// sweep started (a resumed sweep): they were not computed again.
+	// AlreadyDone counts points of the sweep's own chunks found complete
+	// in the store (a resumed sweep): they were not computed again.
 	AlreadyDone int64 `json:"already_done"`
+	// Reused counts points stored by earlier sweeps into the same output,
+	// in chunks done (found done, or made done by this sweep).
+	Reused int64 `json:"reused"`
 	// ComputeSeconds sums the time workers spent integrating points.
 	ComputeSeconds float64 `json:"compute_seconds"`
 }
 
 func (c *Counts) add(r activities.ChunkResult) {
+	if r.Foreign {
+		c.Reused += r.Reused
+		c.ComputeSeconds += r.ComputeSeconds
+		return
+	}
 	if r.AlreadyDone {
 		c.AlreadyDone += r.Points
 		return
@@ -113,8 +129,10 @@ type State struct {
 	Plan activities.Plan `json:"plan"`
 	// Done marks the chunks that were complete when the sweep started.
 	Done activities.DoneChunks `json:"done"`
-	// Next is the next chunk to schedule.
-	Next int64 `json:"next"`
+	// Next is the next chunk to schedule after those in Requeued, the
+	// chunks a pause cancelled.
+	Next     int64   `json:"next"`
+	Requeued []int64 `json:"requeued,omitempty"`
 	// ChunksDone counts finished chunks (including those already done).
 	ChunksDone   int64   `json:"chunks_done"`
 	FailedChunks []int64 `json:"failed_chunks,omitempty"`
@@ -132,14 +150,13 @@ type Progress struct {
 	Name    string `json:"name"`
 	// Phase is "planning", "running", "paused", "finalizing" or "done".
 	Phase string `json:"phase"`
-	// Total is the number of points this sweep must have: Done counts
-	// those finished, whether computed now or found already done.
+	// Total is the number of distinct points of the sweep: Done counts
+	// those with a row, whether computed now, found already done, or
+	// stored by an earlier sweep into the same output (Reused of Total).
 	Total  int64  `json:"total"`
 	Done   int64  `json:"done"`
 	Counts Counts `json:"counts"`
-	// Reused counts grid points computed by an earlier sweep into the same
-	// output (not part of Total).
-	Reused         int64 `json:"reused"`
+	Reused int64  `json:"reused"`
 	ChunksTotal    int64 `json:"chunks_total"`
 	ChunksDone     int64 `json:"chunks_done"`
 	ChunksInFlight int64 `json:"chunks_in_flight"`
@@ -175,7 +192,7 @@ func SweepWorkflow(ctx workflow.Context, in SweepInput) (SweepResult, error) {
 		BackoffCoefficient:     2,
 		MaximumInterval:        time.Minute,
 		MaximumAttempts:        int32(opts.ChunkAttempts),
-		NonRetryableErrorTypes: []string{activities.InvalidSpecErrorType},
+		NonRetryableErrorTypes: []string{activities.InvalidSpecErrorType, activities.StorageErrorType},
 	}
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 24 * time.Hour,
@@ -190,18 +207,18 @@ func SweepWorkflow(ctx workflow.Context, in SweepInput) (SweepResult, error) {
 
 	st := in.State
 	phase := "planning"
-	var inFlight int64
+	var inFlight []chunkInFlight
 	progress := func() Progress {
 		p := Progress{Phase: phase, Runs: 1}
 		if st == nil {
 			return p
 		}
 		p.SweepID, p.Name = st.Plan.SweepID, st.Plan.Name
-		p.Total, p.Reused = st.Plan.Planned, st.Plan.Reused
+		p.Total, p.Reused = st.Plan.Points, st.Plan.Reused
 		p.Counts = st.Counts
-		p.Done = st.Counts.Points + st.Counts.AlreadyDone
+		p.Done = st.Counts.Points + st.Counts.AlreadyDone + st.Counts.Reused
 		p.ChunksTotal, p.ChunksDone = st.Plan.Chunks, st.ChunksDone
-		p.ChunksInFlight, p.ChunksFailed = inFlight, int64(len(st.FailedChunks))
+		p.ChunksInFlight, p.ChunksFailed = int64(len(inFlight)), int64(len(st.FailedChunks))
 		p.Runs = st.Runs
 		if st.Paused && phase == "running" {
 			p.Phase = "paused"
@@ -220,30 +237,30 @@ func SweepWorkflow(ctx workflow.Context, in SweepInput) (SweepResult, error) {
 
 	if st == nil {
 		var plan activities.Plan
-		if err := workflow.ExecuteActivity(shortCtx, a.PlanSweep, activities.PlanInput{Spec: in.Spec}).Get(ctx, &plan); err != nil {
+		if err := workflow.ExecuteActivity(shortCtx, a.PlanSweep, activities.PlanInput{Spec: in.Spec, Verify: opts.Verify}).Get(ctx, &plan); err != nil {
 			return SweepResult{}, err
 		}
-		// Since version 1 the plan lists the chunks already done; histories
-		// from before (and plans from workers that do not fill it) ask for
-		// them with ListDoneChunks.
-		var done activities.DoneChunks
-		if v := workflow.GetVersion(ctx, planListsDoneChange, workflow.DefaultVersion, 1); v == 1 && plan.Done != nil {
+		done := activities.DoneChunks{Chunks: plan.Chunks, Bits: make([]byte, (plan.Chunks+7)/8)}
+		if plan.Done != nil {
 			done = *plan.Done
-		} else if err := workflow.ExecuteActivity(shortCtx, a.ListDoneChunks, activities.SweepRef{Output: plan.Output, SweepID: plan.SweepID}).Get(ctx, &done); err != nil {
-			return SweepResult{}, err
 		}
 		// The state carries the bitmap once, in Done.
 		plan.Done = nil
 		st = &State{Plan: plan, Done: done, StartedAt: workflow.Now(ctx)}
+		st.Counts.Reused = plan.ReusedReady
 		logger.Info("Sweep planned", "SweepID", plan.SweepID, "Points", plan.Points,
-			"Planned", plan.Planned, "Reused", plan.Reused, "Chunks", plan.Chunks, "AlreadyDone", done.Done)
+			"Planned", plan.Planned, "Reused", plan.Reused, "Chunks", plan.Chunks, "AlreadyDone", done.Done,
+			"Rejected", len(plan.Rejected))
 	}
 	st.Runs++
 	phase = "running"
 
 	plan := st.Plan
 	chunkPoints := func(c int64) int64 {
-		if c == plan.Chunks-1 {
+		switch {
+		case c >= plan.OwnChunks:
+			return 0 // a chunk of an earlier sweep: counted as reused
+		case c == plan.OwnChunks-1:
 			return plan.Planned - c*plan.ChunkSize
 		}
 		return plan.ChunkSize
@@ -255,9 +272,17 @@ func SweepWorkflow(ctx workflow.Context, in SweepInput) (SweepResult, error) {
 	sel.AddReceive(pauseCh, func(c workflow.ReceiveChannel, _ bool) {
 		c.Receive(ctx, nil)
 		if !st.Paused {
-			logger.Info("Sweep paused", "SweepID", plan.SweepID)
+			logger.Info("Sweep paused", "SweepID", plan.SweepID, "ChunksCancelled", len(inFlight))
 		}
 		st.Paused = true
+		// No new point starts: the chunks in flight are cancelled, and
+		// computed again after a resume (what they stored stays).
+		for i := range inFlight {
+			if !inFlight[i].paused {
+				inFlight[i].paused = true
+				inFlight[i].cancel()
+			}
+		}
 	})
 	sel.AddReceive(resumeCh, func(c workflow.ReceiveChannel, _ bool) {
 		c.Receive(ctx, nil)
@@ -266,20 +291,25 @@ func SweepWorkflow(ctx workflow.Context, in SweepInput) (SweepResult, error) {
 		}
 		st.Paused = false
 	})
-
-	// A cancel request wakes the loop even when nothing is in flight.
-	sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {})
+	// A cancel request wakes the loop even when nothing is in flight. The
+	// channel stays ready once closed: the loop checks canceled before it
+	// selects again.
+	canceled := false
+	sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) { canceled = true })
 
 	var failure error
 	scheduledThisRun := 0
-	for {
-		// Take in what is already there (signals above all) before
-		// scheduling more: a pause sent before the sweep started holds.
-		for sel.HasPending() {
-			sel.Select(ctx)
-		}
-		for !st.Paused && failure == nil && st.Next < plan.Chunks &&
-			inFlight < int64(opts.MaxInFlight) && scheduledThisRun < opts.ChunksPerRun {
+	// next returns the next chunk to schedule, or false when none is left.
+	next := func() (int64, bool) {
+		for {
+			if len(st.Requeued) > 0 {
+				c := st.Requeued[0]
+				st.Requeued = st.Requeued[1:]
+				return c, true
+			}
+			if st.Next >= plan.Chunks {
+				return 0, false
+			}
 			c := st.Next
 			st.Next++
 			if st.Done.Has(c) {
@@ -287,19 +317,50 @@ func SweepWorkflow(ctx workflow.Context, in SweepInput) (SweepResult, error) {
 				st.Counts.AlreadyDone += chunkPoints(c)
 				continue
 			}
+			return c, true
+		}
+	}
+	for {
+		// Take in what is already there (signals above all) before
+		// scheduling more: a pause sent before the sweep started holds.
+		for !canceled && sel.HasPending() {
+			sel.Select(ctx)
+		}
+		if canceled || ctx.Err() != nil {
+			return SweepResult{}, temporal.NewCanceledError("sweep canceled")
+		}
+		for !st.Paused && failure == nil && len(inFlight) < opts.MaxInFlight && scheduledThisRun < opts.ChunksPerRun {
+			c, ok := next()
+			if !ok {
+				break
+			}
 			scheduledThisRun++
-			inFlight++
-			f := workflow.ExecuteActivity(ctx, a.RunChunk, activities.ChunkRef{Output: plan.Output, SweepID: plan.SweepID, Chunk: c})
+			cctx, cancel := workflow.WithCancel(ctx)
+			inFlight = append(inFlight, chunkInFlight{chunk: c, cancel: cancel})
+			f := workflow.ExecuteActivity(cctx, a.RunChunk, activities.ChunkRef{Output: plan.Output, SweepID: plan.SweepID, Chunk: c})
 			sel.AddFuture(f, func(f workflow.Future) {
-				inFlight--
+				i := slices.IndexFunc(inFlight, func(x chunkInFlight) bool { return x.chunk == c })
+				paused := inFlight[i].paused
+				inFlight = slices.Delete(inFlight, i, i+1)
 				var r activities.ChunkResult
 				if err := f.Get(ctx, &r); err != nil {
 					if temporal.IsCanceledError(err) {
+						if paused && ctx.Err() == nil {
+							st.Requeued = append(st.Requeued, c)
+						}
 						return
 					}
 					logger.Error("Chunk failed", "SweepID", plan.SweepID, "Chunk", c, "Error", err)
 					st.FailedChunks = append(st.FailedChunks, c)
-					if opts.FailFast && failure == nil {
+					var appErr *temporal.ApplicationError
+					switch {
+					case failure != nil:
+					case errors.As(err, &appErr) && appErr.Type() == activities.StorageErrorType:
+						// Every chunk would fail the same way: stop at once.
+						failure = temporal.NewNonRetryableApplicationError(
+							fmt.Sprintf("chunk %d of sweep %s cannot be stored: %s", c, plan.SweepID, appErr.Message()),
+							activities.StorageErrorType, nil)
+					case opts.FailFast:
 						failure = fmt.Errorf("chunk %d of sweep %s failed: %w", c, plan.SweepID, err)
 					}
 					return
@@ -313,18 +374,15 @@ func SweepWorkflow(ctx workflow.Context, in SweepInput) (SweepResult, error) {
 				}
 			})
 		}
-		if ctx.Err() != nil {
-			return SweepResult{}, temporal.NewCanceledError("sweep canceled")
-		}
 		if failure != nil {
-			logger.Error("Sweep failed fast", "SweepID", plan.SweepID, "Error", failure)
+			logger.Error("Sweep failed", "SweepID", plan.SweepID, "Error", failure)
 			return SweepResult{Plan: plan, Counts: st.Counts, FailedChunks: st.FailedChunks}, failure
 		}
-		if inFlight == 0 {
-			if st.Next >= plan.Chunks {
+		if len(inFlight) == 0 {
+			if st.Next >= plan.Chunks && len(st.Requeued) == 0 {
 				break
 			}
-			if scheduledThisRun >= opts.ChunksPerRun {
+			if !st.Paused && scheduledThisRun >= opts.ChunksPerRun {
 				// Drained: carry the state into a fresh run.
 				logger.Info("Sweep continues as new", "SweepID", plan.SweepID, "Next", st.Next, "ChunksDone", st.ChunksDone)
 				return SweepResult{}, workflow.NewContinueAsNewError(ctx, SweepWorkflow, SweepInput{Spec: in.Spec, Options: in.Options, State: st})
@@ -344,9 +402,13 @@ func SweepWorkflow(ctx workflow.Context, in SweepInput) (SweepResult, error) {
 	return SweepResult{Plan: plan, Counts: st.Counts, FailedChunks: st.FailedChunks, Final: final}, nil
 }
 
-// planListsDoneChange is the change id of the plan that lists the chunks
-// already done (workflow.GetVersion).
-const planListsDoneChange = "plan-lists-done-chunks"
+// chunkInFlight is a chunk activity the workflow waits for; cancel
+// cancels it, and paused records that a pause did.
+type chunkInFlight struct {
+	chunk  int64
+	cancel workflow.CancelFunc
+	paused bool
+}
 
 // SweepWorkflowName is the name SweepWorkflow is registered and started
 // under.

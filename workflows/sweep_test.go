@@ -3,12 +3,14 @@ package workflows
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
@@ -22,7 +24,6 @@ import (
 type fakeSweep struct {
 	chunks    int64
 	done      []int64
-	oldPlan   bool  // PlanSweep of an older worker: no done chunks in the plan
 	failChunk int64 // -1: none
 	failPoint int64 // -1: none; a chunk reporting one failed point
 
@@ -31,20 +32,28 @@ type fakeSweep struct {
 	inFlight  atomic.Int64
 	maxFlight atomic.Int64
 	finalized atomic.Int64
-	listed    atomic.Int64 // ListDoneChunks calls
+	// blocking, while set, makes RunChunk wait until its context is done
+	// or release is closed.
+	blocking atomic.Bool
+	release  chan struct{}
+	canceled atomic.Int64 // RunChunk activities cancelled
+	blocked  atomic.Int64 // RunChunk calls held
+	storage  int64        // -1: none; a chunk failing with a storage error
+	// onStart, when set, is called as RunChunk starts, with the number
+	// of RunChunk calls started so far.
+	onStart func(started int64)
+	started atomic.Int64
 }
 
 func newFakeSweep(chunks int64, done ...int64) *fakeSweep {
-	return &fakeSweep{chunks: chunks, done: done, failChunk: -1, failPoint: -1, ran: map[int64]int{}}
+	return &fakeSweep{chunks: chunks, done: done, failChunk: -1, failPoint: -1, storage: -1, ran: map[int64]int{}, release: make(chan struct{})}
 }
 
 func (f *fakeSweep) plan() activities.Plan {
-	p := activities.Plan{SweepID: "0123456789abcdef", Name: "test", Output: "/tmp/x",
-		Points: f.chunks*10 - 3, Planned: f.chunks*10 - 3, ChunkSize: 10, Chunks: f.chunks}
-	if !f.oldPlan {
-		d := f.doneChunks()
-		p.Done = &d
-	}
+	p := activities.Plan{SweepID: "0123456789abcdef", Name: "test", Output: "/tmp/x", GridPoints: f.chunks*10 - 3,
+		Points: f.chunks*10 - 3, Planned: f.chunks*10 - 3, ChunkSize: 10, Chunks: f.chunks, OwnChunks: f.chunks}
+	d := f.doneChunks()
+	p.Done = &d
 	return p
 }
 
@@ -58,16 +67,12 @@ func (f *fakeSweep) doneChunks() activities.DoneChunks {
 }
 
 func (f *fakeSweep) register(env *testsuite.TestWorkflowEnvironment) {
+	env.SetOnActivityCanceledListener(func(*activity.Info) { f.canceled.Add(1) })
 	var a *activities.Activities
 	env.RegisterActivity(a)
 	env.OnActivity(a.PlanSweep, mock.Anything, mock.Anything).Return(f.plan(), nil)
-	env.OnActivity(a.ListDoneChunks, mock.Anything, mock.Anything).Return(
-		func(context.Context, activities.SweepRef) (activities.DoneChunks, error) {
-			f.listed.Add(1)
-			return f.doneChunks(), nil
-		})
 	env.OnActivity(a.RunChunk, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, ref activities.ChunkRef) (activities.ChunkResult, error) {
+		func(ctx context.Context, ref activities.ChunkRef) (activities.ChunkResult, error) {
 			n := f.inFlight.Add(1)
 			defer f.inFlight.Add(-1)
 			for {
@@ -76,10 +81,28 @@ func (f *fakeSweep) register(env *testsuite.TestWorkflowEnvironment) {
 					break
 				}
 			}
+			if n := f.started.Add(1); f.onStart != nil {
+				f.onStart(n)
+			}
 			time.Sleep(2 * time.Millisecond)
+			if f.blocking.Load() {
+				// Held until the test ends (the test environment never
+				// cancels an activity's context): whatever this call
+				// returns then is not waited for.
+				f.blocked.Add(1)
+				select {
+				case <-ctx.Done():
+					return activities.ChunkResult{}, ctx.Err()
+				case <-f.release:
+					return activities.ChunkResult{}, errors.New("released at the end of the test")
+				}
+			}
 			f.mu.Lock()
 			f.ran[ref.Chunk]++
 			f.mu.Unlock()
+			if ref.Chunk == f.storage {
+				return activities.ChunkResult{}, temporal.NewNonRetryableApplicationError("store: put x: no space left on the device", activities.StorageErrorType, nil)
+			}
 			if ref.Chunk == f.failChunk {
 				return activities.ChunkResult{}, temporal.NewNonRetryableApplicationError("disk on fire", "TestError", nil)
 			}
@@ -107,20 +130,17 @@ func TestSweepWorkflowRunsEveryChunkOnce(t *testing.T) {
 		chunks      int64
 		done        []int64
 		maxInFlight int
-		oldPlan     bool
 	}{
-		{"fresh", 25, nil, 0, false},
-		{"resumed", 25, []int64{0, 3, 4, 24}, 0, false},
-		{"resumed, plan of an older worker", 25, []int64{0, 3, 4, 24}, 0, true},
-		{"all done", 5, []int64{0, 1, 2, 3, 4}, 0, false},
-		{"window of 3", 40, nil, 3, false},
+		{"fresh", 25, nil, 0},
+		{"resumed", 25, []int64{0, 3, 4, 24}, 0},
+		{"all done", 5, []int64{0, 1, 2, 3, 4}, 0},
+		{"window of 3", 40, nil, 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var suite testsuite.WorkflowTestSuite
 			env := suite.NewTestWorkflowEnvironment()
 			f := newFakeSweep(tt.chunks, tt.done...)
-			f.oldPlan = tt.oldPlan
 			f.register(env)
 			env.ExecuteWorkflow(SweepWorkflow, SweepInput{Options: Options{MaxInFlight: tt.maxInFlight}})
 			if !env.IsWorkflowCompleted() {
@@ -151,15 +171,6 @@ func TestSweepWorkflowRunsEveryChunkOnce(t *testing.T) {
 			}
 			if got := f.finalized.Load(); got != 1 {
 				t.Errorf("got: finalize ran %d times, want: 1", got)
-			}
-			// The plan lists the done chunks; only an older worker's plan
-			// needs ListDoneChunks.
-			wantListed := int64(0)
-			if tt.oldPlan {
-				wantListed = 1
-			}
-			if got := f.listed.Load(); got != wantListed {
-				t.Errorf("got: ListDoneChunks ran %d times, want: %d", got, wantListed)
 			}
 			if tt.maxInFlight > 0 && f.maxFlight.Load() > int64(tt.maxInFlight) {
 				t.Errorf("got: %d chunks in flight at once, want: at most %d", f.maxFlight.Load(), tt.maxInFlight)
@@ -342,5 +353,129 @@ func TestSweepWorkflowPauseResumeAndProgress(t *testing.T) {
 	}
 	if len(f.ran) != 6 {
 		t.Errorf("got: %d chunks ran in the end, want 6", len(f.ran))
+	}
+}
+
+// The reliability issue's item 11: cancelling a paused sweep wedged its
+// workflow (a potential deadlock: the closed ctx.Done() case kept the
+// selector pending forever).
+func TestSweepWorkflowCancelInEveryState(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		pause bool
+		block bool
+	}{
+		{"paused before any chunk", true, false},
+		{"running, chunks in flight", false, true},
+		{"paused with chunks cancelled", true, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var suite testsuite.WorkflowTestSuite
+			env := suite.NewTestWorkflowEnvironment()
+			f := newFakeSweep(6)
+			f.blocking.Store(tt.block)
+			f.register(env)
+			if tt.pause && !tt.block {
+				env.RegisterDelayedCallback(func() { env.SignalWorkflow(PauseSignal, nil) }, 0)
+				env.RegisterDelayedCallback(func() { env.CancelWorkflow() }, time.Hour)
+			}
+			if tt.block {
+				// Once every chunk is in flight: pause (or not), then cancel.
+				f.onStart = func(n int64) {
+					if n != 6 {
+						return
+					}
+					if tt.pause {
+						env.SignalWorkflow(PauseSignal, nil)
+					}
+					env.CancelWorkflow()
+				}
+			}
+			env.ExecuteWorkflow(SweepWorkflow, SweepInput{})
+			close(f.release)
+			if !env.IsWorkflowCompleted() {
+				t.Fatal("got: workflow not completed, want: canceled")
+			}
+			if err := env.GetWorkflowError(); !temporal.IsCanceledError(err) {
+				t.Errorf("got: %v, want: canceled", err)
+			}
+			if f.finalized.Load() != 0 {
+				t.Error("a canceled sweep was finalized")
+			}
+		})
+	}
+}
+
+// Item 12: pause did nothing while every chunk was already scheduled (any
+// sweep under MaxInFlight chunks). A pause cancels the chunks in flight,
+// and a resume runs them again.
+func TestSweepWorkflowPauseStopsChunksInFlight(t *testing.T) {
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	f := newFakeSweep(6)
+	f.blocking.Store(true)
+	f.register(env)
+	var paused Progress
+	// Once every chunk is in flight, pause; when the pause has cancelled
+	// them all, look at the progress, then resume.
+	f.onStart = func(n int64) {
+		if n == 6 {
+			env.SignalWorkflow(PauseSignal, nil)
+		}
+	}
+	go func() {
+		for f.canceled.Load() < 6 || f.blocked.Load() < 6 {
+			time.Sleep(time.Millisecond)
+		}
+		v, err := env.QueryWorkflow(ProgressQuery)
+		if err != nil {
+			t.Errorf("query: %v", err)
+		} else if err := v.Get(&paused); err != nil {
+			t.Error(err)
+		}
+		f.blocking.Store(false)
+		env.SignalWorkflow(ResumeSignal, nil)
+	}()
+	env.ExecuteWorkflow(SweepWorkflow, SweepInput{})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if paused.Phase != "paused" || paused.ChunksInFlight != 0 || paused.ChunksDone != 0 {
+		t.Errorf("while paused: got: phase %q, %d chunks in flight, %d done; want: paused, none in flight, none done", paused.Phase, paused.ChunksInFlight, paused.ChunksDone)
+	}
+	if got := f.canceled.Load(); got != 6 {
+		t.Errorf("got: %d chunks saw the pause, want: 6", got)
+	}
+	for c := range int64(6) {
+		if f.ran[c] != 1 {
+			t.Errorf("chunk %d: got: completed %d times, want: once, after the resume", c, f.ran[c])
+		}
+	}
+	var res SweepResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Counts.Points != f.plan().Planned {
+		t.Errorf("got: %d points, want: %d", res.Counts.Points, f.plan().Planned)
+	}
+}
+
+// Item 10: a chunk that cannot be stored (a permanent storage error) stops
+// the sweep at once, with an error of type StorageErrorType, instead of
+// every chunk failing in turn after its retries.
+func TestSweepWorkflowStopsOnAStorageError(t *testing.T) {
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	f := newFakeSweep(20)
+	f.storage = 2
+	f.register(env)
+	env.ExecuteWorkflow(SweepWorkflow, SweepInput{Options: Options{MaxInFlight: 1}})
+	err := env.GetWorkflowError()
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != activities.StorageErrorType || !strings.Contains(err.Error(), "no space left") {
+		t.Fatalf("got: %v, want: a %s naming the cause", err, activities.StorageErrorType)
+	}
+	if got := len(f.ran); got != 3 || f.finalized.Load() != 0 {
+		t.Errorf("got: %d chunks ran, finalized %d times; want: 3 (up to the failing one), not finalized", got, f.finalized.Load())
 	}
 }

@@ -306,6 +306,10 @@ func cmdSubmit(ctx context.Context, args []string) error {
 	}
 	sub, err := control.Submit(ctx, c, spec, tf.taskQueue, sf.options())
 	if err != nil {
+		var other *control.OtherOutputError
+		if errors.As(err, &other) {
+			return fail(exitBadInput, "%v", err)
+		}
 		return fail(exitUnreachable, "%v", err)
 	}
 	if sub.Attached {
@@ -361,10 +365,7 @@ func cmdWatch(ctx context.Context, args []string) error {
 			return err
 		}
 		printResult(os.Stdout, res)
-		if res.Final.Status != "complete" {
-			return fail(exitFailed, "sweep %s is %s", sweep, res.Final.Status)
-		}
-		return nil
+		return checkComplete(sweep, res)
 	})
 }
 

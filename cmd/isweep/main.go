@@ -3,6 +3,7 @@
 //	isweep run SPEC        run a sweep here: embedded Temporal server, worker, local results
 //	isweep plan SPEC       validate a spec and print its size, without running anything
 //	isweep report SWEEP    tables, fits and figures from a sweep's Parquet
+//	isweep verify SWEEP    check a sweep's stored files: hashes, rows, every point once
 //	isweep server          the embedded Temporal server on its own
 //	isweep worker          a worker for a Temporal server
 //	isweep submit SPEC     submit a sweep to a Temporal server (and watch it with -watch)
@@ -62,6 +63,7 @@ func init() {
 		{"run", "run a sweep here (embedded Temporal server, in-process worker, local results)", cmdRun},
 		{"plan", "validate a spec and print its sweep id, points, chunks and estimated cost", cmdPlan},
 		{"report", "print the best convergence times and the fitted laws; write PNG figures", cmdReport},
+		{"verify", "check a sweep's stored files against its markers and manifest (hashes, rows, every point once)", cmdVerify},
 		{"server", "run the embedded Temporal server on its own", cmdServer},
 		{"worker", "run a worker for a Temporal server", cmdWorker},
 		{"submit", "submit a sweep to a Temporal server", cmdSubmit},

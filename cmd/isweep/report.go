@@ -12,7 +12,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/isweep/isweep/internal/report"
-	"github.com/isweep/isweep/internal/results"
 	"github.com/isweep/isweep/internal/store"
 	"github.com/isweep/isweep/schemas"
 )
@@ -24,19 +23,9 @@ func cmdReport(ctx context.Context, args []string) error {
 	if err := parseFlags(fs, args, 1, "report [flags] SWEEP|SPEC\n\nSWEEP is a sweep id (with -output); SPEC a spec file, whose output and sweep id are used."); err != nil {
 		return err
 	}
-	sweepID, location := fs.Arg(0), *output
-	if st, err := os.Stat(sweepID); err == nil && !st.IsDir() {
-		spec, err := loadSpec(sweepID)
-		if err != nil {
-			return err
-		}
-		sweepID = spec.SweepID()
-		if location == "" {
-			location = spec.Output
-		}
-	}
-	if location == "" {
-		return fail(exitBadInput, "report %s: where are its results? give -output (the spec's output) or the spec file instead of the sweep id", sweepID)
+	sweepID, location, _, err := sweepAndOutput(fs.Arg(0), *output)
+	if err != nil {
+		return err
 	}
 	return writeReport(ctx, os.Stdout, location, sweepID, *dir)
 }
@@ -48,9 +37,6 @@ func reportAfterRun(ctx context.Context, spec *schemas.Spec, sweepID string) err
 }
 
 func writeReport(ctx context.Context, w io.Writer, location, sweepID, dir string) error {
-	if err := results.CheckSweepID(sweepID); err != nil {
-		return fail(exitBadInput, "report: %q is not a sweep id (isweep plan SPEC prints it) nor a spec file", sweepID)
-	}
 	st, err := store.Open(ctx, location, clientStoreOptions())
 	if err != nil {
 		return fail(exitStorage, "output %s: %v", location, err)
@@ -62,6 +48,9 @@ func writeReport(ctx context.Context, w io.Writer, location, sweepID, dir string
 	best := report.BestTimes(sweep.Points)
 	fits := report.Fits(best)
 	fmt.Fprintf(w, "report of sweep %s: %d points\n\n", sweepID, len(sweep.Points))
+	for _, warning := range sweep.Warnings {
+		fmt.Fprintf(os.Stderr, "isweep report: warning: %s\n", warning)
+	}
 	if err := report.WriteText(w, best, fits); err != nil {
 		return err
 	}
@@ -92,6 +81,9 @@ func writeReport(ctx context.Context, w io.Writer, location, sweepID, dir string
 	fmt.Fprintf(w, "\nfigures and report.txt in %s:\n", dir)
 	for _, p := range paths {
 		fmt.Fprintf(w, "  %s\n", filepath.Base(p))
+	}
+	if len(sweep.Warnings) > 0 {
+		return fail(exitFailed, "the report of sweep %s does not cover all its points (see the warnings above)", sweepID)
 	}
 	return nil
 }

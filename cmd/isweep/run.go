@@ -15,9 +15,12 @@ import (
 
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
 
+	"github.com/isweep/isweep/activities"
 	"github.com/isweep/isweep/internal/control"
 	"github.com/isweep/isweep/internal/devserver"
+	"github.com/isweep/isweep/internal/results"
 	"github.com/isweep/isweep/internal/store"
 	"github.com/isweep/isweep/schemas"
 	"github.com/isweep/isweep/worker"
@@ -29,16 +32,18 @@ type sweepFlags struct {
 	failFast    bool
 	maxInFlight int
 	heartbeat   time.Duration
+	verify      bool
 }
 
 func (f *sweepFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.failFast, "fail-fast", false, "end the sweep at the first failed point or chunk (default: record failures and go on)")
 	fs.IntVar(&f.maxInFlight, "max-in-flight", workflows.DefaultMaxInFlight, "most chunks in flight at once")
 	fs.DurationVar(&f.heartbeat, "heartbeat-timeout", 0, "how long a silent chunk is given before it is retried elsewhere (default 30s; 10s for run)")
+	fs.BoolVar(&f.verify, "verify", false, "read and hash every stored part before trusting it; what does not check out is moved to quarantine/ and computed again (default: markers and sizes are checked)")
 }
 
 func (f *sweepFlags) options() workflows.Options {
-	return workflows.Options{FailFast: f.failFast, MaxInFlight: f.maxInFlight, HeartbeatTimeout: f.heartbeat}
+	return workflows.Options{FailFast: f.failFast, MaxInFlight: f.maxInFlight, HeartbeatTimeout: f.heartbeat, Verify: f.verify}
 }
 
 // temporalFlags are the flags of every command that talks to a server.
@@ -190,7 +195,8 @@ func cmdRun(ctx context.Context, args []string) error {
 }
 
 // submitAndWatch submits spec, follows it to the end, prints the summary
-// and writes the report.
+// and, for a complete sweep, writes the report. A sweep that did not
+// complete never exits 0.
 func submitAndWatch(ctx context.Context, c client.Client, spec *schemas.Spec, taskQueue string, opts workflows.Options, showProgress, writeReport bool) error {
 	grid, err := spec.Grid()
 	if err != nil {
@@ -198,29 +204,46 @@ func submitAndWatch(ctx context.Context, c client.Client, spec *schemas.Spec, ta
 	}
 	sub, err := control.Submit(ctx, c, spec, taskQueue, opts)
 	if err != nil {
+		var other *control.OtherOutputError
+		if errors.As(err, &other) {
+			return fail(exitBadInput, "%v", err)
+		}
 		return fail(exitUnreachable, "%v", err)
 	}
 	verb := "started"
 	if sub.Attached {
 		verb = "attached to running"
 	}
-	fmt.Fprintf(os.Stderr, "isweep: %s sweep %s (%s): %d points in %d chunks -> %s\n",
-		verb, sub.SweepID, spec.Name, grid.Len(), spec.Chunks(), spec.Output)
+	fmt.Fprintf(os.Stderr, "isweep: %s sweep %s (%s): %d grid points in chunks of up to %d -> %s\n",
+		verb, sub.SweepID, spec.Name, grid.Len(), grid.ChunkSize(), spec.Output)
 	res, err := watch(ctx, c, sub.SweepID, showProgress)
 	if err != nil {
 		return err
 	}
 	printResult(os.Stdout, res)
+	if err := checkComplete(sub.SweepID, res); err != nil {
+		return err
+	}
 	if !writeReport {
 		return nil
 	}
-	if err := reportAfterRun(ctx, spec, sub.SweepID); err != nil {
-		return err
+	return reportAfterRun(ctx, spec, sub.SweepID)
+}
+
+// checkComplete returns the exit error of a sweep that ended without
+// completing.
+func checkComplete(sweepID string, res workflows.SweepResult) error {
+	if res.Final.Status == results.SweepComplete {
+		return nil
 	}
-	if res.Final.Status != "complete" {
-		return fail(exitFailed, "sweep %s is %s: %d chunks failed; run the same command again to retry them", sub.SweepID, res.Final.Status, len(res.FailedChunks))
+	why := res.Final.Status
+	switch {
+	case len(res.FailedChunks) > 0:
+		why = fmt.Sprintf("%s: %d chunks failed", why, len(res.FailedChunks))
+	case res.Final.Missing > 0:
+		why = fmt.Sprintf("%s: %d points have no row", why, res.Final.Missing)
 	}
-	return nil
+	return fail(exitFailed, "sweep %s is %s; run the same command again to compute what is missing", sweepID, why)
 }
 
 // watch follows a sweep until it ends, drawing progress on stderr.
@@ -232,21 +255,56 @@ func watch(ctx context.Context, c client.Client, sweepID string, showProgress bo
 		if ctx.Err() != nil {
 			return res, &exitError{code: exitInterrupted, err: fmt.Errorf("stopped; the sweep %s keeps its finished chunks: run the same command again to resume", sweepID)}
 		}
-		return res, fail(exitFailed, "sweep %s: %v", sweepID, err)
+		return res, sweepFailure(sweepID, err)
 	}
 	return res, nil
 }
 
+// sweepFailure turns the error of a failed sweep workflow into one line
+// and the exit code of its cause: storage (4), an invalid spec (2), or
+// the sweep failed (1).
+func sweepFailure(sweepID string, err error) error {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		switch appErr.Type() {
+		case activities.StorageErrorType:
+			return fail(exitStorage, "sweep %s stopped: %s; what is stored stays: fix this and run the same command again", sweepID, appErr.Message())
+		case activities.InvalidSpecErrorType:
+			return fail(exitBadInput, "sweep %s: invalid spec: %s", sweepID, appErr.Message())
+		}
+		return fail(exitFailed, "sweep %s failed: %s", sweepID, appErr.Message())
+	}
+	if temporal.IsCanceledError(err) {
+		return fail(exitFailed, "sweep %s was cancelled; what is stored stays: run the same command again to resume", sweepID)
+	}
+	return fail(exitFailed, "sweep %s: %v", sweepID, err)
+}
+
 func printResult(w io.Writer, res workflows.SweepResult) {
 	c := res.Counts
-	fmt.Fprintf(w, "sweep %s (%s): %s\n", res.Plan.SweepID, res.Plan.Name, res.Final.Status)
-	fmt.Fprintf(w, "  points: %d in the grid, %d computed now, %d already done, %d reused from earlier sweeps\n",
-		res.Plan.Points, c.Points, c.AlreadyDone, res.Plan.Reused)
-	fmt.Fprintf(w, "  status: %d converged, %d not converged, %d diverged, %d failed\n", c.Converged, c.NotConverged, c.Diverged, c.Failed)
+	p := res.Plan
+	fmt.Fprintf(w, "sweep %s (%s): %s\n", p.SweepID, p.Name, res.Final.Status)
+	points := fmt.Sprintf("%d", p.Points)
+	if p.GridPoints > p.Points {
+		points = fmt.Sprintf("%d (%d grid entries: repeated values and parameters a point ignores are one point)", p.Points, p.GridPoints)
+	}
+	fmt.Fprintf(w, "  points: %s; %d computed now, %d found stored by earlier runs of this sweep, %d reused from earlier sweeps\n",
+		points, c.Points, c.AlreadyDone, p.Reused)
+	if p.NotReused > 0 {
+		fmt.Fprintf(w, "  %d points stored by other numerics versions were computed again\n", p.NotReused)
+	}
+	fmt.Fprintf(w, "  computed now: %d converged, %d not converged, %d diverged, %d failed\n", c.Converged, c.NotConverged, c.Diverged, c.Failed)
+	for _, line := range p.Rejected {
+		fmt.Fprintf(w, "  rejected by verification and computed again: %s\n", line)
+	}
+	for _, key := range res.Final.Replaced {
+		fmt.Fprintf(w, "  %s no longer matched the stored chunks: replaced (the old one is in quarantine/)\n", key)
+	}
 	if len(res.FailedChunks) > 0 {
 		fmt.Fprintf(w, "  failed chunks: %v\n", res.FailedChunks)
 	}
 	if res.Final.ManifestKey != "" {
-		fmt.Fprintf(w, "  manifest: %s/%s\n", strings.TrimSuffix(res.Plan.Output, "/"), res.Final.ManifestKey)
+		fmt.Fprintf(w, "  manifest: %s/%s\n", strings.TrimSuffix(p.Output, "/"), res.Final.ManifestKey)
+		fmt.Fprintf(w, "  members:  %s/%s (join on point_id, sweep_id to select this sweep's rows)\n", strings.TrimSuffix(p.Output, "/"), res.Final.MembersKey)
 	}
 }

@@ -32,19 +32,38 @@ type Submission struct {
 	Attached bool
 }
 
+// OtherOutputError reports a submit of a sweep that is already running
+// into another output: a Temporal server runs one workflow per sweep.
+type OtherOutputError struct {
+	SweepID string
+	// Running is the output of the running sweep, Wanted the submitted one.
+	Running, Wanted string
+}
+
+func (e *OtherOutputError) Error() string {
+	return fmt.Sprintf("sweep %s is already running into %s, not %s; wait for it to end (isweep watch %s) or cancel it (isweep cancel %s), then submit again",
+		e.SweepID, e.Running, e.Wanted, e.SweepID, e.SweepID)
+}
+
 // Submit starts the sweep of spec on taskQueue, or attaches to it when a
-// workflow of the same sweep is already running. A sweep that failed, was
-// terminated or completed before starts again: it skips every chunk already
-// in the store, so only what is missing is computed.
+// workflow of the same sweep is already running into the same output (a
+// running sweep into another output is an *OtherOutputError). A sweep that
+// failed, was terminated or completed before starts again: it skips every
+// chunk already in the store, so only what is missing is computed.
 func Submit(ctx context.Context, c client.Client, spec *schemas.Spec, taskQueue string, opts workflows.Options) (Submission, error) {
 	sweepID := spec.SweepID()
 	id := workflows.WorkflowID(sweepID)
 	// A running workflow of this sweep is joined, not duplicated: the
 	// start below uses it (conflict policy), and describing first tells
-	// the user which happened.
+	// the user which happened, and refuses to join one that writes
+	// elsewhere.
 	attached := false
 	if d, err := c.DescribeWorkflowExecution(ctx, id, ""); err == nil {
-		attached = d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+		info := d.GetWorkflowExecutionInfo()
+		attached = info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+		if _, output := memo(info.GetMemo().GetFields()); attached && output != spec.Output {
+			return Submission{}, &OtherOutputError{SweepID: sweepID, Running: output, Wanted: spec.Output}
+		}
 	}
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       id,
@@ -57,6 +76,13 @@ func Submit(ctx context.Context, c client.Client, spec *schemas.Spec, taskQueue 
 		return Submission{}, fmt.Errorf("submit sweep %s: %w", sweepID, err)
 	}
 	sub := Submission{SweepID: sweepID, WorkflowID: id, RunID: run.GetRunID(), Attached: attached}
+	// A run started by another submit between the describe above and the
+	// start: check that it writes where this one would.
+	if d, err := c.DescribeWorkflowExecution(ctx, id, run.GetRunID()); err == nil {
+		if _, output := memo(d.GetWorkflowExecutionInfo().GetMemo().GetFields()); output != spec.Output {
+			return Submission{}, &OtherOutputError{SweepID: sweepID, Running: output, Wanted: spec.Output}
+		}
+	}
 	return sub, nil
 }
 

@@ -36,34 +36,109 @@ type Sweep struct {
 	SweepID string
 	Name    string
 	Points  []results.PointRow
+	// Expected is the number of points the sweep has (from its manifest;
+	// 0 when it has none). Warnings say, a line each, why Points may not
+	// be all of them: a sweep not complete, parts missing or changed.
+	Expected int64
+	Warnings []string
 }
 
-// Load reads the points of a sweep from st: its own parts and, when the
-// sweep reused points of earlier sweeps (its manifest says which), theirs.
+// Load reads the points of a sweep from st. A complete sweep's points are
+// the rows its members table lists, read from the parts its manifest lists
+// (its own, and those of the earlier sweeps it reused points of), each
+// part checked against the manifest's SHA-256. A sweep without a manifest
+// is not complete: its own stored rows are read, and a warning says so.
 func Load(ctx context.Context, st store.Store, sweepID string, alloc memory.Allocator) (*Sweep, error) {
 	s := &Sweep{SweepID: sweepID}
-	sweeps := []string{sweepID}
-	if body, err := st.Get(ctx, results.ManifestKey(sweepID)); err == nil {
+	body, err := st.Get(ctx, results.ManifestKey(sweepID))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		rows, err := results.ReadPoints(ctx, st, sweepID, alloc)
+		if err != nil {
+			return nil, err
+		}
+		s.Points = rows
+		s.Warnings = append(s.Warnings, fmt.Sprintf("sweep %s is not complete (no manifest): this report covers the %d points it has stored so far; run it to the end first", sweepID, len(rows)))
+	case err != nil:
+		return nil, err
+	default:
 		m, err := results.DecodeManifest(body)
 		if err != nil {
 			return nil, err
 		}
-		s.Name = m.Name
-		sweeps = append(sweeps, m.ReusedFrom...)
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return nil, err
-	}
-	for _, id := range sweeps {
-		rows, err := results.ReadPoints(ctx, st, id, alloc)
-		if err != nil {
+		s.Name, s.Expected = m.Name, m.Points
+		if err := s.loadMembers(ctx, st, m, alloc); err != nil {
 			return nil, err
 		}
-		s.Points = append(s.Points, rows...)
+		if int64(len(s.Points)) != m.Points {
+			s.Warnings = append(s.Warnings, fmt.Sprintf("this report covers %d of the sweep's %d points; run isweep verify %s", len(s.Points), m.Points, sweepID))
+		}
 	}
 	if len(s.Points) == 0 {
 		return nil, fmt.Errorf("sweep %s has no points in %s yet", sweepID, st.Location())
 	}
 	return s, nil
+}
+
+// loadMembers reads the rows of the members of a complete sweep.
+func (s *Sweep) loadMembers(ctx context.Context, st store.Store, m *results.Manifest, alloc memory.Allocator) error {
+	type member struct{ point, sweep string }
+	read := func(part results.Part) ([]byte, bool, error) {
+		body, err := st.Get(ctx, part.Key)
+		if errors.Is(err, store.ErrNotFound) {
+			s.Warnings = append(s.Warnings, fmt.Sprintf("%s is missing", part.Key))
+			return nil, false, nil
+		} else if err != nil {
+			return nil, false, err
+		}
+		if err := part.Check(body); err != nil {
+			s.Warnings = append(s.Warnings, err.Error())
+			return nil, false, nil
+		}
+		return body, true, nil
+	}
+	members := map[member]bool{}
+	for _, part := range m.Parts {
+		if part.Table != results.TableMembers {
+			continue
+		}
+		body, ok, err := read(part)
+		if err != nil || !ok {
+			return err
+		}
+		rows, err := results.DecodeMembers(body, alloc)
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			members[member{r.PointID, r.SweepID}] = false
+		}
+	}
+	for _, part := range m.Parts {
+		if part.Table != results.TablePoints {
+			continue
+		}
+		body, ok, err := read(part)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		rows, err := results.DecodePoints(body, alloc)
+		if err != nil {
+			return fmt.Errorf("%w (part %s)", err, part.Key)
+		}
+		for _, r := range rows {
+			k := member{r.PointID, r.SweepID}
+			if seen, ours := members[k]; ours && !seen {
+				members[k] = true
+				s.Points = append(s.Points, r)
+			}
+		}
+	}
+	slices.SortStableFunc(s.Points, func(a, b results.PointRow) int { return cmp.Compare(a.PointIndex, b.PointIndex) })
+	return nil
 }
 
 // Best is the fastest convergence over the learning rates tried for one
