@@ -18,9 +18,10 @@ import (
 	"github.com/isweep/isweep/schemas"
 )
 
-// heartbeatEvery is how often a running chunk reports that it is alive, or
-// a quarter of the activity's heartbeat timeout if that is shorter.
-const heartbeatEvery = 5 * time.Second
+// HeartbeatEvery is how often a running chunk reports that it is alive (and
+// learns of a pause or cancel), or a quarter of the activity's heartbeat
+// timeout if that is shorter.
+const HeartbeatEvery = 5 * time.Second
 
 // sweepCache holds what a worker needs to compute any chunk of a sweep.
 type sweepCache struct {
@@ -516,7 +517,7 @@ func (a *Activities) runPoint(ctx context.Context, sweepID string, c int64, pt *
 	return traj, nil
 }
 
-// heartbeat reports the chunk's progress every heartbeatEvery until the
+// heartbeat reports the chunk's progress every HeartbeatEvery until the
 // returned stop function is called. The first report comes after one
 // period, not at the start: a chunk shorter than that sends none (each
 // heartbeat is a write on the Temporal server), and the period is at most
@@ -529,7 +530,7 @@ func (a *Activities) heartbeat(ctx context.Context, done *atomic.Int64, total in
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
-		every := heartbeatEvery
+		every := HeartbeatEvery
 		if timeout := activity.GetInfo(ctx).HeartbeatTimeout; timeout > 0 {
 			every = min(every, timeout/4)
 		}

@@ -2,7 +2,7 @@ package activities
 
 import (
 	"context"
-		"errors"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"

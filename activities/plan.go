@@ -518,3 +518,54 @@ func (a *Activities) newPlan(ctx context.Context, st store.Store, spec *schemas.
 	}
 	return p, nil
 }
+
+// Preview is what planning a spec into its output would decide.
+type Preview struct {
+	SweepID string
+	// Stored reports that the sweep is planned in the output already: the
+	// counts are its stored plan's.
+	Stored bool
+	// GridPoints, Points, Reused, NotReused and Planned are as in Plan;
+	// ReusedFrom lists the sweeps whose points would be reused.
+	GridPoints, Points, Reused, NotReused, Planned int64
+	ReusedFrom                                     []string
+	ChunkSize                                      int64
+}
+
+// PreviewPlan returns what PlanSweep would decide for spec and stores
+// nothing. st may be nil for an output that does not exist yet.
+func PreviewPlan(ctx context.Context, st store.Store, spec *schemas.Spec) (Preview, error) {
+	a, err := New(Config{OpenStore: func(context.Context, string) (store.Store, error) { return st, nil }})
+	if err != nil {
+		return Preview{}, err
+	}
+	sweepID := spec.SweepID()
+	var entries []*planFile
+	if st != nil {
+		if p, err := readPlan(ctx, st, sweepID); err == nil {
+			return previewOf(p, true), nil
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return Preview{}, err
+		}
+		if entries, err = readPlanLog(ctx, st); err != nil {
+			return Preview{}, err
+		}
+		if i := slices.IndexFunc(entries, func(e *planFile) bool { return e.SweepID == sweepID }); i >= 0 {
+			return previewOf(entries[i], true), nil
+		}
+	}
+	grid, err := spec.Grid()
+	if err != nil {
+		return Preview{}, err
+	}
+	p, err := a.newPlan(ctx, st, spec, grid, entries)
+	if err != nil {
+		return Preview{}, err
+	}
+	return previewOf(p, false), nil
+}
+
+func previewOf(p *planFile, stored bool) Preview {
+	return Preview{SweepID: p.SweepID, Stored: stored, GridPoints: p.GridPoints, Points: p.Points, Reused: p.Reused,
+		NotReused: p.NotReused, Planned: p.Planned, ReusedFrom: p.reusedFrom(), ChunkSize: p.ChunkSize}
+}

@@ -456,3 +456,74 @@ func partKeyOf(table, sweepID string, p results.Partition, chunk int64) string {
 	}
 	return results.TrajectoriesKey(sweepID, p, chunk)
 }
+
+func TestVerify(t *testing.T) {
+	_, env, output := newTestActivities(t)
+	runSweep(t, env, output, sweepSpec("first", output, `"n": [2], "init_scale": [1, 10]`, 3), -1)
+	p, _ := runSweep(t, env, output, sweepSpec("second", output, `"n": [2], "init_scale": [1, 10, 100]`, 3), -1)
+	st, err := store.Open(context.Background(), output, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	verify := func() VerifyReport {
+		t.Helper()
+		rep, err := Verify(context.Background(), st, p.SweepID, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep
+	}
+	rep := verify()
+	if len(rep.Problems) != 0 || !rep.Manifest || rep.Points != 6 || rep.ChunksDone != rep.Chunks || rep.Parts == 0 {
+		t.Fatalf("intact: got: %+v want: no problem, manifest ok, 6 points, every chunk done", rep)
+	}
+	m := readManifest(t, output, p.SweepID)
+	for _, tt := range []struct {
+		name  string
+		table string
+		want  string
+	}{
+		{"a trajectories part changed", results.TableTrajectories, "sha256"},
+		{"the members table changed", results.TableMembers, "sha256"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, part := range m.Parts {
+				if part.Table != tt.table {
+					continue
+				}
+				path := filepath.Join(output, filepath.FromSlash(part.Key))
+				body, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				changed := slices.Clone(body)
+				changed[len(changed)/2] ^= 1
+				if err := os.WriteFile(path, changed, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				rep := verify()
+				if len(rep.Problems) == 0 || !strings.Contains(strings.Join(rep.Problems, "\n"), tt.want) {
+					t.Errorf("got: problems %q, want: one naming %s", rep.Problems, tt.want)
+				}
+				if err := os.WriteFile(path, body, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				break
+			}
+		})
+	}
+	// A missing marker: incomplete. Verify changes nothing.
+	marker := filepath.Join(output, filepath.FromSlash(results.ChunkKey(p.SweepID, 0)))
+	if err := os.Rename(marker, marker+".away"); err != nil {
+		t.Fatal(err)
+	}
+	if rep := verify(); !strings.Contains(strings.Join(rep.Problems, "\n"), "incomplete") {
+		t.Errorf("marker missing: got: %q, want: incomplete", rep.Problems)
+	}
+	if _, err := os.Stat(marker + ".away"); err != nil {
+		t.Errorf("verify moved files: %v", err)
+	}
+	if _, err := Verify(context.Background(), st, "0000000000000000", nil); err == nil || !strings.Contains(err.Error(), "no sweep") {
+		t.Errorf("unknown sweep: got: %v, want: no sweep", err)
+	}
+}

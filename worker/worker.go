@@ -73,8 +73,13 @@ func New(c client.Client, opts Options) (sdkworker.Worker, error) {
 		// parts; the activities' own CPU bound keeps compute at one point
 		// per core.
 		MaxConcurrentActivityExecutionSize: 2 * opts.Concurrency,
-		Interceptors:                       opts.Interceptors,
-		OnFatalError:                       opts.OnFatalError,
+		// A chunk heartbeats every few seconds (activities.HeartbeatEvery)
+		// and every beat reaches the server: a pause or cancel reaches the
+		// chunks running here within seconds, not the SDK's default of
+		// up to 0.8 heartbeat timeouts. They are few: two per core.
+		MaxHeartbeatThrottleInterval: activities.HeartbeatEvery,
+		Interceptors:                 opts.Interceptors,
+		OnFatalError:                 opts.OnFatalError,
 	})
 	Register(w, acts)
 	return w, nil

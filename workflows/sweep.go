@@ -153,14 +153,14 @@ type Progress struct {
 	// Total is the number of distinct points of the sweep: Done counts
 	// those with a row, whether computed now, found already done, or
 	// stored by an earlier sweep into the same output (Reused of Total).
-	Total  int64  `json:"total"`
-	Done   int64  `json:"done"`
-	Counts Counts `json:"counts"`
-	Reused int64  `json:"reused"`
-	ChunksTotal    int64 `json:"chunks_total"`
-	ChunksDone     int64 `json:"chunks_done"`
-	ChunksInFlight int64 `json:"chunks_in_flight"`
-	ChunksFailed   int64 `json:"chunks_failed"`
+	Total          int64  `json:"total"`
+	Done           int64  `json:"done"`
+	Counts         Counts `json:"counts"`
+	Reused         int64  `json:"reused"`
+	ChunksTotal    int64  `json:"chunks_total"`
+	ChunksDone     int64  `json:"chunks_done"`
+	ChunksInFlight int64  `json:"chunks_in_flight"`
+	ChunksFailed   int64  `json:"chunks_failed"`
 	// Rate is points computed per second since the execution started;
 	// ETASeconds the time left at that rate (zero when unknown).
 	Rate       float64 `json:"rate"`

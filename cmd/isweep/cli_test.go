@@ -43,6 +43,11 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	// ISWEEP_TEST_BINARY runs the tests against another build (for
+	// example an older commit's, to see a regression test fail there).
+	if binary = os.Getenv("ISWEEP_TEST_BINARY"); binary != "" {
+		os.Exit(m.Run())
+	}
 	if binary, err = proctest.Build(dir); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

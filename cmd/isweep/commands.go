@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -15,16 +16,19 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/interceptor"
 
+	"github.com/isweep/isweep/activities"
 	"github.com/isweep/isweep/internal/control"
 	"github.com/isweep/isweep/internal/devserver"
 	"github.com/isweep/isweep/internal/dynamics"
 	"github.com/isweep/isweep/internal/store"
+	"github.com/isweep/isweep/schemas"
 	"github.com/isweep/isweep/worker"
 )
 
@@ -96,8 +100,9 @@ func cmdPlan(ctx context.Context, args []string) error {
 		return fail(exitBadInput, "%v", err)
 	}
 	fmt.Printf("sweep:   %s (%s)\n", spec.SweepID(), spec.Name)
-	fmt.Printf("points:  %d\n", grid.Len())
-	fmt.Printf("chunks:  %d of up to %d points\n", spec.Chunks(), grid.ChunkSize())
+	if err := printPlanPreview(ctx, os.Stdout, spec, grid); err != nil {
+		return err
+	}
 	fmt.Printf("output:  %s\n", spec.Output)
 	if *sample <= 0 || grid.Len() == 0 {
 		return nil
@@ -126,6 +131,68 @@ func cmdPlan(ctx context.Context, args []string) error {
 		perPoint.Round(time.Microsecond), n, coreSeconds,
 		(time.Duration(coreSeconds / float64(*cores) * float64(time.Second))).Round(time.Second), *cores)
 	return nil
+}
+
+// maxPreviewPoints is the largest grid whose points plan identifies
+// (about a second per million on 2 cores): repeated entries, and the
+// points earlier sweeps in the output already hold.
+const maxPreviewPoints = 10_000_000
+
+// printPlanPreview prints the points and chunks the sweep would compute in
+// its output: distinct points, those earlier sweeps there already hold,
+// and the chunks of the rest. It reads the output without creating it.
+func printPlanPreview(ctx context.Context, w io.Writer, spec *schemas.Spec, grid *schemas.Grid) error {
+	if grid.Len() > maxPreviewPoints {
+		fmt.Fprintf(w, "points:  %d grid entries (repeated entries and points stored by earlier sweeps are found when it runs: above %d entries plan does not look)\n", grid.Len(), maxPreviewPoints)
+		fmt.Fprintf(w, "chunks:  %d of up to %d points\n", grid.Chunks(), grid.ChunkSize())
+		return nil
+	}
+	var st store.Store
+	note := ""
+	if exists, err := outputExists(spec.Output); err != nil || exists {
+		if st, err = store.Open(ctx, spec.Output, clientStoreOptions()); err != nil {
+			st, note = nil, fmt.Sprintf(" (cannot read the output to look for points stored before: %v)", err)
+		}
+	}
+	pv, err := activities.PreviewPlan(ctx, st, spec)
+	if err != nil {
+		if ctx.Err() != nil {
+			return &exitError{code: exitInterrupted, err: errors.New("interrupted")}
+		}
+		if store.IsPermanent(err) {
+			return fail(exitStorage, "output %s: %v", spec.Output, err)
+		}
+		return fail(exitFailed, "plan: %v", err)
+	}
+	points := fmt.Sprintf("%d", pv.Points)
+	if pv.GridPoints > pv.Points {
+		points += fmt.Sprintf(" (%d grid entries: %d repeat another entry's point)", pv.GridPoints, pv.GridPoints-pv.Points)
+	}
+	fmt.Fprintf(w, "points:  %s%s\n", points, note)
+	if pv.Stored {
+		fmt.Fprintf(w, "stored:  planned in this output before: a run resumes it\n")
+	}
+	if pv.Reused > 0 {
+		fmt.Fprintf(w, "reused:  %d points stored by earlier sweeps in the output (%s), not computed again\n", pv.Reused, strings.Join(pv.ReusedFrom, ", "))
+	}
+	if pv.NotReused > 0 {
+		fmt.Fprintf(w, "stale:   %d points stored by other numerics versions (this is version %d): computed again\n", pv.NotReused, dynamics.NumericsVersion)
+	}
+	fmt.Fprintf(w, "chunks:  %d of up to %d points (%d points to compute)\n", (pv.Planned+pv.ChunkSize-1)/pv.ChunkSize, pv.ChunkSize, pv.Planned)
+	return nil
+}
+
+// outputExists reports whether a folder output exists; S3 outputs are
+// reported as existing (they are read, never created, by plan).
+func outputExists(output string) (bool, error) {
+	if strings.HasPrefix(output, "s3://") {
+		return true, nil
+	}
+	_, err := os.Stat(output)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // startCPUProfile starts writing a CPU profile to path, if path is not

@@ -36,7 +36,7 @@ grid:
   algorithm: [direct, interneuron]
   init_scale: [1, 10, 100]
   seed: [1, 2, 3, 4, 5]
-fixed: {mode: flow, n: 2}
+fixed: {mode: online, n: 8, eta: 0.001, horizon: 50000, tol: 0.0001, record: 5}
 `)
 	ctx := context.Background()
 	sub := submit(t, e.client, spec, workflows.Options{ChunksPerRun: 3, MaxInFlight: 2})
@@ -52,6 +52,18 @@ fixed: {mode: flow, n: 2}
 		t.Fatalf("got: progress %+v (%v) while paused, want: nothing scheduled", p, err)
 	}
 	t.Logf("paused with %d chunks planned", p.ChunksTotal)
+	if err := control.Resume(ctx, e.client, sub.SweepID); err != nil {
+		t.Fatal(err)
+	}
+	// Paused again with chunks in flight: the pause cancels them (the
+	// cancellations are in the history) and the resume runs them again.
+	proctest.WaitFor(t, e.client, sub.SweepID, "a chunk in flight", func(p workflows.Progress) bool { return p.ChunksInFlight > 0 })
+	if err := control.Pause(ctx, e.client, sub.SweepID); err != nil {
+		t.Fatal(err)
+	}
+	proctest.WaitFor(t, e.client, sub.SweepID, "paused, nothing in flight", func(p workflows.Progress) bool {
+		return p.Phase == "paused" && p.ChunksInFlight == 0
+	})
 	if err := control.Resume(ctx, e.client, sub.SweepID); err != nil {
 		t.Fatal(err)
 	}
