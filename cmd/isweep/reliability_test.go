@@ -149,7 +149,7 @@ chunk: 20
 grid:
   algorithm: [direct, interneuron]
   seed: {range: [0, 200, 1]}
-fixed: {mode: online, n: 16, eta: 0.001, horizon: 20000, tol: 0.0001, record: 10}
+fixed: {mode: online, n: 16, init_scale: 3, eta: 0.001, horizon: 20000, tol: 0.000000001, record: 10}
 `
 	spec := writeFile(t, dir, "slow.yaml", fmt.Sprintf(slow, "out"))
 	other := writeFile(t, dir, "other.yaml", fmt.Sprintf(slow, "elsewhere"))
@@ -166,7 +166,7 @@ fixed: {mode: online, n: 16, eta: 0.001, horizon: 20000, tol: 0.0001, record: 10
 
 	worker := startIsweep(t, dir, env, "worker", "-concurrency", "2")
 	waitOutput(t, worker, "polling task queue")
-	waitProgress(t, dir, env, sweepID, func(p workflows.Progress) bool { return p.Done > 0 && p.ChunksInFlight > 0 })
+	waitProgress(t, dir, env, sweepID, func(p workflows.Progress) bool { return p.ChunksInFlight > 0 })
 
 	// Item 12: pause stops new points within seconds, with chunks in
 	// flight: no marker appears and the worker stops computing.
@@ -222,16 +222,16 @@ func waitProgress(t *testing.T, dir string, env []string, sweepID string, cond f
 	c := proctest.Dial(t, strings.TrimPrefix(env[0], "TEMPORAL_ADDRESS="))
 	defer c.Close()
 	deadline := time.Now().Add(2 * time.Minute)
+	var last workflows.Progress
 	for {
 		v, err := c.QueryWorkflow(t.Context(), workflows.WorkflowID(sweepID), "", workflows.ProgressQuery)
 		if err == nil {
-			var p workflows.Progress
-			if err := v.Get(&p); err == nil && cond(p) {
+			if err = v.Get(&last); err == nil && cond(last) {
 				return
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("sweep %s: progress never got there (last error %v)", sweepID, err)
+			t.Fatalf("sweep %s: progress never got there (last %+v, error %v)", sweepID, last, err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

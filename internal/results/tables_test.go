@@ -425,7 +425,7 @@ func TestManifest(t *testing.T) {
 	if err := json.Unmarshal(first, &fields); err != nil {
 		t.Fatal(err)
 	}
-	wantFields := []string{"chunks", "counts", "created_at", "finished_at", "name", "parts", "points", "schema_version", "spec", "status", "sweep_id"}
+	wantFields := []string{"chunks", "counts", "created_at", "finished_at", "grid_points", "name", "numerics", "parts", "points", "schema_version", "spec", "status", "sweep_id"}
 	if got := slices.Sorted(func(yield func(string) bool) {
 		for k := range fields {
 			if !yield(k) {

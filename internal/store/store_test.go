@@ -408,8 +408,8 @@ func TestFolderObjectAndFolderOfSameName(t *testing.T) {
 	if err := s.Put(ctx, "a", []byte("object a")); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Put(ctx, "a/b", []byte("x")); err == nil || !strings.Contains(err.Error(), `"a" is an object`) {
-		t.Errorf(`Put("a/b") under the object "a": got: %v want: an error saying "a" is an object`, err)
+	if err := s.Put(ctx, "a/b", []byte("x")); err == nil || !strings.Contains(err.Error(), `"a" is a file`) || !store.IsPermanent(err) {
+		t.Errorf(`Put("a/b") under the object "a": got: %v want: a permanent error saying "a" is a file`, err)
 	}
 	if err := s.Put(ctx, "c/d", []byte("x")); err != nil {
 		t.Fatal(err)
