@@ -76,8 +76,9 @@ func (a *Activities) sweepFromPlan(ctx context.Context, st store.Store, output s
 	if err != nil {
 		return nil, &store.PermanentError{Reason: fmt.Sprintf("%s in %s: %v", key, output, err), Err: err}
 	}
-	if grid.Len() != p.GridPoints || int64(grid.ChunkSize()) != p.ChunkSize {
-		return nil, &store.PermanentError{Reason: fmt.Sprintf("the plan of sweep %s in %s has %d grid entries in chunks of %d, its spec %d in chunks of %d; the plan was written by another version of isweep: move sweeps/%s away", p.SweepID, output, p.GridPoints, p.ChunkSize, grid.Len(), grid.ChunkSize(), p.SweepID)}
+	// The plan's chunk size stands, whatever the cost model now says.
+	if grid.Len() != p.GridPoints {
+		return nil, &store.PermanentError{Reason: fmt.Sprintf("the plan of sweep %s in %s has %d grid entries, its spec %d; the plan was written by another version of isweep: move sweeps/%s away", p.SweepID, output, p.GridPoints, grid.Len(), p.SweepID)}
 	}
 	sc := &sweepCache{store: st, output: output, spec: spec, grid: grid, plan: p}
 	a.mu.Lock()

@@ -125,3 +125,53 @@ func sampleHeap(peak *atomic.Uint64) (stop func()) {
 	}()
 	return func() { close(quit); <-done }
 }
+
+// BenchmarkPlanSweep plans a new sweep of cheap points into an empty
+// output, and into one whose earlier sweep holds half of its points. Each
+// point is hashed once to find repeated grid entries, and the earlier
+// sweep's points once to find those it owns.
+func BenchmarkPlanSweep(b *testing.B) {
+	for _, size := range []int{100_000, 1_000_000} {
+		for _, earlier := range []bool{false, true} {
+			b.Run(fmt.Sprintf("points=%d/earlier=%t", size, earlier), func(b *testing.B) {
+				a, err := New(Config{
+					OpenStore: func(ctx context.Context, location string) (store.Store, error) {
+						return store.Open(ctx, location, store.Options{})
+					},
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				var suite testsuite.WorkflowTestSuite
+				suite.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+				env := suite.NewTestActivityEnvironment()
+				env.RegisterActivity(a)
+				var peak atomic.Uint64
+				for i := 0; b.Loop(); i++ {
+					b.StopTimer()
+					output := filepath.Join(b.TempDir(), fmt.Sprint(i))
+					if earlier {
+						if _, err := env.ExecuteActivity(a.PlanSweep, PlanInput{Spec: []byte(fmt.Sprintf(benchSpec, output, 20000, size/200))}); err != nil {
+							b.Fatal(err)
+						}
+					}
+					runtime.GC()
+					stop := sampleHeap(&peak)
+					b.StartTimer()
+					v, err := env.ExecuteActivity(a.PlanSweep, PlanInput{Spec: []byte(fmt.Sprintf(benchSpec, output, 20000, size/100))})
+					b.StopTimer()
+					stop()
+					var p Plan
+					if err == nil {
+						err = v.Get(&p)
+					}
+					if err != nil || p.Points != int64(size) {
+						b.Fatalf("PlanSweep: got: %+v, %v want: %d points", p, err, size)
+					}
+					b.StartTimer()
+				}
+				b.ReportMetric(float64(peak.Load())/(1<<20), "MiB-peak-heap")
+			})
+		}
+	}
+}
