@@ -418,11 +418,24 @@ func (a *Activities) ownedPoints(ctx context.Context, st store.Store, output str
 
 // newPlan plans spec's sweep as the entry after entries.
 func (a *Activities) newPlan(ctx context.Context, st store.Store, spec *schemas.Spec, grid *schemas.Grid, entries []*planFile) (*planFile, error) {
+	p := &planFile{
+		Seq: 1, SweepID: spec.SweepID(), Name: spec.Name, Numerics: dynamics.NumericsVersion,
+		Limits: spec.Limits.WithDefaults(), GridPoints: grid.Len(), ChunkSize: int64(grid.ChunkSize()),
+	}
+	if len(entries) > 0 {
+		p.Seq = entries[len(entries)-1].Seq + 1
+	}
+	n := grid.Len()
+	if len(entries) == 0 && !grid.MayRepeat() {
+		// The first sweep of an output, and no two entries the same point:
+		// it owns every entry, and nothing needs hashing.
+		p.Points, p.Planned, p.Ranges = n, n, [][2]int64{{0, n}}
+		return p, nil
+	}
 	owned, stale, err := a.ownedPoints(ctx, st, spec.Output, entries)
 	if err != nil {
 		return nil, err
 	}
-	n := grid.Len()
 	keys, err := gridKeys(ctx, grid, [][2]int64{{0, n}}, func(done int64) { beat(ctx, "planning", done) })
 	if err != nil {
 		return nil, err
@@ -443,13 +456,6 @@ func (a *Activities) newPlan(ctx context.Context, st store.Store, spec *schemas.
 		return int(a.ord - b.ord)
 	})
 
-	p := &planFile{
-		Seq: 1, SweepID: spec.SweepID(), Name: spec.Name, Numerics: dynamics.NumericsVersion,
-		Limits: spec.Limits.WithDefaults(), GridPoints: n, ChunkSize: int64(grid.ChunkSize()),
-	}
-	if len(entries) > 0 {
-		p.Seq = entries[len(entries)-1].Seq + 1
-	}
 	// notOwn marks the ordinals this sweep does not store: later entries
 	// of a point, and points an earlier sweep owns.
 	notOwn := make([]uint64, (n+63)/64)

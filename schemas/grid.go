@@ -462,3 +462,32 @@ func axisCount(a Axis) int64 {
 	}
 	return int64(len(a.Values))
 }
+
+// MayRepeat reports whether two entries of the grid may be the same point
+// (have the same point id): some axis lists a value twice (`n: [4, 4]`,
+// `init_scale: [1, 1.0]`, a zip group a pair twice). Defaults cannot make
+// two entries one point: a spec may not give a parameter its zero value
+// (the "use the default" value; see coerce), so a default fills in the
+// same parameters of every entry. When it reports false, every entry is a
+// distinct point, and an engine need not hash the grid to find repeats.
+func (g *Grid) MayRepeat() bool {
+	var buf []byte
+	for a := range g.axes {
+		ax := &g.axes[a]
+		seen := make(map[string]struct{}, ax.n)
+		for d := range ax.n {
+			buf = buf[:0]
+			for c := range ax.columns {
+				col := &ax.columns[c]
+				v := col.at(d)
+				buf = appendParam(buf, col.field, &v)
+				buf = append(buf, '\n')
+			}
+			if _, dup := seen[string(buf)]; dup {
+				return true
+			}
+			seen[string(buf)] = struct{}{}
+		}
+	}
+	return false
+}

@@ -438,3 +438,45 @@ func TestAppendFloat(t *testing.T) {
 		t.Errorf("appendFloat(-0): got: %s want: 0", got)
 	}
 }
+
+func TestMayRepeat(t *testing.T) {
+	for _, tt := range []struct {
+		grid string
+		want bool
+	}{
+		{`{n: [2, 3], init_scale: [1, 10]}`, false},
+		{`{n: [4, 4]}`, true},
+		{`{init_scale: [1, 1.0]}`, true},
+		{`{algorithm: [direct, direct]}`, true},
+		{`{seed: [0, 1]}`, false},
+		{`{seed: {range: [0, 3, 1]}, init_scale: [1, 10, 1e1]}`, true},
+		{`{eta: {linspace: [0.001, 0.01, 4]}}`, false},
+	} {
+		text := "apiVersion: isweep/v1\nname: r\noutput: out\ngrid: " + tt.grid + "\nfixed: {mode: flow}\n"
+		if !strings.Contains(tt.grid, "algorithm") {
+			text += "zip: []\n"
+			text = strings.Replace(text, "fixed: {mode: flow}", "fixed: {mode: flow, algorithm: direct"+map[bool]string{true: "", false: ", n: 2"}[strings.Contains(tt.grid, "n:")]+"}", 1)
+		} else {
+			text = strings.Replace(text, "fixed: {mode: flow}", "fixed: {mode: flow, n: 2}", 1)
+		}
+		spec, err := Parse([]byte(text), "t.yaml")
+		if err != nil {
+			t.Fatalf("%s: %v", tt.grid, err)
+		}
+		g, err := spec.Grid()
+		if err != nil {
+			t.Fatalf("%s: %v", tt.grid, err)
+		}
+		if got := g.MayRepeat(); got != tt.want {
+			t.Errorf("grid %s: got: MayRepeat %v want: %v", tt.grid, got, tt.want)
+		}
+		// MayRepeat false means the ids are distinct.
+		ids := map[string]bool{}
+		for i := range g.Len() {
+			ids[g.Point(i).ID] = true
+		}
+		if !g.MayRepeat() && int64(len(ids)) != g.Len() {
+			t.Errorf("grid %s: got: %d distinct ids of %d entries, yet MayRepeat is false", tt.grid, len(ids), g.Len())
+		}
+	}
+}
