@@ -154,9 +154,17 @@ func (a *Activities) finalize(ctx context.Context, ref SweepRef) (FinalizeResult
 	}
 	m.Points = int64(len(members))
 
+	// The ids' hex in one string that the rows slice: one allocation, not
+	// one per point.
+	hexIDs := make([]byte, 0, pointIDLen*len(members))
+	for _, mb := range members {
+		hexIDs = mb.key.appendHex(hexIDs)
+	}
+	ids := string(hexIDs)
+	hexIDs = nil
 	rows := make([]results.Member, len(members))
 	for i, mb := range members {
-		rows[i] = results.Member{PointID: mb.key.String(), SweepID: mb.sweep, Chunk: mb.chunk}
+		rows[i] = results.Member{PointID: ids[i*pointIDLen : (i+1)*pointIDLen], SweepID: mb.sweep, Chunk: mb.chunk}
 	}
 	members = nil
 	membersBody, err := results.EncodeMembers(rows)

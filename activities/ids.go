@@ -35,11 +35,14 @@ func parsePointKey(id string) (pointKey, error) {
 }
 
 // String returns the key as its point id.
-func (k pointKey) String() string {
+func (k pointKey) String() string { return string(k.appendHex(nil)) }
+
+// appendHex appends the key's point id, 32 hex digits, to b.
+func (k pointKey) appendHex(b []byte) []byte {
 	var raw [16]byte
 	binary.BigEndian.PutUint64(raw[:8], k.hi)
 	binary.BigEndian.PutUint64(raw[8:], k.lo)
-	return hex.EncodeToString(raw[:])
+	return hex.AppendEncode(b, raw[:])
 }
 
 func comparePointKeys(a, b pointKey) int {
