@@ -337,7 +337,7 @@ func expandAxis(f int, a Axis, path string) (column, *SpecError) {
 		form, args = "range", [3]float64{a.Range.Start, a.Range.Stop, a.Range.Step}
 	}
 	gpath := path + "." + form
-	written := fmt.Sprintf("{%s: [%s, %s, %s]}", form, appendFloat(nil, args[0]), appendFloat(nil, args[1]), appendFloat(nil, args[2]))
+	written := fmt.Sprintf("{%s: [%s, %s, %s]}", form, formatArg(args[0]), formatArg(args[1]), formatArg(args[2]))
 	if def.kind != kindInt && def.kind != kindFloat {
 		return column{}, &SpecError{Path: gpath, Msg: fmt.Sprintf("%s makes numbers, but %s takes %s; list the values, like [%s]", form, def.name, def.kind, def.example)}
 	}
@@ -394,7 +394,8 @@ func expandAxis(f int, a Axis, path string) (column, *SpecError) {
 			return column{}, &SpecError{Path: gpath, Msg: fmt.Sprintf("%s is empty: the stop is excluded, and with a positive step it must be above the start (below it with a negative step)", written)}
 		}
 		if num > MaxAxisValues {
-			return column{}, &SpecError{Path: gpath, Msg: fmt.Sprintf("%s gives more than %d values, the most an axis holds", written, MaxAxisValues)}
+			return column{}, &SpecError{Path: gpath, Msg: fmt.Sprintf("%s gives %s values; an axis holds at most %s (split the sweep, or give a larger step)",
+				written, countText(num), groupDigits(MaxAxisValues))}
 		}
 	}
 
@@ -421,14 +422,16 @@ func expandAxis(f int, a Axis, path string) (column, *SpecError) {
 	return values, nil
 }
 
-// rangeCount returns the number of values of {range: [start, stop, step]}
-// (capped at MaxAxisValues+1) and whether they are integers computed
+// rangeCount returns the number of values of {range: [start, stop, step]},
+// counted without generating them, and whether they are integers computed
 // exactly: as Python's range when all three are integers, else as
-// numpy.arange, ceil((stop − start)/step).
+// numpy.arange, ceil((stop − start)/step). A count beyond int64 is
+// math.MaxInt64.
 func rangeCount(start, stop, step float64) (num int64, exactInts bool) {
 	exactInts = start == math.Trunc(start) && stop == math.Trunc(stop) && step == math.Trunc(step) &&
 		math.Abs(start) <= maxExactInt && math.Abs(stop) <= maxExactInt && math.Abs(step) <= maxExactInt
 	if exactInts {
+		// |stop − start| ≤ 2⁵⁴: no overflow.
 		s, e, d := int64(start), int64(stop), int64(step)
 		switch {
 		case d > 0 && e > s:
@@ -436,16 +439,39 @@ func rangeCount(start, stop, step float64) (num int64, exactInts bool) {
 		case d < 0 && e < s:
 			num = (s - e - d - 1) / -d
 		}
-		return min(num, MaxAxisValues+1), true
+		return num, true
 	}
 	c := math.Ceil((stop - start) / step)
 	switch {
-	case c > MaxAxisValues:
-		return MaxAxisValues + 1, false
+	case !(c < math.MaxInt64): // also NaN: start, stop or step not finite
+		if c > 0 {
+			return math.MaxInt64, false
+		}
+		return 0, false
 	case c > 0:
 		return int64(c), false
 	}
 	return 0, false
+}
+
+// countText writes a count of values with thousands separators, or "more
+// than 9,223,372,036,854,775,806" for a count that saturated at
+// math.MaxInt64.
+func countText(n int64) string {
+	if n == math.MaxInt64 {
+		return "more than " + groupDigits(math.MaxInt64-1)
+	}
+	return groupDigits(n)
+}
+
+// formatArg writes a generator's argument as the user most likely wrote
+// it: integers in plain digits up to 2⁵³, other numbers in the shortest
+// form that reads back exactly.
+func formatArg(x float64) string {
+	if x == math.Trunc(x) && math.Abs(x) <= maxExactInt {
+		return strconv.FormatInt(int64(x), 10)
+	}
+	return string(appendFloat(nil, x))
 }
 
 // axisCount returns the number of values of an axis without generating

@@ -103,13 +103,13 @@ func (s *Spec) compile() (*Grid, []*SpecError) {
 
 	// Count the points before generating any axis, so that an oversized
 	// grid is refused without taking the memory its axes would need.
-	if count, ok := s.countPoints(); !ok || count > limits.MaxPoints {
-		total := "more than 9,223,372,036,854,775,807"
-		if ok {
-			total = groupDigits(count)
-		}
-		add(&SpecError{Msg: fmt.Sprintf("the grid has %s points, above limits.max_points = %s; shrink the axes, or raise the limit with limits: {max_points: N}",
-			total, groupDigits(limits.MaxPoints))})
+	if count, ok := s.countPoints(); !ok {
+		add(&SpecError{Msg: fmt.Sprintf("the grid has more than %s points, above limits.max_points = %s; shrink the axes",
+			groupDigits(math.MaxInt64), groupDigits(limits.MaxPoints))})
+		return nil, errs
+	} else if count > limits.MaxPoints {
+		add(&SpecError{Msg: fmt.Sprintf("the grid has %s points, above limits.max_points = %s; shrink the axes, or raise the limit with limits: {max_points: %d}",
+			groupDigits(count), groupDigits(limits.MaxPoints), count)})
 		return nil, errs
 	}
 
@@ -211,8 +211,10 @@ func (s *Spec) compile() (*Grid, []*SpecError) {
 func (s *Spec) countPoints() (int64, bool) {
 	prod := int64(1)
 	mul := func(n int64) bool {
-		n = max(n, 1) // malformed axes are reported by expandAxis
-		if prod > math.MaxInt64/n {
+		// Malformed axes are reported by expandAxis; a saturated
+		// rangeCount is beyond int64 already.
+		n = max(n, 1)
+		if n == math.MaxInt64 || prod > math.MaxInt64/n {
 			return false
 		}
 		prod *= n
