@@ -406,8 +406,7 @@ func expandAxis(f int, a Axis, path string) (column, *SpecError) {
 			return column{}, &SpecError{Path: gpath, Msg: fmt.Sprintf("%s gives %s, which is not a finite number", written, appendFloat(nil, x))}
 		}
 		if x == 0 && f != fSeed {
-			return column{}, &SpecError{Path: gpath, Msg: fmt.Sprintf("%s gives 0, which is not allowed: in a point a zero %s stands for its default; start the axis elsewhere",
-				written, def.name)}
+			return column{}, &SpecError{Path: gpath, Msg: fmt.Sprintf("%s gives 0, which is not allowed: %s; start the axis elsewhere", written, zeroHint(f))}
 		}
 		if def.kind == kindFloat {
 			values.nums[i] = x

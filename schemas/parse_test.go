@@ -2,6 +2,7 @@ package schemas
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -411,7 +412,7 @@ var badSpecs = []struct {
 	{"spectrum without max", head + "fixed: {algorithm: direct, n: 3, input_spectrum: {min: 1}}\n",
 		[]string{"fixed.input_spectrum: a spectrum object needs both min and max"}},
 	{"zero tol", head + "fixed: {algorithm: direct, n: 1, tol: 0}\n",
-		[]string{"bad.yaml:4: fixed.tol: 0 is not allowed: in a point a zero tol stands for its default; leave tol out for the default, or give a value like 0.01"}},
+		[]string{"bad.yaml:4: fixed.tol: 0 is not allowed: a zero tol stands for its default (0.01) in a point; leave tol out instead, or give another value"}},
 	{"empty mode", head + "fixed: {algorithm: direct, n: 1}\ngrid: {mode: [flow, \"\"]}\n",
 		[]string{`grid.mode[1]: "" is not allowed`}},
 	{"zero k", head + "fixed: {algorithm: interneuron, n: 2}\ngrid: {k: [0, 2]}\n",
@@ -529,5 +530,80 @@ func TestParseFileMissing(t *testing.T) {
 	_, err := ParseFile(filepath.Join(t.TempDir(), "nope.yaml"))
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("got: %v want: an error wrapping os.ErrNotExist", err)
+	}
+}
+
+// TestZeroValueHints checks what a zero value of each parameter is told:
+// the default it stands for, as dynamics.Params.WithDefaults fills it in,
+// or that the parameter has none. Both a fixed value and a generator that
+// passes through 0 get the hint.
+func TestZeroValueHints(t *testing.T) {
+	def := dynamics.Params{Algorithm: dynamics.Direct, N: 4}.WithDefaults()
+	online := dynamics.Params{Algorithm: dynamics.Direct, N: 4, Mode: dynamics.Online}.WithDefaults()
+	if def.K != def.N || def.InputSpectrum.Min != 1 || def.InputSpectrum.Max != 1 {
+		t.Fatalf("dynamics defaults changed: got: k %d for n %d, spectrum %+v; update the hints of k and input_spectrum", def.K, def.N, def.InputSpectrum)
+	}
+	plain := func(f int) string {
+		v := getParam(&def, f)
+		_, value, _ := strings.Cut(string(appendParam(nil, f, &v)), "=")
+		return value
+	}
+	tests := []struct {
+		param string
+		zero  string
+		want  string // "" for a parameter without default
+	}{
+		{"algorithm", `""`, ""},
+		{"mode", `""`, plain(fMode)},
+		{"n", "0", ""},
+		{"k", "0", "k = n"},
+		{"input_spectrum", "{min: 0, max: 0}", "all ones"},
+		{"input_basis", `""`, plain(fInputBasis)},
+		{"init_scale", "0", plain(fInitScale)},
+		{"init_shape", `""`, plain(fInitShape)},
+		{"init_spread", "0", plain(fInitSpread)},
+		{"init_basis", `""`, plain(fInitBasis)},
+		{"eta", "0", plain(fEta)},
+		{"batch", "0", plain(fBatch)},
+		{"tol", "0", plain(fTol)},
+		{"horizon", "0", fmt.Sprintf("%s in flow mode, %s steps online", appendFloat(nil, def.Horizon), appendFloat(nil, online.Horizon))},
+		{"record", "0", plain(fRecord)},
+	}
+	if len(tests) != numParams-1 {
+		t.Fatalf("got: %d parameters in the table, want: %d (all but seed, whose 0 is a value)", len(tests), numParams-1)
+	}
+	for _, tc := range tests {
+		t.Run(tc.param, func(t *testing.T) {
+			fixed := map[string]string{"algorithm": "direct", "n": "4"}
+			fixed[tc.param] = tc.zero
+			var parts []string
+			for _, name := range sortedNames(fixed) {
+				parts = append(parts, name+": "+fixed[name])
+			}
+			err := check(head + "fixed: {" + strings.Join(parts, ", ") + "}\n")
+			if err == nil {
+				t.Fatalf("got: no error, want: %s: %s refused", tc.param, tc.zero)
+			}
+			msg := err.Error()
+			want := fmt.Sprintf("a zero %s stands for its default (%s) in a point; leave %s out instead", tc.param, tc.want, tc.param)
+			if tc.want == "" {
+				want = fmt.Sprintf("%s has no default: every point needs one", tc.param)
+				if strings.Contains(msg, "leave "+tc.param+" out") {
+					t.Errorf("got: %s\nwant: no advice to leave %s out (it has no default)", msg, tc.param)
+				}
+			}
+			if !strings.Contains(msg, want) {
+				t.Errorf("got: %s\nwant a message with: %s", msg, want)
+			}
+		})
+	}
+	for _, tc := range []struct{ axis, want string }{
+		{"n: {range: [0, 4, 2]}", "grid.n.range: {range: [0, 4, 2]} gives 0, which is not allowed: n has no default: every point needs one"},
+		{"k: {range: [0, 4, 2]}", "grid.k.range: {range: [0, 4, 2]} gives 0, which is not allowed: a zero k stands for its default (k = n) in a point; start the axis elsewhere"},
+	} {
+		err := check(head + "fixed: {algorithm: interneuron}\ngrid: {" + tc.axis + "}\n")
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got: %v\nwant a message with: %s", tc.axis, err, tc.want)
+		}
 	}
 }
