@@ -454,6 +454,16 @@ var badSpecs = []struct {
 		[]string{"grid.seed.range: {range: [0, 1000000000, 1]} gives 1,000,000,000 values; an axis holds at most 10,000,000"}},
 	{"grid beyond int64", head + "fixed: {algorithm: direct, n: 1}\ngrid:\n  seed: {range: [0, 10000000, 1]}\n  eta: {linspace: [0.01, 0.1, 10000000]}\n  tol: {linspace: [0.01, 0.1, 10000000]}\nlimits: {max_points: 9000000000000000000}\n",
 		[]string{"the grid has more than 9,223,372,036,854,775,807 points"}},
+	{"leading zero", head + "fixed: {algorithm: direct}\ngrid: {n: [2, 010]}\n",
+		[]string{"bad.yaml:5: grid.n[1]: 010 has a leading zero; write 10 (or 8 if you meant octal)"}},
+	{"leading zero, not octal", head + "fixed: {algorithm: direct, n: 1}\ngrid: {seed: [07, 09]}\n",
+		[]string{"grid.seed[0]: 07 has a leading zero; write 7\n", "grid.seed[1]: 09 has a leading zero; write 9"}},
+	{"leading zero, negative", head + "fixed: {algorithm: direct, n: 1, seed: -0_10}\n",
+		[]string{"fixed.seed: -0_10 has a leading zero; write -10 (or -8 if you meant octal)"}},
+	{"leading zero in chunk", head + "fixed: {algorithm: direct, n: 1}\nchunk: 0100\n",
+		[]string{"bad.yaml:5: chunk: 0100 has a leading zero; write 100 (or 64 if you meant octal)"}},
+	{"leading zero in a generator", head + "fixed: {algorithm: direct, n: 1}\ngrid: {seed: {range: [0, 010, 1]}}\n",
+		[]string{"grid.seed.range[1]: 010 has a leading zero"}},
 	{"invalid YAML", head + "fixed: {algorithm: direct, n: 1\n",
 		[]string{"bad.yaml:4: invalid YAML: did not find expected ',' or '}' (is a {...} left open?)"}},
 	{"invalid YAML indentation", head + "fixed:\n  algorithm: direct\n n: 1\n",
@@ -604,6 +614,25 @@ func TestZeroValueHints(t *testing.T) {
 		err := check(head + "fixed: {algorithm: interneuron}\ngrid: {" + tc.axis + "}\n")
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: got: %v\nwant a message with: %s", tc.axis, err, tc.want)
+		}
+	}
+}
+
+// TestNumberForms checks the integer forms a spec may use: YAML's 0o, 0x
+// and 0b prefixes and a lone 0 are read as written; a leading zero is
+// refused (TestBadSpecs) rather than read as octal.
+func TestNumberForms(t *testing.T) {
+	for _, tc := range []struct {
+		value string
+		want  int64
+	}{{"10", 10}, {"0o10", 8}, {"0x10", 16}, {"0b10", 2}, {"1_000", 1000}, {"+7", 7}, {"0", 0}, {"-0", 0}, {"8.0", 8}} {
+		spec, err := Parse([]byte(head+"fixed: {algorithm: direct, n: 2, seed: "+tc.value+"}\n"), "forms.yaml")
+		if err != nil {
+			t.Errorf("seed: %s: got: %v want: seed %d", tc.value, err, tc.want)
+			continue
+		}
+		if got := spec.Fixed["seed"]; got != tc.want {
+			t.Errorf("seed: %s: got: %v want: %d", tc.value, got, tc.want)
 		}
 	}
 }
