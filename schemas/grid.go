@@ -94,7 +94,8 @@ type Point struct {
 	// ID is PointID(Params): it names the point across runs and versions.
 	ID string
 	// Params are the point's parameters with defaults filled in
-	// (dynamics.Params.WithDefaults).
+	// (dynamics.Params.WithDefaults); a direct point's K is its default, N,
+	// whatever the spec says.
 	Params dynamics.Params
 }
 
@@ -176,6 +177,18 @@ func (g *Grid) params(i int64, own bool) dynamics.Params {
 	if own && p.InputSpectrum.Values != nil {
 		p.InputSpectrum.Values = slices.Clone(p.InputSpectrum.Values)
 	}
+	return defaulted(p)
+}
+
+// defaulted returns the parameters a point is identified and run with:
+// p.WithDefaults(), with the parameters the point's network does not have
+// set to their defaults first. The direct network has no interneurons, so
+// its k is always the default (n): direct points that differ only in k are
+// one point, and no rule on k applies to them.
+func defaulted(p dynamics.Params) dynamics.Params {
+	if p.Algorithm == dynamics.Direct {
+		p.K = 0
+	}
 	return p.WithDefaults()
 }
 
@@ -209,8 +222,10 @@ func (g *Grid) Describe(i int64) string {
 
 // PointID returns the id of the point with parameters p: the hex form of the
 // first 16 bytes of the SHA-256 of the canonical encoding of
-// p.WithDefaults(). Equal ids mean equal defaulted parameters, so {n: 4}
-// and {n: 4, k: 4} are the same point.
+// p.WithDefaults(), where a direct point's k is first reset to its default
+// (the direct network has no interneurons). Equal ids mean equal defaulted
+// parameters, so {n: 4} and {n: 4, k: 4} are the same point, and so are
+// the direct points {n: 4} and {n: 4, k: 8}.
 //
 // The canonical encoding (version 1) is the line "isweep.point.v1" followed
 // by one line "name=value" per parameter, in the order of the fields of
@@ -224,7 +239,7 @@ func (g *Grid) Describe(i int64) string {
 // parameter added later is written only when it differs from its default,
 // so that the ids of existing points stay valid.
 func PointID(p dynamics.Params) string {
-	p = p.WithDefaults()
+	p = defaulted(p)
 	return pointID(&p)
 }
 
