@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"regexp"
@@ -40,11 +41,16 @@ func Parse(data []byte, filename string) (*Spec, error) {
 	return spec, nil
 }
 
-// ParseFile reads and parses the spec in the file at path.
+// ParseFile reads and parses the spec in the file at path. Its errors name
+// path once, at their start.
 func ParseFile(path string) (*Spec, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("schemas: reading sweep spec: %w", err)
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the path is named below
+		}
+		return nil, fmt.Errorf("%s: cannot read the spec: %w", path, err)
 	}
 	return Parse(data, path)
 }

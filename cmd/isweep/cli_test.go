@@ -470,12 +470,19 @@ func TestPlanRefusesBadSpecs(t *testing.T) {
 		{"eta out of range", "apiVersion: isweep/v1\nname: bad\noutput: out\ngrid:\n  eta: [0.5, 1.5]\nfixed: {algorithm: interneuron, n: 2}\n", []string{"eta", "1.5"}},
 		{"k below n", "apiVersion: isweep/v1\nname: bad\noutput: out\nfixed: {algorithm: interneuron, n: 8, k: 4}\n", []string{"k", "n"}},
 		{"path traversal", "apiVersion: isweep/v1\nname: ../escape\noutput: out\nfixed: {algorithm: direct, n: 2}\n", []string{"name"}},
+		{"10⁹ points", "apiVersion: isweep/v1\nname: big\noutput: out\ngrid: {seed: {range: [0, 1000000000, 1]}}\nfixed: {algorithm: direct, n: 2}\n",
+			[]string{"1,000,000,000 points", "limits.max_points = 10,000,000", "max_points: 1000000000"}},
+		{"n zero", "apiVersion: isweep/v1\nname: bad\noutput: out\nfixed: {algorithm: direct, n: 0}\n", []string{"fixed.n", "n has no default"}},
+		{"leading zero", "apiVersion: isweep/v1\nname: bad\noutput: out\ngrid: {n: [010]}\nfixed: {algorithm: direct}\n", []string{"010 has a leading zero; write 10 (or 8 if you meant octal)"}},
+		{"missing file", "", []string{"spec.yaml: cannot read the spec: no such file or directory"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			if err := os.WriteFile(filepath.Join(dir, "spec.yaml"), []byte(tt.spec), 0o644); err != nil {
-				t.Fatal(err)
+			if tt.spec != "" {
+				if err := os.WriteFile(filepath.Join(dir, "spec.yaml"), []byte(tt.spec), 0o644); err != nil {
+					t.Fatal(err)
+				}
 			}
 			code, out := runIsweep(t, dir, time.Minute, "plan", "spec.yaml")
 			if code != exitBadInput {
@@ -484,6 +491,11 @@ func TestPlanRefusesBadSpecs(t *testing.T) {
 			for _, w := range tt.want {
 				if !strings.Contains(out, w) {
 					t.Errorf("got: %q, want it to mention %q", out, w)
+				}
+			}
+			for _, line := range strings.Split(out, "\n") {
+				if strings.Count(line, "spec.yaml") > 1 {
+					t.Errorf("got: %q, want: the file named once", line)
 				}
 			}
 			if _, err := os.Stat(filepath.Join(dir, "out")); err == nil {
@@ -503,6 +515,60 @@ func TestPlanPrintsSize(t *testing.T) {
 		if !strings.Contains(out, w) {
 			t.Errorf("got:\n%s\nwant it to contain %q", out, w)
 		}
+	}
+}
+
+// TestPlanHugeGrid plans 10⁹ points: the checks follow the axes, so plan
+// prints the size at once instead of checking every point.
+func TestPlanHugeGrid(t *testing.T) {
+	dir := t.TempDir()
+	spec := `apiVersion: isweep/v1
+name: huge
+output: out
+grid:
+  seed: {range: [0, 1000, 1]}
+  init_scale: {linspace: [1, 10, 1000]}
+  eta: {linspace: [0.001, 0.5, 1000]}
+fixed: {algorithm: interneuron, n: 2}
+limits: {max_points: 1000000000}
+`
+	if err := os.WriteFile(filepath.Join(dir, "huge.yaml"), []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out := runIsweep(t, dir, 2*time.Minute, "plan", "-sample", "0", "huge.yaml")
+	if code != 0 || !strings.Contains(out, "points:  1000000000") {
+		t.Errorf("got: exit %d\n%s\nwant: exit 0 and points:  1000000000", code, out)
+	}
+}
+
+// TestPlanLongCheckShowsProgress plans a grid whose parameters must be
+// checked together in 2·10⁹ combinations: plan says how far it is on
+// stderr, and Ctrl-C stops it with exit 130.
+func TestPlanLongCheckShowsProgress(t *testing.T) {
+	dir := t.TempDir()
+	spec := `apiVersion: isweep/v1
+name: long
+output: out
+grid:
+  algorithm: [direct, interneuron]
+  eta: {linspace: [0.001, 0.5, 100000]}
+  horizon: {linspace: [100, 1000, 10000]}
+fixed: {n: 2}
+limits: {max_points: 2000000000}
+`
+	if err := os.WriteFile(filepath.Join(dir, "long.yaml"), []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	plan := startIsweep(t, dir, nil, "plan", "-sample", "0", "long.yaml")
+	waitOutput(t, plan, "checking the points of long.yaml:")
+	if err := plan.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if code := plan.wait(t, time.Minute); code != exitInterrupted {
+		t.Errorf("got: exit %d after Ctrl-C\n%s\nwant: %d", code, plan.out.String(), exitInterrupted)
+	}
+	if out := plan.out.String(); !strings.Contains(out, "stopped") || strings.Contains(out, "points:") {
+		t.Errorf("got:\n%s\nwant: stopped before printing the plan", out)
 	}
 }
 
@@ -621,6 +687,24 @@ func TestCPUProfileBadPath(t *testing.T) {
 		code, out := runIsweep(t, dir, time.Minute, args...)
 		if code != exitBadInput || !strings.Contains(out, "-cpuprofile") {
 			t.Errorf("isweep %v: got: exit %d\n%s\nwant: exit %d naming -cpuprofile", args, code, out, exitBadInput)
+		}
+	}
+}
+
+// TestPathNamedOnce checks that a message about a file names it once:
+// what the file system says is told without the path it repeats.
+func TestPathNamedOnce(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing", "x")
+	for _, args := range [][]string{
+		{"worker", "-check", "-s3-ca-file", missing},
+		{"server", "-db", filepath.Join(dir, "t.db"), "-port", "0", "-log", missing},
+		{"server", "-db", filepath.Join(dir, "t.db"), "-port", "0", "-cpuprofile", missing},
+		{"plan", missing},
+	} {
+		code, out := runIsweep(t, dir, time.Minute, args...)
+		if code != exitBadInput || strings.Count(out, missing) != 1 || !strings.Contains(out, "no such file or directory") {
+			t.Errorf("isweep %v: got: exit %d\n%s\nwant: exit %d naming %s once", args[:len(args)-1], code, out, exitBadInput, missing)
 		}
 	}
 }

@@ -87,7 +87,7 @@ func cmdPlan(ctx context.Context, args []string) error {
 	if err := parseFlags(fs, args, 1, "plan [flags] SPEC"); err != nil {
 		return err
 	}
-	spec, err := loadSpec(fs.Arg(0))
+	spec, err := loadSpec(ctx, fs.Arg(0))
 	if err != nil {
 		return err
 	}
@@ -97,7 +97,7 @@ func cmdPlan(ctx context.Context, args []string) error {
 	}
 	fmt.Printf("sweep:   %s (%s)\n", spec.SweepID(), spec.Name)
 	fmt.Printf("points:  %d\n", grid.Len())
-	fmt.Printf("chunks:  %d of up to %d points\n", spec.Chunks(), grid.ChunkSize())
+	fmt.Printf("chunks:  %d of up to %d points\n", grid.Chunks(), grid.ChunkSize())
 	fmt.Printf("output:  %s\n", spec.Output)
 	if *sample <= 0 || grid.Len() == 0 {
 		return nil
@@ -136,7 +136,7 @@ func startCPUProfile(path string) (stop func(), err error) {
 	}
 	f, err := os.Create(path)
 	if err != nil {
-		return nil, fail(exitBadInput, "-cpuprofile: %v; give a writable file path", err)
+		return nil, fail(exitBadInput, "-cpuprofile %s: %v; give a writable file path", path, pathReason(err))
 	}
 	if err := pprof.StartCPUProfile(f); err != nil {
 		f.Close()
@@ -167,7 +167,7 @@ func cmdServer(ctx context.Context, args []string) error {
 	}
 	defer stopProfile()
 	if err := os.MkdirAll(filepath.Dir(*db), 0o755); err != nil {
-		return fail(exitBadInput, "db folder: %v", err)
+		return fail(exitBadInput, "-db %s: cannot create its folder: %v", *db, pathReason(err))
 	}
 	logOut := io.Writer(os.Stderr)
 	if *logPath != "-" {
@@ -176,7 +176,7 @@ func cmdServer(ctx context.Context, args []string) error {
 		}
 		f, err := os.OpenFile(*logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 		if err != nil {
-			return fail(exitBadInput, "-log %s: %v", *logPath, err)
+			return fail(exitBadInput, "-log %s: %v", *logPath, pathReason(err))
 		}
 		defer f.Close()
 		logOut = f
@@ -289,7 +289,7 @@ func cmdSubmit(ctx context.Context, args []string) error {
 	if err := parseFlags(fs, args, 1, "submit [flags] SPEC"); err != nil {
 		return err
 	}
-	spec, err := loadSpec(fs.Arg(0))
+	spec, err := loadSpec(ctx, fs.Arg(0))
 	if err != nil {
 		return err
 	}

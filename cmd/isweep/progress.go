@@ -21,13 +21,7 @@ type progressBar struct {
 }
 
 func newProgressBar(w io.Writer, enabled bool) *progressBar {
-	b := &progressBar{w: w, enabled: enabled}
-	if f, ok := w.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			b.terminal = true
-		}
-	}
-	return b
+	return &progressBar{w: w, enabled: enabled, terminal: isTerminal(w)}
 }
 
 func (b *progressBar) update(p workflows.Progress) {
@@ -81,4 +75,55 @@ func formatETA(sec float64) string {
 		return "-"
 	}
 	return (time.Duration(sec) * time.Second).Round(time.Second).String()
+}
+
+// stepProgress shows how far a long step is: nothing during its first
+// second, then a percentage redrawn in place on a terminal, or a line every
+// few seconds otherwise.
+type stepProgress struct {
+	w        io.Writer
+	what     string
+	terminal bool
+	start    time.Time
+	last     time.Time
+	drawn    bool
+}
+
+func newStepProgress(w io.Writer, what string) *stepProgress {
+	return &stepProgress{w: w, what: what, terminal: isTerminal(w), start: time.Now()}
+}
+
+func (s *stepProgress) update(done, total int64) {
+	now := time.Now()
+	if now.Sub(s.start) < time.Second || total <= 0 || done >= total {
+		return
+	}
+	if !s.terminal && s.drawn && now.Sub(s.last) < 5*time.Second {
+		return
+	}
+	s.last = now
+	line := fmt.Sprintf("isweep: %s: %.0f%% (Ctrl-C stops)", s.what, 100*float64(done)/float64(total))
+	if s.terminal {
+		fmt.Fprintf(s.w, "\r\033[K%s", line)
+	} else {
+		fmt.Fprintln(s.w, line)
+	}
+	s.drawn = true
+}
+
+// finish ends the line a terminal display drew.
+func (s *stepProgress) finish() {
+	if s.drawn && s.terminal {
+		fmt.Fprintln(s.w)
+	}
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

@@ -26,7 +26,7 @@ func cmdReport(ctx context.Context, args []string) error {
 	}
 	sweepID, location := fs.Arg(0), *output
 	if st, err := os.Stat(sweepID); err == nil && !st.IsDir() {
-		spec, err := loadSpec(sweepID)
+		spec, err := loadSpec(ctx, sweepID)
 		if err != nil {
 			return err
 		}

@@ -238,13 +238,13 @@ func checkS3Env(caFile string) []error {
 	}
 	if f := os.Getenv("AWS_SHARED_CREDENTIALS_FILE"); f != "" && !id {
 		if _, err := os.Stat(f); err != nil {
-			errs = append(errs, fmt.Errorf("AWS_SHARED_CREDENTIALS_FILE %s: %v; mount the credentials file there or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", f, err))
+			errs = append(errs, fmt.Errorf("AWS_SHARED_CREDENTIALS_FILE %s: %v; mount the credentials file there or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", f, pathReason(err)))
 		}
 	}
 	if caFile != "" {
 		pem, err := os.ReadFile(caFile)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("-s3-ca-file (or AWS_CA_BUNDLE) %s: %v; give a PEM file of certificate authorities", caFile, err))
+			errs = append(errs, fmt.Errorf("-s3-ca-file (or AWS_CA_BUNDLE) %s: %v; give a PEM file of certificate authorities", caFile, pathReason(err)))
 		} else if !x509.NewCertPool().AppendCertsFromPEM(pem) {
 			errs = append(errs, fmt.Errorf("-s3-ca-file (or AWS_CA_BUNDLE) %s holds no PEM certificate; give a file with -----BEGIN CERTIFICATE----- blocks", caFile))
 		}
