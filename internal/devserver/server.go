@@ -237,7 +237,7 @@ func (s *Server) startTemporal(ctx context.Context) error {
 	}
 	ns.Detail.Config.Retention = timestamp.DurationPtr(opts.NamespaceRetention)
 	if err := sqliteschema.CreateNamespaces(sqlConfig, ns); err != nil {
-		return fmt.Errorf("devserver: cannot register Options.Namespace %q in %s: %w", opts.Namespace, s.describeDB(), err)
+		return optionError("Namespace", opts.Namespace, err, "cannot be registered in %s: %v", s.describeDB(), err)
 	}
 
 	logger := newServerLogger(opts.LogOutput, opts.LogLevel)
@@ -329,7 +329,7 @@ func (s *Server) waitReady(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("devserver: the frontend at %s did not answer before the start deadline (raise Options.StartTimeout or the context deadline): %w", s.frontend, errors.Join(ctx.Err(), lastErr))
+			return fmt.Errorf("devserver: the frontend at %s did not answer before the start deadline: %w", s.frontend, errors.Join(ctx.Err(), lastErr))
 		case <-time.After(min(2*time.Millisecond<<min(attempt, 7), 250*time.Millisecond)):
 		}
 	}
