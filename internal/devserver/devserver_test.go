@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -511,5 +512,52 @@ func TestStartHonoursContext(t *testing.T) {
 	}
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("Start with a cancelled context: got: %v want: an error wrapping context.Canceled", err)
+	}
+}
+
+// lateLog records what is written to it after stopped is set.
+type lateLog struct {
+	stopped atomic.Bool
+	mu      sync.Mutex
+	late    []string
+}
+
+func (l *lateLog) Write(p []byte) (int, error) {
+	if l.stopped.Load() {
+		l.mu.Lock()
+		l.late = append(l.late, string(p))
+		l.mu.Unlock()
+	}
+	return len(p), nil
+}
+
+// TestNoLogLinesAfterStop checks that nothing reaches Options.LogOutput
+// once Stop has returned, so that a caller can close a log file then. The
+// worker service's pollers go on logging failed polls for a while after
+// the services stop; those lines are dropped.
+func TestNoLogLinesAfterStop(t *testing.T) {
+	log := &lateLog{}
+	s, err := Start(context.Background(), Options{LogOutput: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.Dial(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if err := s.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	log.stopped.Store(true)
+	// Watch for half a second: the pollers' lines came within 50 ms.
+	for range 50 {
+		time.Sleep(10 * time.Millisecond)
+		log.mu.Lock()
+		late := slices.Clone(log.late)
+		log.mu.Unlock()
+		if len(late) > 0 {
+			t.Fatalf("got: %d lines after Stop, the first: %s want: none", len(late), late[0])
+		}
 	}
 }

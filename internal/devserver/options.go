@@ -80,7 +80,10 @@ type Options struct {
 	// even at "warn" a healthy server logs a few lines on every start and a
 	// few dozen on every stop, which say nothing a user can act on. Lines
 	// that precede the server exiting the process go to os.Stderr
-	// regardless. Set os.Stderr or a file to see everything.
+	// regardless. Set os.Stderr or a file to see everything. Nothing is
+	// written to LogOutput once Stop has returned (lines logged later by
+	// services still winding down are dropped), so a file may be closed
+	// then.
 	LogOutput io.Writer
 
 	// ClusterName is the name of this one-node cluster. It is stored in the
