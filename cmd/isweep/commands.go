@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -85,6 +86,13 @@ func cmdPlan(ctx context.Context, args []string) error {
 	budget := fs.Duration("sample-time", 5*time.Second, "most time spent integrating sample points")
 	cores := fs.Int("cores", runtime.NumCPU(), "cores the estimate assumes")
 	if err := parseFlags(fs, args, 1, "plan [flags] SPEC"); err != nil {
+		return err
+	}
+	if err := firstError(
+		checkInt("sample", *sample, 0, -1, "points integrated for the cost estimate; 0 for none"),
+		checkDuration("sample-time", *budget, time.Millisecond, 24*time.Hour, false, "most time spent integrating sample points"),
+		checkInt("cores", *cores, 1, -1, "cores the estimate assumes"),
+	); err != nil {
 		return err
 	}
 	spec, err := loadSpec(ctx, fs.Arg(0))
@@ -161,6 +169,13 @@ func cmdServer(ctx context.Context, args []string) error {
 	if err := parseFlags(fs, args, 0, "server [flags]"); err != nil {
 		return err
 	}
+	if err := firstError(
+		checkInt("port", *port, 0, 65535, "the frontend's port; 0 for a free one"),
+		checkInt("ui-port", *uiPort, -1, 65535, "the Web UI's port; 0 for a free one, -1 for no UI"),
+		checkLogLevel(*logLevel),
+	); err != nil {
+		return err
+	}
 	stopProfile, err := startCPUProfile(*cpuProfile)
 	if err != nil {
 		return err
@@ -186,7 +201,7 @@ func cmdServer(ctx context.Context, args []string) error {
 		LogLevel: *logLevel, LogOutput: logOut,
 	})
 	if err != nil {
-		return fail(exitFailed, "start server: %v", err)
+		return serverError(err, map[string]string{"DBPath": "-db %s", "IP": "-ip %s", "FrontendPort": "-port %s", "Namespace": "-namespace %s", "LogLevel": "-log-level %s"})
 	}
 	fmt.Printf("isweep server: Temporal frontend on %s, namespace %s, database %s\n", srv.FrontendAddress(), srv.Namespace(), *db)
 	if *uiPort >= 0 {
@@ -213,7 +228,10 @@ func cmdWorker(ctx context.Context, args []string) error {
 	}
 	opts, err := cfg.validate(cfg.check)
 	if err != nil {
-		return fail(exitBadInput, "invalid configuration:\n%v", err)
+		if u, ok := err.(interface{ Unwrap() []error }); ok && len(u.Unwrap()) > 1 {
+			return fail(exitBadInput, "invalid configuration:\n%v", err)
+		}
+		return fail(exitBadInput, "%v", err)
 	}
 	if cfg.check {
 		cfg.printConfig(os.Stdout, opts)
@@ -289,6 +307,9 @@ func cmdSubmit(ctx context.Context, args []string) error {
 	if err := parseFlags(fs, args, 1, "submit [flags] SPEC"); err != nil {
 		return err
 	}
+	if err := firstError(tf.check(), sf.check()); err != nil {
+		return err
+	}
 	spec, err := loadSpec(ctx, fs.Arg(0))
 	if err != nil {
 		return err
@@ -321,6 +342,9 @@ func sweepCommand(ctx context.Context, name string, args []string, f func(ctx co
 	var tf temporalFlags
 	tf.register(fs)
 	if err := parseFlags(fs, args, 1, name+" [flags] SWEEP"); err != nil {
+		return err
+	}
+	if err := tf.check(); err != nil {
 		return err
 	}
 	return f(ctx, &tf, fs.Arg(0))
@@ -372,8 +396,11 @@ func cmdList(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("list", flag.ContinueOnError)
 	var tf temporalFlags
 	tf.register(fs)
-	limit := fs.Int("limit", 50, "most sweeps listed")
+	limit := fs.Int("limit", 50, "most sweeps listed (0: all)")
 	if err := parseFlags(fs, args, 0, "list [flags]"); err != nil {
+		return err
+	}
+	if err := firstError(tf.check(), checkInt("limit", *limit, 0, -1, "most sweeps listed; 0 for all")); err != nil {
 		return err
 	}
 	c, err := tf.dial(ctx, quietLogger(os.Stderr, slog.LevelError))
@@ -418,4 +445,23 @@ func controlAction(act func(context.Context, client.Client, string) error, verb 
 		fmt.Printf("%s %s\n", verb, sweep)
 		return nil
 	}
+}
+
+// firstError returns the first non-nil error.
+func firstError(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkLogLevel refuses a -log-level the server does not know.
+func checkLogLevel(level string) error {
+	switch strings.ToLower(level) {
+	case "debug", "info", "warn", "error":
+		return nil
+	}
+	return fail(exitBadInput, "-log-level %s is not a level: give debug, info, warn or error", level)
 }

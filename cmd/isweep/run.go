@@ -62,7 +62,7 @@ func (f *temporalFlags) dial(ctx context.Context, logger sdklog.Logger) (client.
 	}
 	c, err := client.DialContext(ctx, opts)
 	if err != nil {
-		return nil, fail(exitUnreachable, "cannot reach the Temporal server at %s (namespace %s): %v; start one with 'isweep server' or set TEMPORAL_ADDRESS", opts.HostPort, opts.Namespace, err)
+		return nil, dialError(opts.HostPort, opts.Namespace, err)
 	}
 	return c, nil
 }
@@ -132,6 +132,9 @@ func cmdRun(ctx context.Context, args []string) error {
 		fs.Usage()
 		return fail(exitBadInput, "run takes one SPEC file")
 	}
+	if err := firstError(sf.check(), tf.check(), checkInt("concurrency", *workers, 1, -1, "points integrated at once")); err != nil {
+		return err
+	}
 	spec, err := loadSpec(ctx, fs.Arg(0))
 	if err != nil {
 		return err
@@ -166,7 +169,7 @@ func cmdRun(ctx context.Context, args []string) error {
 		WithoutWorkerService: true,
 	})
 	if err != nil {
-		return fail(exitFailed, "start the embedded Temporal server in %s: %v", *state, err)
+		return serverError(err, map[string]string{"DBPath": "-state " + *state + ": the database %s"})
 	}
 	defer srv.Stop()
 	c, err := client.DialContext(ctx, client.Options{HostPort: srv.FrontendAddress(), Namespace: srv.Namespace(), Logger: logger})
