@@ -3,6 +3,7 @@ package main
 import (
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -131,6 +132,87 @@ func TestServerOptionsNamedByFlag(t *testing.T) {
 		oneLine(t, tc.args, code, out, exitBadInput, tc.want...)
 		if strings.Contains(out, "Options.") || strings.Contains(out, "devserver:") {
 			t.Errorf("isweep %q: got: %s want: no Go names", tc.args, out)
+		}
+	}
+}
+
+// TestRunRefusesOutputInState checks that isweep run refuses an output
+// folder that is, or is inside, the embedded server's state folder, also
+// through a relative path or a symbolic link, before any work.
+func TestRunRefusesOutputInState(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "state", "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("state", filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		output string
+		args   []string
+	}{
+		{".isweep", nil},
+		{".isweep/results", nil},
+		{"./.isweep", nil},
+		{"state", []string{"-state", "state"}},
+		{"link/results", []string{"-state", "state"}},
+		{"state/sub/r", []string{"-state", "link"}},
+		{filepath.Join(dir, "state", "r"), []string{"-state", "./state/"}},
+	} {
+		spec := strings.Replace(tinySpec, "output: results/tiny", "output: "+tc.output, 1)
+		if err := os.WriteFile(filepath.Join(dir, "spec.yaml"), []byte(spec), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		args := append(append([]string{"run"}, tc.args...), "spec.yaml")
+		code, out := runIsweep(t, dir, 2*time.Minute, args...)
+		oneLine(t, append(args, "output: "+tc.output), code, out, exitBadInput, "inside the state folder", "-state")
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".isweep")); err == nil {
+		t.Errorf("got: a state folder .isweep, want: no work started by a refused run")
+	}
+}
+
+// TestRunQuietStderr runs a tiny sweep: nothing on stderr about writing to
+// a closed log file (the embedded server logged after it stopped).
+func TestRunQuietStderr(t *testing.T) {
+	dir := tinyDir(t)
+	cmd := exec.Command(binary, "run", "-no-report", "tiny.yaml")
+	cmd.Dir = dir
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("isweep run: %v\n%s", err, stderr.String())
+	}
+	if s := stderr.String(); strings.Contains(s, "write error") || strings.Contains(s, "already closed") {
+		t.Errorf("stderr: got:\n%s\nwant: nothing about writing to a closed file", s)
+	}
+}
+
+// TestRealPath checks the paths compared with the state folder: absolute,
+// symbolic links of the existing part resolved, the rest kept.
+func TestRealPath(t *testing.T) {
+	dir, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "real"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("real", filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	for _, tc := range []struct{ path, want string }{
+		{"real", filepath.Join(dir, "real")},
+		{"link", filepath.Join(dir, "real")},
+		{"link/a/b", filepath.Join(dir, "real", "a", "b")},
+		{"./link/../real/x", filepath.Join(dir, "real", "x")},
+		{"missing/a", filepath.Join(dir, "missing", "a")},
+		{filepath.Join(dir, "link", "x"), filepath.Join(dir, "real", "x")},
+	} {
+		got, err := realPath(tc.path)
+		if err != nil || got != tc.want {
+			t.Errorf("realPath(%q): got: %q, %v want: %q", tc.path, got, err, tc.want)
 		}
 	}
 }

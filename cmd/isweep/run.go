@@ -139,6 +139,11 @@ func cmdRun(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if tf.address == "" && os.Getenv("TEMPORAL_ADDRESS") == "" {
+		if err := checkOutputOutsideState(spec.Output, *state); err != nil {
+			return err
+		}
+	}
 	if _, err := checkStore(ctx, spec); err != nil {
 		return err
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/isweep/isweep/schemas"
 )
@@ -33,4 +35,46 @@ func pathReason(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// checkOutputOutsideState refuses a folder output that is the embedded
+// server's state folder or inside it: the server keeps its database and
+// logs there. Both are compared as real paths: absolute, with the symbolic
+// links of their existing parts resolved.
+func checkOutputOutsideState(output, state string) error {
+	if strings.HasPrefix(output, "s3://") {
+		return nil
+	}
+	out, err := realPath(output)
+	if err != nil {
+		return fail(exitBadInput, "output %s: %v", output, pathReason(err))
+	}
+	st, err := realPath(state)
+	if err != nil {
+		return fail(exitBadInput, "-state %s: %v", state, pathReason(err))
+	}
+	if rel, err := filepath.Rel(st, out); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return fail(exitBadInput, "output %s is inside the state folder %s of the embedded Temporal server (-state), which holds its database; choose another output folder, or another -state", output, state)
+	}
+	return nil
+}
+
+// realPath returns path made absolute, with the symbolic links of its
+// longest existing prefix resolved; the rest, not created yet, is kept.
+func realPath(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	rest := ""
+	for dir := abs; ; dir = filepath.Dir(dir) {
+		real, err := filepath.EvalSymlinks(dir)
+		if err == nil {
+			return filepath.Join(real, rest), nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) || filepath.Dir(dir) == dir {
+			return "", err
+		}
+		rest = filepath.Join(filepath.Base(dir), rest)
+	}
 }
