@@ -24,6 +24,7 @@ import (
 
 	"github.com/isweep/isweep/internal/proctest"
 	"github.com/isweep/isweep/internal/results"
+	"github.com/isweep/isweep/internal/s3test"
 	"github.com/isweep/isweep/internal/store"
 	"github.com/isweep/isweep/schemas"
 )
@@ -640,11 +641,37 @@ fixed: {mode: flow, n: 4, input_spectrum: {min: 0.5, max: 2}}
 	if code := list.wait(t, time.Minute); code != 0 || !strings.Contains(list.out.String(), "cli-small") {
 		t.Errorf("list: exit %d:\n%s", code, list.out.String())
 	}
+	// A finished sweep's status comes from its result: state and counts.
+	status = startIsweep(t, dir, env, "status", sweepID)
+	if code := status.wait(t, time.Minute); code != 0 || !strings.Contains(status.out.String(), "completed") || !strings.Contains(status.out.String(), "30 converged") {
+		t.Errorf("status of a finished sweep: got: exit %d\n%s\nwant: completed, 30 converged", code, status.out.String())
+	}
+	// Signals to a finished or unknown sweep fail, saying why, and print
+	// no success.
+	for _, tc := range []struct{ args, want []string }{
+		{[]string{"pause", sweepID}, []string{"cannot pause sweep " + sweepID, "it is completed"}},
+		{[]string{"resume", sweepID}, []string{"cannot resume sweep " + sweepID, "it is completed"}},
+		{[]string{"cancel", sweepID}, []string{"cannot cancel sweep " + sweepID, "it is completed"}},
+		{[]string{"pause", "0123456789abcdef"}, []string{"no sweep 0123456789abcdef"}},
+	} {
+		r := startIsweep(t, dir, env, tc.args...)
+		code := r.wait(t, time.Minute)
+		out := r.out.String()
+		if code != exitFailed || strings.HasPrefix(out, "paused ") || strings.HasPrefix(out, "resumed ") || strings.HasPrefix(out, "cancel requested") {
+			t.Errorf("isweep %v: got: exit %d\n%s\nwant: exit %d and no success printed", tc.args, code, out, exitFailed)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("isweep %v: got: %s want it to contain %q", tc.args, out, w)
+			}
+		}
+	}
 	if rows := readPoints(t, filepath.Join(dir, "results", "small"), sweepID); len(rows) != 30 {
 		t.Errorf("got: %d rows, want: 30", len(rows))
 	}
 
-	// Stopped with Ctrl-C, worker and server leave their CPU profiles.
+	// Stopped with Ctrl-C, worker and server leave their CPU profiles, and
+	// the server writes nothing into its closed log.
 	for _, p := range []struct {
 		r    *runCmd
 		path string
@@ -652,10 +679,51 @@ fixed: {mode: flow, n: 4, input_spectrum: {min: 0.5, max: 2}}
 		if err := p.r.cmd.Process.Signal(os.Interrupt); err != nil {
 			t.Fatal(err)
 		}
-		if code := p.r.wait(t, time.Minute); code != 0 {
+		if code := p.r.wait(t, time.Minute); code != 0 || strings.Contains(p.r.out.String(), "write error") {
 			t.Errorf("%v: exit %d after Ctrl-C:\n%s", p.r.cmd.Args[1:], code, p.r.out.String())
 		}
 		checkCPUProfile(t, p.path)
+	}
+}
+
+// TestWatchShowsWhyNothingHappens runs a sweep through a server with no
+// worker, then with a worker that has no S3 credentials: the watching run
+// says that no worker polls, then why the plan fails, while it waits.
+func TestWatchShowsWhyNothingHappens(t *testing.T) {
+	dir := t.TempDir()
+	s3 := s3test.Start(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	server := startIsweep(t, dir, nil, "server", "-db", filepath.Join(dir, "temporal.db"), "-port", strconv.Itoa(port), "-ui-port", "-1")
+	waitOutput(t, server, "Temporal frontend on")
+	spec := "apiVersion: isweep/v1\nname: nobody\noutput: " + s3.Location("nobody") + "\ngrid: {seed: [1, 2]}\nfixed: {algorithm: direct, n: 2}\n"
+	if err := os.WriteFile(filepath.Join(dir, "spec.yaml"), []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := startIsweep(t, dir, s3.Env(), "run", "-address", addr, "spec.yaml")
+	waitOutput(t, run, "no worker is polling task queue isweep at "+addr+": start one with 'isweep worker'")
+	// No credentials: none in the environment, no ~/.aws/credentials.
+	noCredentials := []string{"AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_SHARED_CREDENTIALS_FILE=", "AWS_PROFILE=", "HOME=" + filepath.Join(dir, "home")}
+	worker := startIsweep(t, dir, noCredentials, "worker", "-address", addr, "-concurrency", "1")
+	waitOutput(t, worker, "polling task queue")
+	waitOutput(t, run, "isweep: planning: attempt ")
+	waitOutput(t, run, "no S3 credentials")
+	if err := run.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if code := run.wait(t, time.Minute); code != exitInterrupted {
+		t.Errorf("got: exit %d after Ctrl-C\n%s\nwant: %d", code, run.out.String(), exitInterrupted)
+	}
+	if n := strings.Count(run.out.String(), "no worker is polling"); n != 1 {
+		t.Errorf("got: %d hints\n%s\nwant: one", n, run.out.String())
+	}
+	if n := strings.Count(run.out.String(), "no S3 credentials"); n != 1 {
+		t.Errorf("got: the failure told %d times\n%s\nwant: once", n, run.out.String())
 	}
 }
 

@@ -361,11 +361,33 @@ func cmdStatus(ctx context.Context, args []string) error {
 		if err != nil {
 			return fail(exitFailed, "%v", err)
 		}
-		if p, err := control.Progress(ctx, c, sweep); err == nil && st.State == "running" {
+		if st.State != "running" {
+			// A closed sweep's result is in its history: no query, which
+			// would wait for a worker to replay it.
+			res, _, err := control.Result(ctx, c, sweep)
+			if err != nil {
+				fmt.Printf("%s %s: %v\n", st.WorkflowID, st.State, err)
+				return nil
+			}
+			cn := res.Counts
+			fmt.Printf("%s %s %s: %d points (%d computed, %d already done, %d reused); %d converged, %d not converged, %d diverged, %d failed\n",
+				st.WorkflowID, st.State, res.Final.Status, res.Plan.Points, cn.Points, cn.AlreadyDone, res.Plan.Reused,
+				cn.Converged, cn.NotConverged, cn.Diverged, cn.Failed)
+			return nil
+		}
+		qctx, cancel := context.WithTimeout(ctx, control.QueryTimeout)
+		p, err := control.Progress(qctx, c, sweep)
+		cancel()
+		if err == nil {
 			fmt.Printf("%s %s %s\n", st.WorkflowID, st.State, progressLine(p))
 			return nil
 		}
-		fmt.Printf("%s %s name=%s output=%s started=%s\n", st.WorkflowID, st.State, st.Name, st.Output, st.StartTime.Format(time.RFC3339))
+		fmt.Printf("%s %s name=%s output=%s started=%s (no worker answered for its progress)\n", st.WorkflowID, st.State, st.Name, st.Output, st.StartTime.Format(time.RFC3339))
+		if failures, err := control.PendingFailures(ctx, c, sweep); err == nil {
+			if line := failureLine(failures); line != "" {
+				fmt.Println(line)
+			}
+		}
 		return nil
 	})
 }
@@ -432,6 +454,9 @@ var (
 	cmdCancel = signalCommand("cancel", controlAction(control.Cancel, "cancel requested for"))
 )
 
+// controlAction does act to a sweep and prints verb and the sweep once it
+// succeeded; a sweep that is not running (or does not exist) is an error
+// naming its state (exit 1).
 func controlAction(act func(context.Context, client.Client, string) error, verb string) func(ctx context.Context, tf *temporalFlags, sweep string) error {
 	return func(ctx context.Context, tf *temporalFlags, sweep string) error {
 		c, err := tf.dial(ctx, quietLogger(os.Stderr, slog.LevelError))
@@ -440,7 +465,7 @@ func controlAction(act func(context.Context, client.Client, string) error, verb 
 		}
 		defer c.Close()
 		if err := act(ctx, c, sweep); err != nil {
-			return fail(exitFailed, "%s %s: %v", verb, sweep, err)
+			return fail(exitFailed, "%v", err)
 		}
 		fmt.Printf("%s %s\n", verb, sweep)
 		return nil

@@ -64,6 +64,7 @@ func (f *temporalFlags) dial(ctx context.Context, logger sdklog.Logger) (client.
 	if err != nil {
 		return nil, dialError(opts.HostPort, opts.Namespace, err)
 	}
+	serverAddress = opts.HostPort
 	return c, nil
 }
 
