@@ -156,7 +156,7 @@ func startCPUProfile(path string) (stop func(), err error) {
 	}, nil
 }
 
-func cmdServer(ctx context.Context, args []string) error {
+func cmdServer(ctx context.Context, args []string) (err error) {
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	db := fs.String("db", filepath.Join(".isweep", "temporal.db"), "SQLite file of the server (created if missing)")
 	ip := fs.String("ip", "127.0.0.1", "address to listen on")
@@ -203,6 +203,11 @@ func cmdServer(ctx context.Context, args []string) error {
 	if err != nil {
 		return serverError(err, map[string]string{"DBPath": "-db %s", "IP": "-ip %s", "FrontendPort": "-port %s", "Namespace": "-namespace %s", "LogLevel": "-log-level %s"})
 	}
+	defer func() {
+		if serr := srv.Stop(); serr != nil && err == nil {
+			err = fail(exitFailed, "stop the server: %v", serr)
+		}
+	}()
 	fmt.Printf("isweep server: Temporal frontend on %s, namespace %s, database %s\n", srv.FrontendAddress(), srv.Namespace(), *db)
 	if *uiPort >= 0 {
 		// The UI is a convenience: without it the server still serves.
@@ -216,7 +221,9 @@ func cmdServer(ctx context.Context, args []string) error {
 	}
 	fmt.Printf("isweep server: set TEMPORAL_ADDRESS=%s for workers and submits; Ctrl-C stops\n", srv.FrontendAddress())
 	<-ctx.Done()
-	return srv.Stop()
+	// The UI (deferred) stops first, then the server; the log file is
+	// closed last, once the server writes no more to it.
+	return nil
 }
 
 func cmdWorker(ctx context.Context, args []string) error {

@@ -327,11 +327,12 @@ func (s *Server) sqlConfig() *config.SQL {
 	}
 }
 
+// describeDB names the server's database in messages that users read too.
 func (s *Server) describeDB() string {
 	if s.opts.DBPath == "" {
 		return "an in-memory database"
 	}
-	return fmt.Sprintf("Options.DBPath %q", s.opts.DBPath)
+	return fmt.Sprintf("the database %q", s.opts.DBPath)
 }
 
 // waitReady polls the frontend until a health check and a DescribeNamespace
