@@ -573,6 +573,24 @@ limits: {max_points: 2000000000}
 	}
 }
 
+// TestPlanSamplingInterrupted stops plan with Ctrl-C while it integrates
+// sample points: exit 130, no cost printed.
+func TestPlanSamplingInterrupted(t *testing.T) {
+	dir := t.TempDir()
+	spec := "apiVersion: isweep/v1\nname: slow\noutput: out\nfixed: {algorithm: interneuron, mode: online, n: 8, eta: 0.000001, init_scale: 1000, horizon: 1000000000, tol: 0.000001}\n"
+	if err := os.WriteFile(filepath.Join(dir, "slow.yaml"), []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	plan := startIsweep(t, dir, nil, "plan", "-sample", "1", "-sample-time", "1h", "slow.yaml")
+	waitOutput(t, plan, "output:")
+	if err := plan.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if code := plan.wait(t, time.Minute); code != exitInterrupted || strings.Contains(plan.out.String(), "cost:") {
+		t.Errorf("got: exit %d\n%s\nwant: exit %d and no cost", code, plan.out.String(), exitInterrupted)
+	}
+}
+
 func TestUnreachableServer(t *testing.T) {
 	dir := copyExamples(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")

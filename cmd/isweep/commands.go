@@ -124,6 +124,9 @@ func cmdPlan(ctx context.Context, args []string) error {
 		}
 		total += time.Since(start)
 	}
+	if ctx.Err() != nil {
+		return &exitError{code: exitInterrupted, err: errors.New("stopped while integrating sample points; the plan above stands, without its cost")}
+	}
 	if n == 0 {
 		fmt.Printf("cost:    more than %s for one point (no sample finished in time)\n", *budget)
 		return nil
