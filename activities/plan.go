@@ -229,7 +229,10 @@ func (a *Activities) PlanSweep(ctx context.Context, in PlanInput) (Plan, error) 
 	if err != nil {
 		return Plan{}, invalidSpec(err)
 	}
-	if err := spec.Validate(); err != nil {
+	if err := spec.ValidateContext(ctx, func(done, _ int64) { beat(ctx, "validating", done) }); err != nil {
+		if ctx.Err() != nil {
+			return Plan{}, ctx.Err()
+		}
 		return Plan{}, invalidSpec(err)
 	}
 	st, err := a.store(ctx, spec.Output)

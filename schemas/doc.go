@@ -20,7 +20,14 @@
 // {logspace: [start_exp, stop_exp, num]} (base 10) and
 // {range: [start, stop, step]} (stop excluded), which follow NumPy and Python.
 //
+// Numbers are read as YAML writes them, with one exception: an integer with
+// a leading zero (010) is refused instead of being read as the octal 8, as
+// YAML 1.1 (and the YAML library) would; write 10, or 0o10 for octal.
+//
 // A parameter left out takes its default (see [dynamics.Params.WithDefaults]).
+// A parameter the point's network does not have is reset to its default: a
+// direct point's k is n whatever the spec says, in its id, its checks and
+// its results (the points table's k column, which is never NULL).
 // Because a zero value (0, "") stands for the default in dynamics.Params, a
 // spec may not write one, except seed: 0; tol: 0 is refused rather than
 // silently turned into tol 0.01.

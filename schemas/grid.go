@@ -94,7 +94,8 @@ type Point struct {
 	// ID is PointID(Params): it names the point across runs and versions.
 	ID string
 	// Params are the point's parameters with defaults filled in
-	// (dynamics.Params.WithDefaults).
+	// (dynamics.Params.WithDefaults); a direct point's K is its default, N,
+	// whatever the spec says.
 	Params dynamics.Params
 }
 
@@ -176,6 +177,29 @@ func (g *Grid) params(i int64, own bool) dynamics.Params {
 	if own && p.InputSpectrum.Values != nil {
 		p.InputSpectrum.Values = slices.Clone(p.InputSpectrum.Values)
 	}
+	return defaulted(p)
+}
+
+// ignoredParams lists the parameters a point may ignore, and when: the
+// direct network has no interneurons, so its k means nothing. Adding a
+// parameter a network or mode ignores is one line here.
+var ignoredParams = []struct {
+	field   int
+	ignored func(p *dynamics.Params) bool
+}{
+	{fK, func(p *dynamics.Params) bool { return p.Algorithm == dynamics.Direct }},
+}
+
+// defaulted returns the parameters a point is identified and run with:
+// p.WithDefaults(), with the parameters the point ignores (ignoredParams)
+// set to their defaults first. So direct points that differ only in k are
+// one point, and no rule on k applies to them.
+func defaulted(p dynamics.Params) dynamics.Params {
+	for _, ip := range ignoredParams {
+		if ip.ignored(&p) {
+			setParam(&p, ip.field, &paramValue{})
+		}
+	}
 	return p.WithDefaults()
 }
 
@@ -209,8 +233,10 @@ func (g *Grid) Describe(i int64) string {
 
 // PointID returns the id of the point with parameters p: the hex form of the
 // first 16 bytes of the SHA-256 of the canonical encoding of
-// p.WithDefaults(). Equal ids mean equal defaulted parameters, so {n: 4}
-// and {n: 4, k: 4} are the same point.
+// p.WithDefaults(), where a direct point's k is first reset to its default
+// (the direct network has no interneurons). Equal ids mean equal defaulted
+// parameters, so {n: 4} and {n: 4, k: 4} are the same point, and so are
+// the direct points {n: 4} and {n: 4, k: 8}.
 //
 // The canonical encoding (version 1) is the line "isweep.point.v1" followed
 // by one line "name=value" per parameter, in the order of the fields of
@@ -224,7 +250,7 @@ func (g *Grid) Describe(i int64) string {
 // parameter added later is written only when it differs from its default,
 // so that the ids of existing points stay valid.
 func PointID(p dynamics.Params) string {
-	p = p.WithDefaults()
+	p = defaulted(p)
 	return pointID(&p)
 }
 
@@ -337,7 +363,7 @@ func expandAxis(f int, a Axis, path string) (column, *SpecError) {
 		form, args = "range", [3]float64{a.Range.Start, a.Range.Stop, a.Range.Step}
 	}
 	gpath := path + "." + form
-	written := fmt.Sprintf("{%s: [%s, %s, %s]}", form, appendFloat(nil, args[0]), appendFloat(nil, args[1]), appendFloat(nil, args[2]))
+	written := fmt.Sprintf("{%s: [%s, %s, %s]}", form, formatArg(args[0]), formatArg(args[1]), formatArg(args[2]))
 	if def.kind != kindInt && def.kind != kindFloat {
 		return column{}, &SpecError{Path: gpath, Msg: fmt.Sprintf("%s makes numbers, but %s takes %s; list the values, like [%s]", form, def.name, def.kind, def.example)}
 	}
@@ -394,7 +420,8 @@ func expandAxis(f int, a Axis, path string) (column, *SpecError) {
 			return column{}, &SpecError{Path: gpath, Msg: fmt.Sprintf("%s is empty: the stop is excluded, and with a positive step it must be above the start (below it with a negative step)", written)}
 		}
 		if num > MaxAxisValues {
-			return column{}, &SpecError{Path: gpath, Msg: fmt.Sprintf("%s gives more than %d values, the most an axis holds", written, MaxAxisValues)}
+			return column{}, &SpecError{Path: gpath, Msg: fmt.Sprintf("%s gives %s values; an axis holds at most %s (split the sweep, or give a larger step)",
+				written, countText(num), groupDigits(MaxAxisValues))}
 		}
 	}
 
@@ -405,8 +432,7 @@ func expandAxis(f int, a Axis, path string) (column, *SpecError) {
 			return column{}, &SpecError{Path: gpath, Msg: fmt.Sprintf("%s gives %s, which is not a finite number", written, appendFloat(nil, x))}
 		}
 		if x == 0 && f != fSeed {
-			return column{}, &SpecError{Path: gpath, Msg: fmt.Sprintf("%s gives 0, which is not allowed: in a point a zero %s stands for its default; start the axis elsewhere",
-				written, def.name)}
+			return column{}, &SpecError{Path: gpath, Msg: fmt.Sprintf("%s gives 0, which is not allowed: %s; start the axis elsewhere", written, zeroHint(f))}
 		}
 		if def.kind == kindFloat {
 			values.nums[i] = x
@@ -421,14 +447,16 @@ func expandAxis(f int, a Axis, path string) (column, *SpecError) {
 	return values, nil
 }
 
-// rangeCount returns the number of values of {range: [start, stop, step]}
-// (capped at MaxAxisValues+1) and whether they are integers computed
+// rangeCount returns the number of values of {range: [start, stop, step]},
+// counted without generating them, and whether they are integers computed
 // exactly: as Python's range when all three are integers, else as
-// numpy.arange, ceil((stop − start)/step).
+// numpy.arange, ceil((stop − start)/step). A count beyond int64 is
+// math.MaxInt64.
 func rangeCount(start, stop, step float64) (num int64, exactInts bool) {
 	exactInts = start == math.Trunc(start) && stop == math.Trunc(stop) && step == math.Trunc(step) &&
 		math.Abs(start) <= maxExactInt && math.Abs(stop) <= maxExactInt && math.Abs(step) <= maxExactInt
 	if exactInts {
+		// |stop − start| ≤ 2⁵⁴: no overflow.
 		s, e, d := int64(start), int64(stop), int64(step)
 		switch {
 		case d > 0 && e > s:
@@ -436,16 +464,39 @@ func rangeCount(start, stop, step float64) (num int64, exactInts bool) {
 		case d < 0 && e < s:
 			num = (s - e - d - 1) / -d
 		}
-		return min(num, MaxAxisValues+1), true
+		return num, true
 	}
 	c := math.Ceil((stop - start) / step)
 	switch {
-	case c > MaxAxisValues:
-		return MaxAxisValues + 1, false
+	case !(c < math.MaxInt64): // also NaN: start, stop or step not finite
+		if c > 0 {
+			return math.MaxInt64, false
+		}
+		return 0, false
 	case c > 0:
 		return int64(c), false
 	}
 	return 0, false
+}
+
+// countText writes a count of values with thousands separators, or "more
+// than 9,223,372,036,854,775,806" for a count that saturated at
+// math.MaxInt64.
+func countText(n int64) string {
+	if n == math.MaxInt64 {
+		return "more than " + groupDigits(math.MaxInt64-1)
+	}
+	return groupDigits(n)
+}
+
+// formatArg writes a generator's argument as the user most likely wrote
+// it: integers in plain digits up to 2⁵³, other numbers in the shortest
+// form that reads back exactly.
+func formatArg(x float64) string {
+	if x == math.Trunc(x) && math.Abs(x) <= maxExactInt {
+		return strconv.FormatInt(int64(x), 10)
+	}
+	return string(appendFloat(nil, x))
 }
 
 // axisCount returns the number of values of an axis without generating
@@ -465,7 +516,8 @@ func axisCount(a Axis) int64 {
 
 // MayRepeat reports whether two entries of the grid may be the same point
 // (have the same point id): some axis lists a value twice (`n: [4, 4]`,
-// `init_scale: [1, 1.0]`, a zip group a pair twice). Defaults cannot make
+// `init_scale: [1, 1.0]`, a zip group a pair twice), or varies a parameter
+// some points ignore (ignoredParams: `k` with direct points). Defaults cannot make
 // two entries one point: a spec may not give a parameter its zero value
 // (the "use the default" value; see coerce), so a default fills in the
 // same parameters of every entry. When it reports false, every entry is a
@@ -474,6 +526,13 @@ func (g *Grid) MayRepeat() bool {
 	var buf []byte
 	for a := range g.axes {
 		ax := &g.axes[a]
+		for _, col := range ax.columns {
+			for _, ip := range ignoredParams {
+				if col.field == ip.field {
+					return true
+				}
+			}
+		}
 		seen := make(map[string]struct{}, ax.n)
 		for d := range ax.n {
 			buf = buf[:0]

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os/exec"
@@ -451,6 +452,7 @@ func TestMayRepeat(t *testing.T) {
 		{`{seed: [0, 1]}`, false},
 		{`{seed: {range: [0, 3, 1]}, init_scale: [1, 10, 1e1]}`, true},
 		{`{eta: {linspace: [0.001, 0.01, 4]}}`, false},
+		{`{algorithm: [direct, interneuron], k: [4, 8]}`, true}, // k means nothing to direct points
 	} {
 		text := "apiVersion: isweep/v1\nname: r\noutput: out\ngrid: " + tt.grid + "\nfixed: {mode: flow}\n"
 		if !strings.Contains(tt.grid, "algorithm") {
@@ -478,5 +480,64 @@ func TestMayRepeat(t *testing.T) {
 		if !g.MayRepeat() && int64(len(ids)) != g.Len() {
 			t.Errorf("grid %s: got: %d distinct ids of %d entries, yet MayRepeat is false", tt.grid, len(ids), g.Len())
 		}
+	}
+}
+
+// TestDirectIgnoresK checks that k, the number of interneurons, means
+// nothing to the direct network: a direct point's k is its default (n)
+// whatever the spec says, so its id does not change with k and no rule on
+// k applies to it, while the ids of direct points without k stay those
+// earlier versions gave.
+func TestDirectIgnoresK(t *testing.T) {
+	for _, tc := range []struct {
+		p  dynamics.Params
+		id string
+	}{
+		{dynamics.Params{Algorithm: dynamics.Direct, N: 4}, "bc5f56a17c4278b0d4d1eef51280e390"},
+		{dynamics.Params{Algorithm: dynamics.Direct, N: 4, K: 4}, "bc5f56a17c4278b0d4d1eef51280e390"},
+		{dynamics.Params{Algorithm: dynamics.Direct, N: 4, K: 2}, "bc5f56a17c4278b0d4d1eef51280e390"},
+		{dynamics.Params{Algorithm: dynamics.Direct, N: 4, K: 4096}, "bc5f56a17c4278b0d4d1eef51280e390"},
+		{dynamics.Params{Algorithm: dynamics.Direct, N: 8, K: 16, Mode: dynamics.Online, Seed: 3}, "abd11165ee89012b736b8b4416b9d650"},
+	} {
+		if got := PointID(tc.p); got != tc.id {
+			t.Errorf("PointID(%+v): got: %s want: %s", tc.p, got, tc.id)
+		}
+	}
+	if a, b := PointID(dynamics.Params{Algorithm: dynamics.Interneuron, N: 4, K: 8}), PointID(dynamics.Params{Algorithm: dynamics.Interneuron, N: 4}); a == b {
+		t.Errorf("interneuron points with k 8 and k 4 (= n): got: one id %s want: two", a)
+	}
+
+	// 2 algorithms × k in {2, 8, 4096} with n = 4: only the interneuron
+	// points are checked against k (k = 2 < n, k = 4096 > max_n).
+	spec := mustParse(t, `apiVersion: isweep/v1
+name: k-direct
+output: o
+grid:
+  algorithm: [direct, interneuron]
+  k: [2, 8, 4096]
+fixed: {n: 4}
+`)
+	err := spec.Validate()
+	var pe *PointsError
+	if !errors.As(err, &pe) || pe.Invalid != 2 {
+		t.Fatalf("got: %v want: 2 of 6 points invalid (the interneuron ones with k 2 and 4096)", err)
+	}
+	for _, ex := range pe.Examples {
+		if !strings.HasPrefix(ex.Axes, "algorithm=interneuron") {
+			t.Errorf("got: point %d (%s) refused: %v want: no direct point refused", ex.Index, ex.Axes, ex.Err)
+		}
+	}
+	g, err := spec.Grid()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range int64(3) {
+		p := g.Point(i)
+		if p.ID != "bc5f56a17c4278b0d4d1eef51280e390" || p.Params.K != 4 {
+			t.Errorf("direct point %d (%s): got: id %s, k %d want: id %s, k 4 (n)", i, g.Describe(i), p.ID, p.Params.K, "bc5f56a17c4278b0d4d1eef51280e390")
+		}
+	}
+	if err := mustParse(t, "apiVersion: isweep/v1\nname: d\noutput: o\nfixed: {algorithm: direct, n: 8, k: 4}\n").Validate(); err != nil {
+		t.Errorf("direct point with k 4 < n 8: got: %v want: valid (k is ignored)", err)
 	}
 }

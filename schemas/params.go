@@ -64,25 +64,39 @@ type paramDef struct {
 	kind paramKind
 	// example is a value shown in messages.
 	example string
+	// deflt says in messages what dynamics.Params.WithDefaults fills in
+	// for the parameter's zero value; "" for a parameter without default
+	// (TestZeroValueHints holds it to WithDefaults).
+	deflt string
 }
 
 var paramDefs = [numParams]paramDef{
-	fAlgorithm:     {"algorithm", kindString, "direct"},
-	fMode:          {"mode", kindString, "flow"},
-	fN:             {"n", kindInt, "4"},
-	fK:             {"k", kindInt, "8"},
-	fInputSpectrum: {"input_spectrum", kindSpectrum, "{min: 0.5, max: 2}"},
-	fInputBasis:    {"input_basis", kindString, "random"},
-	fInitScale:     {"init_scale", kindFloat, "10"},
-	fInitShape:     {"init_shape", kindString, "identity"},
-	fInitSpread:    {"init_spread", kindFloat, "10"},
-	fInitBasis:     {"init_basis", kindString, "aligned"},
-	fEta:           {"eta", kindFloat, "0.01"},
-	fBatch:         {"batch", kindInt, "1"},
-	fTol:           {"tol", kindFloat, "0.01"},
-	fHorizon:       {"horizon", kindFloat, "10000"},
-	fRecord:        {"record", kindInt, "1000"},
-	fSeed:          {"seed", kindInt, "1"},
+	fAlgorithm:     {"algorithm", kindString, "direct", ""},
+	fMode:          {"mode", kindString, "flow", "flow"},
+	fN:             {"n", kindInt, "4", ""},
+	fK:             {"k", kindInt, "8", "k = n"},
+	fInputSpectrum: {"input_spectrum", kindSpectrum, "{min: 0.5, max: 2}", "all ones"},
+	fInputBasis:    {"input_basis", kindString, "random", "identity"},
+	fInitScale:     {"init_scale", kindFloat, "10", "1"},
+	fInitShape:     {"init_shape", kindString, "identity", "identity"},
+	fInitSpread:    {"init_spread", kindFloat, "10", "10"},
+	fInitBasis:     {"init_basis", kindString, "aligned", "aligned"},
+	fEta:           {"eta", kindFloat, "0.01", "0.01"},
+	fBatch:         {"batch", kindInt, "1", "1"},
+	fTol:           {"tol", kindFloat, "0.01", "0.01"},
+	fHorizon:       {"horizon", kindFloat, "10000", "10000 in flow mode, 100000 steps online"},
+	fRecord:        {"record", kindInt, "1000", "1000"},
+	fSeed:          {"seed", kindInt, "1", "0"},
+}
+
+// zeroHint says why a zero value of parameter f is refused and what to
+// write instead: the default a zero stands for, or that f has none.
+func zeroHint(f int) string {
+	def := &paramDefs[f]
+	if def.deflt == "" {
+		return fmt.Sprintf("%s has no default: every point needs one", def.name)
+	}
+	return fmt.Sprintf("a zero %s stands for its default (%s) in a point", def.name, def.deflt)
 }
 
 var (
@@ -211,8 +225,11 @@ func coerce(f int, raw any, path string) (paramValue, *SpecError) {
 	v, err := coerceKind(f, raw, path)
 	if err == nil && f != fSeed && isZeroValue(f, &v) {
 		def := &paramDefs[f]
-		return paramValue{}, &SpecError{Path: path, Msg: fmt.Sprintf("%s is not allowed: in a point a zero %s stands for its default; leave %s out for the default, or give a value like %s",
-			formatRaw(raw), def.name, def.name, def.example)}
+		advice := fmt.Sprintf("leave %s out instead, or give another value", def.name)
+		if def.deflt == "" {
+			advice = "give a value like " + def.example
+		}
+		return paramValue{}, &SpecError{Path: path, Msg: fmt.Sprintf("%s is not allowed: %s; %s", formatRaw(raw), zeroHint(f), advice)}
 	}
 	return v, err
 }

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -62,11 +64,16 @@ func parse(data []byte, filename string, place func(*Spec)) (*Spec, error) {
 	return spec, nil
 }
 
-// ParseFile reads and parses the spec in the file at path.
+// ParseFile reads and parses the spec in the file at path. Its errors name
+// path once, at their start.
 func ParseFile(path string) (*Spec, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("schemas: reading sweep spec: %w", err)
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the path is named below
+		}
+		return nil, fmt.Errorf("%s: cannot read the spec: %w", path, err)
 	}
 	return Parse(data, path)
 }
@@ -283,7 +290,18 @@ func (d *decoder) value(n *yaml.Node, path string, depth int) any {
 }
 
 // scalar converts a scalar node by its resolved YAML tag.
+//
+// go.yaml.in/yaml/v3 has no YAML 1.2 mode for integers: it reads a plain
+// 010 as the YAML 1.1 octal 8 (and 09 as the number 9), which no one
+// writing a sweep means. Such a number is refused, with both readings;
+// YAML 1.2's explicit 0o10 (and 0x10, 0b10) is read as written.
 func (d *decoder) scalar(n *yaml.Node, path string) any {
+	if n.Style&(yaml.SingleQuotedStyle|yaml.DoubleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) == 0 {
+		if msg, ok := leadingZero(n.Value); ok {
+			d.errorf(path, n.Line, "%s", msg)
+			return nil
+		}
+	}
 	switch n.ShortTag() {
 	case "!!null":
 		return nil
@@ -312,6 +330,30 @@ func (d *decoder) scalar(n *yaml.Node, path string) any {
 		return nil
 	}
 	return n.Value
+}
+
+// leadingZero reports a plain integer written with a leading zero, like
+// 010, -007 or 0_10, with the message that refuses it.
+func leadingZero(s string) (msg string, ok bool) {
+	sign, digits := "", strings.ReplaceAll(s, "_", "")
+	if len(digits) > 0 && (digits[0] == '-' || digits[0] == '+') {
+		sign, digits = digits[:1], digits[1:]
+	}
+	if len(digits) < 2 || digits[0] != '0' || strings.Trim(digits, "0123456789") != "" {
+		return "", false
+	}
+	if sign == "+" {
+		sign = ""
+	}
+	decimal := strings.TrimLeft(digits, "0")
+	if decimal == "" {
+		decimal, sign = "0", ""
+	}
+	msg = fmt.Sprintf("%s has a leading zero; write %s%s", s, sign, decimal)
+	if octal, err := strconv.ParseInt(digits, 8, 64); err == nil && strconv.FormatInt(octal, 10) != decimal {
+		msg += fmt.Sprintf(" (or %s%d if you meant octal)", sign, octal)
+	}
+	return msg, true
 }
 
 // spec builds a Spec from the decoded document.

@@ -2,6 +2,7 @@ package schemas
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -411,7 +412,7 @@ var badSpecs = []struct {
 	{"spectrum without max", head + "fixed: {algorithm: direct, n: 3, input_spectrum: {min: 1}}\n",
 		[]string{"fixed.input_spectrum: a spectrum object needs both min and max"}},
 	{"zero tol", head + "fixed: {algorithm: direct, n: 1, tol: 0}\n",
-		[]string{"bad.yaml:4: fixed.tol: 0 is not allowed: in a point a zero tol stands for its default; leave tol out for the default, or give a value like 0.01"}},
+		[]string{"bad.yaml:4: fixed.tol: 0 is not allowed: a zero tol stands for its default (0.01) in a point; leave tol out instead, or give another value"}},
 	{"empty mode", head + "fixed: {algorithm: direct, n: 1}\ngrid: {mode: [flow, \"\"]}\n",
 		[]string{`grid.mode[1]: "" is not allowed`}},
 	{"zero k", head + "fixed: {algorithm: interneuron, n: 2}\ngrid: {k: [0, 2]}\n",
@@ -442,11 +443,27 @@ var badSpecs = []struct {
 	{"grid above max_points", head + "fixed: {algorithm: direct, n: 1}\ngrid:\n  seed: {range: [0, 1000]}\n",
 		[]string{"grid.seed.range: [0, 1000] is not a list of three numbers"}},
 	{"grid above max_points", head + "fixed: {algorithm: direct, n: 1}\ngrid:\n  seed: {range: [0, 1000, 1]}\n  eta: {linspace: [0.01, 0.1, 1000]}\nlimits: {max_points: 999999}\n",
-		[]string{"bad.yaml: the grid has 1,000,000 points, above limits.max_points = 999,999; shrink the axes, or raise the limit with limits: {max_points: N}"}},
+		[]string{"bad.yaml: the grid has 1,000,000 points, above limits.max_points = 999,999; shrink the axes, or raise the limit with limits: {max_points: 1000000}"}},
 	{"grid above the default max_points", head + "fixed: {algorithm: direct, n: 1}\ngrid:\n  seed: {range: [0, 10000000, 1]}\n  eta: {linspace: [0.01, 0.1, 2]}\n",
 		[]string{"the grid has 20,000,000 points, above limits.max_points = 10,000,000"}},
+	{"one axis of 10⁹ values above max_points", head + "fixed: {algorithm: direct, n: 1}\ngrid:\n  seed: {range: [0, 1000000000, 1]}\n",
+		[]string{"the grid has 1,000,000,000 points, above limits.max_points = 10,000,000", "limits: {max_points: 1000000000}"}},
+	{"one float axis of 10⁹ values above max_points", head + "fixed: {algorithm: direct, n: 1}\ngrid:\n  eta: {range: [0.5, 1000000, 0.001]}\n",
+		[]string{"the grid has 999,999,500 points"}},
+	{"one axis of 10⁹ values within max_points", head + "fixed: {algorithm: direct, n: 1}\ngrid:\n  seed: {range: [0, 1000000000, 1]}\nlimits: {max_points: 1000000000}\n",
+		[]string{"grid.seed.range: {range: [0, 1000000000, 1]} gives 1,000,000,000 values; an axis holds at most 10,000,000"}},
 	{"grid beyond int64", head + "fixed: {algorithm: direct, n: 1}\ngrid:\n  seed: {range: [0, 10000000, 1]}\n  eta: {linspace: [0.01, 0.1, 10000000]}\n  tol: {linspace: [0.01, 0.1, 10000000]}\nlimits: {max_points: 9000000000000000000}\n",
 		[]string{"the grid has more than 9,223,372,036,854,775,807 points"}},
+	{"leading zero", head + "fixed: {algorithm: direct}\ngrid: {n: [2, 010]}\n",
+		[]string{"bad.yaml:5: grid.n[1]: 010 has a leading zero; write 10 (or 8 if you meant octal)"}},
+	{"leading zero, not octal", head + "fixed: {algorithm: direct, n: 1}\ngrid: {seed: [07, 09]}\n",
+		[]string{"grid.seed[0]: 07 has a leading zero; write 7\n", "grid.seed[1]: 09 has a leading zero; write 9"}},
+	{"leading zero, negative", head + "fixed: {algorithm: direct, n: 1, seed: -0_10}\n",
+		[]string{"fixed.seed: -0_10 has a leading zero; write -10 (or -8 if you meant octal)"}},
+	{"leading zero in chunk", head + "fixed: {algorithm: direct, n: 1}\nchunk: 0100\n",
+		[]string{"bad.yaml:5: chunk: 0100 has a leading zero; write 100 (or 64 if you meant octal)"}},
+	{"leading zero in a generator", head + "fixed: {algorithm: direct, n: 1}\ngrid: {seed: {range: [0, 010, 1]}}\n",
+		[]string{"grid.seed.range[1]: 010 has a leading zero"}},
 	{"invalid YAML", head + "fixed: {algorithm: direct, n: 1\n",
 		[]string{"bad.yaml:4: invalid YAML: did not find expected ',' or '}' (is a {...} left open?)"}},
 	{"invalid YAML indentation", head + "fixed:\n  algorithm: direct\n n: 1\n",
@@ -523,5 +540,99 @@ func TestParseFileMissing(t *testing.T) {
 	_, err := ParseFile(filepath.Join(t.TempDir(), "nope.yaml"))
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("got: %v want: an error wrapping os.ErrNotExist", err)
+	}
+}
+
+// TestZeroValueHints checks what a zero value of each parameter is told:
+// the default it stands for, as dynamics.Params.WithDefaults fills it in,
+// or that the parameter has none. Both a fixed value and a generator that
+// passes through 0 get the hint.
+func TestZeroValueHints(t *testing.T) {
+	def := dynamics.Params{Algorithm: dynamics.Direct, N: 4}.WithDefaults()
+	online := dynamics.Params{Algorithm: dynamics.Direct, N: 4, Mode: dynamics.Online}.WithDefaults()
+	if def.K != def.N || def.InputSpectrum.Min != 1 || def.InputSpectrum.Max != 1 {
+		t.Fatalf("dynamics defaults changed: got: k %d for n %d, spectrum %+v; update the hints of k and input_spectrum", def.K, def.N, def.InputSpectrum)
+	}
+	plain := func(f int) string {
+		v := getParam(&def, f)
+		_, value, _ := strings.Cut(string(appendParam(nil, f, &v)), "=")
+		return value
+	}
+	tests := []struct {
+		param string
+		zero  string
+		want  string // "" for a parameter without default
+	}{
+		{"algorithm", `""`, ""},
+		{"mode", `""`, plain(fMode)},
+		{"n", "0", ""},
+		{"k", "0", "k = n"},
+		{"input_spectrum", "{min: 0, max: 0}", "all ones"},
+		{"input_basis", `""`, plain(fInputBasis)},
+		{"init_scale", "0", plain(fInitScale)},
+		{"init_shape", `""`, plain(fInitShape)},
+		{"init_spread", "0", plain(fInitSpread)},
+		{"init_basis", `""`, plain(fInitBasis)},
+		{"eta", "0", plain(fEta)},
+		{"batch", "0", plain(fBatch)},
+		{"tol", "0", plain(fTol)},
+		{"horizon", "0", fmt.Sprintf("%s in flow mode, %s steps online", appendFloat(nil, def.Horizon), appendFloat(nil, online.Horizon))},
+		{"record", "0", plain(fRecord)},
+	}
+	if len(tests) != numParams-1 {
+		t.Fatalf("got: %d parameters in the table, want: %d (all but seed, whose 0 is a value)", len(tests), numParams-1)
+	}
+	for _, tc := range tests {
+		t.Run(tc.param, func(t *testing.T) {
+			fixed := map[string]string{"algorithm": "direct", "n": "4"}
+			fixed[tc.param] = tc.zero
+			var parts []string
+			for _, name := range sortedNames(fixed) {
+				parts = append(parts, name+": "+fixed[name])
+			}
+			err := check(head + "fixed: {" + strings.Join(parts, ", ") + "}\n")
+			if err == nil {
+				t.Fatalf("got: no error, want: %s: %s refused", tc.param, tc.zero)
+			}
+			msg := err.Error()
+			want := fmt.Sprintf("a zero %s stands for its default (%s) in a point; leave %s out instead", tc.param, tc.want, tc.param)
+			if tc.want == "" {
+				want = fmt.Sprintf("%s has no default: every point needs one", tc.param)
+				if strings.Contains(msg, "leave "+tc.param+" out") {
+					t.Errorf("got: %s\nwant: no advice to leave %s out (it has no default)", msg, tc.param)
+				}
+			}
+			if !strings.Contains(msg, want) {
+				t.Errorf("got: %s\nwant a message with: %s", msg, want)
+			}
+		})
+	}
+	for _, tc := range []struct{ axis, want string }{
+		{"n: {range: [0, 4, 2]}", "grid.n.range: {range: [0, 4, 2]} gives 0, which is not allowed: n has no default: every point needs one"},
+		{"k: {range: [0, 4, 2]}", "grid.k.range: {range: [0, 4, 2]} gives 0, which is not allowed: a zero k stands for its default (k = n) in a point; start the axis elsewhere"},
+	} {
+		err := check(head + "fixed: {algorithm: interneuron}\ngrid: {" + tc.axis + "}\n")
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got: %v\nwant a message with: %s", tc.axis, err, tc.want)
+		}
+	}
+}
+
+// TestNumberForms checks the integer forms a spec may use: YAML's 0o, 0x
+// and 0b prefixes and a lone 0 are read as written; a leading zero is
+// refused (TestBadSpecs) rather than read as octal.
+func TestNumberForms(t *testing.T) {
+	for _, tc := range []struct {
+		value string
+		want  int64
+	}{{"10", 10}, {"0o10", 8}, {"0x10", 16}, {"0b10", 2}, {"1_000", 1000}, {"+7", 7}, {"0", 0}, {"-0", 0}, {"8.0", 8}} {
+		spec, err := Parse([]byte(head+"fixed: {algorithm: direct, n: 2, seed: "+tc.value+"}\n"), "forms.yaml")
+		if err != nil {
+			t.Errorf("seed: %s: got: %v want: seed %d", tc.value, err, tc.want)
+			continue
+		}
+		if got := spec.Fixed["seed"]; got != tc.want {
+			t.Errorf("seed: %s: got: %v want: %d", tc.value, got, tc.want)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package schemas
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"regexp"
@@ -17,36 +18,244 @@ import (
 // network, …). Structural problems come back as *SpecError values joined
 // with errors.Join; refused points as one *PointsError that counts them and
 // shows the first MaxPointExamples with their index and axis values.
+//
+// The points are not checked one by one: the axes of the parameters that
+// the rules check alone (seeds, initial scales, tolerances, …) are checked
+// value by value, and only the others are checked in every combination.
+// A grid of 10⁹ points over a seed, an init_scale and an eta axis of 1000
+// values each takes 3000 checks.
 func (s *Spec) Validate() error {
+	return s.ValidateContext(context.Background(), nil)
+}
+
+// ValidateContext is Validate that stops when ctx is done, returning an
+// error that wraps ctx.Err(), and that reports its progress to progress
+// (when not nil) about every million checks and once at the end, as the
+// checks done of total.
+func (s *Spec) ValidateContext(ctx context.Context, progress func(done, total int64)) error {
 	g, errs := s.compile()
 	if len(errs) > 0 {
 		return joinErrors(errs)
 	}
-	return g.validatePoints(s.file)
+	return g.validatePoints(ctx, s.file, progress)
 }
 
-// validatePoints runs dynamics.Params.Validate on every point.
-func (g *Grid) validatePoints(file string) error {
+// independent marks the parameters whose rules in dynamics.Params.Validate
+// involve no other parameter (and whose defaults depend on none), so that
+// an axis of them is checked value by value. TestIndependentParams holds
+// the list to Validate.
+var independent = [numParams]bool{
+	fInputBasis: true, fInitScale: true, fInitShape: true, fInitSpread: true,
+	fInitBasis: true, fBatch: true, fTol: true, fRecord: true, fSeed: true,
+}
+
+// fieldOf returns the field number of a dynamics.FieldError's field
+// ("input_spectrum.values[2]" is input_spectrum), or -1.
+func fieldOf(field string) int {
+	if i := strings.IndexAny(field, ".["); i >= 0 {
+		field = field[:i]
+	}
+	return paramField(field)
+}
+
+// checkGroup is a set of axes whose combinations are checked together:
+// the axes of coupled parameters, or one axis of independent ones. A point
+// is valid when the combination of every group it takes is.
+type checkGroup struct {
+	axes []int // indices in Grid.axes, ascending
+	// owns reports the parameters whose problems the group answers for.
+	owns   [numParams]bool
+	combos int64
+	valid  int64
+	// bad lists the first MaxPointExamples invalid combinations, ascending:
+	// the first invalid points of the grid take no others.
+	bad []int64
+}
+
+// checkGroups splits the axes of g into check groups: one of every axis
+// with a coupled parameter (answering for every parameter not in another
+// group, set or default), then one per other axis.
+func (g *Grid) checkGroups() []*checkGroup {
+	coupled := &checkGroup{combos: 1}
+	groups := []*checkGroup{coupled}
+	for f := range numParams {
+		coupled.owns[f] = true
+	}
+	for a, ax := range g.axes {
+		alone := true
+		for _, c := range ax.columns {
+			alone = alone && independent[c.field]
+		}
+		if !alone {
+			coupled.axes = append(coupled.axes, a)
+			coupled.combos *= ax.n
+			continue
+		}
+		ind := &checkGroup{axes: []int{a}, combos: ax.n}
+		for _, c := range ax.columns {
+			ind.owns[c.field] = true
+			coupled.owns[c.field] = false
+		}
+		groups = append(groups, ind)
+	}
+	return groups
+}
+
+// validatePoints runs dynamics.Params.Validate on the combinations of every
+// check group, then counts the invalid points and finds the first ones.
+func (g *Grid) validatePoints(ctx context.Context, file string, progress func(done, total int64)) error {
 	lim := g.limits.Dynamics()
-	var pe *PointsError
-	for i := range g.size {
+	groups := g.checkGroups()
+	var total, done int64
+	for _, cg := range groups {
+		total += cg.combos
+	}
+	const every = 1 << 20
+	for _, cg := range groups {
+		for c := range cg.combos {
+			if done%4096 == 0 {
+				if err := ctx.Err(); err != nil {
+					return fmt.Errorf("checking the points of the grid: %w", err)
+				}
+				if progress != nil && done > 0 && done%every == 0 {
+					progress(done, total)
+				}
+			}
+			done++
+			p := g.base
+			rem := c
+			for k := len(cg.axes) - 1; k >= 0; k-- {
+				ax := &g.axes[cg.axes[k]]
+				d := rem % ax.n
+				rem /= ax.n
+				for i := range ax.columns {
+					v := ax.columns[i].at(d)
+					setParam(&p, ax.columns[i].field, &v)
+				}
+			}
+			p = defaulted(p)
+			if cg.answersFor(p.Validate(lim)) {
+				if len(cg.bad) < MaxPointExamples {
+					cg.bad = append(cg.bad, c)
+				}
+				continue
+			}
+			cg.valid++
+		}
+	}
+	if progress != nil {
+		progress(done, total)
+	}
+	valid := int64(1)
+	for _, cg := range groups {
+		valid *= cg.valid
+	}
+	if valid == g.size {
+		return nil
+	}
+	pe := &PointsError{File: file, Total: g.size, Invalid: g.size - valid}
+	for from := int64(0); len(pe.Examples) < MaxPointExamples; {
+		i, ok := g.nextInvalid(groups, from)
+		if !ok {
+			break
+		}
 		p := g.params(i, false)
 		err := p.Validate(lim)
 		if err == nil {
+			// The groups disagree with the point: independent is wrong
+			// (TestIndependentParams says how).
+			return fmt.Errorf("internal error: point %d (%s) is valid, but the checks of its axes refused it; please report this spec", i, g.Describe(i))
+		}
+		pe.Examples = append(pe.Examples, PointProblem{Index: i, Axes: g.Describe(i), Err: err})
+		from = i + 1
+	}
+	return pe
+}
+
+// answersFor reports whether err holds a problem with a parameter that
+// the group owns (or with no parameter, which the coupled group owns).
+func (cg *checkGroup) answersFor(err error) bool {
+	if err == nil {
+		return false
+	}
+	for _, fe := range dynamics.FieldErrors(err) {
+		if f := fieldOf(fe.Field); f < 0 && cg.owns[fAlgorithm] || f >= 0 && cg.owns[f] {
+			return true
+		}
+	}
+	return false
+}
+
+// nextInvalid returns the first point at or after from that takes an
+// invalid combination of some group.
+func (g *Grid) nextInvalid(groups []*checkGroup, from int64) (int64, bool) {
+	best, found := int64(0), false
+	digits := make([]int64, len(g.axes))
+	for _, cg := range groups {
+		for _, c := range cg.bad {
+			fixed := make(map[int]int64, len(cg.axes))
+			rem := c
+			for k := len(cg.axes) - 1; k >= 0; k-- {
+				n := g.axes[cg.axes[k]].n
+				fixed[cg.axes[k]] = rem % n
+				rem /= n
+			}
+			if i, ok := g.nextWith(fixed, from, digits); ok && (!found || i < best) {
+				best, found = i, true
+			}
+		}
+	}
+	return best, found
+}
+
+// nextWith returns the first point at or after from whose digit (value
+// index) on axis a is fixed[a] for every a in fixed. digits is scratch
+// space of one digit per axis.
+func (g *Grid) nextWith(fixed map[int]int64, from int64, digits []int64) (int64, bool) {
+	if from >= g.size {
+		return 0, false
+	}
+	rem := from
+	for a := len(g.axes) - 1; a >= 0; a-- {
+		digits[a] = rem % g.axes[a].n
+		rem /= g.axes[a].n
+	}
+	// The answer keeps from's digits on a prefix of the axes, is larger
+	// than from on the next axis (unless it is from itself), and smallest
+	// after it. The longest prefix that works gives the smallest point.
+	mismatch := len(g.axes)
+	for a := range g.axes {
+		if v, ok := fixed[a]; ok && v != digits[a] {
+			mismatch = a
+			break
+		}
+	}
+	if mismatch == len(g.axes) {
+		return from, true
+	}
+	for j := mismatch; j >= 0; j-- {
+		v, isFixed := fixed[j]
+		switch {
+		case isFixed && v > digits[j]:
+		case !isFixed && digits[j]+1 < g.axes[j].n:
+			v = digits[j] + 1
+		default:
 			continue
 		}
-		if pe == nil {
-			pe = &PointsError{File: file, Total: g.size}
+		i := int64(0)
+		for a := range g.axes {
+			d := digits[a]
+			switch {
+			case a == j:
+				d = v
+			case a > j:
+				d = fixed[a] // 0 when not fixed
+			}
+			i = i*g.axes[a].n + d
 		}
-		pe.Invalid++
-		if len(pe.Examples) < MaxPointExamples {
-			pe.Examples = append(pe.Examples, PointProblem{Index: i, Axes: g.Describe(i), Err: err})
-		}
+		return i, true
 	}
-	if pe != nil {
-		return pe
-	}
-	return nil
+	return 0, false
 }
 
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
@@ -103,13 +312,13 @@ func (s *Spec) compile() (*Grid, []*SpecError) {
 
 	// Count the points before generating any axis, so that an oversized
 	// grid is refused without taking the memory its axes would need.
-	if count, ok := s.countPoints(); !ok || count > limits.MaxPoints {
-		total := "more than 9,223,372,036,854,775,807"
-		if ok {
-			total = groupDigits(count)
-		}
-		add(&SpecError{Msg: fmt.Sprintf("the grid has %s points, above limits.max_points = %s; shrink the axes, or raise the limit with limits: {max_points: N}",
-			total, groupDigits(limits.MaxPoints))})
+	if count, ok := s.countPoints(); !ok {
+		add(&SpecError{Msg: fmt.Sprintf("the grid has more than %s points, above limits.max_points = %s; shrink the axes",
+			groupDigits(math.MaxInt64), groupDigits(limits.MaxPoints))})
+		return nil, errs
+	} else if count > limits.MaxPoints {
+		add(&SpecError{Msg: fmt.Sprintf("the grid has %s points, above limits.max_points = %s; shrink the axes, or raise the limit with limits: {max_points: %d}",
+			groupDigits(count), groupDigits(limits.MaxPoints), count)})
 		return nil, errs
 	}
 
@@ -211,8 +420,10 @@ func (s *Spec) compile() (*Grid, []*SpecError) {
 func (s *Spec) countPoints() (int64, bool) {
 	prod := int64(1)
 	mul := func(n int64) bool {
-		n = max(n, 1) // malformed axes are reported by expandAxis
-		if prod > math.MaxInt64/n {
+		// Malformed axes are reported by expandAxis; a saturated
+		// rangeCount is beyond int64 already.
+		n = max(n, 1)
+		if n == math.MaxInt64 || prod > math.MaxInt64/n {
 			return false
 		}
 		prod *= n

@@ -1,8 +1,10 @@
 package schemas
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -141,6 +143,227 @@ func TestSuggestions(t *testing.T) {
 	for _, tc := range tests {
 		if got := closest(tc.word, paramNames); got != tc.want {
 			t.Errorf("closest(%q): got: %q want: %q", tc.word, got, tc.want)
+		}
+	}
+}
+
+// TestValidateChecksAxesNotPoints validates a grid of 10⁹ points whose axes
+// check independently: the checks are the axes' values (3 × 1000), not the
+// points.
+func TestValidateChecksAxesNotPoints(t *testing.T) {
+	spec := mustParse(t, `apiVersion: isweep/v1
+name: big
+output: o
+grid:
+  seed: {range: [0, 1000, 1]}
+  init_scale: {linspace: [1, 10, 1000]}
+  eta: {linspace: [0.001, 0.5, 1000]}
+fixed: {algorithm: interneuron, n: 2}
+limits: {max_points: 1000000000}
+`)
+	var done, total int64
+	err := spec.ValidateContext(context.Background(), func(d, n int64) { done, total = d, n })
+	if err != nil {
+		t.Fatalf("got: %v want: valid", err)
+	}
+	if done != total || total != 3000 {
+		t.Errorf("got: %d of %d checks want: 3000 of 3000 (the values of the three axes)", done, total)
+	}
+}
+
+// TestValidateCancel stops a long validation with its context.
+func TestValidateCancel(t *testing.T) {
+	spec := mustParse(t, `apiVersion: isweep/v1
+name: long
+output: o
+grid:
+  algorithm: [direct, interneuron]
+  eta: {linspace: [0.001, 0.5, 100000]}
+  horizon: {linspace: [100, 1000, 10000]}
+fixed: {n: 2}
+limits: {max_points: 2000000000}
+`)
+	ctx, cancel := context.WithCancel(context.Background())
+	var reports int
+	err := spec.ValidateContext(ctx, func(done, total int64) {
+		reports++
+		if done >= total {
+			t.Errorf("got: all %d checks done, want: a stop at the first report", total)
+		}
+		cancel()
+	})
+	if !errors.Is(err, context.Canceled) || reports != 1 {
+		t.Errorf("got: %v after %d reports want: context.Canceled after 1", err, reports)
+	}
+}
+
+// pools are values of each parameter for random grids, valid and not,
+// some at the default limits.
+var pools = map[string][]any{
+	"algorithm":      {"direct", "interneuron", "bogus"},
+	"mode":           {"flow", "online", "sideways"},
+	"n":              {int64(1), int64(2), int64(4), int64(1024), int64(1025), int64(-1)},
+	"k":              {int64(1), int64(2), int64(4), int64(8), int64(1025), int64(-3)},
+	"input_spectrum": {[]float64{1, 2}, []float64{0.5, 1, 2, 4}, dynamics.Spectrum{Min: 0.5, Max: 2}, dynamics.Spectrum{Min: 2, Max: 1}, []float64{-1, 1}, dynamics.Spectrum{Min: 1e-40, Max: 1}},
+	"input_basis":    {"identity", "random", "bogus"},
+	"init_scale":     {1.0, 10.0, 1e31, -1.0},
+	"init_shape":     {"identity", "logspread", "wishart", "bogus"},
+	"init_spread":    {1.0, 10.0, 0.5},
+	"init_basis":     {"aligned", "random", "bogus"},
+	"eta":            {0.01, 0.5, 1.5, -0.1},
+	"batch":          {int64(1), int64(8), int64(-1)},
+	"tol":            {0.01, 0.5, 1.5},
+	"horizon":        {100.0, 1e5, 1e8, 1e10, 2.5},
+	"record":         {int64(2), int64(1000), int64(1)},
+	"seed":           {int64(0), int64(5), int64(-1)},
+}
+
+func pick(rng *rand.Rand, name string, k int) []any {
+	pool := pools[name]
+	out := make([]any, k)
+	for i := range out {
+		out[i] = pool[rng.IntN(len(pool))]
+	}
+	return out
+}
+
+// validateEveryPoint is Validate as it was: every point checked.
+func validateEveryPoint(g *Grid) (invalid int64, examples []PointProblem) {
+	lim := g.limits.Dynamics()
+	for i := range g.size {
+		p := g.params(i, false)
+		if err := p.Validate(lim); err != nil {
+			invalid++
+			if len(examples) < MaxPointExamples {
+				examples = append(examples, PointProblem{Index: i, Axes: g.Describe(i), Err: err})
+			}
+		}
+	}
+	return invalid, examples
+}
+
+// TestValidateMatchesEveryPoint compares Validate with checking every
+// point, on random grids of valid and invalid values of every parameter,
+// in grid axes, zip groups and fixed values.
+func TestValidateMatchesEveryPoint(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 7))
+	names := ParamNames()
+	for trial := range 400 {
+		spec := &Spec{APIVersion: APIVersion, Name: "random", Output: "o",
+			GridAxes: map[string]Axis{}, Fixed: map[string]any{}}
+		var zip map[string]Axis
+		zipLen := 1 + rng.IntN(3)
+		for _, name := range names {
+			switch r := rng.IntN(10); {
+			case r < 3:
+				spec.GridAxes[name] = Axis{Values: pick(rng, name, 1+rng.IntN(4))}
+			case r < 4:
+				if zip == nil {
+					zip = map[string]Axis{}
+					spec.Zip = append(spec.Zip, zip)
+				}
+				zip[name] = Axis{Values: pick(rng, name, zipLen)}
+			case r < 6:
+				spec.Fixed[name] = pick(rng, name, 1)[0]
+			}
+		}
+		for _, name := range []string{"algorithm", "n"} {
+			_, inGrid := spec.GridAxes[name]
+			_, inZip := zip[name]
+			if _, fixed := spec.Fixed[name]; !fixed && !inGrid && !inZip {
+				spec.Fixed[name] = pools[name][rng.IntN(2)]
+			}
+		}
+		g, err := spec.Grid()
+		if err != nil {
+			t.Fatalf("trial %d: Grid: %v", trial, err)
+		}
+		wantInvalid, wantExamples := validateEveryPoint(g)
+		err = spec.Validate()
+		var pe *PointsError
+		switch {
+		case wantInvalid == 0 && err != nil:
+			t.Fatalf("trial %d: got: %v want: valid", trial, err)
+		case wantInvalid == 0:
+			continue
+		case !errors.As(err, &pe):
+			t.Fatalf("trial %d: got: %v want: %d invalid points", trial, err, wantInvalid)
+		}
+		if pe.Invalid != wantInvalid || pe.Total != g.Len() || len(pe.Examples) != len(wantExamples) {
+			t.Fatalf("trial %d: got: %d of %d invalid, %d examples want: %d of %d, %d examples\n%v", trial,
+				pe.Invalid, pe.Total, len(pe.Examples), wantInvalid, g.Len(), len(wantExamples), err)
+		}
+		for j, ex := range pe.Examples {
+			want := wantExamples[j]
+			if ex.Index != want.Index || ex.Axes != want.Axes || ex.Err.Error() != want.Err.Error() {
+				t.Errorf("trial %d, example %d: got: point %d (%s): %v want: point %d (%s): %v", trial, j, ex.Index, ex.Axes, ex.Err, want.Index, want.Axes, want.Err)
+			}
+		}
+	}
+}
+
+// TestIndependentParams holds the parameters Validate checks one axis at a
+// time to dynamics.Params.Validate: the problems it finds with such a
+// parameter depend on its value alone, and those it finds with the others
+// do not depend on it.
+func TestIndependentParams(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 11))
+	draw := func() dynamics.Params {
+		var p dynamics.Params
+		for f, def := range paramDefs {
+			if rng.IntN(3) == 0 {
+				continue
+			}
+			v, err := coerceKind(f, pick(rng, def.name, 1)[0], "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			setParam(&p, f, &v)
+		}
+		return p
+	}
+	// mix takes the independent parameters from ind, the others from rest.
+	mix := func(rest, ind dynamics.Params) dynamics.Params {
+		for f := range numParams {
+			if independent[f] {
+				v := getParam(&ind, f)
+				setParam(&rest, f, &v)
+			}
+		}
+		return rest
+	}
+	// problems returns the problems Validate finds with the parameters
+	// for which keep is true.
+	problems := func(p dynamics.Params, lim dynamics.Limits, keep func(f int) bool) string {
+		var b strings.Builder
+		for _, fe := range dynamics.FieldErrors(defaulted(p).Validate(lim)) {
+			if keep(fieldOf(fe.Field)) {
+				b.WriteString(fe.Error() + "\n")
+			}
+		}
+		return b.String()
+	}
+	for trial := range 20000 {
+		lim := dynamics.Limits{}
+		if trial%2 == 1 {
+			lim = dynamics.Limits{MaxN: 4, MaxFlowHorizon: 1000, MaxOnlineSteps: 1e6}
+		}
+		p1, p2, q1, q2 := draw(), draw(), draw(), draw()
+		coupled := func(f int) bool { return f < 0 || !independent[f] }
+		if a, b := problems(mix(p1, q1), lim, coupled), problems(mix(p1, q2), lim, coupled); a != b {
+			t.Fatalf("problems with the coupled parameters of %+v change with the independent ones:\ngot: %s\nand: %s", mix(p1, q1), a, b)
+		}
+		for f := range numParams {
+			if !independent[f] {
+				continue
+			}
+			other := q2
+			v := getParam(&q1, f)
+			setParam(&other, f, &v)
+			only := func(g int) bool { return g == f }
+			if a, b := problems(mix(p1, q1), lim, only), problems(mix(p2, other), lim, only); a != b {
+				t.Fatalf("problems with %s in %+v change with the other parameters:\ngot: %s\nand: %s", paramDefs[f].name, mix(p1, q1), a, b)
+			}
 		}
 	}
 }

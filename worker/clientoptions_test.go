@@ -41,6 +41,7 @@ func TestClientOptionsFromEnv(t *testing.T) {
 		{name: "certificate without key", env: map[string]string{"TEMPORAL_TLS_CLIENT_CERT_PATH": "/c.pem"}, wantErrPart: "TEMPORAL_TLS_CLIENT_KEY_PATH"},
 		{name: "missing certificate file", env: map[string]string{"TEMPORAL_TLS_CLIENT_CERT_PATH": "/no/c.pem", "TEMPORAL_TLS_CLIENT_KEY_PATH": "/no/k.pem"}, wantErrPart: "/no/c.pem"},
 		{name: "CA file without certificates", env: map[string]string{"TEMPORAL_TLS_SERVER_CA_CERT_PATH": notPEM}, wantErrPart: "holds no PEM certificate"},
+		{name: "missing CA file", env: map[string]string{"TEMPORAL_TLS_SERVER_CA_CERT_PATH": "/no/ca.pem"}, wantErrPart: "/no/ca.pem"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -51,6 +52,13 @@ func TestClientOptionsFromEnv(t *testing.T) {
 			if tt.wantErrPart != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErrPart) {
 					t.Fatalf("got: error %v, want: one naming %q", err, tt.wantErrPart)
+				}
+				// A file is named once: by the message, not again by the
+				// file system's error inside it.
+				for _, v := range tt.env {
+					if strings.HasPrefix(v, "/") && strings.Count(err.Error(), v) > 1 {
+						t.Errorf("got: error %v, want: %s named once", err, v)
+					}
 				}
 				return
 			}

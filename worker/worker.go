@@ -8,7 +8,9 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"runtime"
 	"strconv"
@@ -206,6 +208,14 @@ func (s TLSSettings) Config() (*tls.Config, error) {
 	if s.ClientCertPath != "" {
 		cert, err := tls.LoadX509KeyPair(s.ClientCertPath, s.ClientKeyPath)
 		if err != nil {
+			var pe *fs.PathError
+			if errors.As(err, &pe) { // the paths are named below
+				which := "certificate"
+				if pe.Path == s.ClientKeyPath {
+					which = "key"
+				}
+				err = fmt.Errorf("cannot read the %s: %w", which, pe.Err)
+			}
 			return nil, fmt.Errorf("load Temporal client certificate (TEMPORAL_TLS_CLIENT_CERT_PATH %s, TEMPORAL_TLS_CLIENT_KEY_PATH %s): %w; give a PEM certificate and its PEM key", s.ClientCertPath, s.ClientKeyPath, err)
 		}
 		cfg.Certificates = []tls.Certificate{cert}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/isweep/isweep/internal/proctest"
 	"github.com/isweep/isweep/internal/results"
+	"github.com/isweep/isweep/internal/s3test"
 	"github.com/isweep/isweep/internal/store"
 	"github.com/isweep/isweep/schemas"
 )
@@ -475,12 +476,19 @@ func TestPlanRefusesBadSpecs(t *testing.T) {
 		{"eta out of range", "apiVersion: isweep/v1\nname: bad\noutput: out\ngrid:\n  eta: [0.5, 1.5]\nfixed: {algorithm: interneuron, n: 2}\n", []string{"eta", "1.5"}},
 		{"k below n", "apiVersion: isweep/v1\nname: bad\noutput: out\nfixed: {algorithm: interneuron, n: 8, k: 4}\n", []string{"k", "n"}},
 		{"path traversal", "apiVersion: isweep/v1\nname: ../escape\noutput: out\nfixed: {algorithm: direct, n: 2}\n", []string{"name"}},
+		{"10⁹ points", "apiVersion: isweep/v1\nname: big\noutput: out\ngrid: {seed: {range: [0, 1000000000, 1]}}\nfixed: {algorithm: direct, n: 2}\n",
+			[]string{"1,000,000,000 points", "limits.max_points = 10,000,000", "max_points: 1000000000"}},
+		{"n zero", "apiVersion: isweep/v1\nname: bad\noutput: out\nfixed: {algorithm: direct, n: 0}\n", []string{"fixed.n", "n has no default"}},
+		{"leading zero", "apiVersion: isweep/v1\nname: bad\noutput: out\ngrid: {n: [010]}\nfixed: {algorithm: direct}\n", []string{"010 has a leading zero; write 10 (or 8 if you meant octal)"}},
+		{"missing file", "", []string{"spec.yaml: cannot read the spec: no such file or directory"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			if err := os.WriteFile(filepath.Join(dir, "spec.yaml"), []byte(tt.spec), 0o644); err != nil {
-				t.Fatal(err)
+			if tt.spec != "" {
+				if err := os.WriteFile(filepath.Join(dir, "spec.yaml"), []byte(tt.spec), 0o644); err != nil {
+					t.Fatal(err)
+				}
 			}
 			code, out := runIsweep(t, dir, time.Minute, "plan", "spec.yaml")
 			if code != exitBadInput {
@@ -489,6 +497,11 @@ func TestPlanRefusesBadSpecs(t *testing.T) {
 			for _, w := range tt.want {
 				if !strings.Contains(out, w) {
 					t.Errorf("got: %q, want it to mention %q", out, w)
+				}
+			}
+			for _, line := range strings.Split(out, "\n") {
+				if strings.Count(line, "spec.yaml") > 1 {
+					t.Errorf("got: %q, want: the file named once", line)
 				}
 			}
 			if _, err := os.Stat(filepath.Join(dir, "out")); err == nil {
@@ -508,6 +521,78 @@ func TestPlanPrintsSize(t *testing.T) {
 		if !strings.Contains(out, w) {
 			t.Errorf("got:\n%s\nwant it to contain %q", out, w)
 		}
+	}
+}
+
+// TestPlanHugeGrid plans 10⁹ points: the checks follow the axes, so plan
+// prints the size at once instead of checking every point.
+func TestPlanHugeGrid(t *testing.T) {
+	dir := t.TempDir()
+	spec := `apiVersion: isweep/v1
+name: huge
+output: out
+grid:
+  seed: {range: [0, 1000, 1]}
+  init_scale: {linspace: [1, 10, 1000]}
+  eta: {linspace: [0.001, 0.5, 1000]}
+fixed: {algorithm: interneuron, n: 2}
+limits: {max_points: 1000000000}
+`
+	if err := os.WriteFile(filepath.Join(dir, "huge.yaml"), []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out := runIsweep(t, dir, 2*time.Minute, "plan", "-sample", "0", "huge.yaml")
+	if code != 0 || !strings.Contains(out, "points:  1000000000") {
+		t.Errorf("got: exit %d\n%s\nwant: exit 0 and points:  1000000000", code, out)
+	}
+}
+
+// TestPlanLongCheckShowsProgress plans a grid whose parameters must be
+// checked together in 2·10⁹ combinations: plan says how far it is on
+// stderr, and Ctrl-C stops it with exit 130.
+func TestPlanLongCheckShowsProgress(t *testing.T) {
+	dir := t.TempDir()
+	spec := `apiVersion: isweep/v1
+name: long
+output: out
+grid:
+  algorithm: [direct, interneuron]
+  eta: {linspace: [0.001, 0.5, 100000]}
+  horizon: {linspace: [100, 1000, 10000]}
+fixed: {n: 2}
+limits: {max_points: 2000000000}
+`
+	if err := os.WriteFile(filepath.Join(dir, "long.yaml"), []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	plan := startIsweep(t, dir, nil, "plan", "-sample", "0", "long.yaml")
+	waitOutput(t, plan, "checking the points of long.yaml:")
+	if err := plan.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if code := plan.wait(t, time.Minute); code != exitInterrupted {
+		t.Errorf("got: exit %d after Ctrl-C\n%s\nwant: %d", code, plan.out.String(), exitInterrupted)
+	}
+	if out := plan.out.String(); !strings.Contains(out, "stopped") || strings.Contains(out, "points:") {
+		t.Errorf("got:\n%s\nwant: stopped before printing the plan", out)
+	}
+}
+
+// TestPlanSamplingInterrupted stops plan with Ctrl-C while it integrates
+// sample points: exit 130, no cost printed.
+func TestPlanSamplingInterrupted(t *testing.T) {
+	dir := t.TempDir()
+	spec := "apiVersion: isweep/v1\nname: slow\noutput: out\nfixed: {algorithm: interneuron, mode: online, n: 8, eta: 0.000001, init_scale: 1000, horizon: 1000000000, tol: 0.000001}\n"
+	if err := os.WriteFile(filepath.Join(dir, "slow.yaml"), []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	plan := startIsweep(t, dir, nil, "plan", "-sample", "1", "-sample-time", "1h", "slow.yaml")
+	waitOutput(t, plan, "output:")
+	if err := plan.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if code := plan.wait(t, time.Minute); code != exitInterrupted || strings.Contains(plan.out.String(), "cost:") {
+		t.Errorf("got: exit %d\n%s\nwant: exit %d and no cost", code, plan.out.String(), exitInterrupted)
 	}
 }
 
@@ -579,11 +664,37 @@ fixed: {mode: flow, n: 4, input_spectrum: {min: 0.5, max: 2}}
 	if code := list.wait(t, time.Minute); code != 0 || !strings.Contains(list.out.String(), "cli-small") {
 		t.Errorf("list: exit %d:\n%s", code, list.out.String())
 	}
+	// A finished sweep's status comes from its result: state and counts.
+	status = startIsweep(t, dir, env, "status", sweepID)
+	if code := status.wait(t, time.Minute); code != 0 || !strings.Contains(status.out.String(), "completed") || !strings.Contains(status.out.String(), "30 converged") {
+		t.Errorf("status of a finished sweep: got: exit %d\n%s\nwant: completed, 30 converged", code, status.out.String())
+	}
+	// Signals to a finished or unknown sweep fail, saying why, and print
+	// no success.
+	for _, tc := range []struct{ args, want []string }{
+		{[]string{"pause", sweepID}, []string{"cannot pause sweep " + sweepID, "it is completed"}},
+		{[]string{"resume", sweepID}, []string{"cannot resume sweep " + sweepID, "it is completed"}},
+		{[]string{"cancel", sweepID}, []string{"cannot cancel sweep " + sweepID, "it is completed"}},
+		{[]string{"pause", "0123456789abcdef"}, []string{"no sweep 0123456789abcdef"}},
+	} {
+		r := startIsweep(t, dir, env, tc.args...)
+		code := r.wait(t, time.Minute)
+		out := r.out.String()
+		if code != exitFailed || strings.HasPrefix(out, "paused ") || strings.HasPrefix(out, "resumed ") || strings.HasPrefix(out, "cancel requested") {
+			t.Errorf("isweep %v: got: exit %d\n%s\nwant: exit %d and no success printed", tc.args, code, out, exitFailed)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("isweep %v: got: %s want it to contain %q", tc.args, out, w)
+			}
+		}
+	}
 	if rows := readPoints(t, filepath.Join(dir, "results", "small"), sweepID); len(rows) != 30 {
 		t.Errorf("got: %d rows, want: 30", len(rows))
 	}
 
-	// Stopped with Ctrl-C, worker and server leave their CPU profiles.
+	// Stopped with Ctrl-C, worker and server leave their CPU profiles, and
+	// the server writes nothing into its closed log.
 	for _, p := range []struct {
 		r    *runCmd
 		path string
@@ -591,10 +702,51 @@ fixed: {mode: flow, n: 4, input_spectrum: {min: 0.5, max: 2}}
 		if err := p.r.cmd.Process.Signal(os.Interrupt); err != nil {
 			t.Fatal(err)
 		}
-		if code := p.r.wait(t, time.Minute); code != 0 {
+		if code := p.r.wait(t, time.Minute); code != 0 || strings.Contains(p.r.out.String(), "write error") {
 			t.Errorf("%v: exit %d after Ctrl-C:\n%s", p.r.cmd.Args[1:], code, p.r.out.String())
 		}
 		checkCPUProfile(t, p.path)
+	}
+}
+
+// TestWatchShowsWhyNothingHappens runs a sweep through a server with no
+// worker, then with a worker that has no S3 credentials: the watching run
+// says that no worker polls, then why the plan fails, while it waits.
+func TestWatchShowsWhyNothingHappens(t *testing.T) {
+	dir := t.TempDir()
+	s3 := s3test.Start(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	server := startIsweep(t, dir, nil, "server", "-db", filepath.Join(dir, "temporal.db"), "-port", strconv.Itoa(port), "-ui-port", "-1")
+	waitOutput(t, server, "Temporal frontend on")
+	spec := "apiVersion: isweep/v1\nname: nobody\noutput: " + s3.Location("nobody") + "\ngrid: {seed: [1, 2]}\nfixed: {algorithm: direct, n: 2}\n"
+	if err := os.WriteFile(filepath.Join(dir, "spec.yaml"), []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := startIsweep(t, dir, s3.Env(), "run", "-address", addr, "spec.yaml")
+	waitOutput(t, run, "no worker is polling task queue isweep at "+addr+": start one with 'isweep worker'")
+	// No credentials: none in the environment, no ~/.aws/credentials.
+	noCredentials := []string{"AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_SHARED_CREDENTIALS_FILE=", "AWS_PROFILE=", "HOME=" + filepath.Join(dir, "home")}
+	worker := startIsweep(t, dir, noCredentials, "worker", "-address", addr, "-concurrency", "1")
+	waitOutput(t, worker, "polling task queue")
+	waitOutput(t, run, "isweep: planning: attempt ")
+	waitOutput(t, run, "no S3 credentials")
+	if err := run.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if code := run.wait(t, time.Minute); code != exitInterrupted {
+		t.Errorf("got: exit %d after Ctrl-C\n%s\nwant: %d", code, run.out.String(), exitInterrupted)
+	}
+	if n := strings.Count(run.out.String(), "no worker is polling"); n != 1 {
+		t.Errorf("got: %d hints\n%s\nwant: one", n, run.out.String())
+	}
+	if n := strings.Count(run.out.String(), "no S3 credentials"); n != 1 {
+		t.Errorf("got: the failure told %d times\n%s\nwant: once", n, run.out.String())
 	}
 }
 
@@ -626,6 +778,24 @@ func TestCPUProfileBadPath(t *testing.T) {
 		code, out := runIsweep(t, dir, time.Minute, args...)
 		if code != exitBadInput || !strings.Contains(out, "-cpuprofile") {
 			t.Errorf("isweep %v: got: exit %d\n%s\nwant: exit %d naming -cpuprofile", args, code, out, exitBadInput)
+		}
+	}
+}
+
+// TestPathNamedOnce checks that a message about a file names it once:
+// what the file system says is told without the path it repeats.
+func TestPathNamedOnce(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing", "x")
+	for _, args := range [][]string{
+		{"worker", "-check", "-s3-ca-file", missing},
+		{"server", "-db", filepath.Join(dir, "t.db"), "-port", "0", "-log", missing},
+		{"server", "-db", filepath.Join(dir, "t.db"), "-port", "0", "-cpuprofile", missing},
+		{"plan", missing},
+	} {
+		code, out := runIsweep(t, dir, time.Minute, args...)
+		if code != exitBadInput || strings.Count(out, missing) != 1 || !strings.Contains(out, "no such file or directory") {
+			t.Errorf("isweep %v: got: exit %d\n%s\nwant: exit %d naming %s once", args[:len(args)-1], code, out, exitBadInput, missing)
 		}
 	}
 }

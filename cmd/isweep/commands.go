@@ -91,7 +91,14 @@ func cmdPlan(ctx context.Context, args []string) error {
 	if err := parseFlags(fs, args, 1, "plan [flags] SPEC"); err != nil {
 		return err
 	}
-	spec, err := loadSpec(fs.Arg(0))
+	if err := firstError(
+		checkInt("sample", *sample, 0, -1, "points integrated for the cost estimate; 0 for none"),
+		checkDuration("sample-time", *budget, time.Millisecond, 24*time.Hour, false, "most time spent integrating sample points"),
+		checkInt("cores", *cores, 1, -1, "cores the estimate assumes"),
+	); err != nil {
+		return err
+	}
+	spec, err := loadSpec(ctx, fs.Arg(0))
 	if err != nil {
 		return err
 	}
@@ -120,6 +127,9 @@ func cmdPlan(ctx context.Context, args []string) error {
 			break
 		}
 		total += time.Since(start)
+	}
+	if ctx.Err() != nil {
+		return &exitError{code: exitInterrupted, err: errors.New("stopped while integrating sample points; the plan above stands, without its cost")}
 	}
 	if n == 0 {
 		fmt.Printf("cost:    more than %s for one point (no sample finished in time)\n", *budget)
@@ -203,7 +213,7 @@ func startCPUProfile(path string) (stop func(), err error) {
 	}
 	f, err := os.Create(path)
 	if err != nil {
-		return nil, fail(exitBadInput, "-cpuprofile: %v; give a writable file path", err)
+		return nil, fail(exitBadInput, "-cpuprofile %s: %v; give a writable file path", path, pathReason(err))
 	}
 	if err := pprof.StartCPUProfile(f); err != nil {
 		f.Close()
@@ -215,7 +225,7 @@ func startCPUProfile(path string) (stop func(), err error) {
 	}, nil
 }
 
-func cmdServer(ctx context.Context, args []string) error {
+func cmdServer(ctx context.Context, args []string) (err error) {
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	db := fs.String("db", filepath.Join(".isweep", "temporal.db"), "SQLite file of the server (created if missing)")
 	ip := fs.String("ip", "127.0.0.1", "address to listen on")
@@ -228,13 +238,20 @@ func cmdServer(ctx context.Context, args []string) error {
 	if err := parseFlags(fs, args, 0, "server [flags]"); err != nil {
 		return err
 	}
+	if err := firstError(
+		checkInt("port", *port, 0, 65535, "the frontend's port; 0 for a free one"),
+		checkInt("ui-port", *uiPort, -1, 65535, "the Web UI's port; 0 for a free one, -1 for no UI"),
+		checkLogLevel(*logLevel),
+	); err != nil {
+		return err
+	}
 	stopProfile, err := startCPUProfile(*cpuProfile)
 	if err != nil {
 		return err
 	}
 	defer stopProfile()
 	if err := os.MkdirAll(filepath.Dir(*db), 0o755); err != nil {
-		return fail(exitBadInput, "db folder: %v", err)
+		return fail(exitBadInput, "-db %s: cannot create its folder: %v", *db, pathReason(err))
 	}
 	logOut := io.Writer(os.Stderr)
 	if *logPath != "-" {
@@ -243,7 +260,7 @@ func cmdServer(ctx context.Context, args []string) error {
 		}
 		f, err := os.OpenFile(*logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 		if err != nil {
-			return fail(exitBadInput, "-log %s: %v", *logPath, err)
+			return fail(exitBadInput, "-log %s: %v", *logPath, pathReason(err))
 		}
 		defer f.Close()
 		logOut = f
@@ -253,8 +270,13 @@ func cmdServer(ctx context.Context, args []string) error {
 		LogLevel: *logLevel, LogOutput: logOut,
 	})
 	if err != nil {
-		return fail(exitFailed, "start server: %v", err)
+		return serverError(err, map[string]string{"DBPath": "-db %s", "IP": "-ip %s", "FrontendPort": "-port %s", "Namespace": "-namespace %s", "LogLevel": "-log-level %s"})
 	}
+	defer func() {
+		if serr := srv.Stop(); serr != nil && err == nil {
+			err = fail(exitFailed, "stop the server: %v", serr)
+		}
+	}()
 	fmt.Printf("isweep server: Temporal frontend on %s, namespace %s, database %s\n", srv.FrontendAddress(), srv.Namespace(), *db)
 	if *uiPort >= 0 {
 		// The UI is a convenience: without it the server still serves.
@@ -268,7 +290,9 @@ func cmdServer(ctx context.Context, args []string) error {
 	}
 	fmt.Printf("isweep server: set TEMPORAL_ADDRESS=%s for workers and submits; Ctrl-C stops\n", srv.FrontendAddress())
 	<-ctx.Done()
-	return srv.Stop()
+	// The UI (deferred) stops first, then the server; the log file is
+	// closed last, once the server writes no more to it.
+	return nil
 }
 
 func cmdWorker(ctx context.Context, args []string) error {
@@ -280,7 +304,10 @@ func cmdWorker(ctx context.Context, args []string) error {
 	}
 	opts, err := cfg.validate(cfg.check)
 	if err != nil {
-		return fail(exitBadInput, "invalid configuration:\n%v", err)
+		if u, ok := err.(interface{ Unwrap() []error }); ok && len(u.Unwrap()) > 1 {
+			return fail(exitBadInput, "invalid configuration:\n%v", err)
+		}
+		return fail(exitBadInput, "%v", err)
 	}
 	if cfg.check {
 		cfg.printConfig(os.Stdout, opts)
@@ -356,7 +383,10 @@ func cmdSubmit(ctx context.Context, args []string) error {
 	if err := parseFlags(fs, args, 1, "submit [flags] SPEC"); err != nil {
 		return err
 	}
-	spec, err := loadSpec(fs.Arg(0))
+	if err := firstError(tf.check(), sf.check()); err != nil {
+		return err
+	}
+	spec, err := loadSpec(ctx, fs.Arg(0))
 	if err != nil {
 		return err
 	}
@@ -394,6 +424,9 @@ func sweepCommand(ctx context.Context, name string, args []string, f func(ctx co
 	if err := parseFlags(fs, args, 1, name+" [flags] SWEEP"); err != nil {
 		return err
 	}
+	if err := tf.check(); err != nil {
+		return err
+	}
 	return f(ctx, &tf, fs.Arg(0))
 }
 
@@ -408,11 +441,33 @@ func cmdStatus(ctx context.Context, args []string) error {
 		if err != nil {
 			return fail(exitFailed, "%v", err)
 		}
-		if p, err := control.Progress(ctx, c, sweep); err == nil && st.State == "running" {
+		if st.State != "running" {
+			// A closed sweep's result is in its history: no query, which
+			// would wait for a worker to replay it.
+			res, _, err := control.Result(ctx, c, sweep)
+			if err != nil {
+				fmt.Printf("%s %s: %v\n", st.WorkflowID, st.State, err)
+				return nil
+			}
+			cn := res.Counts
+			fmt.Printf("%s %s %s: %d points (%d computed, %d already done, %d reused); %d converged, %d not converged, %d diverged, %d failed\n",
+				st.WorkflowID, st.State, res.Final.Status, res.Plan.Points, cn.Points, cn.AlreadyDone, res.Plan.Reused,
+				cn.Converged, cn.NotConverged, cn.Diverged, cn.Failed)
+			return nil
+		}
+		qctx, cancel := context.WithTimeout(ctx, control.QueryTimeout)
+		p, err := control.Progress(qctx, c, sweep)
+		cancel()
+		if err == nil {
 			fmt.Printf("%s %s %s\n", st.WorkflowID, st.State, progressLine(p))
 			return nil
 		}
-		fmt.Printf("%s %s name=%s output=%s started=%s\n", st.WorkflowID, st.State, st.Name, st.Output, st.StartTime.Format(time.RFC3339))
+		fmt.Printf("%s %s name=%s output=%s started=%s (no worker answered for its progress)\n", st.WorkflowID, st.State, st.Name, st.Output, st.StartTime.Format(time.RFC3339))
+		if failures, err := control.PendingFailures(ctx, c, sweep); err == nil {
+			if line := failureLine(failures); line != "" {
+				fmt.Println(line)
+			}
+		}
 		return nil
 	})
 }
@@ -440,8 +495,11 @@ func cmdList(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("list", flag.ContinueOnError)
 	var tf temporalFlags
 	tf.register(fs)
-	limit := fs.Int("limit", 50, "most sweeps listed")
+	limit := fs.Int("limit", 50, "most sweeps listed (0: all)")
 	if err := parseFlags(fs, args, 0, "list [flags]"); err != nil {
+		return err
+	}
+	if err := firstError(tf.check(), checkInt("limit", *limit, 0, -1, "most sweeps listed; 0 for all")); err != nil {
 		return err
 	}
 	c, err := tf.dial(ctx, quietLogger(os.Stderr, slog.LevelError))
@@ -473,6 +531,9 @@ var (
 	cmdCancel = signalCommand("cancel", controlAction(control.Cancel, "cancel requested for"))
 )
 
+// controlAction does act to a sweep and prints verb and the sweep once it
+// succeeded; a sweep that is not running (or does not exist) is an error
+// naming its state (exit 1).
 func controlAction(act func(context.Context, client.Client, string) error, verb string) func(ctx context.Context, tf *temporalFlags, sweep string) error {
 	return func(ctx context.Context, tf *temporalFlags, sweep string) error {
 		c, err := tf.dial(ctx, quietLogger(os.Stderr, slog.LevelError))
@@ -481,9 +542,28 @@ func controlAction(act func(context.Context, client.Client, string) error, verb 
 		}
 		defer c.Close()
 		if err := act(ctx, c, sweep); err != nil {
-			return fail(exitFailed, "%s %s: %v", verb, sweep, err)
+			return fail(exitFailed, "%v", err)
 		}
 		fmt.Printf("%s %s\n", verb, sweep)
 		return nil
 	}
+}
+
+// firstError returns the first non-nil error.
+func firstError(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkLogLevel refuses a -log-level the server does not know.
+func checkLogLevel(level string) error {
+	switch strings.ToLower(level) {
+	case "debug", "info", "warn", "error":
+		return nil
+	}
+	return fail(exitBadInput, "-log-level %s is not a level: give debug, info, warn or error", level)
 }

@@ -23,7 +23,7 @@ func cmdReport(ctx context.Context, args []string) error {
 	if err := parseFlags(fs, args, 1, "report [flags] SWEEP|SPEC\n\nSWEEP is a sweep id (with -output); SPEC a spec file, whose output and sweep id are used."); err != nil {
 		return err
 	}
-	sweepID, location, _, err := sweepAndOutput(fs.Arg(0), *output)
+	sweepID, location, _, err := sweepAndOutput(ctx, fs.Arg(0), *output)
 	if err != nil {
 		return err
 	}

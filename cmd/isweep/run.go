@@ -67,20 +67,23 @@ func (f *temporalFlags) dial(ctx context.Context, logger sdklog.Logger) (client.
 	}
 	c, err := client.DialContext(ctx, opts)
 	if err != nil {
-		return nil, fail(exitUnreachable, "cannot reach the Temporal server at %s (namespace %s): %v; start one with 'isweep server' or set TEMPORAL_ADDRESS", opts.HostPort, opts.Namespace, err)
+		return nil, dialError(opts.HostPort, opts.Namespace, err)
 	}
+	serverAddress = opts.HostPort
 	return c, nil
 }
 
 // loadSpec reads and validates a spec file and makes a folder output
-// absolute, so that the worker writes where the user expects.
-func loadSpec(path string) (*schemas.Spec, error) {
+// absolute, so that the worker writes where the user expects. A check of
+// the points that takes long shows its progress and stops with ctx. The
+// spec's errors name the file themselves.
+func loadSpec(ctx context.Context, path string) (*schemas.Spec, error) {
 	spec, err := schemas.ParseFile(path)
 	if err != nil {
 		return nil, fail(exitBadInput, "%v", err)
 	}
-	if err := spec.Validate(); err != nil {
-		return nil, fail(exitBadInput, "%s: %v", path, err)
+	if err := validateSpec(ctx, spec, path); err != nil {
+		return nil, err
 	}
 	if !strings.HasPrefix(spec.Output, "s3://") && !filepath.IsAbs(spec.Output) {
 		abs, err := filepath.Abs(spec.Output)
@@ -135,9 +138,17 @@ func cmdRun(ctx context.Context, args []string) error {
 		fs.Usage()
 		return fail(exitBadInput, "run takes one SPEC file")
 	}
-	spec, err := loadSpec(fs.Arg(0))
+	if err := firstError(sf.check(), tf.check(), checkInt("concurrency", *workers, 1, -1, "points integrated at once")); err != nil {
+		return err
+	}
+	spec, err := loadSpec(ctx, fs.Arg(0))
 	if err != nil {
 		return err
+	}
+	if tf.address == "" && os.Getenv("TEMPORAL_ADDRESS") == "" {
+		if err := checkOutputOutsideState(spec.Output, *state); err != nil {
+			return err
+		}
 	}
 	if _, err := checkStore(ctx, spec); err != nil {
 		return err
@@ -152,11 +163,11 @@ func cmdRun(ctx context.Context, args []string) error {
 	}
 
 	if err := os.MkdirAll(*state, 0o755); err != nil {
-		return fail(exitBadInput, "state folder %s: %v", *state, err)
+		return fail(exitBadInput, "state folder %s: %v", *state, pathReason(err))
 	}
 	logFile, err := os.OpenFile(filepath.Join(*state, "isweep.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		return fail(exitBadInput, "state folder %s: %v", *state, err)
+		return fail(exitBadInput, "state folder %s: isweep.log: %v", *state, pathReason(err))
 	}
 	defer logFile.Close()
 	logger := quietLogger(logFile, slog.LevelInfo)
@@ -169,7 +180,7 @@ func cmdRun(ctx context.Context, args []string) error {
 		WithoutWorkerService: true,
 	})
 	if err != nil {
-		return fail(exitFailed, "start the embedded Temporal server in %s: %v", *state, err)
+		return serverError(err, map[string]string{"DBPath": "-state " + *state + ": the database %s"})
 	}
 	defer srv.Stop()
 	c, err := client.DialContext(ctx, client.Options{HostPort: srv.FrontendAddress(), Namespace: srv.Namespace(), Logger: logger})

@@ -20,7 +20,7 @@ func cmdVerify(ctx context.Context, args []string) error {
 	if err := parseFlags(fs, args, 1, "verify [flags] SWEEP|SPEC\n\nChecks a sweep's stored files and changes nothing: every chunk's marker lists its points, every part\nhas the size and SHA-256 recorded and holds its points' rows once each, every point of the grid is\nstored exactly once, and the manifest and members table match. Exit 0: all checks out; 1: problems\n(listed, with how to repair them)."); err != nil {
 		return err
 	}
-	sweepID, location, spec, err := sweepAndOutput(fs.Arg(0), *output)
+	sweepID, location, spec, err := sweepAndOutput(ctx, fs.Arg(0), *output)
 	if err != nil {
 		return err
 	}
@@ -63,10 +63,10 @@ func printVerify(w io.Writer, rep activities.VerifyReport, location string) {
 // sweepAndOutput resolves a SWEEP|SPEC argument and an -output flag into
 // a sweep id and its output; spec is the spec file's path when one was
 // given.
-func sweepAndOutput(arg, output string) (sweepID, location, spec string, err error) {
+func sweepAndOutput(ctx context.Context, arg, output string) (sweepID, location, spec string, err error) {
 	sweepID, location = arg, output
 	if st, statErr := os.Stat(arg); statErr == nil && !st.IsDir() {
-		s, err := loadSpec(arg)
+		s, err := loadSpec(ctx, arg)
 		if err != nil {
 			return "", "", "", err
 		}

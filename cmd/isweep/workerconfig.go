@@ -101,8 +101,8 @@ func (c *workerConfig) applyEnv() error {
 		// Checked even when -concurrency overrides it: a bad value is a
 		// mistake in the deployment either way.
 		n, err := strconv.Atoi(v)
-		if err != nil {
-			return fmt.Errorf("ISWEEP_CONCURRENCY %q is not an integer; give the number of points integrated at once, such as 4", v)
+		if err != nil || n < 1 {
+			return fmt.Errorf("ISWEEP_CONCURRENCY %q is not an integer from 1 up; give the number of points integrated at once, such as 4", v)
 		}
 		if !c.flagSet("concurrency") {
 			c.concurrency = n
@@ -171,11 +171,11 @@ func (c *workerConfig) validate(strictEnv bool) (client.Options, error) {
 	if err := c.applyEnv(); err != nil {
 		errs = append(errs, err)
 	}
-	if c.concurrency < 1 {
-		bad("-concurrency %d: give at least 1 (points integrated at once)", c.concurrency)
+	if err := checkInt("concurrency", c.concurrency, 1, -1, "points integrated at once"); err != nil {
+		errs = append(errs, errors.Unwrap(err))
 	}
 	if strings.TrimSpace(c.tf.taskQueue) == "" {
-		bad("-task-queue is empty: give the task queue of the sweeps, default %q", worker.DefaultTaskQueue)
+		bad("-task-queue %q is empty: give the task queue the workers poll (default %s)", c.tf.taskQueue, worker.DefaultTaskQueue)
 	}
 	if c.metricsAddr != "" {
 		if err := checkListenAddr(c.metricsAddr); err != nil {
@@ -185,9 +185,13 @@ func (c *workerConfig) validate(strictEnv bool) (client.Options, error) {
 	opts, err := c.clientOptions(nil)
 	if err != nil {
 		errs = append(errs, err)
-	} else if !strings.Contains(opts.HostPort, "://") {
-		if _, port, err := net.SplitHostPort(opts.HostPort); err != nil || port == "" {
-			bad("Temporal address %q (-address or TEMPORAL_ADDRESS) is not host:port; give it like temporal:7233", opts.HostPort)
+	} else {
+		source := "-address"
+		if c.tf.address == "" {
+			source = "TEMPORAL_ADDRESS"
+		}
+		if err := checkTemporalAddress(opts.HostPort, source); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	errs = append(errs, checkS3Env(c.s3CAFile)...)
@@ -238,13 +242,13 @@ func checkS3Env(caFile string) []error {
 	}
 	if f := os.Getenv("AWS_SHARED_CREDENTIALS_FILE"); f != "" && !id {
 		if _, err := os.Stat(f); err != nil {
-			errs = append(errs, fmt.Errorf("AWS_SHARED_CREDENTIALS_FILE %s: %v; mount the credentials file there or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", f, err))
+			errs = append(errs, fmt.Errorf("AWS_SHARED_CREDENTIALS_FILE %s: %v; mount the credentials file there or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", f, pathReason(err)))
 		}
 	}
 	if caFile != "" {
 		pem, err := os.ReadFile(caFile)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("-s3-ca-file (or AWS_CA_BUNDLE) %s: %v; give a PEM file of certificate authorities", caFile, err))
+			errs = append(errs, fmt.Errorf("-s3-ca-file (or AWS_CA_BUNDLE) %s: %v; give a PEM file of certificate authorities", caFile, pathReason(err)))
 		} else if !x509.NewCertPool().AppendCertsFromPEM(pem) {
 			errs = append(errs, fmt.Errorf("-s3-ca-file (or AWS_CA_BUNDLE) %s holds no PEM certificate; give a file with -----BEGIN CERTIFICATE----- blocks", caFile))
 		}
@@ -323,7 +327,7 @@ func (c *workerConfig) printConfig(w io.Writer, opts client.Options) {
 func dialWorker(ctx context.Context, opts client.Options) (client.Client, error) {
 	c, err := client.DialContext(ctx, opts)
 	if err != nil {
-		return nil, fail(exitUnreachable, "cannot reach the Temporal server at %s (namespace %s): %v; start one with 'isweep server' or set TEMPORAL_ADDRESS", opts.HostPort, opts.Namespace, err)
+		return nil, dialError(opts.HostPort, opts.Namespace, err)
 	}
 	return c, nil
 }

@@ -95,8 +95,9 @@ func ResolveID(sweep string) string {
 	return workflows.WorkflowID(sweep)
 }
 
-// Progress queries the progress of a sweep's latest run. For a closed
-// workflow it returns the progress recorded in its result.
+// Progress queries the progress of a sweep's latest run. A query needs a
+// worker to answer it: a sweep no worker has picked up does not answer
+// until ctx is done, so give ctx a deadline. For a closed sweep use Result.
 func Progress(ctx context.Context, c client.Client, sweep string) (workflows.Progress, error) {
 	id := ResolveID(sweep)
 	v, err := c.QueryWorkflow(ctx, id, "", workflows.ProgressQuery)
@@ -114,6 +115,26 @@ func Progress(ctx context.Context, c client.Client, sweep string) (workflows.Pro
 	return p, nil
 }
 
+// Result returns the result of a closed sweep as its workflow's close
+// event records it, without a query (which needs a worker to replay the
+// workflow), and its status. For a sweep that ended without a result
+// (failed, canceled, terminated, timed out) the error says how it ended; a
+// running sweep is a *StateError.
+func Result(ctx context.Context, c client.Client, sweep string) (workflows.SweepResult, Status, error) {
+	st, err := Describe(ctx, c, sweep)
+	if err != nil {
+		return workflows.SweepResult{}, st, err
+	}
+	if st.State == "running" {
+		return workflows.SweepResult{}, st, &StateError{Sweep: sweep, State: st.State, Action: "read the result of"}
+	}
+	var res workflows.SweepResult
+	if err := c.GetWorkflow(ctx, st.WorkflowID, st.RunID).Get(ctx, &res); err != nil {
+		return workflows.SweepResult{}, st, fmt.Errorf("sweep %s is %s: %w", sweep, st.State, err)
+	}
+	return res, st, nil
+}
+
 // Status is the state of a sweep's workflow.
 type Status struct {
 	WorkflowID string
@@ -124,6 +145,7 @@ type Status struct {
 	State     string
 	Name      string
 	Output    string
+	TaskQueue string
 	StartTime time.Time
 	CloseTime time.Time
 }
@@ -144,6 +166,7 @@ func Describe(ctx context.Context, c client.Client, sweep string) (Status, error
 		WorkflowID: id,
 		RunID:      info.GetExecution().GetRunId(),
 		State:      stateName(info.GetStatus()),
+		TaskQueue:  info.GetTaskQueue(),
 		StartTime:  info.GetStartTime().AsTime(),
 	}
 	if info.GetCloseTime() != nil {
@@ -205,25 +228,159 @@ func List(ctx context.Context, c client.Client, limit int) ([]Status, error) {
 	}
 }
 
-// Pause and Resume signal a running sweep.
+// StateError reports an action on a sweep that its state does not allow:
+// a signal or a cancel to a sweep that has ended, or the result of one that
+// is still running.
+type StateError struct {
+	Sweep string
+	// State is the sweep's state, as in Status.
+	State string
+	// Action is what was asked: "pause", "resume", "cancel", …
+	Action string
+}
+
+func (e *StateError) Error() string {
+	if e.State == "running" {
+		return fmt.Sprintf("cannot %s sweep %s: it is still running", e.Action, e.Sweep)
+	}
+	return fmt.Sprintf("cannot %s sweep %s: it is %s; only a running sweep can be paused, resumed or canceled", e.Action, e.Sweep, e.State)
+}
+
+// Pause stops a running sweep from scheduling new chunks; the chunks in
+// flight finish. A sweep that is not running is a *StateError, one that
+// does not exist an error saying so.
 func Pause(ctx context.Context, c client.Client, sweep string) error {
-	return c.SignalWorkflow(ctx, ResolveID(sweep), "", workflows.PauseSignal, nil)
+	return act(ctx, c, sweep, "pause", func(id string) error {
+		return c.SignalWorkflow(ctx, id, "", workflows.PauseSignal, nil)
+	})
 }
 
 // Resume undoes Pause.
 func Resume(ctx context.Context, c client.Client, sweep string) error {
-	return c.SignalWorkflow(ctx, ResolveID(sweep), "", workflows.ResumeSignal, nil)
+	return act(ctx, c, sweep, "resume", func(id string) error {
+		return c.SignalWorkflow(ctx, id, "", workflows.ResumeSignal, nil)
+	})
 }
 
 // Cancel asks a running sweep to stop. What it stored stays; submitting
 // the spec again resumes it.
 func Cancel(ctx context.Context, c client.Client, sweep string) error {
-	return c.CancelWorkflow(ctx, ResolveID(sweep), "")
+	return act(ctx, c, sweep, "cancel", func(id string) error {
+		return c.CancelWorkflow(ctx, id, "")
+	})
 }
 
+// act does f to a running sweep's workflow; a sweep that is not running,
+// or that ends before f reaches it, is a *StateError.
+func act(ctx context.Context, c client.Client, sweep, action string, f func(id string) error) error {
+	st, err := Describe(ctx, c, sweep)
+	if err != nil {
+		return err
+	}
+	if st.State != "running" {
+		return &StateError{Sweep: sweep, State: st.State, Action: action}
+	}
+	err = f(st.WorkflowID)
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		if st, derr := Describe(ctx, c, sweep); derr == nil && st.State != "running" {
+			return &StateError{Sweep: sweep, State: st.State, Action: action}
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("%s sweep %s: %w", action, sweep, err)
+	}
+	return nil
+}
+
+// ActivityFailure is the last failure of an activity of a sweep that is
+// still pending: it is being retried.
+type ActivityFailure struct {
+	// Activity is the activity's type: "PlanSweep", "ListDoneChunks",
+	// "RunChunk" or "FinalizeSweep".
+	Activity string
+	// Attempt is the attempt that failed.
+	Attempt int32
+	// Worker is the identity of the worker the attempt failed on.
+	Worker string
+	// Message is the failure's message.
+	Message string
+}
+
+// PendingFailures returns the last failures of the sweep's pending
+// activities, as DescribeWorkflowExecution reports them, in the order it
+// lists them. Activities that have not failed are left out.
+func PendingFailures(ctx context.Context, c client.Client, sweep string) ([]ActivityFailure, error) {
+	id := ResolveID(sweep)
+	d, err := c.DescribeWorkflowExecution(ctx, id, "")
+	if err != nil {
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			return nil, fmt.Errorf("no sweep %s on this Temporal server (workflow %s not found)", sweep, id)
+		}
+		return nil, err
+	}
+	return pendingFailures(d), nil
+}
+
+func pendingFailures(d *workflowservice.DescribeWorkflowExecutionResponse) []ActivityFailure {
+	var out []ActivityFailure
+	for _, a := range d.GetPendingActivities() {
+		f := a.GetLastFailure()
+		if f == nil {
+			continue
+		}
+		// Attempt is the attempt scheduled (waiting out its backoff) or
+		// running now; the last failure is the one before.
+		attempt := max(a.GetAttempt()-1, 1)
+		out = append(out, ActivityFailure{
+			Activity: a.GetActivityType().GetName(),
+			Attempt:  attempt,
+			Worker:   a.GetLastWorkerIdentity(),
+			Message:  f.GetMessage(),
+		})
+	}
+	return out
+}
+
+// Pollers returns how many workers poll taskQueue (for workflow or for
+// activity tasks, whichever is more) as the server saw them recently.
+func Pollers(ctx context.Context, c client.Client, taskQueue string) (int, error) {
+	n := 0
+	for _, typ := range []enumspb.TaskQueueType{enumspb.TASK_QUEUE_TYPE_WORKFLOW, enumspb.TASK_QUEUE_TYPE_ACTIVITY} {
+		resp, err := c.DescribeTaskQueue(ctx, taskQueue, typ)
+		if err != nil {
+			return 0, fmt.Errorf("describe task queue %s: %w", taskQueue, err)
+		}
+		n = max(n, len(resp.GetPollers()))
+	}
+	return n, nil
+}
+
+// Tick is what Wait reports at every interval while a sweep runs.
+type Tick struct {
+	// Progress is the sweep's progress when Answered: the progress query
+	// answered within QueryTimeout. A sweep no worker has picked up yet
+	// does not answer.
+	Progress workflows.Progress
+	Answered bool
+	// Failures are the last failures of the sweep's pending activities
+	// (see PendingFailures), TaskQueue its task queue and Pollers the
+	// workers polling it (-1 when unknown), refreshed every few seconds.
+	Failures  []ActivityFailure
+	TaskQueue string
+	Pollers   int
+}
+
+// QueryTimeout bounds each progress query of Wait.
+const QueryTimeout = 3 * time.Second
+
+// refreshEvery is how often Wait refreshes a Tick's failures and pollers.
+const refreshEvery = 2 * time.Second
+
 // Wait blocks until the sweep's workflow (following continue-as-new)
-// closes, calling onProgress every interval while it runs.
-func Wait(ctx context.Context, c client.Client, sweep string, interval time.Duration, onProgress func(workflows.Progress)) (workflows.SweepResult, error) {
+// closes, calling onTick every interval while it runs.
+func Wait(ctx context.Context, c client.Client, sweep string, interval time.Duration, onTick func(Tick)) (workflows.SweepResult, error) {
 	id := ResolveID(sweep)
 	done := make(chan struct{})
 	var res workflows.SweepResult
@@ -234,6 +391,8 @@ func Wait(ctx context.Context, c client.Client, sweep string, interval time.Dura
 	}()
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	last := Tick{Pollers: -1}
+	var refreshed time.Time
 	for {
 		select {
 		case <-done:
@@ -242,11 +401,38 @@ func Wait(ctx context.Context, c client.Client, sweep string, interval time.Dura
 			<-done
 			return res, ctx.Err()
 		case <-t.C:
-			if onProgress != nil {
-				if p, qerr := Progress(ctx, c, sweep); qerr == nil {
-					onProgress(p)
-				}
+			if onTick == nil {
+				continue
 			}
+			tick := last
+			qctx, cancel := context.WithTimeout(ctx, QueryTimeout)
+			p, qerr := Progress(qctx, c, sweep)
+			cancel()
+			if tick.Answered = qerr == nil; tick.Answered {
+				tick.Progress = p
+			}
+			if time.Since(refreshed) >= refreshEvery {
+				refreshed = time.Now()
+				refresh(ctx, c, id, &tick)
+			}
+			last = tick
+			onTick(tick)
 		}
+	}
+}
+
+// refresh fills in the failures, the task queue and its pollers of a tick;
+// what cannot be read keeps its last value.
+func refresh(ctx context.Context, c client.Client, id string, tick *Tick) {
+	ctx, cancel := context.WithTimeout(ctx, QueryTimeout)
+	defer cancel()
+	d, err := c.DescribeWorkflowExecution(ctx, id, "")
+	if err != nil {
+		return
+	}
+	tick.Failures = pendingFailures(d)
+	tick.TaskQueue = d.GetWorkflowExecutionInfo().GetTaskQueue()
+	if n, err := Pollers(ctx, c, tick.TaskQueue); err == nil {
+		tick.Pollers = n
 	}
 }

@@ -8,8 +8,12 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -409,6 +413,7 @@ func TestStartRefusesBusyDatabaseAndPort(t *testing.T) {
 					t.Errorf("Start error: got: %q want: it to contain %q", err, w)
 				}
 			}
+			checkOptionError(t, err, strings.TrimPrefix(tt.want[0], "Options."))
 		})
 	}
 	// A refused start leaves the lock of the other files free: the database
@@ -445,6 +450,7 @@ func TestStartRejectsBadOptions(t *testing.T) {
 	}{
 		{"log level", Options{LogLevel: "loud"}, []string{"Options.LogLevel", `"loud"`, "debug, info, warn, error"}},
 		{"ip", Options{IP: "my-laptop"}, []string{"Options.IP", `"my-laptop"`}},
+		{"namespace", Options{Namespace: " x"}, []string{"Options.Namespace", `" x"`}},
 		{"negative port", Options{FrontendPort: -1}, []string{"Options.FrontendPort", "-1", "1..65535"}},
 		{"same port twice", Options{HistoryPort: 7300, MatchingPort: 7300}, []string{"Options.HistoryPort", "Options.MatchingPort", "7300"}},
 		{"retention", Options{NamespaceRetention: time.Minute}, []string{"Options.NamespaceRetention", "1m0s", "1h"}},
@@ -469,7 +475,30 @@ func TestStartRejectsBadOptions(t *testing.T) {
 					t.Errorf("Start error: got: %q want: it to contain %q", err, w)
 				}
 			}
+			// The fields a command sets from its flags are reported as an
+			// OptionError, whose Reason a command can show.
+			if field := strings.TrimPrefix(tt.want[0], "Options."); slices.Contains([]string{"LogLevel", "IP", "Namespace", "FrontendPort", "DBPath"}, field) {
+				checkOptionError(t, err, field)
+			}
 		})
+	}
+}
+
+// checkOptionError checks that err is an *OptionError for field whose
+// Reason names no Go field of Options.
+func checkOptionError(t *testing.T, err error, field string) {
+	t.Helper()
+	var oe *OptionError
+	if !errors.As(err, &oe) || oe.Field != field {
+		t.Errorf("Start error: got: %T %v want: an *OptionError for %s", err, err, field)
+		return
+	}
+	typ := reflect.TypeFor[Options]()
+	for i := range typ.NumField() {
+		// IP is also the word of "an IP address".
+		if name := typ.Field(i).Name; name != "IP" && regexp.MustCompile(`\b`+name+`\b`).MatchString(oe.Reason) {
+			t.Errorf("OptionError.Reason: got: %q want: no Go field name (%s)", oe.Reason, name)
+		}
 	}
 }
 
@@ -483,5 +512,52 @@ func TestStartHonoursContext(t *testing.T) {
 	}
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("Start with a cancelled context: got: %v want: an error wrapping context.Canceled", err)
+	}
+}
+
+// lateLog records what is written to it after stopped is set.
+type lateLog struct {
+	stopped atomic.Bool
+	mu      sync.Mutex
+	late    []string
+}
+
+func (l *lateLog) Write(p []byte) (int, error) {
+	if l.stopped.Load() {
+		l.mu.Lock()
+		l.late = append(l.late, string(p))
+		l.mu.Unlock()
+	}
+	return len(p), nil
+}
+
+// TestNoLogLinesAfterStop checks that nothing reaches Options.LogOutput
+// once Stop has returned, so that a caller can close a log file then. The
+// worker service's pollers go on logging failed polls for a while after
+// the services stop; those lines are dropped.
+func TestNoLogLinesAfterStop(t *testing.T) {
+	log := &lateLog{}
+	s, err := Start(context.Background(), Options{LogOutput: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.Dial(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if err := s.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	log.stopped.Store(true)
+	// Watch for half a second: the pollers' lines came within 50 ms.
+	for range 50 {
+		time.Sleep(10 * time.Millisecond)
+		log.mu.Lock()
+		late := slices.Clone(log.late)
+		log.mu.Unlock()
+		if len(late) > 0 {
+			t.Fatalf("got: %d lines after Stop, the first: %s want: none", len(late), late[0])
+		}
 	}
 }

@@ -20,9 +20,9 @@ func lockDatabase(dbPath string) (*dbLock, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		if errors.Is(err, os.ErrExist) {
-			return nil, fmt.Errorf("devserver: Options.DBPath %q is locked by another Temporal server (lock file %q exists): stop that server, or delete the lock file if no server is running", dbPath, path)
+			return nil, optionError("DBPath", dbPath, err, "is locked by another Temporal server (lock file %q exists): stop that server, or delete the lock file if no server is running", path)
 		}
-		return nil, fmt.Errorf("devserver: cannot create lock file %q for Options.DBPath %q: %w", path, dbPath, err)
+		return nil, optionError("DBPath", dbPath, err, "cannot be locked: the lock file %q cannot be created: %v", path, pathReason(err))
 	}
 	_, _ = fmt.Fprintf(f, "pid %d\n", os.Getpid())
 	_ = f.Close()

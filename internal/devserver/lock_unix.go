@@ -22,16 +22,16 @@ func lockDatabase(dbPath string) (*dbLock, error) {
 	path := dbPath + ".lock"
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("devserver: cannot open lock file %q for Options.DBPath %q: %w", path, dbPath, err)
+		return nil, optionError("DBPath", dbPath, err, "cannot be locked: the lock file %q cannot be opened: %v", path, pathReason(err))
 	}
 	// flock locks belong to the open file description, so a second server in
 	// the same process is refused exactly like one in another process.
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		_ = f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("devserver: Options.DBPath %q is locked by another running Temporal server (lock file %q is held): stop that server first, or choose another DBPath", dbPath, path)
+			return nil, optionError("DBPath", dbPath, err, "is locked by another running Temporal server (lock file %q is held): stop that server first, or choose another database file", path)
 		}
-		return nil, fmt.Errorf("devserver: cannot lock %q for Options.DBPath %q: %w", path, dbPath, err)
+		return nil, optionError("DBPath", dbPath, err, "cannot be locked (lock file %q): %v", path, err)
 	}
 	// Record the holder for people who look at the file; failures are harmless.
 	_ = f.Truncate(0)

@@ -1,8 +1,10 @@
 package devserver
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -78,7 +80,10 @@ type Options struct {
 	// even at "warn" a healthy server logs a few lines on every start and a
 	// few dozen on every stop, which say nothing a user can act on. Lines
 	// that precede the server exiting the process go to os.Stderr
-	// regardless. Set os.Stderr or a file to see everything.
+	// regardless. Set os.Stderr or a file to see everything. Nothing is
+	// written to LogOutput once Stop has returned (lines logged later by
+	// services still winding down are dropped), so a file may be closed
+	// then.
 	LogOutput io.Writer
 
 	// ClusterName is the name of this one-node cluster. It is stored in the
@@ -117,7 +122,7 @@ func (o Options) withDefaults() (Options, error) {
 		o.Namespace = DefaultNamespace
 	}
 	if strings.TrimSpace(o.Namespace) != o.Namespace || len(o.Namespace) > 255 {
-		return o, fmt.Errorf("devserver: Options.Namespace %q is invalid: it must have no leading or trailing space and at most 255 bytes; pick a plain name such as %q", o.Namespace, DefaultNamespace)
+		return o, optionError("Namespace", o.Namespace, nil, "is invalid: it must have no leading or trailing space and at most 255 bytes; pick a plain name such as %q", DefaultNamespace)
 	}
 	if o.NamespaceRetention == 0 {
 		o.NamespaceRetention = DefaultNamespaceRetention
@@ -129,7 +134,7 @@ func (o Options) withDefaults() (Options, error) {
 		o.IP = DefaultIP
 	}
 	if net.ParseIP(o.IP) == nil {
-		return o, fmt.Errorf("devserver: Options.IP %q is not an IP address: give an IPv4 or IPv6 address such as %q (host names are not accepted)", o.IP, DefaultIP)
+		return o, optionError("IP", o.IP, nil, "is not an IP address: give an IPv4 or IPv6 address such as %q (host names are not accepted)", DefaultIP)
 	}
 	ports := []struct {
 		field string
@@ -144,7 +149,7 @@ func (o Options) withDefaults() (Options, error) {
 	seen := map[int]string{}
 	for _, p := range ports {
 		if p.value < 0 || p.value > 65535 {
-			return o, fmt.Errorf("devserver: Options.%s %d is out of range: ports are 1..65535, or 0 for a free port", p.field, p.value)
+			return o, optionError(p.field, p.value, nil, "is out of range: ports are 1..65535, or 0 for a free port")
 		}
 		if p.value == 0 {
 			continue
@@ -162,7 +167,7 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	o.LogLevel = strings.ToLower(o.LogLevel)
 	if !slices.Contains(logLevels, o.LogLevel) {
-		return o, fmt.Errorf("devserver: Options.LogLevel %q is not a level: use one of %s (default %q)", o.LogLevel, strings.Join(logLevels, ", "), DefaultLogLevel)
+		return o, optionError("LogLevel", o.LogLevel, nil, "is not a level: use one of %s (default %q)", strings.Join(logLevels, ", "), DefaultLogLevel)
 	}
 	if o.LogOutput == nil {
 		o.LogOutput = io.Discard
@@ -180,19 +185,19 @@ func (o Options) withDefaults() (Options, error) {
 		// The SQLite plugin passes the path inside a "file:" URI without
 		// escaping it, so these characters would change its meaning.
 		if strings.ContainsAny(o.DBPath, "?#%") {
-			return o, fmt.Errorf("devserver: Options.DBPath %q contains one of the characters ?, # or %%, which SQLite would read as part of a URI: choose a path without them", o.DBPath)
+			return o, optionError("DBPath", o.DBPath, nil, "contains one of the characters ?, # or %%, which SQLite would read as part of a URI: choose a path without them")
 		}
 		abs, err := filepath.Abs(o.DBPath)
 		if err != nil {
-			return o, fmt.Errorf("devserver: Options.DBPath %q: %w", o.DBPath, err)
+			return o, optionError("DBPath", o.DBPath, err, "cannot be made absolute: %v", err)
 		}
 		o.DBPath = abs
 		dir := filepath.Dir(abs)
 		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-			return o, fmt.Errorf("devserver: Options.DBPath %q is in a directory that does not exist: create %q first or choose another path", o.DBPath, dir)
+			return o, optionError("DBPath", o.DBPath, nil, "is in a directory that does not exist: create %q first or choose another path", dir)
 		}
 		if st, err := os.Stat(abs); err == nil && st.IsDir() {
-			return o, fmt.Errorf("devserver: Options.DBPath %q is a directory: give the path of a file, such as %q", o.DBPath, filepath.Join(abs, "temporal.db"))
+			return o, optionError("DBPath", o.DBPath, nil, "is a directory: give the path of a file, such as %q", filepath.Join(abs, "temporal.db"))
 		}
 	}
 	return o, nil
@@ -218,4 +223,52 @@ func (o Options) internalIP() string {
 		return "127.0.0.1"
 	}
 	return o.IP
+}
+
+// OptionError is an Options field that Start refuses, or that the server
+// cannot use: a port in use, a database file locked by another server or
+// written by another program. Error names the Go field, for Go callers;
+// Reason names nothing of the Go API, so that a program can report the
+// problem against its own setting (a command's flag).
+type OptionError struct {
+	// Field is the Options field, such as "DBPath" or "FrontendPort".
+	Field string
+	// Value is the refused value.
+	Value any
+	// Reason completes the sentence "<value> …": what is wrong and how to
+	// fix it.
+	Reason string
+	// Err is the underlying error, if any.
+	Err error
+}
+
+// Error formats the error as "devserver: Options.<Field> <value> <reason>".
+func (e *OptionError) Error() string {
+	return "devserver: Options." + e.Field + " " + FormatOptionValue(e.Value) + " " + e.Reason
+}
+
+// Unwrap returns the underlying error.
+func (e *OptionError) Unwrap() error { return e.Err }
+
+// FormatOptionValue writes an option's value as OptionError.Error does:
+// strings quoted.
+func FormatOptionValue(v any) string {
+	if s, ok := v.(string); ok {
+		return fmt.Sprintf("%q", s)
+	}
+	return fmt.Sprint(v)
+}
+
+// pathReason is what went wrong in an operation on a file, without the
+// path that the message around it names already.
+func pathReason(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func optionError(field string, value any, err error, format string, args ...any) *OptionError {
+	return &OptionError{Field: field, Value: value, Reason: fmt.Sprintf(format, args...), Err: err}
 }

@@ -22,10 +22,10 @@ func (r *portReservation) reserve(ip string, port int, field string) (int, error
 	l, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(port)))
 	if err != nil {
 		if port != 0 && errors.Is(err, syscall.EADDRINUSE) {
-			return 0, fmt.Errorf("devserver: Options.%s %d on %s is already in use (is another Temporal server running?): stop that process, choose another port, or set 0 for a free port", field, port, ip)
+			return 0, optionError(field, port, err, "on %s is already in use (is another Temporal server running?): stop that process, choose another port, or 0 for a free port", ip)
 		}
 		if port != 0 {
-			return 0, fmt.Errorf("devserver: cannot listen on Options.%s %d on %s: %w", field, port, ip, err)
+			return 0, optionError(field, port, err, "cannot be listened on on %s: %v", ip, err)
 		}
 		return 0, fmt.Errorf("devserver: cannot find a free port on %s for %s: %w", ip, field, err)
 	}

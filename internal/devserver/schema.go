@@ -66,26 +66,26 @@ func prepareDatabase(ctx context.Context, path string) (created bool, err error)
 	// process that is finishing; the server lock makes this rare.
 	db, err := sql.Open("sqlite", "file:"+path+"?mode=rwc&_pragma=busy_timeout(10000)")
 	if err != nil {
-		return false, fmt.Errorf("devserver: cannot open Options.DBPath %q: %w", path, err)
+		return false, optionError("DBPath", path, err, "cannot be opened: %v", err)
 	}
 	defer func() { _ = db.Close() }()
 	conn, err := db.Conn(ctx)
 	if err != nil {
-		return false, fmt.Errorf("devserver: cannot open Options.DBPath %q: %w", path, err)
+		return false, optionError("DBPath", path, err, "cannot be opened: %v", err)
 	}
 	defer func() { _ = conn.Close() }()
 
 	have, err := tableNames(ctx, conn)
 	if err != nil {
-		return false, fmt.Errorf("devserver: Options.DBPath %q cannot be read as an SQLite database (%w): point DBPath at a Temporal SQLite file or at a path that does not exist yet", path, err)
+		return false, optionError("DBPath", path, err, "cannot be read as an SQLite database (%v): give a Temporal SQLite file or a path that does not exist yet", err)
 	}
 	if len(have) == 0 {
 		if err := applySchema(ctx, conn, statements); err != nil {
-			return false, fmt.Errorf("devserver: cannot create the Temporal schema in Options.DBPath %q: %w", path, err)
+			return false, optionError("DBPath", path, err, "cannot take the Temporal schema: %v", err)
 		}
 		created = true
 		if have, err = tableNames(ctx, conn); err != nil {
-			return false, fmt.Errorf("devserver: Options.DBPath %q: reading back the new schema: %w", path, err)
+			return false, optionError("DBPath", path, err, "cannot be read back after creating the schema: %v", err)
 		}
 	}
 	var missing []string
@@ -95,10 +95,10 @@ func prepareDatabase(ctx context.Context, path string) (created bool, err error)
 		}
 	}
 	if len(missing) > 0 {
-		return false, fmt.Errorf("devserver: Options.DBPath %q is not a Temporal database of this server version: it lacks the tables %s; it may come from another program or another Temporal version, which this server cannot migrate: move the file away or choose another DBPath", path, strings.Join(missing, ", "))
+		return false, optionError("DBPath", path, nil, "is not a Temporal database of this server version: it lacks the tables %s; it may come from another program or another Temporal version, which this server cannot migrate: move the file away or choose another database file", strings.Join(missing, ", "))
 	}
 	if err := forgetEarlierMembers(ctx, conn); err != nil {
-		return false, fmt.Errorf("devserver: Options.DBPath %q: clearing the membership of earlier servers: %w", path, err)
+		return false, optionError("DBPath", path, err, "cannot be cleared of the membership of earlier servers: %v", err)
 	}
 	return created, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"math/rand/v2"
 	"net"
@@ -89,6 +90,9 @@ type Server struct {
 	lock      *dbLock
 	stopOnce  sync.Once
 	stopError error
+	// logGate carries the log lines to Options.LogOutput until Stop; nil
+	// when the lines are discarded.
+	logGate *logGate
 }
 
 // Start starts a Temporal server as described by opts and returns once its
@@ -101,8 +105,8 @@ type Server struct {
 // On a new DBPath Start creates the schema; on an existing one it checks the
 // schema and keeps every workflow. It fails with an error naming the field
 // when a fixed port is taken or the database is held by another server.
-func Start(ctx context.Context, opts Options) (*Server, error) {
-	opts, err := opts.withDefaults()
+func Start(ctx context.Context, opts Options) (_ *Server, err error) {
+	opts, err = opts.withDefaults()
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +116,19 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	ctx, cancel := context.WithTimeout(ctx, opts.StartTimeout)
 	defer cancel()
 
-	s := &Server{opts: opts}
+	// Every log line of the server and of its clients goes through the
+	// gate, which Stop (or a failed start) closes.
+	var gate *logGate
+	if opts.LogOutput != io.Discard {
+		gate = &logGate{w: opts.LogOutput}
+		opts.LogOutput = gate
+		defer func() {
+			if err != nil {
+				gate.close()
+			}
+		}()
+	}
+	s := &Server{opts: opts, logGate: gate}
 	if opts.DBPath != "" {
 		if s.lock, err = lockDatabase(opts.DBPath); err != nil {
 			return nil, err
@@ -237,7 +253,7 @@ func (s *Server) startTemporal(ctx context.Context) error {
 	}
 	ns.Detail.Config.Retention = timestamp.DurationPtr(opts.NamespaceRetention)
 	if err := sqliteschema.CreateNamespaces(sqlConfig, ns); err != nil {
-		return fmt.Errorf("devserver: cannot register Options.Namespace %q in %s: %w", opts.Namespace, s.describeDB(), err)
+		return optionError("Namespace", opts.Namespace, err, "cannot be registered in %s: %v", s.describeDB(), err)
 	}
 
 	logger := newServerLogger(opts.LogOutput, opts.LogLevel)
@@ -311,11 +327,12 @@ func (s *Server) sqlConfig() *config.SQL {
 	}
 }
 
+// describeDB names the server's database in messages that users read too.
 func (s *Server) describeDB() string {
 	if s.opts.DBPath == "" {
 		return "an in-memory database"
 	}
-	return fmt.Sprintf("Options.DBPath %q", s.opts.DBPath)
+	return fmt.Sprintf("the database %q", s.opts.DBPath)
 }
 
 // waitReady polls the frontend until a health check and a DescribeNamespace
@@ -329,7 +346,7 @@ func (s *Server) waitReady(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("devserver: the frontend at %s did not answer before the start deadline (raise Options.StartTimeout or the context deadline): %w", s.frontend, errors.Join(ctx.Err(), lastErr))
+			return fmt.Errorf("devserver: the frontend at %s did not answer before the start deadline: %w", s.frontend, errors.Join(ctx.Err(), lastErr))
 		case <-time.After(min(2*time.Millisecond<<min(attempt, 7), 250*time.Millisecond)):
 		}
 	}
@@ -395,6 +412,35 @@ func (s *Server) Stop() error {
 			}
 		}
 		s.stopError = errors.Join(err, s.lock.release())
+		// Goroutines of the services (the worker service's pollers) log
+		// for a while after they stop; the caller may close LogOutput now.
+		s.logGate.close()
 	})
 	return s.stopError
+}
+
+// logGate passes writes to w until it is closed, then drops them.
+type logGate struct {
+	mu     sync.Mutex
+	w      io.Writer
+	closed bool
+}
+
+func (g *logGate) Write(p []byte) (int, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return len(p), nil
+	}
+	return g.w.Write(p)
+}
+
+// close stops the writes to w; it is safe on a nil gate.
+func (g *logGate) close() {
+	if g == nil {
+		return
+	}
+	g.mu.Lock()
+	g.closed = true
+	g.mu.Unlock()
 }

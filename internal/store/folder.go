@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io/fs"
 	"iter"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 )
@@ -135,9 +137,11 @@ func (s *folderStore) compareExisting(key, final string, body []byte) error {
 }
 
 // writeTemp writes body to a new temporary file in dir, fsyncs and closes
-// it, and returns its name.
+// it, and returns its name. The file, which becomes the object, gets the
+// mode of any new file, 0666 less the umask (os.CreateTemp's 0600 would
+// hide results from the group and others).
 func writeTemp(dir string, body []byte) (name string, err error) {
-	f, err := os.CreateTemp(dir, reservedPrefix+"tmp-*")
+	f, err := createTemp(dir, reservedPrefix+"tmp-")
 	if err != nil {
 		return "", err
 	}
@@ -157,6 +161,19 @@ func writeTemp(dir string, body []byte) (name string, err error) {
 		return "", err
 	}
 	return f.Name(), nil
+}
+
+// createTemp creates a new file in dir, named prefix and a random suffix,
+// with mode 0666 less the umask.
+func createTemp(dir, prefix string) (*os.File, error) {
+	for range 100 {
+		name := filepath.Join(dir, prefix+strconv.FormatUint(rand.Uint64(), 36))
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
+		if !errors.Is(err, fs.ErrExist) {
+			return f, err
+		}
+	}
+	return nil, fmt.Errorf("no unused temporary file name in %s", dir)
 }
 
 // makeDirs creates dir and its missing parents below the root, fsyncing each

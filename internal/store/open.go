@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"crypto/x509"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
@@ -282,14 +284,18 @@ func newTransport(endpoint s3Endpoint, caFile string) (*http.Transport, error) {
 	}
 	pem, err := os.ReadFile(caFile)
 	if err != nil {
-		return nil, fmt.Errorf("store: Options.CAFile %q cannot be read: %w; give a PEM file of certificate authorities or leave CAFile empty", caFile, err)
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the path is named below
+		}
+		return nil, fmt.Errorf("store: the S3 CA file %q cannot be read: %w; give a PEM file of certificate authorities", caFile, err)
 	}
 	pool, err := x509.SystemCertPool()
 	if err != nil {
 		pool = x509.NewCertPool()
 	}
 	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("store: Options.CAFile %q holds no PEM certificate; give a file with -----BEGIN CERTIFICATE----- blocks or leave CAFile empty", caFile)
+		return nil, fmt.Errorf("store: the S3 CA file %q holds no PEM certificate; give a file with -----BEGIN CERTIFICATE----- blocks", caFile)
 	}
 	tr.TLSClientConfig.RootCAs = pool
 	return tr, nil

@@ -90,7 +90,8 @@ func retry(ctx context.Context, budget time.Duration, attempt func(context.Conte
 }
 
 // RetriesExhaustedError reports an S3 operation that kept failing with
-// transient errors until Options.RetryFor ran out.
+// transient errors until Options.RetryFor ran out (raise it to wait
+// longer). Its message, which users read, names no Go field.
 type RetriesExhaustedError struct {
 	// Attempts is how many times the operation was tried.
 	Attempts int
@@ -101,7 +102,7 @@ type RetriesExhaustedError struct {
 }
 
 func (e *RetriesExhaustedError) Error() string {
-	return fmt.Sprintf("gave up after %d attempts in %s (raise Options.RetryFor to wait longer): %v", e.Attempts, e.Elapsed.Round(time.Millisecond), e.Err)
+	return fmt.Sprintf("gave up after %d attempts in %s: %v", e.Attempts, e.Elapsed.Round(time.Millisecond), e.Err)
 }
 
 func (e *RetriesExhaustedError) Unwrap() error { return e.Err }

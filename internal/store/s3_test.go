@@ -70,10 +70,14 @@ func TestS3GivesUpAfterRetryFor(t *testing.T) {
 	if !errors.As(err, &exhausted) || exhausted.Attempts < 2 {
 		t.Fatalf("Put to a stopped server: got: %v want: a *RetriesExhaustedError after several attempts", err)
 	}
-	for _, want := range []string{srv.Endpoint, "Options.RetryFor", "s3://" + srv.Bucket + "/p"} {
+	for _, want := range []string{srv.Endpoint, "gave up after", "s3://" + srv.Bucket + "/p"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error: got: %q want: it names %q", err, want)
 		}
+	}
+	// A worker's user reads this error too: it names no Go field.
+	if strings.Contains(err.Error(), "Options.") {
+		t.Errorf("error: got: %q want: no Go field (Options.…) in it", err)
 	}
 }
 

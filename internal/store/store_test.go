@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -475,5 +476,42 @@ func TestOpenRefusesBadLocations(t *testing.T) {
 				t.Errorf("Open(%q, %+v): got: %q want: it contains %q", c.location, c.opts, err, want)
 			}
 		}
+	}
+}
+
+// TestOpenErrorsForUsers checks errors of Open that a command shows as
+// they are: no Go field (the options are set from flags and the
+// environment), and a path named once.
+func TestOpenErrorsForUsers(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	notPEM := filepath.Join(dir, "ca.txt")
+	for _, p := range []string{file, notPEM} {
+		if err := os.WriteFile(p, []byte("not a certificate"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("AWS_ACCESS_KEY_ID", "id")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	tests := []struct {
+		name     string
+		location string
+		opts     store.Options
+		named    string // a path the error names once
+	}{
+		{"folder below a file", filepath.Join(file, "results"), store.Options{}, filepath.Join(file, "results")},
+		{"missing CA file", "s3://bucket/p", store.Options{Endpoint: "https://127.0.0.1:1", CAFile: filepath.Join(dir, "missing.pem"), RetryFor: -1}, filepath.Join(dir, "missing.pem")},
+		{"CA file without certificates", "s3://bucket/p", store.Options{Endpoint: "https://127.0.0.1:1", CAFile: notPEM, RetryFor: -1}, notPEM},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := store.Open(context.Background(), tc.location, tc.opts)
+			if err == nil {
+				t.Fatal("got: no error")
+			}
+			if msg := err.Error(); strings.Contains(msg, "Options.") || strings.Count(msg, tc.named) != 1 {
+				t.Errorf("got: %s\nwant: %s named once, and no Go field (Options.…)", msg, tc.named)
+			}
+		})
 	}
 }
