@@ -2,6 +2,8 @@ package activities
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -103,6 +105,42 @@ type chunkMarker struct {
 	// fraction of the time a list of 20,000 takes.
 	PointIDsHex string               `json:"point_ids_hex"`
 	Summary     []results.SummaryRow `json:"summary"`
+	// SHA256 is the hex SHA-256 of the marker's JSON with this field
+	// empty: a marker damaged so that it still parses (a digit of a
+	// summary row) does not check out.
+	SHA256 string `json:"sha256"`
+}
+
+// seal sets the marker's SHA256 and returns its JSON.
+func (m *chunkMarker) seal() ([]byte, error) {
+	m.SHA256 = ""
+	body, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(body)
+	m.SHA256 = hex.EncodeToString(sum[:])
+	return json.Marshal(m)
+}
+
+// decodeMarker parses a marker and checks its SHA256.
+func decodeMarker(body []byte) (*chunkMarker, error) {
+	var m chunkMarker
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil, fmt.Errorf("the marker is not a marker of this version of isweep (%v)", err)
+	}
+	stated := m.SHA256
+	m.SHA256 = ""
+	plain, err := json.Marshal(&m)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(plain)
+	if got := hex.EncodeToString(sum[:]); got != stated {
+		return nil, fmt.Errorf("the marker's content does not match its sha256 (damaged or edited)")
+	}
+	m.SHA256 = stated
+	return &m, nil
 }
 
 // partition groups the points of a chunk that share a Hive partition.
@@ -264,7 +302,7 @@ func (a *Activities) ownChunk(ctx context.Context, sc *sweepCache, c int64) (Chu
 	marker.Summary = results.MergeSummaries(summary)
 	marker.PointIDsHex = string(ids)
 	marker.Result = res
-	body, err := json.Marshal(marker)
+	body, err := marker.seal()
 	if err != nil {
 		return ChunkResult{}, err
 	}

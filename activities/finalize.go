@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/isweep/isweep/internal/results"
@@ -25,6 +26,8 @@ const markerReaders = 16
 // quarantine and written anew. A sweep with missing chunks gets no
 // manifest: its status is "incomplete" and a later submit finishes it.
 func (a *Activities) FinalizeSweep(ctx context.Context, ref SweepRef) (FinalizeResult, error) {
+	var none atomic.Int64
+	defer a.heartbeat(ctx, &none, 0)()
 	res, err := a.finalize(ctx, ref)
 	return res, storageError(err)
 }
@@ -35,9 +38,16 @@ func (a *Activities) finalize(ctx context.Context, ref SweepRef) (FinalizeResult
 		return FinalizeResult{}, err
 	}
 	p := sc.plan
-	markers, err := a.readMarkers(ctx, sc)
+	markers, damaged, err := a.readMarkers(ctx, sc)
 	if err != nil {
 		return FinalizeResult{}, err
+	}
+	// A marker that does not check out leaves its chunk to compute again.
+	for _, d := range damaged {
+		warn(ctx, "Chunk marker rejected at finalize", "Key", d.key, "Problem", d.problem)
+		if err := quarantine(ctx, sc.store, d.sweepID, d.key); err != nil {
+			return FinalizeResult{}, err
+		}
 	}
 	var present int64
 	for i := range markers {
@@ -55,7 +65,16 @@ func (a *Activities) finalize(ctx context.Context, ref SweepRef) (FinalizeResult
 	for i := range markers {
 		mk := &markers[i]
 		for _, part := range mk.Parts {
-			if size, ok := sizes[part.Key]; !ok || size != part.Bytes {
+			size, ok := sizes[part.Key]
+			if !ok {
+				// Not in the listing: ask for the part itself.
+				if info, err := sc.store.Stat(ctx, part.Key); err == nil {
+					size, ok = info.Size, true
+				} else if !errors.Is(err, store.ErrNotFound) {
+					return FinalizeResult{}, err
+				}
+			}
+			if !ok || size != part.Bytes {
 				problem := fmt.Sprintf("part %s is missing", part.Key)
 				if ok {
 					problem = fmt.Sprintf("part %s is %d bytes, the marker says %d", part.Key, size, part.Bytes)
@@ -273,9 +292,15 @@ type storedMarker struct {
 	members int64
 }
 
+// damagedMarker is a stored marker that does not check out.
+type damagedMarker struct {
+	sweepID, key, problem string
+}
+
 // readMarkers reads the stored markers of the chunks sc's sweep needs, in
-// the order of its chunks, concurrently.
-func (a *Activities) readMarkers(ctx context.Context, sc *sweepCache) ([]storedMarker, error) {
+// the order of its chunks, concurrently; those that do not check out are
+// returned apart.
+func (a *Activities) readMarkers(ctx context.Context, sc *sweepCache) ([]storedMarker, []damagedMarker, error) {
 	p := sc.plan
 	// The stored markers of each sweep involved, by chunk.
 	listed := map[string]map[int64]store.ObjectInfo{}
@@ -306,7 +331,7 @@ func (a *Activities) readMarkers(ctx context.Context, sc *sweepCache) ([]storedM
 		ref := p.chunkAt(i)
 		l, err := list(ref.SweepID)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if obj, ok := l[ref.Chunk]; ok {
 			jobs = append(jobs, job{obj, ref, ref.Members})
@@ -314,6 +339,7 @@ func (a *Activities) readMarkers(ctx context.Context, sc *sweepCache) ([]storedM
 	}
 	out := make([]storedMarker, len(jobs))
 	errs := make([]error, len(jobs))
+	problems := make([]string, len(jobs))
 	sem := make(chan struct{}, markerReaders)
 	var wg sync.WaitGroup
 	for i, j := range jobs {
@@ -322,19 +348,25 @@ func (a *Activities) readMarkers(ctx context.Context, sc *sweepCache) ([]storedM
 			defer func() { <-sem }()
 			mk := &out[i]
 			body, err := sc.store.Get(ctx, j.obj.Key)
-			if err == nil {
-				err = json.Unmarshal(body, &mk.chunkMarker)
+			if err != nil {
+				errs[i] = fmt.Errorf("read %s: %w", j.obj.Key, err)
+				return
 			}
-			if err == nil && (mk.SweepID != j.ref.SweepID || mk.Chunk != j.ref.Chunk) {
-				err = fmt.Errorf("the marker is of sweep %s chunk %d", mk.SweepID, mk.Chunk)
+			m, err := decodeMarker(body)
+			if err == nil && (m.SweepID != j.ref.SweepID || m.Chunk != j.ref.Chunk) {
+				err = fmt.Errorf("the marker is of sweep %s chunk %d", m.SweepID, m.Chunk)
 			}
 			if err == nil {
+				mk.chunkMarker = *m
 				// The ids as keys take half the memory of their hex.
 				mk.keys, err = parseIDsHex(mk.PointIDsHex)
 				mk.PointIDsHex = ""
 			}
+			if err == nil && int64(len(mk.keys)) != mk.Result.Points {
+				err = fmt.Errorf("the marker lists %d points and counts %d", len(mk.keys), mk.Result.Points)
+			}
 			if err != nil {
-				errs[i] = fmt.Errorf("read %s: %w", j.obj.Key, err)
+				problems[i] = err.Error()
 			}
 			mk.written = j.obj.Modified.UTC()
 			mk.members = j.members
@@ -345,7 +377,16 @@ func (a *Activities) readMarkers(ctx context.Context, sc *sweepCache) ([]storedM
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return out, nil
+	var damaged []damagedMarker
+	kept := out[:0]
+	for i := range out {
+		if problems[i] != "" {
+			damaged = append(damaged, damagedMarker{jobs[i].ref.SweepID, jobs[i].obj.Key, problems[i]})
+			continue
+		}
+		kept = append(kept, out[i])
+	}
+	return kept, damaged, nil
 }

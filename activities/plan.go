@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -225,6 +226,10 @@ func beat(ctx context.Context, details ...any) {
 // a chunk whose marker or parts do not check out is moved to quarantine
 // and computed again.
 func (a *Activities) PlanSweep(ctx context.Context, in PlanInput) (Plan, error) {
+	// Heartbeats keep a plan whose worker died from holding the sweep up
+	// for the activity's whole timeout.
+	var none atomic.Int64
+	defer a.heartbeat(ctx, &none, 0)()
 	spec, err := schemas.Parse(in.Spec, "spec")
 	if err != nil {
 		return Plan{}, invalidSpec(err)

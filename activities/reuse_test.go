@@ -527,3 +527,47 @@ func TestVerify(t *testing.T) {
 		t.Errorf("unknown sweep: got: %v, want: no sweep", err)
 	}
 }
+
+// A marker damaged so that it still parses (a digit of its summary) was
+// trusted: its sweep's summary went wrong, and verification accepted it.
+func TestDamagedMarkerIsRejected(t *testing.T) {
+	_, env, output := newTestActivities(t)
+	spec := sweepSpec("rot", output, `"n": [2], "init_scale": [1, 10, 100]`, 3)
+	p, _ := runSweep(t, env, output, spec, -1)
+	path := filepath.Join(output, filepath.FromSlash(results.ChunkKey(p.SweepID, 0)))
+	body, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := bytes.Index(body, []byte(`"BestConvTime":1`))
+	if i < 0 {
+		t.Fatalf("marker: got: %s, want: a best_conv_time", body)
+	}
+	j := i + len(`"BestConvTime":1`)
+	if body[j] == '9' {
+		body[j] = '8'
+	} else {
+		body[j] = '9'
+	}
+	if err := os.WriteFile(path, body, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(context.Background(), output, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := Verify(context.Background(), st, p.SweepID, nil); err != nil || !strings.Contains(strings.Join(rep.Problems, "\n"), "sha256") {
+		t.Errorf("verify: got: %+v, %v; want: the marker named as damaged", rep.Problems, err)
+	}
+	again := planSpec(t, env, spec)
+	if again.Done.Has(0) || len(again.Rejected) != 1 {
+		t.Fatalf("replanned: got: chunk 0 done %v, rejected %q; want: chunk 0 rejected", again.Done.Has(0), again.Rejected)
+	}
+	runChunk(t, env, ChunkRef{Output: output, SweepID: p.SweepID, Chunk: 0})
+	if f := finalizeSweep(t, env, output, p.SweepID); f.Status != results.SweepComplete {
+		t.Fatalf("finalize: got: %+v", f)
+	}
+	if rep, err := Verify(context.Background(), st, p.SweepID, nil); err != nil || len(rep.Problems) != 0 {
+		t.Errorf("verify after the repair: got: %q, %v; want: no problem", rep.Problems, err)
+	}
+}

@@ -2,9 +2,9 @@ package activities
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -31,9 +31,9 @@ const maxRejectedLines = 20
 // are pts, and returns a problem ("" when it checks out). sizes holds the
 // stored parts' sizes by key; nil means each part is looked up with Stat.
 func checkMarker(ctx context.Context, st store.Store, body []byte, sweepID string, c int64, pts []schemas.Point, sizes map[string]int64) (*chunkMarker, string) {
-	var m chunkMarker
-	if err := json.Unmarshal(body, &m); err != nil {
-		return nil, fmt.Sprintf("the marker is not a marker of this version of isweep (%v)", err)
+	m, err := decodeMarker(body)
+	if err != nil {
+		return nil, err.Error()
 	}
 	if m.SweepID != sweepID || m.Chunk != c {
 		return nil, fmt.Sprintf("the marker is of sweep %s chunk %d", m.SweepID, m.Chunk)
@@ -52,7 +52,8 @@ func checkMarker(ctx context.Context, st store.Store, body []byte, sweepID strin
 			rows += part.Rows
 		}
 		size, ok := sizes[part.Key]
-		if sizes == nil {
+		if !ok {
+			// Not in the listing (or no listing): ask for the part itself.
 			info, err := st.Stat(ctx, part.Key)
 			switch {
 			case errors.Is(err, store.ErrNotFound):
@@ -73,7 +74,7 @@ func checkMarker(ctx context.Context, st store.Store, body []byte, sweepID strin
 	if rows != int64(len(pts)) {
 		return nil, fmt.Sprintf("the marker's parts hold %d points, the chunk has %d", rows, len(pts))
 	}
-	return &m, ""
+	return m, ""
 }
 
 // checkPartition decodes a partition's two parts and returns a problem
@@ -141,6 +142,7 @@ func checkPartsFully(ctx context.Context, st store.Store, m *chunkMarker, pts []
 		k := results.Partition{Algorithm: pt.Params.Algorithm, N: pt.Params.N}
 		byPartition[k] = append(byPartition[k], pt)
 	}
+	var all []results.PointRow
 	for k, pp := range byPartition {
 		pointsKey := results.PointsKey(m.SweepID, k, m.Chunk)
 		trajKey := results.TrajectoriesKey(m.SweepID, k, m.Chunk)
@@ -149,9 +151,22 @@ func checkPartsFully(ctx context.Context, st store.Store, m *chunkMarker, pts []
 		if !ok1 || !ok2 {
 			return fmt.Sprintf("the marker does not list the parts of partition %s", k), nil
 		}
-		if _, _, problem := checkPartition(pb, tb, m.SweepID, m.Chunk, pp, alloc); problem != "" {
+		rows, _, problem := checkPartition(pb, tb, m.SweepID, m.Chunk, pp, alloc)
+		if problem != "" {
 			return fmt.Sprintf("%s: %s", pointsKey, problem), nil
 		}
+		all = append(all, rows...)
+	}
+	// What finalizing takes from the marker, the counts and the summary,
+	// must be what the parts hold.
+	c := results.CountStatuses(all)
+	r := m.Result
+	if c.Converged != r.Converged || c.NotConverged != r.NotConverged || c.Diverged != r.Diverged || c.Failed != r.Failed {
+		return fmt.Sprintf("the marker's status counts %d/%d/%d/%d differ from its parts' %d/%d/%d/%d",
+			r.Converged, r.NotConverged, r.Diverged, r.Failed, c.Converged, c.NotConverged, c.Diverged, c.Failed), nil
+	}
+	if want := results.Summarize(all); len(want) != len(m.Summary) || (len(want) > 0 && !reflect.DeepEqual(want, m.Summary)) {
+		return "the marker's summary rows differ from its parts' points", nil
 	}
 	return "", nil
 }
@@ -213,7 +228,6 @@ func (a *Activities) doneChunks(ctx context.Context, sc *sweepCache, justPlanned
 	if justPlanned && len(p.Foreign) == 0 {
 		return res, nil
 	}
-	var sizes map[string]int64
 	// Chunks are visited by owner: the sweep's own, then each foreign
 	// sweep's, as chunkAt numbers them.
 	type owned struct {
@@ -235,35 +249,41 @@ func (a *Activities) doneChunks(ctx context.Context, sc *sweepCache, justPlanned
 		owners = append(owners, owned{sweepID: f.SweepID, chunks: f.Chunks, first: pos, members: f.Members})
 		pos += int64(len(f.Chunks))
 	}
-	for _, o := range owners {
-		osc := sc
-		if o.sweepID != p.SweepID {
-			var err error
-			if osc, err = a.sweep(ctx, sc.output, o.sweepID); err != nil {
-				return doneResult{}, err
-			}
-		}
-		markers := map[int64]string{}
+	// Every marker is listed before the parts are: a marker is written
+	// after its parts, so the parts of every marker listed are in the
+	// listing that follows (a chunk another sweep finishes meanwhile is
+	// seen whole, or not at all).
+	markers := make([]map[int64]string, len(owners))
+	anyMarker := false
+	for i, o := range owners {
+		markers[i] = map[int64]string{}
 		prefix := results.ChunksPrefix(o.sweepID)
 		for obj, err := range sc.store.List(ctx, prefix) {
 			if err != nil {
 				return doneResult{}, err
 			}
 			if c, ok := results.ParseChunkKey(prefix, obj.Key); ok {
-				markers[c] = obj.Key
+				markers[i][c] = obj.Key
+				anyMarker = true
 			}
 		}
-		if len(markers) == 0 {
-			continue
-		}
-		if sizes == nil {
-			var err error
-			if sizes, err = partSizes(ctx, sc.store); err != nil {
+	}
+	if !anyMarker {
+		return res, nil
+	}
+	sizes, err := partSizes(ctx, sc.store)
+	if err != nil {
+		return doneResult{}, err
+	}
+	for oi, o := range owners {
+		osc := sc
+		if o.sweepID != p.SweepID {
+			if osc, err = a.sweep(ctx, sc.output, o.sweepID); err != nil {
 				return doneResult{}, err
 			}
 		}
 		for i, c := range o.chunks {
-			key, ok := markers[c]
+			key, ok := markers[oi][c]
 			if !ok {
 				continue
 			}

@@ -541,3 +541,21 @@ fixed: {n: 4}
 		t.Errorf("direct point with k 4 < n 8: got: %v want: valid (k is ignored)", err)
 	}
 }
+
+// An output with a control character other than C0 (U+0085 NEL, which
+// YAML reads back as a space; U+009B, a terminal's escape) or an invisible
+// one is refused: the engine would store another path than the one the
+// command reports.
+func TestOutputWithControlOrInvisibleCharactersIsRefused(t *testing.T) {
+	for _, out := range []string{"o\u0085ut", "o\u009but", "o\u200but", "o\u2028ut", "o\x00ut", "o\tut"} {
+		spec := &Spec{APIVersion: APIVersion, Name: "c", Output: out, Fixed: map[string]any{"algorithm": "direct", "n": 2}}
+		err := spec.Validate()
+		if err == nil || !strings.Contains(err.Error(), "plain path") {
+			t.Errorf("output %q: got: %v want: refused, naming the character", out, err)
+		}
+	}
+	ok := &Spec{APIVersion: APIVersion, Name: "c", Output: "results/my run/é", Fixed: map[string]any{"algorithm": "direct", "n": 2}}
+	if err := ok.Validate(); err != nil {
+		t.Errorf("a path with a space and a letter with an accent: got: %v want: accepted", err)
+	}
+}

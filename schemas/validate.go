@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/isweep/isweep/internal/dynamics"
 )
@@ -534,8 +536,14 @@ func checkOutput(out string) *SpecError {
 		return &SpecError{Path: "output", Msg: "missing; set a folder path like results/mu-scan or s3://bucket/prefix"}
 	}
 	for i, r := range out {
-		if r < 0x20 || r == 0x7f {
-			return bad("control character at byte %d; write a plain path", i)
+		switch {
+		case r == utf8.RuneError:
+			return bad("invalid UTF-8 at byte %d; write a plain path", i)
+		case unicode.IsControl(r) || (r != ' ' && !unicode.IsPrint(r)):
+			// C0 and C1 controls (U+0085 NEL reads back as a space in
+			// YAML, U+009B starts a terminal escape), and other invisible
+			// characters.
+			return bad("control or invisible character %U at byte %d; write a plain path", r, i)
 		}
 	}
 	if scheme, rest, ok := strings.Cut(out, "://"); ok && schemeRE.MatchString(scheme) {

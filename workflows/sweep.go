@@ -199,9 +199,11 @@ func SweepWorkflow(ctx workflow.Context, in SweepInput) (SweepResult, error) {
 		HeartbeatTimeout:    opts.HeartbeatTimeout,
 		RetryPolicy:         retry,
 	})
-	// Planning and bookkeeping activities are short and have no heartbeat.
+	// Planning and finalizing are shorter; they heartbeat too, so that a
+	// worker that dies in them is noticed in seconds, not at the timeout.
 	shortCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 10 * time.Minute,
+		StartToCloseTimeout: time.Hour,
+		HeartbeatTimeout:    opts.HeartbeatTimeout,
 		RetryPolicy:         retry,
 	})
 
