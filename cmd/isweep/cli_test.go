@@ -22,6 +22,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/google/pprof/profile"
 
+	"github.com/isweep/isweep/internal/dynamics"
 	"github.com/isweep/isweep/internal/proctest"
 	"github.com/isweep/isweep/internal/results"
 	"github.com/isweep/isweep/internal/store"
@@ -644,4 +645,67 @@ func waitOutput(t *testing.T, r *runCmd, want string) {
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
+}
+
+// TestReportDegenerateSweep runs `isweep report` on stored results that
+// leave the figures' axes without a range: a sweep that does not vary
+// init_scale (one μ = 1, whose log axis gonum/plot pads to [0, 2]), with one
+// network that never converged and one point that converged at t = 0. The
+// report must draw its figures and say what is missing, and exit 0 — not
+// panic (the Go runtime's exit code 2, which means bad input here).
+func TestReportDegenerateSweep(t *testing.T) {
+	ctx := context.Background()
+	output := t.TempDir()
+	st, err := store.Open(ctx, output, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const sweepID = "0123456789abcdef"
+	conv := func(x float64) *float64 { return &x }
+	row := func(id string, alg dynamics.Algorithm, seed int64, status string, res dynamics.Result) results.PointRow {
+		return results.PointRow{
+			SweepID: sweepID, PointID: id, PointIndex: seed, Chunk: 0,
+			Params: dynamics.Params{Algorithm: alg, N: 2, Seed: seed}.WithDefaults(),
+			Status: status, Result: res,
+		}
+	}
+	rows := []results.PointRow{
+		row("00000000000000a1", dynamics.Direct, 1, results.StatusConverged, dynamics.Result{ConvTime: conv(2), FinalError: 0.005, MinError: 0.005}),
+		row("00000000000000a2", dynamics.Direct, 2, results.StatusConverged, dynamics.Result{ConvTime: conv(0), FinalError: 0.001, MinError: 0.001}),
+		row("00000000000000b1", dynamics.Interneuron, 1, results.StatusDiverged, dynamics.Result{Diverged: true, DivergeReason: dynamics.ReasonNonFinite, FinalError: 3, MinError: 3}),
+	}
+	if _, err := results.WritePoints(ctx, st, sweepID, 0, rows, memory.DefaultAllocator); err != nil {
+		t.Fatal(err)
+	}
+	var traj []results.TrajectoryRow
+	for _, r := range rows {
+		samples := []dynamics.Sample{{T: 0, Error: 3}, {T: 1, Step: 1, Error: 0.5}, {T: 2, Step: 2, Error: 0.5}}
+		if r.PointID == "00000000000000a2" {
+			samples = []dynamics.Sample{{T: 0, Error: 0.001}}
+		}
+		traj = append(traj, results.TrajectoryRows(sweepID, r.PointID, r.Params, samples)...)
+	}
+	if _, err := results.WriteTrajectories(ctx, st, sweepID, 0, traj, memory.DefaultAllocator); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "figures")
+	code, out := runIsweep(t, t.TempDir(), time.Minute, "report", "-output", output, "-dir", dir, sweepID)
+	if code != 0 {
+		t.Fatalf("got: exit %d, want: 0\n%s", code, out)
+	}
+	for _, want := range []string{"no converged points for interneuron flow n=2", "conv-time-flow-n2.png", "trajectories-flow.png"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("got:\n%s\nwant it to contain %q", out, want)
+		}
+	}
+	for _, name := range []string{"conv-time-flow-n2.png", "trajectories-flow.png"} {
+		checkImage(t, filepath.Join(dir, name))
+	}
+	text, err := os.ReadFile(filepath.Join(dir, "report.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(text), "no converged points for interneuron flow n=2") {
+		t.Errorf("report.txt: got:\n%s\nwant it to say that interneuron flow n=2 has no converged point", text)
+	}
 }

@@ -72,7 +72,7 @@ func writeReport(ctx context.Context, w io.Writer, location, sweepID, dir string
 			dir = filepath.Join(location, "reports", sweepID)
 		}
 	}
-	paths, err := report.WriteFigures(dir, best)
+	paths, notes, err := report.WriteFigures(dir, best)
 	if err != nil {
 		return fmt.Errorf("figures: %w", err)
 	}
@@ -81,17 +81,23 @@ func writeReport(ctx context.Context, w io.Writer, location, sweepID, dir string
 	if err != nil {
 		return fmt.Errorf("trajectories: %w", err)
 	}
-	more, err := report.WriteTrajectoryFigure(dir, chosen, traj)
+	more, moreNotes, err := report.WriteTrajectoryFigure(dir, chosen, traj)
 	if err != nil {
 		return fmt.Errorf("figures: %w", err)
 	}
-	paths = append(paths, more...)
-	if err := report.WriteTextFile(filepath.Join(dir, "report.txt"), best, fits); err != nil {
+	paths, notes = append(paths, more...), append(notes, moreNotes...)
+	if err := report.WriteTextFile(filepath.Join(dir, "report.txt"), best, fits, notes...); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "\nfigures and report.txt in %s:\n", dir)
 	for _, p := range paths {
 		fmt.Fprintf(w, "  %s\n", filepath.Base(p))
+	}
+	if len(notes) > 0 {
+		fmt.Fprintln(w, "\nnotes on the figures:")
+		for _, n := range notes {
+			fmt.Fprintf(w, "  %s\n", n)
+		}
 	}
 	return nil
 }
