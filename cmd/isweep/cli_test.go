@@ -709,3 +709,25 @@ func TestReportDegenerateSweep(t *testing.T) {
 		t.Errorf("report.txt: got:\n%s\nwant it to say that interneuron flow n=2 has no converged point", text)
 	}
 }
+
+// TestRecoverInternal checks that a panic under recoverInternal becomes an
+// internal error with exit code 1, not a crash with the runtime's code 2.
+func TestRecoverInternal(t *testing.T) {
+	err := func() (err error) {
+		defer recoverInternal("report", &err)
+		panic("boom")
+	}()
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != exitFailed {
+		t.Fatalf("got: %v, want: an exit error with code %d", err, exitFailed)
+	}
+	if !strings.HasPrefix(ee.Error(), "report: internal error: boom") {
+		t.Errorf("got: %q, want: it to start with %q", ee.Error(), "report: internal error: boom")
+	}
+	if err := func() (err error) {
+		defer recoverInternal("report", &err)
+		return nil
+	}(); err != nil {
+		t.Errorf("without a panic: got: %v, want: nil", err)
+	}
+}

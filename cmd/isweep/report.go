@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -47,7 +48,13 @@ func reportAfterRun(ctx context.Context, spec *schemas.Spec, sweepID string) err
 	return writeReport(ctx, os.Stdout, spec.Output, sweepID, "")
 }
 
-func writeReport(ctx context.Context, w io.Writer, location, sweepID, dir string) error {
+// writeReport prints the report of a sweep to w and writes its figures and
+// report.txt into dir. A panic in it (a bug: figures are drawn from any
+// data without one) is reported as an internal error, exit code 1, rather
+// than ending the process with the Go runtime's exit code 2, which means
+// bad input here.
+func writeReport(ctx context.Context, w io.Writer, location, sweepID, dir string) (err error) {
+	defer recoverInternal("report", &err)
 	if err := results.CheckSweepID(sweepID); err != nil {
 		return fail(exitBadInput, "report: %q is not a sweep id (isweep plan SPEC prints it) nor a spec file", sweepID)
 	}
@@ -100,4 +107,13 @@ func writeReport(ctx context.Context, w io.Writer, location, sweepID, dir string
 		}
 	}
 	return nil
+}
+
+// recoverInternal, deferred, turns a panic of the command into *err: an
+// internal error with exit code 1 that names the panic and where it
+// happened ("report: internal error: …").
+func recoverInternal(command string, err *error) {
+	if p := recover(); p != nil {
+		*err = fail(exitFailed, "%s: internal error: %v (a bug; please report it with the command that ran)\n%s", command, p, debug.Stack())
+	}
 }
