@@ -60,7 +60,7 @@ const (
 
 var (
 	topKeys   = []string{"apiVersion", "name", "grid", "zip", "fixed", "output", "chunk", "limits"}
-	limitKeys = []string{"max_points", "max_n", "max_flow_horizon", "max_online_steps"}
+	limitKeys = []string{"max_points", "max_n", "max_flow_horizon", "max_online_steps", "max_online_samples"}
 	axisForms = []string{"linspace", "logspace", "range"}
 )
 
@@ -427,6 +427,10 @@ func (d *decoder) limits(value any, path string) Limits {
 		case "max_online_steps":
 			if f, ok := d.number(v, p, "the largest online horizon in steps, like 1e9"); ok {
 				l.MaxOnlineSteps = f
+			}
+		case "max_online_samples":
+			if f, ok := d.number(v, p, "the most samples of an online point (batch × horizon), like 1e10"); ok {
+				l.MaxOnlineSamples = f
 			}
 		default:
 			d.fail(unknownKey(p, key, "key", limitKeys))
