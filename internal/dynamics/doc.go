@@ -19,6 +19,12 @@
 // never panics on valid parameters. Run is deterministic: the same Params
 // give a bit-identical Result on the same machine and binary.
 //
+// The work of an online point is bounded by its validated batch × horizon
+// (Limits.MaxOnlineSamples). Its loops look at the context at a bounded
+// interval, between steps and every few blocks of samples inside a batched
+// step, so a cancelled run returns ctx.Err() promptly even in the middle of
+// a step of a huge batch.
+//
 // Every random draw of a point comes from its own PCG stream derived from
 // Params.Seed and a fixed stream name (C's basis, M₀'s basis, the
 // interneuron frame U, the Wishart draw W₀, the online samples), so changing
