@@ -87,6 +87,10 @@ type Limits struct {
 	// MaxOnlineSamples is the most samples of one online point, batch ×
 	// horizon. Default dynamics.DefaultLimits().MaxOnlineSamples.
 	MaxOnlineSamples float64 `json:"max_online_samples,omitempty"`
+	// MaxFlowSteps caps the integrator steps of one flow point; a point
+	// that reaches it ends diverged (diverge_reason step_cap). Default
+	// dynamics.DefaultLimits().MaxFlowSteps.
+	MaxFlowSteps float64 `json:"max_flow_steps,omitempty"`
 }
 
 // WithDefaults returns l with its zero fields set to their defaults.
@@ -107,6 +111,9 @@ func (l Limits) WithDefaults() Limits {
 	if l.MaxOnlineSamples == 0 {
 		l.MaxOnlineSamples = def.MaxOnlineSamples
 	}
+	if l.MaxFlowSteps == 0 {
+		l.MaxFlowSteps = def.MaxFlowSteps
+	}
 	return l
 }
 
@@ -116,7 +123,7 @@ func (l Limits) Dynamics() dynamics.Limits {
 	l = l.WithDefaults()
 	return dynamics.Limits{
 		MaxN: l.MaxN, MaxFlowHorizon: l.MaxFlowHorizon, MaxOnlineSteps: l.MaxOnlineSteps,
-		MaxOnlineSamples: l.MaxOnlineSamples,
+		MaxOnlineSamples: l.MaxOnlineSamples, MaxFlowSteps: l.MaxFlowSteps,
 	}
 }
 
@@ -309,6 +316,7 @@ func (s *Spec) canonical(withPlace bool) []byte {
 			"max_flow_horizon":   jsonFloat(l.MaxFlowHorizon),
 			"max_online_steps":   jsonFloat(l.MaxOnlineSteps),
 			"max_online_samples": jsonFloat(l.MaxOnlineSamples),
+			"max_flow_steps":     jsonFloat(l.MaxFlowSteps),
 		}
 	}
 	var buf bytes.Buffer

@@ -92,18 +92,21 @@ func TestValidateLimits(t *testing.T) {
 
 // TestValidateWorkLimits checks the limits on the work of one point:
 // limits.max_online_samples (batch × horizon of an online point) reaches
-// the point checks.
+// the point checks, and limits.max_flow_steps the limits of the points.
 func TestValidateWorkLimits(t *testing.T) {
 	tests := []struct {
 		name   string
 		limits string
 		want   string // message fragment, "" for a valid spec
+		steps  float64
 	}{
-		{"defaults refuse 1e15 samples", "", "point 1 (batch=1000000000000): batch: 1000000000000 × horizon 1000 = 1e+15 samples is above the limit limits.max_online_samples = 1e+10; lower batch or horizon, or raise limits.max_online_samples in the spec"},
-		{"raised max_online_samples", "limits: {max_online_samples: 1e15}\n", ""},
-		{"lowered max_online_samples", "limits: {max_online_samples: 999}\n", "point 0 (batch=1): batch: 1 × horizon 1000 = 1000 samples is above the limit limits.max_online_samples = 999;"},
-		{"zero max_online_samples", "limits: {max_online_samples: 0}\n", "limits.max_online_samples: 0 is not positive"},
-		{"max_online_samples not a number", "limits: {max_online_samples: many}\n", "limits.max_online_samples:"},
+		{"defaults refuse 1e15 samples", "", "point 1 (batch=1000000000000): batch: 1000000000000 × horizon 1000 = 1e+15 samples is above the limit limits.max_online_samples = 1e+10; lower batch or horizon, or raise limits.max_online_samples in the spec", 1e7},
+		{"raised max_online_samples", "limits: {max_online_samples: 1e15}\n", "", 1e7},
+		{"lowered max_online_samples", "limits: {max_online_samples: 999}\n", "point 0 (batch=1): batch: 1 × horizon 1000 = 1000 samples is above the limit limits.max_online_samples = 999;", 1e7},
+		{"zero max_online_samples", "limits: {max_online_samples: 0}\n", "limits.max_online_samples: 0 is not positive", 0},
+		{"max_online_samples not a number", "limits: {max_online_samples: many}\n", "limits.max_online_samples:", 0},
+		{"raised max_flow_steps", "limits: {max_online_samples: 1e15, max_flow_steps: 1e9}\n", "", 1e9},
+		{"negative max_flow_steps", "limits: {max_flow_steps: -5}\n", "limits.max_flow_steps: -5 is not positive", 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -114,6 +117,13 @@ func TestValidateWorkLimits(t *testing.T) {
 				t.Errorf("got: %v want: no error", err)
 			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
 				t.Errorf("got: %v want a message with: %s", err, tc.want)
+			}
+			if err != nil {
+				return
+			}
+			spec := mustParse(t, src)
+			if got := spec.Limits.Dynamics().MaxFlowSteps; got != tc.steps {
+				t.Errorf("Limits.Dynamics().MaxFlowSteps: got: %g want: %g", got, tc.steps)
 			}
 		})
 	}

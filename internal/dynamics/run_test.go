@@ -601,7 +601,7 @@ func checkOutcome(t *testing.T, p Params, out outcome) {
 		if r.Diverged {
 			t.Error("diverged without a reason")
 		}
-	case ReasonNotPositiveDefinite, ReasonNonFinite, ReasonErrorAboveCap:
+	case ReasonNotPositiveDefinite, ReasonNonFinite, ReasonErrorAboveCap, ReasonStepCap:
 		if !r.Diverged {
 			t.Errorf("reason %q without diverged", r.DivergeReason)
 		}

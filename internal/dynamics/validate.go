@@ -115,13 +115,20 @@ type Limits struct {
 	// batch × horizon: the work of a point, which the step count alone
 	// does not bound when the batch is large. Default 10¹⁰.
 	MaxOnlineSamples float64
+	// MaxFlowSteps caps the accepted integrator steps of a flow point. A
+	// flow whose spectrum makes it stiff (eigenvalues of C over many
+	// decades) needs a number of steps that no horizon bounds; at the cap
+	// the run ends, diverged with ReasonStepCap. Unlike the other limits it
+	// is not checked by Validate: it bounds a run, not its parameters.
+	// Default 10⁷.
+	MaxFlowSteps float64
 }
 
 // DefaultLimits returns the limits used by Run: n, k ≤ 1024, flow horizon
 // ≤ 10⁷, online horizon ≤ 10⁹ steps, online batch × horizon ≤ 10¹⁰
-// samples.
+// samples, and at most 10⁷ flow steps.
 func DefaultLimits() Limits {
-	return Limits{MaxN: 1024, MaxFlowHorizon: 1e7, MaxOnlineSteps: 1e9, MaxOnlineSamples: 1e10}
+	return Limits{MaxN: 1024, MaxFlowHorizon: 1e7, MaxOnlineSteps: 1e9, MaxOnlineSamples: 1e10, MaxFlowSteps: 1e7}
 }
 
 func (l Limits) withDefaults() Limits {
@@ -137,6 +144,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxOnlineSamples == 0 {
 		l.MaxOnlineSamples = d.MaxOnlineSamples
+	}
+	if l.MaxFlowSteps == 0 {
+		l.MaxFlowSteps = d.MaxFlowSteps
 	}
 	return l
 }
