@@ -263,9 +263,10 @@ func (a *Activities) runPartition(ctx context.Context, sc *sweepCache, ref Chunk
 		arenas[g].free = a.sampleBlocks
 	}
 	attempt := activity.GetInfo(ctx).Attempt
+	lim := sc.grid.Limits().Dynamics()
 	if err := a.compute(ctx, len(p.points), func(g, i int) error {
 		pt := &p.points[i]
-		traj, err := a.runPoint(ctx, ref, pt, attempt, arenas[g].room(pt.Params.Record), &rows[i])
+		traj, err := a.runPoint(ctx, ref, pt, lim, attempt, arenas[g].room(pt.Params.Record), &rows[i])
 		arenas[g].keep(traj)
 		trajs[i] = traj
 		done.Add(1)
@@ -423,11 +424,12 @@ spawn:
 	return firstErr
 }
 
-// runPoint integrates one point into row, recording its trajectory into
-// room (see dynamics.RunInto). A point that diverges, or whose
+// runPoint integrates one point into row with the limits of its sweep
+// (those its spec was validated with), recording its trajectory into room
+// (see dynamics.RunIntoWithLimits). A point that diverges, or whose
 // integration fails, is data (a status), not an activity error; only a
 // cancellation is returned as an error.
-func (a *Activities) runPoint(ctx context.Context, ref ChunkRef, pt *schemas.Point, attempt int32, room []dynamics.Sample, row *results.PointRow) (traj []dynamics.Sample, err error) {
+func (a *Activities) runPoint(ctx context.Context, ref ChunkRef, pt *schemas.Point, lim dynamics.Limits, attempt int32, room []dynamics.Sample, row *results.PointRow) (traj []dynamics.Sample, err error) {
 	*row = results.PointRow{
 		SweepID: ref.SweepID, PointID: pt.ID, PointIndex: pt.Index, Chunk: ref.Chunk,
 		Params: pt.Params, CodeVersion: a.cfg.CodeVersion, WorkerHost: a.cfg.Host, Attempt: attempt,
@@ -442,7 +444,7 @@ func (a *Activities) runPoint(ctx context.Context, ref ChunkRef, pt *schemas.Poi
 		row.FinishedAt = time.Now().UTC()
 		row.WallSeconds = row.FinishedAt.Sub(row.StartedAt).Seconds()
 	}()
-	res, runErr := dynamics.RunInto(ctx, pt.Params, room)
+	res, runErr := dynamics.RunIntoWithLimits(ctx, pt.Params, lim, room)
 	switch {
 	case runErr != nil && ctx.Err() != nil:
 		return nil, ctx.Err()

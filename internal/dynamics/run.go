@@ -74,7 +74,13 @@ func RunWithLimits(ctx context.Context, p Params, lim Limits) (Result, error) {
 // of one large buffer. A run that needs more room than cap(traj) moves its
 // trajectory to a new array, as append does; nil traj behaves as Run.
 func RunInto(ctx context.Context, p Params, traj []Sample) (Result, error) {
-	out, err := run(ctx, p, DefaultLimits(), traj)
+	return RunIntoWithLimits(ctx, p, DefaultLimits(), traj)
+}
+
+// RunIntoWithLimits is RunInto with explicit limits (zero fields take the
+// values of DefaultLimits): those of the sweep the point belongs to.
+func RunIntoWithLimits(ctx context.Context, p Params, lim Limits, traj []Sample) (Result, error) {
+	out, err := run(ctx, p, lim, traj)
 	return out.Result, err
 }
 
