@@ -507,6 +507,55 @@ func TestPlanPrintsSize(t *testing.T) {
 	}
 }
 
+// hugeBatchSpec has one online point whose single step averages 10¹⁰
+// samples (the most the default limits admit): tens of minutes of work
+// inside one learning step.
+const hugeBatchSpec = `apiVersion: isweep/v1
+name: huge-batch
+output: out
+fixed: {algorithm: direct, mode: online, n: 2, init_scale: 2, batch: 10000000000, horizon: 1}
+`
+
+// TestPlanStopsOnSignal sends SIGINT, then SIGTERM, to isweep plan while it
+// integrates a sample point with a huge batch, under a sampling budget of
+// an hour: the plan must stop promptly and exit 130 (it ignored both
+// signals until the step ended).
+func TestPlanStopsOnSignal(t *testing.T) {
+	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "spec.yaml"), []byte(hugeBatchSpec), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			r := startIsweep(t, dir, nil, "plan", "-sample", "1", "-sample-time", "1h", "spec.yaml")
+			waitOutput(t, r, "output:")
+			if err := r.cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			if code := r.wait(t, time.Minute); code != exitInterrupted {
+				t.Errorf("got: exit %d after %s, want: %d\n%s", code, sig, exitInterrupted, r.out.String())
+			}
+			if out := r.out.String(); strings.Contains(out, "cost:") {
+				t.Errorf("got:\n%s\nwant: no cost estimate from an interrupted plan", out)
+			}
+		})
+	}
+}
+
+// TestPlanSampleBudget runs isweep plan on the huge batch with a sampling
+// budget of 100 ms: the sample is abandoned at the budget and the plan
+// says so (it ran until the step ended).
+func TestPlanSampleBudget(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "spec.yaml"), []byte(hugeBatchSpec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out := runIsweep(t, dir, time.Minute, "plan", "-sample", "1", "-sample-time", "100ms", "spec.yaml")
+	if code != 0 || !strings.Contains(out, "cost:    more than 100ms for one point (no sample finished in time)") {
+		t.Errorf("got: exit %d\n%s\nwant: exit 0 and no sample finished in 100ms", code, out)
+	}
+}
+
 func TestUnreachableServer(t *testing.T) {
 	dir := copyExamples(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
