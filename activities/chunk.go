@@ -517,8 +517,9 @@ spawn:
 	return firstErr
 }
 
-// runPoint integrates one point into row, recording its trajectory into
-// room (see dynamics.RunInto). A point that diverges, or whose
+// runPoint integrates one point into row with the limits of its sweep
+// (those its spec was validated with), recording its trajectory into room
+// (see dynamics.RunIntoWithLimits). A point that diverges, or whose
 // integration fails, is data (a status), not an activity error; only a
 // cancellation is returned as an error.
 func (a *Activities) runPoint(ctx context.Context, sweepID string, c int64, pt *schemas.Point, lim dynamics.Limits, attempt int32, room []dynamics.Sample, row *results.PointRow) (traj []dynamics.Sample, err error) {
@@ -536,7 +537,7 @@ func (a *Activities) runPoint(ctx context.Context, sweepID string, c int64, pt *
 		row.FinishedAt = time.Now().UTC()
 		row.WallSeconds = row.FinishedAt.Sub(row.StartedAt).Seconds()
 	}()
-	res, runErr := dynamics.RunInto(ctx, pt.Params, lim, room)
+	res, runErr := dynamics.RunIntoWithLimits(ctx, pt.Params, lim, room)
 	switch {
 	case runErr != nil && ctx.Err() != nil:
 		return nil, ctx.Err()

@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/isweep/isweep/internal/dynamics"
 	"github.com/isweep/isweep/internal/results"
 	"github.com/isweep/isweep/internal/store"
 )
@@ -321,4 +322,48 @@ func readMembers(t *testing.T, output, sweepID string) []results.Member {
 		t.Fatal(err)
 	}
 	return rows
+}
+
+// TestRunChunkHonoursSpecLimits runs points that only the spec's own
+// limits decide: a flow horizon above the default max_flow_horizon (the
+// spec raises it) and a stiff flow beyond a lowered max_flow_steps. The
+// worker must run each point with the limits of its sweep, not the
+// defaults: the first converges, the second ends diverged at the step cap.
+func TestRunChunkHonoursSpecLimits(t *testing.T) {
+	_, env, output := newTestActivities(t)
+	spec := fmt.Sprintf(`{"apiVersion": "isweep/v1", "name": "limits", "output": %q, "chunk": 2,
+ "zip": [{"n": [1, 2], "horizon": [2e7, 1e4], "input_spectrum": [[1], {"min": 1e-8, "max": 1}], "init_scale": [1, 10]}],
+ "fixed": {"algorithm": "direct", "mode": "flow", "record": 8},
+ "limits": {"max_flow_horizon": 1e8, "max_flow_steps": 100}}`, output)
+	var a *Activities
+	v, err := env.ExecuteActivity(a.PlanSweep, PlanInput{Spec: []byte(spec)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p Plan
+	if err := v.Get(&p); err != nil {
+		t.Fatal(err)
+	}
+	runChunk(t, env, ChunkRef{Output: output, SweepID: p.SweepID, Chunk: 0})
+	st, err := store.Open(context.Background(), output, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := readChunkRows(t, st, p.SweepID)
+	if len(rows) != 2 {
+		t.Fatalf("got: %d rows, want: 2", len(rows))
+	}
+	for _, r := range rows {
+		switch r.Params.N {
+		case 1:
+			if r.Status != results.StatusConverged {
+				t.Errorf("horizon 2e7 under max_flow_horizon 1e8: got: status %s (%s), want: %s", r.Status, r.Error, results.StatusConverged)
+			}
+		case 2:
+			if r.Status != results.StatusDiverged || r.Result.DivergeReason != dynamics.ReasonStepCap || r.Result.Steps != 100 {
+				t.Errorf("stiff flow under max_flow_steps 100: got: status %s (%q, %s) after %d steps, want: %s (%q) after 100 steps",
+					r.Status, r.Result.DivergeReason, r.Error, r.Result.Steps, results.StatusDiverged, dynamics.ReasonStepCap)
+			}
+		}
+	}
 }

@@ -90,7 +90,7 @@ const (
 
 var (
 	topKeys   = []string{"apiVersion", "name", "grid", "zip", "fixed", "output", "chunk", "limits"}
-	limitKeys = []string{"max_points", "max_n", "max_flow_horizon", "max_online_steps"}
+	limitKeys = []string{"max_points", "max_n", "max_flow_horizon", "max_online_steps", "max_online_samples", "max_flow_steps"}
 	axisForms = []string{"linspace", "logspace", "range"}
 )
 
@@ -492,6 +492,14 @@ func (d *decoder) limits(value any, path string) Limits {
 		case "max_online_steps":
 			if f, ok := d.number(v, p, "the largest online horizon in steps, like 1e9"); ok {
 				l.MaxOnlineSteps = f
+			}
+		case "max_online_samples":
+			if f, ok := d.number(v, p, "the most samples of an online point (batch × horizon), like 1e10"); ok {
+				l.MaxOnlineSamples = f
+			}
+		case "max_flow_steps":
+			if f, ok := d.number(v, p, "the most integrator steps of a flow point, like 1e7"); ok {
+				l.MaxFlowSteps = f
 			}
 		default:
 			d.fail(unknownKey(p, key, "key", limitKeys))

@@ -84,6 +84,13 @@ type Limits struct {
 	// MaxOnlineSteps is the largest online horizon (learning steps).
 	// Default dynamics.DefaultLimits().MaxOnlineSteps.
 	MaxOnlineSteps float64 `json:"max_online_steps,omitempty"`
+	// MaxOnlineSamples is the most samples of one online point, batch ×
+	// horizon. Default dynamics.DefaultLimits().MaxOnlineSamples.
+	MaxOnlineSamples float64 `json:"max_online_samples,omitempty"`
+	// MaxFlowSteps caps the integrator steps of one flow point; a point
+	// that reaches it ends diverged (diverge_reason step_cap). Default
+	// dynamics.DefaultLimits().MaxFlowSteps.
+	MaxFlowSteps float64 `json:"max_flow_steps,omitempty"`
 }
 
 // WithDefaults returns l with its zero fields set to their defaults.
@@ -101,13 +108,23 @@ func (l Limits) WithDefaults() Limits {
 	if l.MaxOnlineSteps == 0 {
 		l.MaxOnlineSteps = def.MaxOnlineSteps
 	}
+	if l.MaxOnlineSamples == 0 {
+		l.MaxOnlineSamples = def.MaxOnlineSamples
+	}
+	if l.MaxFlowSteps == 0 {
+		l.MaxFlowSteps = def.MaxFlowSteps
+	}
 	return l
 }
 
-// Dynamics returns the limits that apply to each point, defaults filled in.
+// Dynamics returns the limits that apply to each point, defaults filled in:
+// those to validate a point with and to run it with.
 func (l Limits) Dynamics() dynamics.Limits {
 	l = l.WithDefaults()
-	return dynamics.Limits{MaxN: l.MaxN, MaxFlowHorizon: l.MaxFlowHorizon, MaxOnlineSteps: l.MaxOnlineSteps}
+	return dynamics.Limits{
+		MaxN: l.MaxN, MaxFlowHorizon: l.MaxFlowHorizon, MaxOnlineSteps: l.MaxOnlineSteps,
+		MaxOnlineSamples: l.MaxOnlineSamples, MaxFlowSteps: l.MaxFlowSteps,
+	}
 }
 
 // Axis is the list of values one parameter takes along the grid: either
@@ -302,10 +319,12 @@ func (s *Spec) canonical(withPlace bool) []byte {
 		doc["output"] = s.Output
 		l := s.Limits.WithDefaults()
 		doc["limits"] = map[string]any{
-			"max_points":       l.MaxPoints,
-			"max_n":            l.MaxN,
-			"max_flow_horizon": jsonFloat(l.MaxFlowHorizon),
-			"max_online_steps": jsonFloat(l.MaxOnlineSteps),
+			"max_points":         l.MaxPoints,
+			"max_n":              l.MaxN,
+			"max_flow_horizon":   jsonFloat(l.MaxFlowHorizon),
+			"max_online_steps":   jsonFloat(l.MaxOnlineSteps),
+			"max_online_samples": jsonFloat(l.MaxOnlineSamples),
+			"max_flow_steps":     jsonFloat(l.MaxFlowSteps),
 		}
 	}
 	var buf bytes.Buffer

@@ -610,6 +610,8 @@ func checkLimits(l Limits) []*SpecError {
 	}{
 		{"limits.max_flow_horizon", l.MaxFlowHorizon, dynamics.DefaultLimits().MaxFlowHorizon},
 		{"limits.max_online_steps", l.MaxOnlineSteps, dynamics.DefaultLimits().MaxOnlineSteps},
+		{"limits.max_online_samples", l.MaxOnlineSamples, dynamics.DefaultLimits().MaxOnlineSamples},
+		{"limits.max_flow_steps", l.MaxFlowSteps, dynamics.DefaultLimits().MaxFlowSteps},
 	} {
 		if h.v < 0 || math.IsNaN(h.v) || math.IsInf(h.v, 0) {
 			errs = append(errs, &SpecError{Path: h.path, Msg: fmt.Sprintf("%s is not a positive finite number; like %g (default)", string(appendFloat(nil, h.v)), h.def)})

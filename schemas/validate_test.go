@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -88,6 +89,64 @@ func TestValidateLimits(t *testing.T) {
 				t.Errorf("got: %v want a message with: %s", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestValidateWorkLimits checks the limits on the work of one point:
+// limits.max_online_samples (batch × horizon of an online point) reaches
+// the point checks, and limits.max_flow_steps the limits of the points.
+func TestValidateWorkLimits(t *testing.T) {
+	tests := []struct {
+		name   string
+		limits string
+		want   string // message fragment, "" for a valid spec
+		steps  float64
+	}{
+		{"defaults refuse 1e15 samples", "", "point 1 (batch=1000000000000): batch: 1000000000000 × horizon 1000 = 1e+15 samples is above the limit limits.max_online_samples = 1e+10; lower batch or horizon, or raise limits.max_online_samples in the spec", 1e7},
+		{"raised max_online_samples", "limits: {max_online_samples: 1e15}\n", "", 1e7},
+		{"lowered max_online_samples", "limits: {max_online_samples: 999}\n", "point 0 (batch=1): batch: 1 × horizon 1000 = 1000 samples is above the limit limits.max_online_samples = 999;", 1e7},
+		{"zero max_online_samples", "limits: {max_online_samples: 0}\n", "limits.max_online_samples: 0 is not positive", 0},
+		{"max_online_samples not a number", "limits: {max_online_samples: many}\n", "limits.max_online_samples:", 0},
+		{"raised max_flow_steps", "limits: {max_online_samples: 1e15, max_flow_steps: 1e9}\n", "", 1e9},
+		{"negative max_flow_steps", "limits: {max_flow_steps: -5}\n", "limits.max_flow_steps: -5 is not positive", 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			src := "apiVersion: isweep/v1\nname: work\noutput: o\nfixed: {algorithm: direct, mode: online, n: 2, horizon: 1000}\ngrid: {batch: [1, 1000000000000]}\n" + tc.limits
+			err := check(src)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("got: %v want: no error", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("got: %v want a message with: %s", err, tc.want)
+			}
+			if err != nil {
+				return
+			}
+			spec := mustParse(t, src)
+			if got := spec.Limits.Dynamics().MaxFlowSteps; got != tc.steps {
+				t.Errorf("Limits.Dynamics().MaxFlowSteps: got: %g want: %g", got, tc.steps)
+			}
+		})
+	}
+}
+
+// TestExamplesValidate checks that the default limits admit the examples
+// of the repository (examples/*.yaml).
+func TestExamplesValidate(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "examples", "*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no examples under ../examples (%v)", err)
+	}
+	for _, file := range files {
+		spec, err := ParseFile(file)
+		if err != nil {
+			t.Errorf("%s: %v", file, err)
+			continue
+		}
+		if err := spec.Validate(); err != nil {
+			t.Errorf("%s: got: %v want: a valid spec", file, err)
+		}
 	}
 }
 

@@ -371,6 +371,7 @@ const bareRepeatWall = 20 * time.Second
 // one goroutine per core and returns their summed time in seconds.
 func bareLoop(ctx context.Context, grid *schemas.Grid, sampled, stride int64) (float64, error) {
 	var next atomic.Int64
+	lim := grid.Limits().Dynamics() // as the worker runs the points
 	sums := make([]float64, runtime.NumCPU())
 	errs := make([]error, len(sums))
 	var wg sync.WaitGroup
@@ -383,7 +384,7 @@ func bareLoop(ctx context.Context, grid *schemas.Grid, sampled, stride int64) (f
 				}
 				pt := grid.Point(j * stride)
 				start := time.Now()
-				if _, err := dynamics.Run(ctx, pt.Params); err != nil {
+				if _, err := dynamics.RunWithLimits(ctx, pt.Params, lim); err != nil {
 					errs[w] = fmt.Errorf("point %d: %w", j*stride, err)
 					return
 				}

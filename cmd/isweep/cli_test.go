@@ -22,6 +22,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/google/pprof/profile"
 
+	"github.com/isweep/isweep/internal/dynamics"
 	"github.com/isweep/isweep/internal/proctest"
 	"github.com/isweep/isweep/internal/results"
 	"github.com/isweep/isweep/internal/s3test"
@@ -596,6 +597,55 @@ func TestPlanSamplingInterrupted(t *testing.T) {
 	}
 }
 
+// hugeBatchSpec has one online point whose single step averages 10¹⁰
+// samples (the most the default limits admit): tens of minutes of work
+// inside one learning step.
+const hugeBatchSpec = `apiVersion: isweep/v1
+name: huge-batch
+output: out
+fixed: {algorithm: direct, mode: online, n: 2, init_scale: 2, batch: 10000000000, horizon: 1}
+`
+
+// TestPlanStopsOnSignal sends SIGINT, then SIGTERM, to isweep plan while it
+// integrates a sample point with a huge batch, under a sampling budget of
+// an hour: the plan must stop promptly and exit 130 (it ignored both
+// signals until the step ended).
+func TestPlanStopsOnSignal(t *testing.T) {
+	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "spec.yaml"), []byte(hugeBatchSpec), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			r := startIsweep(t, dir, nil, "plan", "-sample", "1", "-sample-time", "1h", "spec.yaml")
+			waitOutput(t, r, "output:")
+			if err := r.cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			if code := r.wait(t, time.Minute); code != exitInterrupted {
+				t.Errorf("got: exit %d after %s, want: %d\n%s", code, sig, exitInterrupted, r.out.String())
+			}
+			if out := r.out.String(); strings.Contains(out, "cost:") {
+				t.Errorf("got:\n%s\nwant: no cost estimate from an interrupted plan", out)
+			}
+		})
+	}
+}
+
+// TestPlanSampleBudget runs isweep plan on the huge batch with a sampling
+// budget of 100 ms: the sample is abandoned at the budget and the plan
+// says so (it ran until the step ended).
+func TestPlanSampleBudget(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "spec.yaml"), []byte(hugeBatchSpec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out := runIsweep(t, dir, time.Minute, "plan", "-sample", "1", "-sample-time", "100ms", "spec.yaml")
+	if code != 0 || !strings.Contains(out, "cost:    more than 100ms for one point (no sample finished in time)") {
+		t.Errorf("got: exit %d\n%s\nwant: exit 0 and no sample finished in 100ms", code, out)
+	}
+}
+
 func TestUnreachableServer(t *testing.T) {
 	dir := copyExamples(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -819,4 +869,89 @@ func waitOutput(t *testing.T, r *runCmd, want string) {
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
+}
+
+// TestReportDegenerateSweep runs `isweep report` on stored results that
+// leave the figures' axes without a range: a sweep that does not vary
+// init_scale (one μ = 1, whose log axis gonum/plot pads to [0, 2]), with one
+// network that never converged and one point that converged at t = 0. The
+// report must draw its figures and say what is missing, and exit 0 — not
+// panic (the Go runtime's exit code 2, which means bad input here).
+func TestReportDegenerateSweep(t *testing.T) {
+	ctx := context.Background()
+	output := t.TempDir()
+	st, err := store.Open(ctx, output, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const sweepID = "0123456789abcdef"
+	conv := func(x float64) *float64 { return &x }
+	row := func(id string, alg dynamics.Algorithm, seed int64, status string, res dynamics.Result) results.PointRow {
+		return results.PointRow{
+			SweepID: sweepID, PointID: id, PointIndex: seed, Chunk: 0,
+			Params: dynamics.Params{Algorithm: alg, N: 2, Seed: seed}.WithDefaults(),
+			Status: status, Result: res,
+		}
+	}
+	rows := []results.PointRow{
+		row("00000000000000a1", dynamics.Direct, 1, results.StatusConverged, dynamics.Result{ConvTime: conv(2), FinalError: 0.005, MinError: 0.005}),
+		row("00000000000000a2", dynamics.Direct, 2, results.StatusConverged, dynamics.Result{ConvTime: conv(0), FinalError: 0.001, MinError: 0.001}),
+		row("00000000000000b1", dynamics.Interneuron, 1, results.StatusDiverged, dynamics.Result{Diverged: true, DivergeReason: dynamics.ReasonNonFinite, FinalError: 3, MinError: 3}),
+	}
+	if _, err := results.WritePoints(ctx, st, sweepID, 0, rows, memory.DefaultAllocator); err != nil {
+		t.Fatal(err)
+	}
+	var traj []results.TrajectoryRow
+	for _, r := range rows {
+		samples := []dynamics.Sample{{T: 0, Error: 3}, {T: 1, Step: 1, Error: 0.5}, {T: 2, Step: 2, Error: 0.5}}
+		if r.PointID == "00000000000000a2" {
+			samples = []dynamics.Sample{{T: 0, Error: 0.001}}
+		}
+		traj = append(traj, results.TrajectoryRows(sweepID, r.PointID, r.Params, samples)...)
+	}
+	if _, err := results.WriteTrajectories(ctx, st, sweepID, 0, traj, memory.DefaultAllocator); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "figures")
+	code, out := runIsweep(t, t.TempDir(), time.Minute, "report", "-output", output, "-dir", dir, sweepID)
+	if code != 0 {
+		t.Fatalf("got: exit %d, want: 0\n%s", code, out)
+	}
+	for _, want := range []string{"no converged points for interneuron flow n=2", "conv-time-flow-n2.png", "trajectories-flow.png"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("got:\n%s\nwant it to contain %q", out, want)
+		}
+	}
+	for _, name := range []string{"conv-time-flow-n2.png", "trajectories-flow.png"} {
+		checkImage(t, filepath.Join(dir, name))
+	}
+	text, err := os.ReadFile(filepath.Join(dir, "report.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(text), "no converged points for interneuron flow n=2") {
+		t.Errorf("report.txt: got:\n%s\nwant it to say that interneuron flow n=2 has no converged point", text)
+	}
+}
+
+// TestRecoverInternal checks that a panic under recoverInternal becomes an
+// internal error with exit code 1, not a crash with the runtime's code 2.
+func TestRecoverInternal(t *testing.T) {
+	err := func() (err error) {
+		defer recoverInternal("report", &err)
+		panic("boom")
+	}()
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != exitFailed {
+		t.Fatalf("got: %v, want: an exit error with code %d", err, exitFailed)
+	}
+	if !strings.HasPrefix(ee.Error(), "report: internal error: boom") {
+		t.Errorf("got: %q, want: it to start with %q", ee.Error(), "report: internal error: boom")
+	}
+	if err := func() (err error) {
+		defer recoverInternal("report", &err)
+		return nil
+	}(); err != nil {
+		t.Errorf("without a panic: got: %v, want: nil", err)
+	}
 }

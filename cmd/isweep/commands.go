@@ -114,17 +114,30 @@ func cmdPlan(ctx context.Context, args []string) error {
 	if *sample <= 0 || grid.Len() == 0 {
 		return nil
 	}
-	// Integrate a few points spread over the grid, within a time budget.
+	// Integrate a few points spread over the grid, within a time budget,
+	// with the limits of the spec (those its points were validated with).
+	// The integrations look at the context at short intervals, so a signal
+	// (ctx) or the end of the budget (sctx) stops a sample promptly.
 	sctx, cancel := context.WithTimeout(ctx, *budget)
 	defer cancel()
+	lim := grid.Limits().Dynamics()
 	rng := rand.New(rand.NewPCG(1, 2))
 	var total time.Duration
 	n := 0
 	for ; n < *sample; n++ {
-		pt := grid.Point(rng.Int64N(grid.Len()))
+		i := rng.Int64N(grid.Len())
+		pt := grid.Point(i)
 		start := time.Now()
-		if _, err := dynamics.Run(sctx, pt.Params); err != nil {
+		_, err := dynamics.RunWithLimits(sctx, pt.Params, lim)
+		if ctx.Err() != nil {
+			return &exitError{code: exitInterrupted, err: errors.New("interrupted while timing sample points; nothing was run")}
+		}
+		if sctx.Err() != nil {
 			break
+		}
+		if err != nil {
+			// The spec validated: a point it holds must run.
+			return fail(exitFailed, "sample point %d (%s): %v", i, grid.Describe(i), err)
 		}
 		total += time.Since(start)
 	}

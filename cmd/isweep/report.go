@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -36,7 +37,13 @@ func reportAfterRun(ctx context.Context, spec *schemas.Spec, sweepID string) err
 	return writeReport(ctx, os.Stdout, spec.Output, sweepID, "")
 }
 
-func writeReport(ctx context.Context, w io.Writer, location, sweepID, dir string) error {
+// writeReport prints the report of a sweep to w and writes its figures and
+// report.txt into dir. A panic in it (a bug: figures are drawn from any
+// data without one) is reported as an internal error, exit code 1, rather
+// than ending the process with the Go runtime's exit code 2, which means
+// bad input here.
+func writeReport(ctx context.Context, w io.Writer, location, sweepID, dir string) (err error) {
+	defer recoverInternal("report", &err)
 	st, err := store.Open(ctx, location, clientStoreOptions())
 	if err != nil {
 		return fail(exitStorage, "output %s: %v", location, err)
@@ -61,7 +68,7 @@ func writeReport(ctx context.Context, w io.Writer, location, sweepID, dir string
 			dir = filepath.Join(location, "reports", sweepID)
 		}
 	}
-	paths, err := report.WriteFigures(dir, best)
+	paths, notes, err := report.WriteFigures(dir, best)
 	if err != nil {
 		return fmt.Errorf("figures: %w", err)
 	}
@@ -70,20 +77,35 @@ func writeReport(ctx context.Context, w io.Writer, location, sweepID, dir string
 	if err != nil {
 		return fmt.Errorf("trajectories: %w", err)
 	}
-	more, err := report.WriteTrajectoryFigure(dir, chosen, traj)
+	more, moreNotes, err := report.WriteTrajectoryFigure(dir, chosen, traj)
 	if err != nil {
 		return fmt.Errorf("figures: %w", err)
 	}
-	paths = append(paths, more...)
-	if err := report.WriteTextFile(filepath.Join(dir, "report.txt"), best, fits); err != nil {
+	paths, notes = append(paths, more...), append(notes, moreNotes...)
+	if err := report.WriteTextFile(filepath.Join(dir, "report.txt"), best, fits, notes...); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "\nfigures and report.txt in %s:\n", dir)
 	for _, p := range paths {
 		fmt.Fprintf(w, "  %s\n", filepath.Base(p))
 	}
+	if len(notes) > 0 {
+		fmt.Fprintln(w, "\nnotes on the figures:")
+		for _, n := range notes {
+			fmt.Fprintf(w, "  %s\n", n)
+		}
+	}
 	if len(sweep.Warnings) > 0 {
 		return fail(exitFailed, "the report of sweep %s does not cover all its points (see the warnings above)", sweepID)
 	}
 	return nil
+}
+
+// recoverInternal, deferred, turns a panic of the command into *err: an
+// internal error with exit code 1 that names the panic and where it
+// happened ("report: internal error: …").
+func recoverInternal(command string, err *error) {
+	if p := recover(); p != nil {
+		*err = fail(exitFailed, "%s: internal error: %v (a bug; please report it with the command that ran)\n%s", command, p, debug.Stack())
+	}
 }

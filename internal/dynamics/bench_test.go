@@ -70,6 +70,48 @@ func BenchmarkOnlineStep(b *testing.B) {
 	}
 }
 
+// BenchmarkOnlineStepBatch measures one online learning step with a batch
+// of 1024 samples on a prepared state, through the batched paths that
+// loop over blocks of samples (direct, and the interneuron network's
+// explicit step for batch ≥ n); ns/op divided by 1024 is the cost of a
+// sample. The state is reset to M₀ outside the timer when a step loses
+// positive definiteness, as in BenchmarkOnlineStep.
+func BenchmarkOnlineStepBatch(b *testing.B) {
+	const batch = 1024
+	for _, alg := range []Algorithm{Direct, Interneuron} {
+		b.Run(string(alg), func(b *testing.B) {
+			for _, n := range []int{4, 16, 64} {
+				b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+					p := benchOnlineParams(alg, n)
+					p.Batch = batch
+					pt := newPoint(p)
+					s := newOnlineState(pt)
+					if !s.start() {
+						b.Fatal(s.failed)
+					}
+					b.ReportAllocs()
+					b.ResetTimer()
+					for range b.N {
+						if !s.step() {
+							b.StopTimer()
+							if alg == Direct {
+								copy(s.m.Data, pt.m0.Data)
+							} else {
+								copy(s.w.Data, pt.w0.Data)
+								s.wScale = 1
+								if !s.start() {
+									b.Fatal(s.failed)
+								}
+							}
+							b.StartTimer()
+						}
+					}
+				})
+			}
+		})
+	}
+}
+
 // BenchmarkFlowRHS measures one evaluation of the right-hand side of the
 // mean dynamics at M₀ (in the eigenbasis of C, where the flow works).
 func BenchmarkFlowRHS(b *testing.B) {

@@ -15,9 +15,19 @@
 //     spaced steps and stopping at the first one within tolerance.
 //
 // Divergence (lost positive definiteness, non-finite values, an error above
-// the cap) is data: Result.Diverged and Result.DivergeReason say so, and Run
-// never panics on valid parameters. Run is deterministic: the same Params
-// give a bit-identical Result on the same machine and binary.
+// the cap, and for a flow the step cap) is data: Result.Diverged and
+// Result.DivergeReason say so, and Run never panics on valid parameters.
+// Run is deterministic: the same Params give a bit-identical Result on the
+// same machine and binary.
+//
+// The work of a point is bounded by Limits: an online point by its
+// validated batch × horizon (MaxOnlineSamples), a flow point by a cap on
+// its accepted steps (MaxFlowSteps; a stiff flow, with eigenvalues of C
+// over many decades, would otherwise need steps without bound), which ends
+// the run with ReasonStepCap. Every long loop looks at the context at a
+// bounded interval — online between steps and every few blocks of samples
+// inside a batched step, flow at every evaluation of the right-hand side —
+// so a cancelled run returns ctx.Err() promptly.
 //
 // Every random draw of a point comes from its own PCG stream derived from
 // Params.Seed and a fixed stream name (C's basis, M₀'s basis, the

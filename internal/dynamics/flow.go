@@ -122,8 +122,9 @@ func (fs *flowSystem) eigRange(y []float64) (lo, hi float64) {
 }
 
 // runFlow integrates the mean dynamics of pt until the error reaches the
-// tolerance or the horizon, recording into traj (see newRecorder).
-func runFlow(ctx context.Context, pt *point, traj []Sample) (outcome, error) {
+// tolerance or the horizon, or until maxSteps accepted steps (diverged,
+// ReasonStepCap), recording into traj (see newRecorder).
+func runFlow(ctx context.Context, pt *point, maxSteps int64, traj []Sample) (outcome, error) {
 	p := pt.p
 	fs := newFlowSystem(ctx, pt)
 	y0 := pt.m0InBasisOfC().Data
@@ -201,6 +202,11 @@ func runFlow(ctx context.Context, pt *point, traj []Sample) (outcome, error) {
 			break
 		}
 		if d.t >= horizon {
+			rec.addFinal(fs.sample(d, e))
+			break
+		}
+		if d.accepted >= maxSteps {
+			out.diverge(ReasonStepCap)
 			rec.addFinal(fs.sample(d, e))
 			break
 		}

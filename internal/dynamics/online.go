@@ -75,6 +75,14 @@ type onlineState struct {
 	wh    *whitening
 	mFull blas64.General // scratch n×n
 
+	// ctx, when set, is looked at every checkBlocks blocks of samples
+	// inside a batched step, so that a step of a huge batch can be
+	// abandoned; stopped reports that it was (the step returned false for
+	// that reason, with failed empty).
+	ctx         context.Context
+	checkBlocks int
+	stopped     bool
+
 	// failed is the divergence reason of the last step that returned false.
 	failed string
 }
@@ -101,6 +109,7 @@ func newOnlineState(pt *point) *onlineState {
 		mFull: newGeneral(n, n),
 
 		refreshEvery: RefreshPeriod,
+		checkBlocks:  checkBlocks(n),
 	}
 	if s.alg == Direct {
 		bb := min(b, batchBlock)
@@ -173,13 +182,34 @@ func (s *onlineState) drawColumns(g blas64.General) {
 	}
 }
 
+// checkBlocks returns how many blocks of batchBlock samples a batched step
+// handles between two looks at the context: about a million flops of work
+// (a block costs about 3·batchBlock·n² flops), at least one block and at
+// most 16 (1024 samples, some 20 µs at small n, against some 20 ns for a
+// look at the context).
+func checkBlocks(n int) int {
+	return int(math.Max(1, math.Min(16, 1e6/(3*batchBlock*float64(n)*float64(n)))))
+}
+
+// cancelled reports whether the context of s is done, and marks s stopped
+// when it is.
+func (s *onlineState) cancelled() bool {
+	if s.ctx == nil || s.ctx.Err() == nil {
+		return false
+	}
+	s.stopped, s.failed = true, ""
+	return true
+}
+
 // block returns the leading rows×cols block of the workspace a, packed.
 func block(a blas64.General, rows, cols int) blas64.General {
 	return blas64.General{Rows: rows, Cols: cols, Stride: max(cols, 1), Data: a.Data[:rows*cols]}
 }
 
 // step applies one learning step. It returns false, with s.failed set, when
-// the step broke the state (divergence).
+// the step broke the state (divergence), or with s.stopped set when the
+// context was done in the middle of a batched step (the state is then
+// partly updated and must be dropped).
 func (s *onlineState) step() bool {
 	var ok bool
 	switch {
@@ -247,7 +277,10 @@ func (s *onlineState) stepDirectBatch() bool {
 	}
 	n := s.n
 	lower := blas64.Symmetric{Uplo: blas.Lower, N: n, Stride: s.m.Stride, Data: s.m.Data}
-	for start := 0; start < s.batch; start += batchBlock {
+	for start, blocks := 0, 1; start < s.batch; start, blocks = start+batchBlock, blocks+1 {
+		if blocks%s.checkBlocks == 0 && s.cancelled() {
+			return false
+		}
 		cols := min(batchBlock, s.batch-start)
 		g, r := block(s.gb, n, cols), block(s.rb, n, cols)
 		s.drawColumns(g)
@@ -392,7 +425,10 @@ func (s *onlineState) stepInterneuronExplicit() bool {
 		s.amat.Data[i] = 0
 	}
 	minv := upper(s.minv)
-	for start := 0; start < s.batch; start += batchBlock {
+	for start, blocks := 0, 1; start < s.batch; start, blocks = start+batchBlock, blocks+1 {
+		if blocks%s.checkBlocks == 0 && s.cancelled() {
+			return false
+		}
 		cols := min(batchBlock, s.batch-start)
 		g, r := block(s.gb, n, cols), block(s.rb, n, cols)
 		s.drawColumns(g)
@@ -516,6 +552,7 @@ func (s *onlineState) checkPeriod() int64 {
 func runOnline(ctx context.Context, pt *point, traj []Sample) (outcome, error) {
 	p := pt.p
 	s := newOnlineState(pt)
+	s.ctx = ctx
 	var out outcome
 	horizon := int64(p.Horizon)
 	records := min(int64(p.Record), horizon+1)
@@ -549,6 +586,9 @@ func runOnline(ctx context.Context, pt *point, traj []Sample) (outcome, error) {
 	check := s.checkPeriod()
 	for step := int64(1); step <= horizon; step++ {
 		if !s.step() {
+			if s.stopped {
+				return outcome{}, ctx.Err()
+			}
 			out.diverge(s.failed)
 			break
 		}

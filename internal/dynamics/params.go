@@ -123,8 +123,8 @@ type Result struct {
 	FinalError float64 `json:"final_error"`
 	MinError   float64 `json:"min_error"`
 	// Diverged reports that the run stopped early on lost positive
-	// definiteness, non-finite values or an error above the cap;
-	// DivergeReason says which (empty when not diverged).
+	// definiteness, non-finite values, an error above the cap or (flow)
+	// the step cap; DivergeReason says which (empty when not diverged).
 	Diverged      bool   `json:"diverged"`
 	DivergeReason string `json:"diverge_reason,omitempty"`
 	// Steps counts accepted integrator steps (flow) or learning steps

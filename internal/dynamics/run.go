@@ -2,6 +2,7 @@ package dynamics
 
 import (
 	"context"
+	"math"
 
 	"gonum.org/v1/gonum/blas/blas64"
 )
@@ -18,6 +19,14 @@ const (
 	// ReasonErrorAboveCap: the whitening error exceeded
 	// max(ErrorCap, 100·e(0)).
 	ReasonErrorAboveCap = "error_above_cap"
+	// ReasonStepCap: the flow integrator took Limits.MaxFlowSteps
+	// accepted steps without reaching the tolerance or the horizon. The
+	// state stayed valid; the flow is too stiff for the explicit
+	// integrator at that cost, typically because the eigenvalues of C span
+	// many decades (the direction of the smallest eigenvalue s needs steps
+	// of about √s once at its fixed point). Steps is the cap, and the last
+	// trajectory sample holds the time reached.
+	ReasonStepCap = "step_cap"
 )
 
 // ErrorCap is the whitening error above which a run is declared diverged
@@ -41,7 +50,12 @@ const ErrorCap = 1e6
 // η·ConvStep), or when it diverges; FinalError is the error at the last
 // evaluated step. In both modes MinError
 // is the smallest error evaluated. A diverged run keeps the last finite
-// FinalError it saw.
+// FinalError it saw. A flow run that reaches Limits.MaxFlowSteps accepted
+// steps first ends there, diverged with ReasonStepCap. The work of a run is
+// bounded (online by the validated batch × horizon, flow by the step cap)
+// and every long loop looks at ctx at a bounded interval (online about
+// every million flops of work, between steps and inside a batched step;
+// flow at every evaluation of the right-hand side).
 func Run(ctx context.Context, p Params) (Result, error) {
 	return RunWithLimits(ctx, p, DefaultLimits())
 }
@@ -58,11 +72,14 @@ func RunWithLimits(ctx context.Context, p Params, lim Limits) (Result, error) {
 // room for them (at most Params.Record) makes the run allocate nothing for
 // its trajectory, so a caller that runs many points can hand each a slice
 // of one large buffer. A run that needs more room than cap(traj) moves its
-// trajectory to a new array, as append does; nil traj behaves as
-// RunWithLimits. p is validated under lim (zero fields take the values of
-// DefaultLimits): the limits a sweep was planned with travel with its
-// points.
-func RunInto(ctx context.Context, p Params, lim Limits, traj []Sample) (Result, error) {
+// trajectory to a new array, as append does; nil traj behaves as Run.
+func RunInto(ctx context.Context, p Params, traj []Sample) (Result, error) {
+	return RunIntoWithLimits(ctx, p, DefaultLimits(), traj)
+}
+
+// RunIntoWithLimits is RunInto with explicit limits (zero fields take the
+// values of DefaultLimits): those of the sweep the point belongs to.
+func RunIntoWithLimits(ctx context.Context, p Params, lim Limits, traj []Sample) (Result, error) {
 	out, err := run(ctx, p, lim, traj)
 	return out.Result, err
 }
@@ -92,7 +109,19 @@ func run(ctx context.Context, p Params, lim Limits, traj []Sample) (outcome, err
 	if p.Mode == Online {
 		return runOnline(ctx, pt, traj)
 	}
-	return runFlow(ctx, pt, traj)
+	return runFlow(ctx, pt, stepCount(lim.withDefaults().MaxFlowSteps), traj)
+}
+
+// stepCount converts a limit on steps to a count: its integer part, at
+// least 1, and math.MaxInt64 for a limit beyond it.
+func stepCount(limit float64) int64 {
+	switch {
+	case !(limit >= 1):
+		return 1
+	case limit >= math.MaxInt64:
+		return math.MaxInt64
+	}
+	return int64(limit)
 }
 
 // reasonFor names why the state y could not be evaluated.

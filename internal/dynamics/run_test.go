@@ -484,7 +484,7 @@ func TestRunIntoRecordsIntoTheBuffer(t *testing.T) {
 			// Room for every sample: the trajectory is the buffer itself.
 			buf := make([]Sample, 1, samples+10)
 			buf[0] = Sample{Step: -1}
-			got, err := RunInto(context.Background(), tt.p, Limits{}, buf)
+			got, err := RunInto(context.Background(), tt.p, buf)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -495,14 +495,14 @@ func TestRunIntoRecordsIntoTheBuffer(t *testing.T) {
 				t.Errorf("RunInto with room: got: a trajectory in a new array want: one in the buffer's")
 			}
 			runAllocs := testing.AllocsPerRun(5, func() { _, _ = Run(context.Background(), tt.p) })
-			intoAllocs := testing.AllocsPerRun(5, func() { _, _ = RunInto(context.Background(), tt.p, Limits{}, buf) })
+			intoAllocs := testing.AllocsPerRun(5, func() { _, _ = RunInto(context.Background(), tt.p, buf) })
 			if intoAllocs >= runAllocs {
 				t.Errorf("allocations per run: got: %v (RunInto) want: fewer than %v (Run)", intoAllocs, runAllocs)
 			}
 			// Too little room: the samples move to a new array, the result
 			// is the same.
 			small := make([]Sample, 0, 2)
-			got, err = RunInto(context.Background(), tt.p, Limits{}, small)
+			got, err = RunInto(context.Background(), tt.p, small)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -601,7 +601,7 @@ func checkOutcome(t *testing.T, p Params, out outcome) {
 		if r.Diverged {
 			t.Error("diverged without a reason")
 		}
-	case ReasonNotPositiveDefinite, ReasonNonFinite, ReasonErrorAboveCap:
+	case ReasonNotPositiveDefinite, ReasonNonFinite, ReasonErrorAboveCap, ReasonStepCap:
 		if !r.Diverged {
 			t.Errorf("reason %q without diverged", r.DivergeReason)
 		}

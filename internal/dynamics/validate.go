@@ -111,12 +111,24 @@ type Limits struct {
 	// MaxOnlineSteps bounds the horizon (a step count) of online points.
 	// Default 10⁹.
 	MaxOnlineSteps float64
+	// MaxOnlineSamples bounds the samples an online point may draw,
+	// batch × horizon: the work of a point, which the step count alone
+	// does not bound when the batch is large. Default 10¹⁰.
+	MaxOnlineSamples float64
+	// MaxFlowSteps caps the accepted integrator steps of a flow point. A
+	// flow whose spectrum makes it stiff (eigenvalues of C over many
+	// decades) needs a number of steps that no horizon bounds; at the cap
+	// the run ends, diverged with ReasonStepCap. Unlike the other limits it
+	// is not checked by Validate: it bounds a run, not its parameters.
+	// Default 10⁷.
+	MaxFlowSteps float64
 }
 
 // DefaultLimits returns the limits used by Run: n, k ≤ 1024, flow horizon
-// ≤ 10⁷, online horizon ≤ 10⁹ steps.
+// ≤ 10⁷, online horizon ≤ 10⁹ steps, online batch × horizon ≤ 10¹⁰
+// samples, and at most 10⁷ flow steps.
 func DefaultLimits() Limits {
-	return Limits{MaxN: 1024, MaxFlowHorizon: 1e7, MaxOnlineSteps: 1e9}
+	return Limits{MaxN: 1024, MaxFlowHorizon: 1e7, MaxOnlineSteps: 1e9, MaxOnlineSamples: 1e10, MaxFlowSteps: 1e7}
 }
 
 func (l Limits) withDefaults() Limits {
@@ -129,6 +141,12 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxOnlineSteps == 0 {
 		l.MaxOnlineSteps = d.MaxOnlineSteps
+	}
+	if l.MaxOnlineSamples == 0 {
+		l.MaxOnlineSamples = d.MaxOnlineSamples
+	}
+	if l.MaxFlowSteps == 0 {
+		l.MaxFlowSteps = d.MaxFlowSteps
 	}
 	return l
 }
@@ -266,7 +284,8 @@ func (p Params) Validate(lim Limits) error {
 	case !(p.Eta > 0 && !math.IsInf(p.Eta, 1)):
 		add("eta", p.Eta, "is out of range: the learning rate needs 0 < eta (finite)")
 	}
-	if p.Batch < 1 {
+	batchOK := p.Batch >= 1
+	if !batchOK {
 		add("batch", p.Batch, "is out of range: batch (samples per step) must be at least 1")
 	}
 	if !(p.Tol > 0 && p.Tol < 1) {
@@ -282,6 +301,13 @@ func (p Params) Validate(lim Limits) error {
 		add("horizon", p.Horizon, fmt.Sprintf("is above the limit %s steps; raise limits.max_online_steps in the spec to allow it", formatValue(lim.MaxOnlineSteps)))
 	case p.Mode == Flow && p.Horizon > lim.MaxFlowHorizon:
 		add("horizon", p.Horizon, fmt.Sprintf("is above the limit %s; raise limits.max_flow_horizon in the spec to allow it", formatValue(lim.MaxFlowHorizon)))
+	case p.Mode == Online && batchOK:
+		// The work of an online point is its samples; the step limit
+		// alone admits any batch.
+		if samples := float64(p.Batch) * p.Horizon; samples > lim.MaxOnlineSamples {
+			add("batch", p.Batch, fmt.Sprintf("× horizon %s = %s samples is above the limit limits.max_online_samples = %s; lower batch or horizon, or raise limits.max_online_samples in the spec",
+				formatValue(p.Horizon), formatValue(samples), formatValue(lim.MaxOnlineSamples)))
+		}
 	}
 	if p.Record < 2 {
 		add("record", p.Record, "is out of range: record must be at least 2 (the start and the end of the trajectory)")

@@ -110,6 +110,10 @@ func TestValidateBadParams(t *testing.T) {
 		{"online horizon fraction", with(func(p *Params) { p.Mode = Online; p.Horizon = 10.5 }), Limits{}, "horizon", "horizon: 10.5 is not a whole number: online the horizon counts learning steps"},
 		{"online horizon limit", with(func(p *Params) { p.Mode = Online; p.Horizon = 2e9 }), Limits{}, "horizon", "horizon: 2e+09 is above the limit 1e+09 steps; raise limits.max_online_steps"},
 		{"flow horizon limit", with(func(p *Params) { p.Horizon = 1e8 }), Limits{}, "horizon", "horizon: 1e+08 is above the limit 1e+07; raise limits.max_flow_horizon"},
+		{"online samples limit", with(func(p *Params) { p.Mode = Online; p.Batch = 1_000_000_000_000; p.Horizon = 1000 }), Limits{}, "batch",
+			"batch: 1000000000000 × horizon 1000 = 1e+15 samples is above the limit limits.max_online_samples = 1e+10; lower batch or horizon, or raise limits.max_online_samples in the spec"},
+		{"online samples, default horizon", with(func(p *Params) { p.Mode = Online; p.Batch = 1_000_000 }), Limits{}, "batch", "batch: 1000000 × horizon 100000 = 1e+11 samples is above the limit"},
+		{"online samples, lowered limit", with(func(p *Params) { p.Mode = Online; p.Batch = 10; p.Horizon = 101 }), Limits{MaxOnlineSamples: 1000}, "batch", "batch: 10 × horizon 101 = 1010 samples is above the limit limits.max_online_samples = 1000;"},
 		{"record", with(func(p *Params) { p.Record = 1 }), Limits{}, "record", "record: 1 is out of range: record must be at least 2"},
 		{"seed", with(func(p *Params) { p.Seed = -1 }), Limits{}, "seed", "seed: -1 is out of range: seed must be ≥ 0"},
 	}
@@ -132,6 +136,29 @@ func TestValidateBadParams(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tc.fragment) {
 				t.Errorf("message: got: %q want fragment: %q", err.Error(), tc.fragment)
+			}
+		})
+	}
+}
+
+// TestValidateAdmitsBoundedWork checks the points at and below the limits
+// on the work of a point, which Validate must accept.
+func TestValidateAdmitsBoundedWork(t *testing.T) {
+	tests := []struct {
+		name string
+		p    Params
+		lim  Limits
+	}{
+		{"the longest online horizon", Params{Algorithm: Direct, Mode: Online, N: 4, Horizon: 1e9}, Limits{}},
+		{"batch × horizon at the limit", Params{Algorithm: Direct, Mode: Online, N: 4, Batch: 10, Horizon: 1e9}, Limits{}},
+		{"one step of the most samples", Params{Algorithm: Interneuron, Mode: Online, N: 4, Batch: 10_000_000_000, Horizon: 1}, Limits{}},
+		{"a raised limit", Params{Algorithm: Direct, Mode: Online, N: 4, Batch: 1_000_000_000_000, Horizon: 1000}, Limits{MaxOnlineSamples: 1e15}},
+		{"flow ignores batch", Params{Algorithm: Direct, N: 4, Batch: 1_000_000_000_000, Horizon: 1e7}, Limits{}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.p.Validate(tc.lim); err != nil {
+				t.Errorf("got: %v, want: nil", err)
 			}
 		})
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"image/color"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -23,12 +22,15 @@ import (
 // Figure size in inches.
 const figWidth, figHeight = 7, 4.5
 
-// WriteFigures writes one PNG per (mode, n): the best convergence time
-// against init_scale (log x), one line per algorithm. It returns the paths
-// written.
-func WriteFigures(dir string, best []Best) ([]string, error) {
+// WriteFigures writes one PNG per (mode, n) with a converged time: the best
+// convergence time against init_scale (log x), one line per algorithm. It
+// returns the paths written, and notes on what a figure leaves out: a
+// value its axes cannot place (a non-finite time; an init_scale ≤ 0 on the
+// log axis) or a whole figure with nothing to draw. The axes are chosen
+// from the data (see chooseAxis), so any set of rows draws without panic.
+func WriteFigures(dir string, best []Best) (paths, notes []string, err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	type key struct {
 		mode dynamics.Mode
@@ -47,39 +49,91 @@ func WriteFigures(dir string, best []Best) ([]string, error) {
 		}
 		lines[k][b.Algorithm] = append(lines[k][b.Algorithm], plotter.XY{X: b.InitScale, Y: b.ConvTime})
 	}
-	var paths []string
 	for _, k := range keys {
+		name := fmt.Sprintf("conv-time-%s-n%d.png", k.mode, k.n)
+		var all plotter.XYs
+		for _, xy := range lines[k] {
+			all = append(all, xy...)
+		}
+		xr, yr := chooseAxes(all, true, false)
 		p := plot.New()
 		p.Title.Text = fmt.Sprintf("Best convergence time over eta (%s, n = %d)", k.mode, k.n)
 		p.X.Label.Text = "initial scale μ (log)"
+		// The notes on the axes come first, once the figure is drawn.
+		var axisNotes []string
+		first := len(notes)
+		if !xr.log {
+			p.X.Label.Text = "initial scale μ"
+			axisNotes = append(axisNotes, name+": linear μ axis: no init_scale is positive")
+		}
 		p.Y.Label.Text = "convergence time τ"
-		p.X.Scale = plot.LogScale{}
-		p.X.Tick.Marker = plot.LogTicks{Prec: -1}
 		p.Legend.Top, p.Legend.Left = true, true
 		algs := make([]dynamics.Algorithm, 0, len(lines[k]))
 		for a := range lines[k] {
 			algs = append(algs, a)
 		}
 		slices.Sort(algs)
+		drawn := 0
 		for i, a := range algs {
-			xy := lines[k][a]
+			var xy plotter.XYs
+			badX, badY := 0, 0
+			for _, v := range lines[k][a] {
+				switch {
+				case !xr.shows(v.X):
+					badX++
+				case !yr.shows(v.Y):
+					badY++
+				default:
+					xy = append(xy, v)
+				}
+			}
+			if badX > 0 {
+				notes = append(notes, fmt.Sprintf("%s: %s left out: init_scale ≤ 0 or not finite (log μ axis)", name, count(badX, string(a)+" point")))
+			}
+			if badY > 0 {
+				notes = append(notes, fmt.Sprintf("%s: %s left out: convergence time not finite", name, count(badY, string(a)+" point")))
+			}
+			if len(xy) == 0 {
+				continue
+			}
 			slices.SortFunc(xy, func(u, v plotter.XY) int { return cmpFloat(u.X, v.X) })
 			l, s, err := plotter.NewLinePoints(xy)
 			if err != nil {
-				return paths, err
+				return paths, notes, err
 			}
 			l.Color, s.Color = plotutil.Color(i), plotutil.Color(i)
 			s.Shape = plotutil.Shape(i)
 			p.Add(l, s)
 			p.Legend.Add(string(a), l, s)
+			drawn++
 		}
-		path := filepath.Join(dir, fmt.Sprintf("conv-time-%s-n%d.png", k.mode, k.n))
+		if drawn == 0 {
+			notes = append(notes, name+": not written: no point with a finite convergence time")
+			continue
+		}
+		notes = slices.Insert(notes, first, axisNotes...)
+		xr.apply(&p.X)
+		yr.apply(&p.Y)
+		path := filepath.Join(dir, name)
 		if err := p.Save(figWidth*vg.Inch, figHeight*vg.Inch, path); err != nil {
-			return paths, err
+			return paths, notes, err
 		}
 		paths = append(paths, path)
 	}
-	return paths, nil
+	return paths, notes, nil
+}
+
+// count returns "1 thing" or "n things".
+func count(n int, thing string) string {
+	return fmt.Sprintf("%d %s", n, plural(n, thing))
+}
+
+// plural returns word, with an s when n ≠ 1.
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
 }
 
 func cmpFloat(a, b float64) int {
@@ -191,11 +245,18 @@ func LoadTrajectories(ctx context.Context, st store.Store, points []results.Poin
 	return out, nil
 }
 
-// WriteTrajectoryFigure draws the error trajectories of points (log y) into
-// one PNG per (mode), one line per point.
-func WriteTrajectoryFigure(dir string, points []results.PointRow, traj map[string][]results.TrajectoryRow) ([]string, error) {
+// WriteTrajectoryFigure draws the error trajectories of points (log t, log
+// error) into one PNG per mode, one line per point (a marker for a point
+// with a single sample to show). The start of a trajectory, t = 0, has no
+// place on a log time axis; other samples an axis cannot place (t or error
+// not finite, error 0) are left out and said so in the notes it returns,
+// as are points with nothing left to draw. An axis without any positive
+// value is linear (all points converged at t = 0). The axes are chosen from
+// the data (see chooseAxis), so any set of trajectories draws without
+// panic.
+func WriteTrajectoryFigure(dir string, points []results.PointRow, traj map[string][]results.TrajectoryRow) (paths, notes []string, err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	byMode := map[dynamics.Mode][]results.PointRow{}
 	var modes []dynamics.Mode
@@ -205,51 +266,96 @@ func WriteTrajectoryFigure(dir string, points []results.PointRow, traj map[strin
 		}
 		byMode[p.Params.Mode] = append(byMode[p.Params.Mode], p)
 	}
-	var paths []string
 	for _, mode := range modes {
+		name := fmt.Sprintf("trajectories-%s.png", mode)
+		tol := byMode[mode][0].Params.Tol
+		var all plotter.XYs
+		for _, pt := range byMode[mode] {
+			for _, r := range traj[pt.PointID] {
+				all = append(all, plotter.XY{X: r.T, Y: r.Error})
+			}
+		}
+		var extra []float64
+		if tol > 0 {
+			extra = append(extra, tol)
+		}
+		xr, yr := chooseAxes(all, true, true, extra...)
 		p := plot.New()
 		p.Title.Text = fmt.Sprintf("Whitening error along the way (%s, best eta)", mode)
 		p.X.Label.Text = "time t (log)"
+		// The notes on the axes come first, once the figure is drawn.
+		var axisNotes []string
+		first := len(notes)
+		if !xr.log {
+			p.X.Label.Text = "time t"
+			axisNotes = append(axisNotes, name+": linear time axis: no sample after t = 0")
+		}
 		p.Y.Label.Text = "whitening error (log)"
-		p.X.Scale = plot.LogScale{}
-		p.X.Tick.Marker = plot.LogTicks{Prec: -1}
-		p.Y.Scale = plot.LogScale{}
-		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+		if !yr.log {
+			p.Y.Label.Text = "whitening error"
+			axisNotes = append(axisNotes, name+": linear error axis: no positive error")
+		}
 		// Curves start high on the left and fall to the right: the lower
 		// left corner is free for the legend.
 		p.Legend.Top, p.Legend.Left = false, true
 		drawn := 0
 		for i, pt := range byMode[mode] {
+			label := fmt.Sprintf("%s n=%d μ=%.3g η=%g", pt.Params.Algorithm, pt.Params.N, pt.Params.InitScale, pt.Params.Eta)
 			var xy plotter.XYs
+			left := 0
 			for _, r := range traj[pt.PointID] {
-				if r.T > 0 && r.Error > 0 && !math.IsInf(r.Error, 0) && !math.IsNaN(r.Error) {
+				switch {
+				case xr.shows(r.T) && yr.shows(r.Error):
 					xy = append(xy, plotter.XY{X: r.T, Y: r.Error})
+				case r.T == 0 && xr.log:
+					// The start, left of every log time axis.
+				default:
+					left++
 				}
 			}
-			if len(xy) < 2 {
+			if left > 0 {
+				notes = append(notes, fmt.Sprintf("%s: %s: %s left out: t or error not finite, or error 0 on the log error axis", name, label, count(left, "sample")))
+			}
+			colour := plotutil.Color(i)
+			switch len(xy) {
+			case 0:
+				why := "no sample to draw"
+				if len(traj[pt.PointID]) > 0 && xr.log {
+					why = "no sample after t = 0 (converged at the start)"
+				}
+				notes = append(notes, fmt.Sprintf("%s: %s not drawn: %s", name, label, why))
 				continue
+			case 1:
+				s, err := plotter.NewScatter(xy)
+				if err != nil {
+					return paths, notes, err
+				}
+				s.Color = colour
+				p.Add(s)
+				p.Legend.Add(label, s)
+			default:
+				l, err := plotter.NewLine(xy)
+				if err != nil {
+					return paths, notes, err
+				}
+				l.Color = colour
+				l.Dashes = plotutil.Dashes(0)
+				if pt.Params.Algorithm == dynamics.Interneuron {
+					l.Dashes = []vg.Length{vg.Points(4), vg.Points(2)}
+				}
+				l.Width = vg.Points(1.5)
+				p.Add(l)
+				p.Legend.Add(label, l)
 			}
-			l, err := plotter.NewLine(xy)
-			if err != nil {
-				return paths, err
-			}
-			l.Color = plotutil.Color(i)
-			l.Dashes = plotutil.Dashes(0)
-			if pt.Params.Algorithm == dynamics.Interneuron {
-				l.Dashes = []vg.Length{vg.Points(4), vg.Points(2)}
-			}
-			l.Width = vg.Points(1.5)
-			p.Add(l)
-			p.Legend.Add(fmt.Sprintf("%s n=%d μ=%.3g η=%g", pt.Params.Algorithm, pt.Params.N, pt.Params.InitScale, pt.Params.Eta), l)
 			drawn++
 		}
 		if drawn == 0 {
 			continue
 		}
+		notes = slices.Insert(notes, first, axisNotes...)
 		p.Add(plotter.NewGrid())
-		tol := byMode[mode][0].Params.Tol
-		if tol > 0 {
-			line, err := plotter.NewLine(plotter.XYs{{X: p.X.Min, Y: tol}, {X: p.X.Max, Y: tol}})
+		if yr.shows(tol) && tol > 0 {
+			line, err := plotter.NewLine(plotter.XYs{{X: xr.min, Y: tol}, {X: xr.max, Y: tol}})
 			if err == nil {
 				line.Color = color.Gray{Y: 128}
 				line.Dashes = []vg.Length{vg.Points(1), vg.Points(3)}
@@ -257,11 +363,13 @@ func WriteTrajectoryFigure(dir string, points []results.PointRow, traj map[strin
 				p.Legend.Add(fmt.Sprintf("tol = %g", tol), line)
 			}
 		}
-		path := filepath.Join(dir, fmt.Sprintf("trajectories-%s.png", mode))
+		xr.apply(&p.X)
+		yr.apply(&p.Y)
+		path := filepath.Join(dir, name)
 		if err := p.Save(figWidth*vg.Inch, figHeight*vg.Inch, path); err != nil {
-			return paths, err
+			return paths, notes, err
 		}
 		paths = append(paths, path)
 	}
-	return paths, nil
+	return paths, notes, nil
 }

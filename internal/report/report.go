@@ -304,8 +304,10 @@ func fitLaw(x, y []float64) Law {
 	return Law{A: a, B: b, R2: stat.RSquared(x, y, nil, a, b)}
 }
 
-// WriteText prints the best-time table and the fits.
-func WriteText(w io.Writer, best []Best, fits []Fit) error {
+// WriteText prints the best-time table, a line for every (algorithm, mode,
+// n) without a converged point (see Missing), the fits, and the notes
+// given (for example those of WriteFigures), one per line.
+func WriteText(w io.Writer, best []Best, fits []Fit, notes ...string) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "algorithm\tmode\tn\tinit_scale\tbest_eta\tconv_time\tpoints\tdiverged\t")
 	for _, b := range best {
@@ -318,12 +320,70 @@ func WriteText(w io.Writer, best []Best, fits []Fit) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if missing := Missing(best); len(missing) > 0 {
+		fmt.Fprintln(w)
+		for _, m := range missing {
+			fmt.Fprintln(w, m)
+		}
+	}
+	if err := writeFits(w, fits); err != nil {
+		return err
+	}
+	if len(notes) > 0 {
+		fmt.Fprintln(w, "\nnotes on the figures:")
+		for _, n := range notes {
+			if _, err := fmt.Fprintf(w, "  %s\n", n); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Missing returns one line per (algorithm, mode, n) of best without any
+// converged time, in best's order, for example "no converged points for
+// interneuron online n=8 (12 points, 12 diverged)": such a group has no
+// line on the figures and no fit.
+func Missing(best []Best) []string {
+	type key struct {
+		alg  dynamics.Algorithm
+		mode dynamics.Mode
+		n    int
+	}
+	type tally struct{ points, diverged, converged int }
+	var order []key
+	groups := map[key]*tally{}
+	for _, b := range best {
+		k := key{b.Algorithm, b.Mode, b.N}
+		g := groups[k]
+		if g == nil {
+			g = &tally{}
+			groups[k] = g
+			order = append(order, k)
+		}
+		g.points += b.Points
+		g.diverged += b.Diverged
+		if b.Converged() {
+			g.converged++
+		}
+	}
+	var out []string
+	for _, k := range order {
+		if g := groups[k]; g.converged == 0 {
+			out = append(out, fmt.Sprintf("no converged points for %s %s n=%d (%s, %d diverged)", k.alg, k.mode, k.n, count(g.points, "point"), g.diverged))
+		}
+	}
+	return out
+}
+
+// writeFits prints the table of fits, or why there is none.
+func writeFits(w io.Writer, fits []Fit) error {
 	if len(fits) == 0 {
 		_, err := fmt.Fprintln(w, "\nno fits: a fit needs converged times at three or more init_scale values")
 		return err
 	}
 	fmt.Fprintln(w, "\nconvergence time against init_scale μ:")
-	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "algorithm\tmode\tn\tlinear τ = a + b·μ (R²)\tlogarithmic τ = a + b·ln μ (R²)\tlaw")
 	for _, f := range fits {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%.4g + %.4g·μ (%.4f)\t%.4g + %.4g·ln μ (%.4f)\t%s\n",
@@ -333,12 +393,12 @@ func WriteText(w io.Writer, best []Best, fits []Fit) error {
 }
 
 // WriteTextFile writes WriteText's output to path.
-func WriteTextFile(path string, best []Best, fits []Fit) error {
+func WriteTextFile(path string, best []Best, fits []Fit, notes ...string) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
-	if err := WriteText(f, best, fits); err != nil {
+	if err := WriteText(f, best, fits, notes...); err != nil {
 		f.Close()
 		return err
 	}

@@ -2,6 +2,7 @@ package report
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/isweep/isweep/internal/dynamics"
@@ -90,5 +91,39 @@ func TestFitsNameTheLaw(t *testing.T) {
 				t.Errorf("interneuron: got: %+v, want: logarithmic, slope 0.5, R² 1", f)
 			}
 		}
+	}
+}
+
+// TestWriteTextSaysWhatIsMissing checks that the text names every
+// (algorithm, mode, n) without a converged point, which has no line on the
+// figures and no fit, and lists the notes it is given.
+func TestWriteTextSaysWhatIsMissing(t *testing.T) {
+	c, dv, nc := results.StatusConverged, results.StatusDiverged, results.StatusNotConverged
+	online := func(r results.PointRow) results.PointRow { r.Params.Mode = dynamics.Online; return r }
+	rows := []results.PointRow{
+		online(point(dynamics.Direct, 8, 1, 0.01, 1, c, 3)),
+		online(point(dynamics.Direct, 8, 10, 0.01, 1, nc, 0)),
+		online(point(dynamics.Interneuron, 8, 1, 0.01, 1, dv, 0)),
+		online(point(dynamics.Interneuron, 8, 10, 0.01, 1, dv, 0)),
+		point(dynamics.Interneuron, 2, 1, 0.01, 1, nc, 0),
+	}
+	best := BestTimes(rows)
+	var out strings.Builder
+	if err := WriteText(&out, best, Fits(best), "conv-time-online-n8.png: 1 direct point left out: convergence time not finite"); err != nil {
+		t.Fatal(err)
+	}
+	text := out.String()
+	for _, want := range []string{
+		"\nno converged points for interneuron flow n=2 (1 point, 0 diverged)\n",
+		"\nno converged points for interneuron online n=8 (2 points, 2 diverged)\n",
+		"\nno fits: ",
+		"\nnotes on the figures:\n  conv-time-online-n8.png: 1 direct point left out: convergence time not finite\n",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("got:\n%s\nwant it to contain %q", text, want)
+		}
+	}
+	if strings.Contains(text, "no converged points for direct") {
+		t.Errorf("got:\n%s\nwant: no missing line for direct online n=8, which converged at μ = 1", text)
 	}
 }
