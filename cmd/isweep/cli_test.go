@@ -913,9 +913,11 @@ func TestReportDegenerateSweep(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "figures")
+	// Parts written without the sweep's plan and manifest: the report
+	// says the sweep is not complete (exit 1), and still draws what there is.
 	code, out := runIsweep(t, t.TempDir(), time.Minute, "report", "-output", output, "-dir", dir, sweepID)
-	if code != 0 {
-		t.Fatalf("got: exit %d, want: 0\n%s", code, out)
+	if code != exitFailed || !strings.Contains(out, "is not complete") || strings.Contains(out, "panic") {
+		t.Fatalf("got: exit %d, want: %d, a warning that the sweep is not complete, no panic\n%s", code, exitFailed, out)
 	}
 	for _, want := range []string{"no converged points for interneuron flow n=2", "conv-time-flow-n2.png", "trajectories-flow.png"} {
 		if !strings.Contains(out, want) {

@@ -337,7 +337,7 @@ func TestWorkerCheckRefusesBadSettings(t *testing.T) {
 		{"client certificate without key", func(d *workerDeployment) { d.env["TEMPORAL_TLS_CLIENT_CERT_PATH"] = "/certs/client.pem" }, 2, "TEMPORAL_TLS_CLIENT_KEY_PATH"},
 		{"missing CA file", func(d *workerDeployment) { d.env["TEMPORAL_TLS_SERVER_CA_CERT_PATH"] = "/no/such/ca.pem" }, 2, "TEMPORAL_TLS_SERVER_CA_CERT_PATH"},
 		{"missing S3 CA file", func(d *workerDeployment) { d.env["AWS_CA_BUNDLE"] = "/no/such/bundle.pem" }, 2, "/no/such/bundle.pem"},
-		{"address without port", func(d *workerDeployment) { d.env["TEMPORAL_ADDRESS"] = "temporal" }, 2, `"temporal" (-address or TEMPORAL_ADDRESS) is not host:port`},
+		{"address without port", func(d *workerDeployment) { d.env["TEMPORAL_ADDRESS"] = "temporal" }, 2, `TEMPORAL_ADDRESS temporal is not host:port`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
