@@ -185,7 +185,7 @@ func (s *onlineState) drawColumns(g blas64.General) {
 // checkBlocks returns how many blocks of batchBlock samples a batched step
 // handles between two looks at the context: about a million flops of work
 // (a block costs about 3·batchBlock·n² flops), at least one block and at
-// most 16 (1024 samples, some 20 µs at small n, against some 20 ns for a
+// most 16 (1024 samples, tens of µs at small n, against some 20 ns for a
 // look at the context).
 func checkBlocks(n int) int {
 	return int(math.Max(1, math.Min(16, 1e6/(3*batchBlock*float64(n)*float64(n)))))
