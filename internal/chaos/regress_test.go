@@ -318,7 +318,10 @@ func fileExists(path string) bool {
 // (state/isweep.log) while the embedded Temporal server's goroutines still
 // log into it after Server.Stop returned; their logger then prints
 // "… write error: write <state>/isweep.log: file already closed" on stderr
-// after the sweep's summary, now and then (about one run in six here).
+// after the sweep's summary, now and then: seen twice here (one of six
+// runs of a 24-point sweep, and after a 2·10⁶-entry sweep), then in none
+// of 84 runs, with or without load: this test may miss it; it cannot
+// fail once the bug is fixed.
 func TestStrayWriteErrorAfterRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs isweep: skipped with -short")
