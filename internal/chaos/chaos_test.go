@@ -116,6 +116,9 @@ type harness struct {
 
 	violations int
 	stats      map[string]int
+	// collect, when set, receives the violations instead of the test
+	// failing (the checker's own test).
+	collect *[]string
 }
 
 func TestChaos(t *testing.T) {
@@ -176,6 +179,10 @@ func (h *harness) logf(format string, args ...any) {
 func (h *harness) violation(format string, args ...any) {
 	h.t.Helper()
 	h.violations++
+	if h.collect != nil {
+		*h.collect = append(*h.collect, fmt.Sprintf(format, args...))
+		return
+	}
 	h.t.Errorf("[r%02d %6.1fs] VIOLATION (seed %d): %s", h.round, time.Since(h.began).Seconds(), h.cfg.seed, fmt.Sprintf(format, args...))
 }
 
