@@ -3,6 +3,8 @@ package chaos
 import (
 	"fmt"
 	"math/rand/v2"
+	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -104,7 +106,27 @@ func (w *embeddedWorld) round(rng *rand.Rand) {
 				h.sleep(rng, 2*time.Second)
 				procs = append(procs, w.startRun(target.sw, target.state, false))
 			}
-		case r < 0.6 && !bStarted:
+		case r < 0.5:
+			// The same sweep run by a second server into the same output
+			// (another user, another machine): two workflows, one plan.
+			l := live()
+			if len(l) == 0 {
+				h.logf("duplicate run: nothing running")
+				continue
+			}
+			target := l[rng.IntN(len(l))]
+			other := 1 - target.state
+			busy := false
+			for _, x := range l {
+				busy = busy || x.state == other
+			}
+			if busy {
+				h.logf("duplicate run: state%d is busy", other)
+				continue
+			}
+			h.count("duplicate-run")
+			procs = append(procs, w.startRun(target.sw, other, false))
+		case r < 0.65 && !bStarted:
 			state := 0
 			for _, l := range live() {
 				if l.state == 0 {
@@ -114,7 +136,7 @@ func (w *embeddedWorld) round(rng *rand.Rand) {
 			h.count("extend-while-running")
 			procs = append(procs, w.startRun(b, state, false))
 			bStarted = true
-		case r < 0.8:
+		case r < 0.82:
 			if d := h.corrupt(rng, o); d != nil {
 				damages = append(damages, d)
 			}
@@ -186,6 +208,9 @@ type clusterWorld struct {
 	killed  map[*proctest.Proc]bool
 	started int
 	outputs []*output
+	// cancelled reports a cancel in this round: a watch may attach to the
+	// cancelled workflow before it closes, and exit 1 saying so.
+	cancelled bool
 }
 
 func newClusterWorld(h *harness) *clusterWorld {
@@ -197,7 +222,7 @@ func newClusterWorld(h *harness) *clusterWorld {
 		h.t.Setenv(k, v)
 	}
 	w.db = filepath.Join(h.subdir("cluster"), "temporal.db")
-	w.port = proctest.FreePort(h.t)
+	w.port = fixedPort(h)
 	w.addr = fmt.Sprintf("127.0.0.1:%d", w.port)
 	w.workers = make([]*proctest.Proc, 2)
 	w.ensureUp()
@@ -224,7 +249,7 @@ func (w *clusterWorld) ensureUp() {
 		if w.server != nil && !w.killed[w.server] {
 			h.violation("the isweep server exited by itself:\n%s", tail(w.server.Output(), 40))
 		}
-		w.server = h.start("server", nil, "Temporal frontend on", "server", "-db", w.db, "-port", strconv.Itoa(w.port), "-ui-port", "-1")
+		w.startServer()
 	}
 	for i, p := range w.workers {
 		if alive(p) {
@@ -236,6 +261,57 @@ func (w *clusterWorld) ensureUp() {
 		w.started++
 		w.workers[i] = h.start(fmt.Sprintf("worker-%d", w.started), nil, "polling task queue", "worker", "-address", w.addr, "-concurrency", "1")
 	}
+}
+
+// startServer starts `isweep server` on the world's database and port and
+// waits for it to serve. A start that fails is logged with the server's
+// log and tried again (five times at most, then it is a violation).
+func (w *clusterWorld) startServer() {
+	h := w.h
+	for attempt := 1; attempt <= 5; attempt++ {
+		p := h.start("server", nil, "", "server", "-db", w.db, "-port", strconv.Itoa(w.port), "-ui-port", "-1")
+		deadline := time.Now().Add(proctest.ReadyTimeout)
+		for !strings.Contains(p.Output(), "Temporal frontend on") && alive(p) && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if strings.Contains(p.Output(), "Temporal frontend on") {
+			w.server = p
+			return
+		}
+		if alive(p) {
+			h.violation("isweep server not serving after %s:\n%s", proctest.ReadyTimeout, tail(p.Output(), 20))
+			h.t.FailNow()
+		}
+		code := p.Wait(time.Minute)
+		log, _ := os.ReadFile(filepath.Join(filepath.Dir(w.db), "server.log"))
+		h.count("server-start-failed")
+		h.logf("isweep server exited (%d) before serving, attempt %d; output:\n%s\nserver.log:\n%s", code, attempt, tail(p.Output(), 20), tail(string(log), 10))
+		time.Sleep(time.Second)
+	}
+	h.violation("isweep server did not start in five attempts")
+	h.t.FailNow()
+}
+
+// fixedPort returns a free port below the kernel's ephemeral range: the
+// server restarts on the same port, and a port from that range may be
+// taken meanwhile as the local port of some outgoing connection.
+func fixedPort(h *harness) int {
+	low := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil {
+				low = n
+			}
+		}
+	}
+	for range 100 {
+		port := 10000 + rand.IntN(max(low-10000, 1000))
+		if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			l.Close()
+			return port
+		}
+	}
+	return proctest.FreePort(h.t)
 }
 
 // submit submits a sweep (without waiting for it).
@@ -267,6 +343,7 @@ func (w *clusterWorld) round(rng *rand.Rand) {
 	}
 	quarantineBefore := h.quarantined(o)
 	var damages []*damage
+	w.cancelled = false
 	w.submit(a)
 	submitted := []*sweepRec{a}
 	bSubmitted := b == nil
@@ -315,12 +392,39 @@ func (w *clusterWorld) round(rng *rand.Rand) {
 				h.t.Fatalf("restart S3: %v", err)
 			}
 			h.logf("S3 started again")
-		case r < 0.7 && !bSubmitted:
+		case r < 0.65 && !bSubmitted:
 			h.count("extend-while-running")
 			w.submit(b)
 			submitted = append(submitted, b)
 			bSubmitted = true
-		case r < 0.85:
+		case r < 0.72:
+			// Pause (chunks in flight are cancelled), then resume.
+			sw := submitted[rng.IntN(len(submitted))]
+			h.count("pause")
+			code, out := h.runCommand("pause "+sw.def.Name, commandGuard, "pause", "-address", w.addr, sw.id)
+			h.checkOutputText("pause", out)
+			h.sleep(rng, 2*time.Second)
+			code2, out2 := h.runCommand("resume "+sw.def.Name, commandGuard, "resume", "-address", w.addr, sw.id)
+			h.checkOutputText("resume", out2)
+			if code != code2 {
+				h.logf("pause exit %d, resume exit %d: %s", code, code2, lastLine(out+out2))
+			}
+		case r < 0.78:
+			// Cancel (what is stored stays), and often submit again at once:
+			// the new run plans a sweep that has markers while the others run.
+			sw := submitted[rng.IntN(len(submitted))]
+			h.count("cancel")
+			w.cancelled = true
+			code, out := h.runCommand("cancel "+sw.def.Name, commandGuard, "cancel", "-address", w.addr, sw.id)
+			h.checkOutputText("cancel", out)
+			if code != 0 {
+				h.logf("cancel: %s", lastLine(out))
+			}
+			if rng.Float64() < 0.7 {
+				h.sleep(rng, time.Second)
+				w.submit(sw)
+			}
+		case r < 0.88:
 			if d := h.corrupt(rng, o); d != nil {
 				damages = append(damages, d)
 			}
@@ -359,8 +463,8 @@ func (w *clusterWorld) complete(sw *sweepRec, verify, damaged bool) {
 			}
 			return
 		}
-		if code != 1 || !damaged {
-			h.violation("%s: exit %d, want 0 (no damage explains it):\n%s", p.Name(), code, tail(out, 40))
+		if code != 1 || !(damaged || w.cancelled && strings.Contains(out, "was cancelled")) {
+			h.violation("%s: exit %d, want 0 (no damage or cancel explains it):\n%s", p.Name(), code, tail(out, 40))
 		}
 		w.ensureUp()
 	}
