@@ -22,15 +22,7 @@ import (
 )
 
 // Regression tests of the bugs the chaos harness and its reading of the
-// engine found. A test of a bug not fixed yet skips, saying so, unless
-// ISWEEP_RUN_KNOWN_BUGS=1 (which shows the bug).
-
-func knownBug(t *testing.T, why string) {
-	t.Helper()
-	if os.Getenv("ISWEEP_RUN_KNOWN_BUGS") == "" {
-		t.Skip("bug: " + why + " (ISWEEP_RUN_KNOWN_BUGS=1 runs this test)")
-	}
-}
+// engine found; each failed on the code it was written against.
 
 // newActivities returns activities (one worker) on st.
 func newActivities(t *testing.T, st store.Store) *activities.Activities {
@@ -108,7 +100,6 @@ func (s *listHook) List(ctx context.Context, prefix string) iter.Seq2[store.Obje
 // valid marker moved to quarantine. A, whose workflow saw the chunk done,
 // then finalizes without it: incomplete.
 func TestResumedExtensionKeepsAChunkFinishedMeanwhile(t *testing.T) {
-	knownBug(t, "PlanSweep checks markers listed after the part sizes against the stale sizes: a chunk another sweep finishes meanwhile is rejected and its valid marker quarantined")
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out")
 	def := specDef{Name: "race-a", Chunk: 2, Algorithms: []string{"direct"}, Ns: []int{2},
@@ -168,7 +159,6 @@ func TestResumedExtensionKeepsAChunkFinishedMeanwhile(t *testing.T) {
 // of the sweep writes a summary that disagrees with the points, which
 // `isweep verify` (and a run with -verify) then accept as checking out.
 func TestDamagedMarkerSummaryIsDetected(t *testing.T) {
-	knownBug(t, "a chunk marker's summary rows are trusted without a checksum: a damaged marker gives a wrong summary.parquet that isweep verify accepts")
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out")
 	def := specDef{Name: "marker-rot", Chunk: 4, Algorithms: []string{"direct"}, Ns: []int{2},
@@ -264,9 +254,9 @@ func summaryLine(rows []results.SummaryRow) string {
 	return strings.Join(parts, "; ")
 }
 
-// TestKilledWhilePlanningStallsTheNextRun: the workflow runs PlanSweep
+// TestKilledWhilePlanningStallsTheNextRun: the workflow ran PlanSweep
 // (and FinalizeSweep) with a 10-minute start-to-close timeout and no
-// heartbeat timeout (workflows/sweep.go, shortCtx replaces the activity
+// heartbeat timeout (workflows/sweep.go, shortCtx replaced the activity
 // options as a whole). `isweep run` killed while planning leaves the
 // activity started by a worker that is gone; the same command run again
 // attaches to the workflow and shows "planning" until those 10 minutes
@@ -276,7 +266,6 @@ func TestKilledWhilePlanningStallsTheNextRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs isweep: skipped with -short")
 	}
-	knownBug(t, "PlanSweep/FinalizeSweep have no heartbeat timeout: a run killed while planning or finalizing makes the next run wait 10 minutes")
 	dir := t.TempDir()
 	output := filepath.Join(dir, "out")
 	spec := "apiVersion: isweep/v1\nname: stall\noutput: " + output + "\ngrid:\n  algorithm: [direct, interneuron]\n  eta: {linspace: [0.01, 0.01, 1000000]}\nfixed: {mode: flow, n: 2, record: 2}\n"
@@ -290,10 +279,14 @@ func TestKilledWhilePlanningStallsTheNextRun(t *testing.T) {
 	}
 	args := []string{"run", "-state", filepath.Join(dir, "state"), "-quiet", "-no-report", "-heartbeat-timeout", "4s", path}
 	first := proctest.Start(t, isweepBin, "run", nil, "started sweep", args...)
-	time.Sleep(500 * time.Millisecond)
+	// Killed once PlanSweep has stored the spec, while it plans.
+	specKey := filepath.Join(output, filepath.FromSlash(results.SpecKey(parsed.SweepID())))
+	for deadline := time.Now().Add(time.Minute); !fileExists(specKey) && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
 	first.Kill()
 	planned := fileExists(filepath.Join(output, filepath.FromSlash(results.PlanKey(parsed.SweepID()))))
-	specStored := fileExists(filepath.Join(output, filepath.FromSlash(results.SpecKey(parsed.SweepID()))))
+	specStored := fileExists(specKey)
 	if planned || !specStored {
 		t.Skipf("the kill did not land in PlanSweep (plan stored %v, spec stored %v); run again", planned, specStored)
 	}
@@ -326,7 +319,6 @@ func TestStrayWriteErrorAfterRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs isweep: skipped with -short")
 	}
-	knownBug(t, "isweep run prints a stray 'write error: … file already closed' line after a successful run")
 	dir := t.TempDir()
 	def := specDef{Name: "stray", Chunk: 2, Algorithms: []string{"direct"}, Ns: []int{2},
 		InitScales: []float64{1, 2}, Etas: []float64{0.01}, Seeds: []int{0}, Record: 3, Basis: "identity"}
@@ -358,10 +350,9 @@ func TestPlanSampleTimeBoundsAnExpensivePoint(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs isweep: skipped with -short")
 	}
-	knownBug(t, "isweep plan ignores -sample-time and SIGTERM while it samples an online point with a huge batch")
 	dir := t.TempDir()
 	path := filepath.Join(dir, "batch.yaml")
-	spec := "apiVersion: isweep/v1\nname: batch\noutput: " + filepath.Join(dir, "out") + "\nfixed: {algorithm: direct, n: 2, mode: online, batch: 1e12, init_scale: 2}\n"
+	spec := "apiVersion: isweep/v1\nname: batch\noutput: " + filepath.Join(dir, "out") + "\nfixed: {algorithm: direct, n: 2, mode: online, batch: 1e12, init_scale: 2}\nlimits: {max_online_samples: 1e18}\n"
 	if err := os.WriteFile(path, []byte(spec), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -386,7 +377,6 @@ func TestPlanSampleTimeBoundsAnExpensivePoint(t *testing.T) {
 // workflow refuses the spec (isweep run exits 2, "invalid YAML: control
 // characters are not allowed") after plan accepted it.
 func TestOutputWithC1ControlIsRefused(t *testing.T) {
-	knownBug(t, "an output with a C1 control character passes validation, and the canonical spec the worker parses names another folder or none")
 	for _, out := range []string{"o\u0085ut", "o\u009but", "o\u0080ut"} {
 		text := fmt.Sprintf("apiVersion: isweep/v1\nname: c1\noutput: %q\nfixed: {algorithm: direct, n: 2}\n", out)
 		spec, err := schemas.Parse([]byte(text), "c1.yaml")
@@ -412,7 +402,6 @@ func TestReportOfASweepConvergedAtTimeZero(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs isweep: skipped with -short")
 	}
-	knownBug(t, "isweep run panics writing the report when every best conv_time is 0")
 	dir := t.TempDir()
 	def := specDef{Name: "white", Chunk: 2, Algorithms: []string{"direct", "interneuron"}, Ns: []int{2},
 		InitScales: []float64{1}, Etas: []float64{0.01}, Seeds: []int{0, 1}, Record: 3, Basis: "identity"}
