@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -203,7 +204,7 @@ func (a *Activities) finalize(ctx context.Context, ref SweepRef) (FinalizeResult
 		results.NewPart(res.SummaryKey, results.TableSummary, int64(len(summary)), summaryBody))
 	// Parts may be listed twice when two chunks share one (never for
 	// parts, which are per chunk; kept cheap and exact anyway).
-	slices.SortFunc(m.Parts, func(a, b results.Part) int { return cmpString(a.Key, b.Key) })
+	slices.SortFunc(m.Parts, func(a, b results.Part) int { return strings.Compare(a.Key, b.Key) })
 	m.Parts = slices.CompactFunc(m.Parts, func(a, b results.Part) bool { return a.Key == b.Key })
 	res.Parts = len(m.Parts)
 	manifestBody, err := m.Encode()
@@ -225,16 +226,6 @@ func (a *Activities) finalize(ctx context.Context, ref SweepRef) (FinalizeResult
 	}
 	info(ctx, "Sweep finalized", "SweepID", p.SweepID, "Points", m.Points, "Parts", len(m.Parts), "Replaced", len(res.Replaced))
 	return res, nil
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // putDerived stores body, derived from the stored chunks, at key. An

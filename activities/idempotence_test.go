@@ -313,15 +313,7 @@ func TestSortKeys(t *testing.T) {
 
 func readMembers(t *testing.T, output, sweepID string) []results.Member {
 	t.Helper()
-	body, err := os.ReadFile(filepath.Join(output, filepath.FromSlash(results.MembersKey(sweepID))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, err := results.DecodeMembers(body, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rows
+	return readTable(t, output, results.MembersKey(sweepID), results.DecodeMembers)
 }
 
 // TestRunChunkHonoursSpecLimits runs points that only the spec's own

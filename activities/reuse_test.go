@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
@@ -131,11 +132,17 @@ func readManifest(t *testing.T, output, sweepID string) *results.Manifest {
 
 func readSummary(t *testing.T, output, sweepID string) []results.SummaryRow {
 	t.Helper()
-	body, err := os.ReadFile(filepath.Join(output, filepath.FromSlash(results.SummaryKey(sweepID))))
+	return readTable(t, output, results.SummaryKey(sweepID), results.DecodeSummary)
+}
+
+// readTable decodes the table stored at key in a folder output.
+func readTable[R any](t *testing.T, output, key string, decode func([]byte, memory.Allocator) ([]R, error)) []R {
+	t.Helper()
+	body, err := os.ReadFile(filepath.Join(output, filepath.FromSlash(key)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows, err := results.DecodeSummary(body, nil)
+	rows, err := decode(body, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
