@@ -36,7 +36,7 @@ grid:
   algorithm: [direct, interneuron]
   init_scale: [1, 10, 100]
   seed: [1, 2, 3, 4, 5]
-fixed: {mode: online, n: 8, eta: 0.001, horizon: 50000, tol: 0.0001, record: 5}
+fixed: {mode: online, n: 8, eta: 0.001, horizon: 200000, tol: 0.000000001, record: 5}
 `)
 	ctx := context.Background()
 	sub := submit(t, e.client, spec, workflows.Options{ChunksPerRun: 3, MaxInFlight: 2})
@@ -83,6 +83,7 @@ fixed: {mode: online, n: 8, eta: 0.001, horizon: 50000, tol: 0.0001, record: 5}
 		t.Fatalf("got: %d runs, want: several (continue-as-new every 3 chunks)", len(resp.GetExecutions()))
 	}
 	record := os.Getenv("ISWEEP_RECORD_HISTORIES") != ""
+	cancels := 0
 	for i, ex := range resp.GetExecutions() {
 		runID := ex.GetExecution().GetRunId()
 		hist := &historypb.History{}
@@ -93,6 +94,9 @@ fixed: {mode: online, n: 8, eta: 0.001, horizon: 50000, tol: 0.0001, record: 5}
 				t.Fatal(err)
 			}
 			hist.Events = append(hist.Events, ev)
+			if ev.GetEventType() == enumspb.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED {
+				cancels++
+			}
 		}
 		replayer := sdkworker.NewWorkflowReplayer()
 		replayer.RegisterWorkflowWithOptions(workflows.SweepWorkflow, workflow.RegisterOptions{Name: workflows.SweepWorkflowName})
@@ -110,5 +114,8 @@ fixed: {mode: online, n: 8, eta: 0.001, horizon: 50000, tol: 0.0001, record: 5}
 			}
 			t.Logf("recorded %s (%d events, %s)", path, len(hist.Events), ex.GetStatus())
 		}
+	}
+	if cancels == 0 {
+		t.Error("got: no chunk cancelled by the pause in any history, want: the pause with chunks in flight recorded")
 	}
 }
