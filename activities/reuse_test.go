@@ -578,3 +578,37 @@ func TestDamagedMarkerIsRejected(t *testing.T) {
 		t.Errorf("verify after the repair: got: %q, %v; want: no problem", rep.Problems, err)
 	}
 }
+
+// Item 8: points stored by other numerics were reused by newer code
+// without a word. A plan records its numerics version; a later sweep
+// reuses only the points of plans of its own version, and counts the
+// others as computed again.
+func TestPointsOfOtherNumericsAreNotReused(t *testing.T) {
+	_, env, output := newTestActivities(t)
+	first, _ := runSweep(t, env, output, sweepSpec("old", output, `"n": [2], "init_scale": [1, 10]`, 2), -1)
+	// The first sweep's plan as an older version of the integrators would
+	// have stored it (entry 1 of the log and its copy).
+	for _, key := range []string{results.PlanLogKey(1), results.PlanKey(first.SweepID)} {
+		path := filepath.Join(output, filepath.FromSlash(key))
+		body, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		old := bytes.Replace(body, []byte(fmt.Sprintf(`"numerics":%d`, dynamics.NumericsVersion)), []byte(`"numerics":0`), 1)
+		if bytes.Equal(old, body) {
+			t.Fatalf("%s: got: no numerics field to change in %s", key, body)
+		}
+		if err := os.WriteFile(path, old, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, ran := runSweep(t, env, output, sweepSpec("new", output, `"n": [2], "init_scale": [1, 10, 100]`, 2), -1)
+	if p.Reused != 0 || p.NotReused != 4 || p.Planned != 6 || len(ran) != int(p.Chunks) {
+		t.Errorf("got: %d reused, %d not reused, %d planned, %d chunks run; want: 0, 4, 6, all", p.Reused, p.NotReused, p.Planned, len(ran))
+	}
+	for _, mb := range readMembers(t, output, p.SweepID) {
+		if mb.SweepID != p.SweepID {
+			t.Errorf("member %s: got: stored by %s, want: by the new sweep", mb.PointID, mb.SweepID)
+		}
+	}
+}
