@@ -1,7 +1,12 @@
 """Analyse an isweep sweep in pandas: best convergence time over eta, and the
 fitted laws, per algorithm, mode and n.
 
-    python3 examples/analyze.py results/headline
+    python3 examples/analyze.py results/headline [SWEEP_ID]
+
+With a sweep id, only that sweep's points: the rows its members table
+(sweeps/<sweep_id>/members.parquet) lists, reused ones included. An output
+stores each point once, in the parts of the sweep that computed it first,
+so filtering the points table on sweep_id would miss the reused ones.
 
 Needs pandas and pyarrow (python3 -m pip install pandas pyarrow numpy).
 """
@@ -12,11 +17,15 @@ import pandas as pd
 import pyarrow.dataset as ds
 
 
-def load_points(root):
-    """The points table of every sweep stored under root (Hive-partitioned)."""
+def load_points(root, sweep_id=None):
+    """The points table stored under root (Hive-partitioned): every point
+    of every sweep there, or, with sweep_id, the points of that sweep."""
     dataset = ds.dataset(f"{root}/points", format="parquet", partitioning="hive")
     df = dataset.to_table().to_pandas()
     df["algorithm"] = df["algorithm"].astype(str)
+    if sweep_id:
+        members = pd.read_parquet(f"{root}/sweeps/{sweep_id}/members.parquet", columns=["point_id", "sweep_id"])
+        df = df.merge(members, on=["point_id", "sweep_id"])
     return df
 
 
@@ -57,7 +66,8 @@ def fits(best):
 
 if __name__ == "__main__":
     root = sys.argv[1] if len(sys.argv) > 1 else "results/headline"
-    best = best_times(load_points(root))
+    sweep_id = sys.argv[2] if len(sys.argv) > 2 else None
+    best = best_times(load_points(root, sweep_id))
     with pd.option_context("display.width", 160, "display.max_rows", 200):
         print(best.to_string(index=False))
         print()

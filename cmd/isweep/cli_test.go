@@ -309,7 +309,7 @@ func TestRunHeadlineKilledAndResumed(t *testing.T) {
 	if os.Getenv("ISWEEP_SKIP_PYTHON") != "" {
 		return
 	}
-	py := exec.Command("python3", "examples/analyze.py", spec.Output)
+	py := exec.Command("python3", "examples/analyze.py", spec.Output, spec.SweepID())
 	py.Dir = dir
 	pyOut, err := py.CombinedOutput()
 	if err != nil {
