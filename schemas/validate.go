@@ -260,6 +260,13 @@ func (g *Grid) nextWith(fixed map[int]int64, from int64, digits []int64) (int64,
 	return 0, false
 }
 
+// maxOutputBytes and maxOutputElementBytes bound an output path and each
+// of its elements (PATH_MAX and NAME_MAX of common file systems).
+const (
+	maxOutputBytes        = 4096
+	maxOutputElementBytes = 255
+)
+
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
 
 // compile checks the structure of the spec and builds its grid.
@@ -529,11 +536,25 @@ var s3BucketRE = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 var schemeRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*$`)
 
 func checkOutput(out string) *SpecError {
+	shown := out
+	if len(shown) > 80 {
+		shown = strings.ToValidUTF8(shown[:60], "") + "…"
+	}
 	bad := func(format string, args ...any) *SpecError {
-		return &SpecError{Path: "output", Msg: fmt.Sprintf("%q: ", out) + fmt.Sprintf(format, args...)}
+		return &SpecError{Path: "output", Msg: fmt.Sprintf("%q: ", shown) + fmt.Sprintf(format, args...)}
 	}
 	if out == "" {
 		return &SpecError{Path: "output", Msg: "missing; set a folder path like results/mu-scan or s3://bucket/prefix"}
+	}
+	// What file systems and S3 accept: a path of at most 4096 bytes, of
+	// elements of at most 255.
+	if len(out) > maxOutputBytes {
+		return bad("%d bytes long, the limit is %d; choose a shorter path", len(out), maxOutputBytes)
+	}
+	for elem := range strings.SplitSeq(out, "/") {
+		if len(elem) > maxOutputElementBytes {
+			return bad("a part of the path is %d bytes long, the limit is %d; choose shorter folder names", len(elem), maxOutputElementBytes)
+		}
 	}
 	for i, r := range out {
 		switch {

@@ -174,7 +174,7 @@ func printPlanPreview(ctx context.Context, w io.Writer, spec *schemas.Spec, grid
 	note := ""
 	if exists, err := outputExists(spec.Output); err != nil || exists {
 		if st, err = store.Open(ctx, spec.Output, clientStoreOptions()); err != nil {
-			st, note = nil, fmt.Sprintf(" (cannot read the output to look for points stored before: %v)", err)
+			st, note = nil, fmt.Sprintf(": cannot read the output to look for points stored before (%v)", err)
 		}
 	}
 	pv, err := activities.PreviewPlan(ctx, st, spec)
@@ -191,7 +191,10 @@ func printPlanPreview(ctx context.Context, w io.Writer, spec *schemas.Spec, grid
 	if pv.GridPoints > pv.Points {
 		points += fmt.Sprintf(" (%d grid entries: %d repeat another entry's point)", pv.GridPoints, pv.GridPoints-pv.Points)
 	}
-	fmt.Fprintf(w, "points:  %s%s\n", points, note)
+	fmt.Fprintf(w, "points:  %s\n", points)
+	if note != "" {
+		fmt.Fprintf(w, "reuse:   unknown%s\n", note)
+	}
 	if pv.Stored {
 		fmt.Fprintf(w, "stored:  planned in this output before: a run resumes it\n")
 	}

@@ -134,10 +134,21 @@ func FuzzCommand(f *testing.F) {
 		if stderr != "" {
 			t.Fatalf("isweep plan exits 0 and writes to stderr:\n%s", stderr)
 		}
+		// Distinct points, and the grid's entries when some repeat one;
+		// chunks of the points to compute (none stored before here).
+		points := fmt.Sprintf("points:  %d\n", grid.Len())
+		chunks := fmt.Sprintf("chunks:  %d of up to %d points", grid.Chunks(), grid.ChunkSize())
+		if grid.Len() <= maxPreviewPoints {
+			d := int64(distinctPoints(grid))
+			if d != grid.Len() {
+				points = fmt.Sprintf("points:  %d (%d grid entries", d, grid.Len())
+			}
+			chunks = fmt.Sprintf("chunks:  %d of up to %d points (%d points to compute)\n", (d+int64(grid.ChunkSize())-1)/int64(grid.ChunkSize()), grid.ChunkSize(), d)
+		}
 		for _, want := range []string{
 			fmt.Sprintf("sweep:   %s (%s)\n", spec.SweepID(), spec.Name),
-			fmt.Sprintf("points:  %d\n", grid.Len()),
-			fmt.Sprintf("chunks:  %d of up to %d points\n", grid.Chunks(), grid.ChunkSize()),
+			points,
+			chunks,
 		} {
 			if !strings.Contains(stdout, want) {
 				t.Fatalf("isweep plan: got:\n%s\nwant a line %q (from schemas)", stdout, want)
