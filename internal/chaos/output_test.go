@@ -28,6 +28,8 @@ type output struct {
 	// share points.
 	record int
 	basis  string
+	// chunks bounds the chunk sizes of its new sweeps.
+	chunks [2]int
 	sweeps []*sweepRec
 	st     store.Store
 }
@@ -60,7 +62,12 @@ func (o *output) add(s *sweepRec) *sweepRec {
 func (h *harness) newOutput(rng *rand.Rand, world string, n int, location string, folder bool) *output {
 	name := fmt.Sprintf("%s-o%d", world, n)
 	o := &output{name: name, location: location, folder: folder, specDir: h.subdir("specs", name),
-		record: 3 + rng.IntN(6), basis: []string{"identity", "random"}[rng.IntN(2)]}
+		record: 3 + rng.IntN(6), basis: []string{"identity", "random"}[rng.IntN(2)], chunks: [2]int{2, 4}}
+	if !folder {
+		// Smaller chunks on S3: two workers get through a sweep in about a
+		// second otherwise, before a kill can be timed.
+		o.chunks = [2]int{1, 2}
+	}
 	h.logf("new output %s at %s (record %d, input basis %s)", name, location, o.record, o.basis)
 	return o
 }
@@ -81,7 +88,7 @@ func (h *harness) chooseSweeps(rng *rand.Rand, outputs *[]*output, fresh func(n 
 		adef, how = extend(rng, from.def, name+"-a")
 		h.logf("sweep A extends %s (%s)", from.def.Name, how)
 	} else {
-		adef = baseSpec(rng, name+"-a", o.record, o.basis)
+		adef = baseSpec(rng, name+"-a", o.record, o.basis, o.chunks)
 	}
 	a := writeSpec(h.t, o.specDir, adef, o.location)
 	h.logf("sweep A %s: %s (%d distinct points)", a.id, adef, len(a.ids))
@@ -141,7 +148,9 @@ func (h *harness) markers(o *output, id string) int64 {
 //
 // Kills are timed this way because a process killed while PlanSweep or
 // FinalizeSweep runs leaves that activity to its 10-minute start-to-close
-// timeout (TestKilledWhilePlanningStallsTheNextRun).
+// timeout (TestKilledWhilePlanningStallsTheNextRun). The embedded layout
+// uses it with embeddedWorld.killable; the cluster layout asks the server
+// (clusterWorld.safeWindow).
 func (h *harness) waitWindow(o *output, sw *sweepRec, running <-chan struct{}) bool {
 	deadline := time.Now().Add(windowGuard)
 	for time.Now().Before(deadline) {

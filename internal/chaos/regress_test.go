@@ -90,64 +90,93 @@ func (s *listHook) List(ctx context.Context, prefix string) iter.Seq2[store.Obje
 	}
 }
 
-// TestResumedExtensionKeepsAChunkFinishedMeanwhile: sweep B extends sweep
-// A and runs while A still runs (another machine, another server, one
-// output). When B is resumed, PlanSweep verifies the chunks B needs: its
-// own, then A's. It lists the stored parts' sizes once, when it meets the
-// first owner with markers (B), and checks A's markers, listed later,
-// against that list. A chunk of A finished in between has a marker whose
-// parts are not in the list: it is rejected as "part … is missing" and its
-// valid marker moved to quarantine. A, whose workflow saw the chunk done,
-// then finalizes without it: incomplete.
-func TestResumedExtensionKeepsAChunkFinishedMeanwhile(t *testing.T) {
-	dir := t.TempDir()
-	out := filepath.Join(dir, "out")
-	def := specDef{Name: "race-a", Chunk: 2, Algorithms: []string{"direct"}, Ns: []int{2},
-		InitScales: []float64{1, 2, 4, 8}, Etas: []float64{0.01}, Seeds: []int{0, 1}, Record: 3, Basis: "random"}
-	ext := def
-	ext.Name, ext.InitScales = "race-b", []float64{1, 2, 4, 8, 16}
-	specA, specB := parseDef(t, dir, def, out), parseDef(t, dir, ext, out)
+// TestPlanKeepsAChunkFinishedMeanwhile: PlanSweep verified the chunks a
+// sweep needs, owner by owner (the sweep's own, then each earlier sweep's
+// it reuses, in plan log order). It listed the stored parts' sizes once,
+// at the first owner with markers, and checked the markers of the owners
+// after it, listed later, against that list (now every marker is listed
+// first, then the parts). A chunk an owner's worker
+// finishes in between has a marker whose parts are not in the list: it is
+// rejected as "part … is missing" and its valid marker moved to
+// quarantine; that owner's own workflow, which saw the chunk done, then
+// finalizes without it (incomplete), unless something computes it again
+// first. Two ways there:
+//
+//   - resumed: B, extending A, is planned again (a resubmit) while A runs;
+//     B's own markers come first;
+//   - fresh: B reuses points of two earlier sweeps, X (complete) and A
+//     (still running), and is planned for the first time: X's markers come
+//     first. The chaos test met this one (seed 20261204, round 107: sweep
+//     r107-b reused three sweeps; two valid markers of the last one, still
+//     running, were quarantined in a round that damaged nothing).
+func TestPlanKeepsAChunkFinishedMeanwhile(t *testing.T) {
+	for _, fresh := range []bool{false, true} {
+		name := map[bool]string{false: "resumed extension", true: "fresh extension of two sweeps"}[fresh]
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			out := filepath.Join(dir, "out")
+			def := specDef{Name: "race-a", Chunk: 2, Algorithms: []string{"direct"}, Ns: []int{2},
+				InitScales: []float64{4, 8}, Etas: []float64{0.01}, Seeds: []int{0, 1, 2, 3}, Record: 3, Basis: "random"}
+			older := def
+			older.Name, older.InitScales = "race-x", []float64{1, 2}
+			ext := def
+			ext.Name, ext.InitScales = "race-b", []float64{4, 8, 16}
+			if fresh {
+				ext.InitScales = []float64{1, 2, 4, 8, 16}
+			}
+			specX, specA, specB := parseDef(t, dir, older, out), parseDef(t, dir, def, out), parseDef(t, dir, ext, out)
 
-	st, err := store.Open(context.Background(), out, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hook := &listHook{Store: st}
-	workerB := newActivities(t, hook) // resumes B
-	workerA := newActivities(t, st)   // runs A
+			st, err := store.Open(context.Background(), out, store.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			hook := &listHook{Store: st}
+			workerB := newActivities(t, hook) // plans B
+			workerA := newActivities(t, st)   // runs X, then A
 
-	pa := planSweep(t, workerA, specA, false)
-	if pa.Chunks != 4 {
-		t.Fatalf("A: got: %d chunks, want: 4", pa.Chunks)
-	}
-	for c := range int64(3) {
-		runChunk(t, workerA, out, pa.SweepID, c)
-	}
-	pb := planSweep(t, workerB, specB, false)
-	if pb.OwnChunks != 1 || pb.Chunks != 5 {
-		t.Fatalf("B: got: %d own chunks of %d, want: 1 of 5", pb.OwnChunks, pb.Chunks)
-	}
-	runChunk(t, workerB, out, pb.SweepID, 0) // B's own chunk: B has a marker
+			if fresh {
+				px := planSweep(t, workerA, specX, false)
+				for c := range px.Chunks {
+					runChunk(t, workerA, out, px.SweepID, c)
+				}
+			}
+			pa := planSweep(t, workerA, specA, false)
+			if pa.Chunks != 4 {
+				t.Fatalf("A: got: %d chunks, want: 4", pa.Chunks)
+			}
+			for c := range int64(3) {
+				runChunk(t, workerA, out, pa.SweepID, c)
+			}
+			if !fresh {
+				pb := planSweep(t, workerB, specB, false)
+				runChunk(t, workerB, out, pb.SweepID, 0) // B has a marker of its own
+			}
 
-	// B is resumed; as it lists A's markers, A's worker finishes chunk 3.
-	var once sync.Once
-	hook.before = func(prefix string) {
-		if prefix == results.ChunksPrefix(pa.SweepID) {
-			once.Do(func() { runChunk(t, workerA, out, pa.SweepID, 3) })
-		}
-	}
-	resumed := planSweep(t, workerB, specB, false)
-	hook.before = nil
+			// B is planned (again); as it lists A's markers, A's worker
+			// finishes chunk 3.
+			var once sync.Once
+			hook.before = func(prefix string) {
+				if prefix == results.ChunksPrefix(pa.SweepID) {
+					once.Do(func() { runChunk(t, workerA, out, pa.SweepID, 3) })
+				}
+			}
+			pb := planSweep(t, workerB, specB, false)
+			hook.before = nil
+			if fresh && len(pb.ReusedFrom) != 2 {
+				t.Fatalf("B: got: reused from %v, want: X and A", pb.ReusedFrom)
+			}
 
-	if _, err := st.Stat(context.Background(), results.ChunkKey(pa.SweepID, 3)); err != nil {
-		t.Errorf("the marker of A's chunk 3, finished and valid, is gone: %v", err)
-	}
-	if len(resumed.Rejected) > 0 {
-		t.Errorf("resuming B rejected valid chunks: %q", resumed.Rejected)
-	}
-	// A's workflow saw its four chunks done and finalizes.
-	if r := finalize(t, workerA, out, pa.SweepID); r.Status != results.SweepComplete {
-		t.Errorf("A: got: finalize status %q (%d missing), want: complete", r.Status, r.Missing)
+			if _, err := st.Stat(context.Background(), results.ChunkKey(pa.SweepID, 3)); err != nil {
+				t.Errorf("the marker of A's chunk 3, finished and valid, is gone: %v", err)
+			}
+			if len(pb.Rejected) > 0 {
+				t.Errorf("planning B rejected valid chunks: %q", pb.Rejected)
+			}
+			// A's workflow saw its four chunks done and finalizes.
+			if r := finalize(t, workerA, out, pa.SweepID); r.Status != results.SweepComplete {
+				t.Errorf("A: got: finalize status %q (%d missing), want: complete", r.Status, r.Missing)
+			}
+		})
 	}
 }
 

@@ -94,11 +94,11 @@ func maybeRepeat[T any](rng *rand.Rand, v []T, p float64) []T {
 
 // baseSpec returns a fresh sweep for an output whose sweeps use record and
 // basis: up to 2·2·4·2·3 = 96 grid entries (fewer distinct points when a
-// value repeats), 2 to 4 per chunk.
-func baseSpec(rng *rand.Rand, name string, record int, basis string) specDef {
+// value repeats), chunks[0] to chunks[1] per chunk.
+func baseSpec(rng *rand.Rand, name string, record int, basis string, chunks [2]int) specDef {
 	d := specDef{
 		Name:       name,
-		Chunk:      2 + rng.IntN(3),
+		Chunk:      chunks[0] + rng.IntN(chunks[1]-chunks[0]+1),
 		Algorithms: maybeRepeat(rng, pick(rng, algorithmPool, 1+btoi(rng.Float64() < 0.7)), 0.1),
 		Ns:         pick(rng, nPool, 1+btoi(rng.Float64() < 0.6)),
 		InitScales: maybeRepeat(rng, pick(rng, initScalePool, 2+rng.IntN(3)), 0.15),

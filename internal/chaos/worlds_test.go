@@ -1,6 +1,7 @@
 package chaos
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -10,8 +11,12 @@ import (
 	"strings"
 	"time"
 
+	"go.temporal.io/sdk/client"
+
+	"github.com/isweep/isweep/internal/control"
 	"github.com/isweep/isweep/internal/proctest"
 	"github.com/isweep/isweep/internal/s3test"
+	"github.com/isweep/isweep/workflows"
 )
 
 // checkOutputText fails on what no command may print, whatever happened:
@@ -38,10 +43,15 @@ type embeddedWorld struct {
 	h       *harness
 	states  [2]string
 	outputs []*output
+	// dormant holds, per state folder, the sweeps whose run there was
+	// killed: their workflow waits in that server's database, and resumes
+	// in whatever process next runs a server on it.
+	dormant [2]map[string]*sweepRec
 }
 
 func newEmbeddedWorld(h *harness) *embeddedWorld {
-	return &embeddedWorld{h: h, states: [2]string{h.subdir("embedded", "state0"), h.subdir("embedded", "state1")}}
+	return &embeddedWorld{h: h, states: [2]string{h.subdir("embedded", "state0"), h.subdir("embedded", "state1")},
+		dormant: [2]map[string]*sweepRec{{}, {}}}
 }
 
 // running is an isweep run process of a sweep.
@@ -49,6 +59,10 @@ type running struct {
 	sw    *sweepRec
 	p     *proctest.Proc
 	state int
+	// dup marks a second run of a sweep, in the other state folder, while
+	// the first runs: its workflow plans while the first one's markers
+	// are stored already, so the marker count cannot time a kill.
+	dup bool
 }
 
 func (w *embeddedWorld) startRun(sw *sweepRec, state int, verify bool) *running {
@@ -59,6 +73,26 @@ func (w *embeddedWorld) startRun(sw *sweepRec, state int, verify bool) *running 
 	args = append(args, sw.path)
 	label := fmt.Sprintf("run %s (state%d)", sw.def.Name, state)
 	return &running{sw: sw, p: w.h.start(label, nil, "", args...), state: state}
+}
+
+// killable reports whether killing r cannot strand a PlanSweep or
+// FinalizeSweep activity (a run killed in one waits 10 minutes before it
+// is tried again: TestKilledWhilePlanningStallsTheNextRun): r is not a
+// duplicate, and its server hosts no other sweep's dormant workflow,
+// which could be planning or finalizing now; r's own sweep is then timed
+// by its markers (waitWindow).
+func (w *embeddedWorld) killable(r *running) bool {
+	if r.dup {
+		w.h.logf("no kill: %s is a second run of its sweep", r.p.Name())
+		return false
+	}
+	for id, sw := range w.dormant[r.state] {
+		if id != r.sw.id {
+			w.h.logf("no kill: the server of %s also resumes the workflow of %s", r.p.Name(), sw.def.Name)
+			return false
+		}
+	}
+	return true
 }
 
 func (w *embeddedWorld) round(rng *rand.Rand) {
@@ -95,11 +129,12 @@ func (w *embeddedWorld) round(rng *rand.Rand) {
 				continue
 			}
 			target := l[rng.IntN(len(l))]
-			if !h.waitWindow(o, target.sw, target.p.Done()) {
+			if !w.killable(target) || !h.waitWindow(o, target.sw, target.p.Done()) {
 				continue
 			}
 			target.p.Kill()
 			killed[target.p] = true
+			w.dormant[target.state][target.sw.id] = target.sw
 			h.count("kill-run")
 			h.logf("SIGKILL %s", target.p.Name())
 			if rng.Float64() < 0.6 {
@@ -125,7 +160,9 @@ func (w *embeddedWorld) round(rng *rand.Rand) {
 				continue
 			}
 			h.count("duplicate-run")
-			procs = append(procs, w.startRun(target.sw, other, false))
+			dup := w.startRun(target.sw, other, false)
+			dup.dup = true
+			procs = append(procs, dup)
 		case r < 0.65 && !bStarted:
 			state := 0
 			for _, l := range live() {
@@ -150,6 +187,7 @@ func (w *embeddedWorld) round(rng *rand.Rand) {
 			continue
 		}
 		code := h.wait(r.p, sweepGuard, "a run of the round")
+		delete(w.dormant[r.state], r.sw.id) // its workflow ended
 		h.logf("%s: exit %d: %s", r.p.Name(), code, lastLine(r.p.Output()))
 		h.checkOutputText(r.p.Name(), r.p.Output())
 		if len(damages) > 0 {
@@ -159,23 +197,31 @@ func (w *embeddedWorld) round(rng *rand.Rand) {
 			h.checkExit(r.p.Name(), code, r.p.Output())
 		}
 	}
-	// Every sweep of the round to completion, as a user would run it again.
-	for _, sw := range []*sweepRec{a, b} {
-		if sw != nil {
-			w.complete(sw, false, len(damages) > 0)
+	// Every sweep of the round to completion, as a user would run it
+	// again: first where a killed run left its workflow, then in state0.
+	for state := range w.dormant {
+		for _, sw := range w.dormant[state] {
+			w.complete(sw, state, false, len(damages) > 0)
 		}
 	}
-	h.verifyAndRepair(o, damages, quarantineBefore, func(sw *sweepRec) { w.complete(sw, true, true) })
+	for _, sw := range []*sweepRec{a, b} {
+		if sw != nil {
+			w.complete(sw, 0, false, len(damages) > 0)
+		}
+	}
+	h.verifyAndRepair(o, damages, quarantineBefore, func(sw *sweepRec) { w.complete(sw, 0, true, true) })
 	h.checkOutput(o)
 }
 
-// complete runs the sweep with isweep run until it exits 0 (at most four
-// times). Exit 1 (incomplete) is expected only after damage.
-func (w *embeddedWorld) complete(sw *sweepRec, verify, damaged bool) {
+// complete runs the sweep with isweep run in a state folder until it
+// exits 0 (at most four times). Exit 1 (incomplete) is expected only
+// after damage.
+func (w *embeddedWorld) complete(sw *sweepRec, state int, verify, damaged bool) {
 	h := w.h
 	for attempt := 1; attempt <= 4; attempt++ {
-		r := w.startRun(sw, 0, verify)
+		r := w.startRun(sw, state, verify)
 		code := h.wait(r.p, sweepGuard, "run to completion")
+		delete(w.dormant[state], sw.id)
 		out := r.p.Output()
 		h.logf("%s: exit %d: %s", r.p.Name(), code, lastLine(out))
 		h.checkOutputText(r.p.Name(), out)
@@ -208,6 +254,7 @@ type clusterWorld struct {
 	killed  map[*proctest.Proc]bool
 	started int
 	outputs []*output
+	client  client.Client
 	// cancelled reports a cancel in this round: a watch may attach to the
 	// cancelled workflow before it closes, and exit 1 saying so.
 	cancelled bool
@@ -226,7 +273,85 @@ func newClusterWorld(h *harness) *clusterWorld {
 	w.addr = fmt.Sprintf("127.0.0.1:%d", w.port)
 	w.workers = make([]*proctest.Proc, 2)
 	w.ensureUp()
+	w.client = proctest.Dial(h.t, w.addr)
 	return w
+}
+
+// safeWindow waits until killing a worker or the server cannot strand a
+// PlanSweep or FinalizeSweep activity (TestKilledWhilePlanningStallsTheNextRun):
+// the target sweep runs, and every running workflow on the server is
+// past planning with at least two chunks to go. It asks the server; a
+// marker count cannot tell a sweep cancelled and submitted again, whose
+// new run plans while the old one's markers are stored.
+func (w *clusterWorld) safeWindow(target *sweepRec, submitted []*sweepRec) bool {
+	h := w.h
+	deadline := time.Now().Add(windowGuard)
+	why := ""
+	for time.Now().Before(deadline) {
+		ok, reason, over := w.safeNow(target, submitted)
+		if ok {
+			h.logf("kill window: %s", reason)
+			return true
+		}
+		if over {
+			h.logf("no kill window: %s", reason)
+			return false
+		}
+		why = reason
+		time.Sleep(50 * time.Millisecond)
+	}
+	h.logf("no kill window within %s: %s", windowGuard, why)
+	return false
+}
+
+// safeNow reports whether now is a safe moment to kill (see safeWindow),
+// and over when the target sweep's workflow is no longer running. It
+// looks at the workflows the server lists as running and at the round's
+// submitted sweeps (the list lags a start).
+func (w *clusterWorld) safeNow(target *sweepRec, submitted []*sweepRec) (ok bool, reason string, over bool) {
+	c, cancel := context.WithTimeout(ctx(), 5*time.Second)
+	defer cancel()
+	sweeps, err := control.List(c, w.client, 0)
+	if err != nil {
+		return false, fmt.Sprintf("list: %v", err), false
+	}
+	ids := map[string]bool{}
+	for _, s := range sweeps {
+		if s.State == "running" {
+			ids[s.WorkflowID] = true
+		}
+	}
+	for _, sw := range submitted {
+		ids[workflows.WorkflowID(sw.id)] = true
+	}
+	targetRuns := false
+	for id := range ids {
+		d, err := control.Describe(c, w.client, id)
+		if err != nil {
+			return false, fmt.Sprintf("describe %s: %v", id, err), false
+		}
+		if d.State != "running" {
+			continue
+		}
+		p, err := control.Progress(c, w.client, id)
+		if err != nil {
+			return false, fmt.Sprintf("progress of %s: %v", id, err), false
+		}
+		if p.Phase != "running" && p.Phase != "paused" {
+			return false, fmt.Sprintf("%s is %s", id, p.Phase), false
+		}
+		if p.ChunksTotal-p.ChunksDone < 2 {
+			return false, fmt.Sprintf("%s has %d of %d chunks done", id, p.ChunksDone, p.ChunksTotal), false
+		}
+		if id == workflows.WorkflowID(target.id) {
+			targetRuns = true
+			reason = fmt.Sprintf("%s has %d of %d chunks done", target.def.Name, p.ChunksDone, p.ChunksTotal)
+		}
+	}
+	if !targetRuns {
+		return false, target.def.Name + " is not running", true
+	}
+	return true, reason, false
 }
 
 func alive(p *proctest.Proc) bool {
@@ -347,12 +472,12 @@ func (w *clusterWorld) round(rng *rand.Rand) {
 	w.submit(a)
 	submitted := []*sweepRec{a}
 	bSubmitted := b == nil
-	// window waits until a submitted sweep is mid-way (see waitWindow).
+	// window waits until a submitted sweep is mid-way (see safeWindow).
 	window := func() bool {
 		if !alive(w.workers[0]) && !alive(w.workers[1]) {
 			w.ensureUp()
 		}
-		return h.waitWindow(o, submitted[rng.IntN(len(submitted))], nil)
+		return w.safeWindow(submitted[rng.IntN(len(submitted))], submitted)
 	}
 	for range 1 + rng.IntN(4) {
 		switch r := rng.Float64(); {
