@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -164,11 +165,16 @@ func (w *embeddedWorld) round(rng *rand.Rand) {
 			dup.dup = true
 			procs = append(procs, dup)
 		case r < 0.65 && !bStarted:
-			state := 0
+			// In a state folder no server holds (one server per database:
+			// a second one is refused), beside the first if it runs.
+			var busy [2]bool
 			for _, l := range live() {
-				if l.state == 0 {
-					state = 1 // a second server beside the first, into the same output
-				}
+				busy[l.state] = true
+			}
+			state := slices.Index(busy[:], false)
+			if state < 0 {
+				h.logf("extend: both state folders are busy; B runs after")
+				continue
 			}
 			h.count("extend-while-running")
 			procs = append(procs, w.startRun(b, state, false))
