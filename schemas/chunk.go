@@ -79,47 +79,9 @@ func roundChunk(x float64) int {
 }
 
 // EstimatePointSeconds returns a rough single-core cost in seconds of
-// integrating one point with defaulted parameters p. It is a model fitted to
-// internal/dynamics on a 2-core x86-64 machine (go run ./bench/pointcost
-// prints it next to measured times), right to within a factor of about two
-// for n from 2 to 64:
-//
-//   - a flow point takes about 50 accepted Dormand–Prince steps whatever
-//     its scale, each about 1.9 + 0.08·n² + 0.0015·n³ µs (a few
-//     factorizations of an n×n matrix); the interneuron network's steps
-//     cost about as much while k = n, and grow with k/n;
-//   - an online point runs up to its horizon of learning steps (it may stop
-//     earlier on convergence, so this is an upper estimate): a direct step
-//     costs about 0.08 + 0.0032·n²·batch + 0.00001·n³ µs, an interneuron
-//     step 0.37 + 0.001·(n + k)·n·batch µs; and it evaluates the error at up
-//     to record steps, about 1 + 0.0004·n³ µs each.
-//
-// It never returns a negative, infinite or NaN value for any p.
-func EstimatePointSeconds(p dynamics.Params) float64 {
-	n := float64(max(p.N, 1))
-	k := math.Max(float64(p.K), n)
-	const micro = 1e-6
-	var s float64
-	switch p.Mode {
-	case dynamics.Online:
-		steps := math.Min(math.Max(p.Horizon, 1), 1e12)
-		batch := float64(max(p.Batch, 1))
-		step := 0.08 + 0.0032*n*n*batch + 0.00001*n*n*n
-		if p.Algorithm == dynamics.Interneuron {
-			step = 0.37 + 0.001*(n+k)*n*batch
-		}
-		records := math.Min(float64(max(p.Record, 1)), steps)
-		s = micro * (steps*step + records*(1+0.0004*n*n*n))
-	default:
-		const flowSteps = 50
-		width := 1.0
-		if p.Algorithm == dynamics.Interneuron {
-			width = k / n
-		}
-		s = micro * flowSteps * (1.9 + 0.08*n*n + 0.0015*n*n*n) * width
-	}
-	if math.IsNaN(s) || math.IsInf(s, 0) || s < 0 {
-		return 1
-	}
-	return s
-}
+// integrating one point with defaulted parameters p: dynamics.EstimateSeconds,
+// the model each network states in its Cost, fitted to internal/dynamics on
+// a 2-core x86-64 machine (go run ./bench/pointcost prints it next to
+// measured times), right to within a factor of about two for n from 2 to
+// 64. It never returns a negative, infinite or NaN value for any p.
+func EstimatePointSeconds(p dynamics.Params) float64 { return dynamics.EstimateSeconds(p) }

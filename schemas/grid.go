@@ -180,14 +180,18 @@ func (g *Grid) params(i int64, own bool) dynamics.Params {
 	return defaulted(p)
 }
 
-// ignoredParams lists the parameters a point may ignore, and when: the
-// direct network has no interneurons, so its k means nothing. Adding a
-// parameter a network or mode ignores is one line here.
+// ignoredParams lists the parameters a point may ignore, and when: k means
+// nothing to a network without interneurons (Network.UsesK), unless the
+// wishart shape draws W₀ with k rows. Adding a parameter a network or mode
+// ignores is one line here.
 var ignoredParams = []struct {
 	field   int
 	ignored func(p *dynamics.Params) bool
 }{
-	{fK, func(p *dynamics.Params) bool { return p.Algorithm == dynamics.Direct }},
+	{fK, func(p *dynamics.Params) bool {
+		net, ok := dynamics.Lookup(p.Algorithm)
+		return ok && !net.UsesK() && p.InitShape != dynamics.ShapeWishart
+	}},
 }
 
 // defaulted returns the parameters a point is identified and run with:

@@ -559,3 +559,29 @@ func TestOutputWithControlOrInvisibleCharactersIsRefused(t *testing.T) {
 		t.Errorf("a path with a space and a letter with an accent: got: %v want: accepted", err)
 	}
 }
+
+// TestDirectWishartUsesK checks that the wishart shape keeps k for the
+// direct network: its M₀ = W₀ᵀW₀ is drawn with k rows (docs/model.md: "both
+// networks start from M₀ = W₀ᵀW₀"), so direct wishart points with k 4 and 8
+// are two points, run with their own k, and share their M₀ with the
+// interneuron point of the same k.
+func TestDirectWishartUsesK(t *testing.T) {
+	spec := mustParse(t, `apiVersion: isweep/v1
+name: k-wishart
+output: o
+grid:
+  k: [4, 8]
+fixed: {algorithm: direct, n: 4, init_shape: wishart}
+`)
+	g, err := spec.Grid()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := g.Point(0), g.Point(1)
+	if a.ID == b.ID {
+		t.Errorf("direct wishart points with k 4 and 8: got: one id %s want: two", a.ID)
+	}
+	if a.Params.K != 4 || b.Params.K != 8 {
+		t.Errorf("got: k %d, %d want: 4, 8", a.Params.K, b.Params.K)
+	}
+}

@@ -47,7 +47,7 @@ func (s *Spec) ValidateContext(ctx context.Context, progress func(done, total in
 // an axis of them is checked value by value. TestIndependentParams holds
 // the list to Validate.
 var independent = [numParams]bool{
-	fInputBasis: true, fInitScale: true, fInitShape: true, fInitSpread: true,
+	fInputBasis: true, fInitScale: true, fInitSpread: true,
 	fInitBasis: true, fBatch: true, fTol: true, fRecord: true, fSeed: true,
 }
 

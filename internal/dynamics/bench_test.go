@@ -56,7 +56,7 @@ func BenchmarkOnlineStep(b *testing.B) {
 								b.Fatalf("step %d diverged: %s", s.steps, s.failed)
 							}
 							b.StopTimer()
-							copy(s.m.Data, pt.m0.Data)
+							copy(s.rule.(*directOnline).m.Data, pt.m0.Data)
 							resets++
 							b.StartTimer()
 						}
@@ -95,10 +95,11 @@ func BenchmarkOnlineStepBatch(b *testing.B) {
 						if !s.step() {
 							b.StopTimer()
 							if alg == Direct {
-								copy(s.m.Data, pt.m0.Data)
+								copy(s.rule.(*directOnline).m.Data, pt.m0.Data)
 							} else {
-								copy(s.w.Data, pt.w0.Data)
-								s.wScale = 1
+								o := interneuronRule(s)
+								copy(o.w.Data, pt.w0.Data)
+								o.wScale = 1
 								if !s.start() {
 									b.Fatal(s.failed)
 								}

@@ -21,27 +21,18 @@ const (
 // the log-spaced recording times of a flow trajectory.
 const flowRecordDecades = 8
 
-// flowSystem evaluates the right-hand side of the mean dynamics. It works in
-// the eigenbasis of C, where C = diag(s): the state is M̃ = QᵀMQ (Q the
-// eigenbasis of C), full symmetric n×n, for both networks. Both flows are
-// equivariant under this rotation, and the error and the eigenvalues of M
-// are invariant under it, so only the final M is rotated back. In this
-// basis, with P = M̃⁻¹,
-//
-//	direct:      dM̃/dt = P diag(s) P − I,
-//	interneuron: dM̃/dt = P diag(s) + diag(s) P − 2M̃,
-//
-// the second being the flow of M = WᵀW under dW/dt = W(C_rr − I), which
-// depends on W only through M. A right-hand side then costs 2n³ flops
-// (direct: Cholesky, inverse, one symmetric product) or n³ (interneuron:
-// Cholesky and inverse; the rest is O(n²)), against about 3.3n³ and 6.3n³
-// for the same dynamics in the original basis with W as the interneuron
-// state.
+// flowSystem evaluates the right-hand side of the mean dynamics of a
+// network (its flowRule). It works in the eigenbasis of C, where
+// C = diag(s): a network's state describes M̃ = QᵀMQ (Q the eigenbasis of
+// C). Every flow is equivariant under this rotation, and the error and the
+// eigenvalues of M are invariant under it, so only the final M is rotated
+// back. A right-hand side then costs fewer flops than in the original
+// basis (see each network's flowRule).
 type flowSystem struct {
-	alg Algorithm
-	n   int
-	s   []float64 // eigenvalues of C
-	wh  *whitening
+	rule flowRule
+	n    int
+	s    []float64 // eigenvalues of C
+	wh   *whitening
 	// crrCurrent reports that wh.crr is C_rr of the last state set.
 	crrCurrent bool
 	ctx        context.Context
@@ -53,28 +44,26 @@ func newFlowSystem(ctx context.Context, pt *point) *flowSystem {
 	for i, v := range pt.s {
 		d[i] = math.Sqrt(v)
 	}
-	return &flowSystem{alg: pt.p.Algorithm, n: pt.n, s: pt.s, wh: newDiagonalWhitening(d), ctx: ctx}
+	return &flowSystem{rule: pt.net.flow(pt), n: pt.n, s: pt.s, wh: newDiagonalWhitening(d), ctx: ctx}
 }
 
-func (fs *flowSystem) dim() int { return fs.n * fs.n }
+func (fs *flowSystem) dim() int { return fs.rule.dim() }
 
-func (fs *flowSystem) state(y []float64) blas64.General {
-	return blas64.General{Rows: fs.n, Cols: fs.n, Stride: fs.n, Data: y}
-}
-
-// setState computes M̃⁻¹ of the state y (and C_rr for the direct network,
-// whose right-hand side is made of it); false when M̃ is not positive
+// setState computes M̃⁻¹ of the state y; false when M̃ is not positive
 // definite.
 func (fs *flowSystem) setState(y []float64) bool {
 	fs.crrCurrent = false
-	if !fs.wh.invert(y) {
-		return false
-	}
-	if fs.alg == Direct {
+	return fs.wh.invert(fs.rule.matrix(y))
+}
+
+// outputCovariance returns C̃_rr = M̃⁻¹ diag(s) M̃⁻¹ (full, row-major) of
+// the last state set.
+func (fs *flowSystem) outputCovariance() []float64 {
+	if !fs.crrCurrent {
 		fs.wh.outputCovariance()
 		fs.crrCurrent = true
 	}
-	return true
+	return fs.wh.crr
 }
 
 // rhs is the rhsFunc of the flow. It also returns false, and sets stop, when
@@ -87,38 +76,25 @@ func (fs *flowSystem) rhs(y, dy []float64) bool {
 	if !fs.setState(y) {
 		return false
 	}
-	n := fs.n
-	if fs.alg == Direct {
-		copy(dy[:n*n], fs.wh.crr)
-		for i := 0; i < n; i++ {
-			dy[i*n+i]--
-		}
-		return true
-	}
-	p := fs.wh.p
-	for i := 0; i < n; i++ {
-		si := fs.s[i]
-		for j := i; j < n; j++ {
-			v := p[i*n+j]*(si+fs.s[j]) - 2*y[i*n+j]
-			dy[i*n+j] = v
-			dy[j*n+i] = v
-		}
-	}
+	fs.rule.rhs(fs, y, dy)
 	return true
 }
 
 // errorNorm returns the whitening error of the last state set.
 func (fs *flowSystem) errorNorm() float64 {
-	if !fs.crrCurrent {
-		fs.wh.outputCovariance()
-		fs.crrCurrent = true
-	}
+	fs.outputCovariance()
 	return fs.wh.errorNorm()
 }
 
 // eigRange returns the extreme eigenvalues of M for the state y.
 func (fs *flowSystem) eigRange(y []float64) (lo, hi float64) {
-	return fs.wh.eigRange(fs.state(y))
+	m := fs.rule.matrix(y)
+	return fs.wh.eigRange(blas64.General{Rows: fs.n, Cols: fs.n, Stride: fs.n, Data: m})
+}
+
+// finalM returns M (full symmetric, in the original basis) of the state y.
+func (fs *flowSystem) finalM(pt *point, y []float64) blas64.General {
+	return pt.fromBasisOfC(fs.rule.matrix(y))
 }
 
 // runFlow integrates the mean dynamics of pt until the error reaches the
@@ -127,14 +103,14 @@ func (fs *flowSystem) eigRange(y []float64) (lo, hi float64) {
 func runFlow(ctx context.Context, pt *point, maxSteps int64, traj []Sample) (outcome, error) {
 	p := pt.p
 	fs := newFlowSystem(ctx, pt)
-	y0 := pt.m0InBasisOfC().Data
+	y0 := fs.rule.initial()
 	var out outcome
 	rec := newRecorder(p.Record, traj)
 
 	e0, ok := fs.errorAt(y0)
 	if !ok {
 		out.diverge(reasonFor(y0))
-		out.finalM = pt.fromBasisOfC(y0)
+		out.finalM = fs.finalM(pt, y0)
 		return out, nil
 	}
 	lo, hi := fs.eigRange(y0)
@@ -144,7 +120,7 @@ func runFlow(ctx context.Context, pt *point, maxSteps int64, traj []Sample) (out
 		zero := 0.0
 		out.ConvTime = &zero
 		out.Trajectory = rec.samples
-		out.finalM = pt.fromBasisOfC(y0)
+		out.finalM = fs.finalM(pt, y0)
 		return out, nil
 	}
 	errCap := math.Max(ErrorCap, 100*e0)
@@ -161,7 +137,7 @@ func runFlow(ctx context.Context, pt *point, maxSteps int64, traj []Sample) (out
 			return out, ctx.Err()
 		}
 		out.diverge(reasonFor(y0))
-		out.finalM = pt.fromBasisOfC(y0)
+		out.finalM = fs.finalM(pt, y0)
 		return out, nil
 	}
 	targets := newLogTargets(horizon, p.Record-2)
@@ -216,7 +192,7 @@ func runFlow(ctx context.Context, pt *point, maxSteps int64, traj []Sample) (out
 		ePrev = e
 	}
 	out.Trajectory = rec.samples
-	out.finalM = pt.fromBasisOfC(d.y)
+	out.finalM = fs.finalM(pt, d.y)
 	return out, nil
 }
 

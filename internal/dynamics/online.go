@@ -5,72 +5,28 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
-	"gonum.org/v1/gonum/lapack/lapack64"
 )
-
-// RefreshPeriod is the number of online steps of the interneuron network
-// between two recomputations of the carried inverse M⁻¹ from W (M = WᵀW,
-// Cholesky, inverse). In between, M⁻¹ is updated by Sherman–Morrison in
-// O(n²) per step; the drift this accumulates is bounded in the tests.
-const RefreshPeriod = 1000
 
 // batchBlock is the number of samples handled at once by the batched paths,
 // which bounds their workspace to n×batchBlock.
 const batchBlock = 64
 
-// Scales of the lazily scaled interneuron state are folded back into the
-// matrices before they leave this range.
-const (
-	foldBelow = 1e-100
-	foldAbove = 1e100
-)
-
-// onlineState is the state of the online rule of one point, with every
-// workspace of a step preallocated: step does not allocate.
+// onlineState is the state of the online rule of one point shared by every
+// network: the sample stream, the batch, the whitening workspace and the
+// network's own rule, with every workspace preallocated: step does not
+// allocate.
 //
 // The online rule with batch b averages the Hebbian term over b samples
-// drawn for the same M. Direct: M ← M + η(⟨r rᵀ⟩ − I). Interneuron:
-// W ← W + η(⟨z rᵀ⟩ − W) = W·A with A = (1 − η)I + η⟨r rᵀ⟩, so M ← A M A
-// stays positive definite for η < 1. For b = 1 the interneuron step carries
-// M⁻¹ by Sherman–Morrison in O(n² + kn); for 1 < b < n it applies A⁻¹ on
-// both sides of M⁻¹ by the Woodbury identity in O(b(n² + kn)); for b ≥ n it
-// forms A explicitly and recomputes M⁻¹ from W.
+// drawn for the same M (see each network's onlineRule).
 type onlineState struct {
-	alg   Algorithm
+	rule  onlineRule
 	n, k  int
 	batch int
 	eta   float64
 	rng   *rand.Rand
 	cHalf blas64.General
 	steps int64
-
-	// Direct network: M (its lower triangle is kept up to date) and its
-	// Cholesky factor L, M = LLᵀ, with the reciprocals of its diagonal.
-	m, chol blas64.General
-	rdiag   []float64
-
-	// Interneuron network: W = wScale·w and M⁻¹ = mScale·minv (both
-	// triangles kept, so that products run through the assembly Gemv and
-	// Ger kernels). Carrying the scalar factors saves two passes over the
-	// matrices per step.
-	w        blas64.General
-	wScale   float64
-	minv     blas64.General
-	mScale   float64
-	woodbury bool
-	// refreshEvery is RefreshPeriod; tests change it.
-	refreshEvery int64
-
-	g, x, r, z, v, u []float64
-	q1, q2           []float64
-
-	// Batch workspaces (nil for batch 1).
-	gb, rb     blas64.General // n×min(batch, batchBlock)
-	zb, vb, pb blas64.General // k×b, n×b, n×b (Woodbury)
-	qb, kb, tb blas64.General // n×b, b×b, b×b (Woodbury)
-	amat, wtmp blas64.General // n×n, k×n (explicit)
 
 	wh    *whitening
 	mFull blas64.General // scratch n×n
@@ -89,79 +45,25 @@ type onlineState struct {
 
 func newOnlineState(pt *point) *onlineState {
 	p := pt.p
-	n, k, b := pt.n, pt.k, p.Batch
 	s := &onlineState{
-		alg:   p.Algorithm,
-		n:     n,
-		k:     k,
-		batch: b,
+		n:     pt.n,
+		k:     pt.k,
+		batch: p.Batch,
 		eta:   p.Eta,
 		rng:   newStream(p.Seed, streamSamples),
 		cHalf: pt.cHalf,
-		g:     make([]float64, n),
-		x:     make([]float64, n),
-		r:     make([]float64, n),
-		v:     make([]float64, n),
-		u:     make([]float64, n),
-		q1:    make([]float64, n),
-		q2:    make([]float64, n),
 		wh:    newWhitening(pt.b),
-		mFull: newGeneral(n, n),
+		mFull: newGeneral(pt.n, pt.n),
 
-		refreshEvery: RefreshPeriod,
-		checkBlocks:  checkBlocks(n),
+		checkBlocks: checkBlocks(pt.n),
 	}
-	if s.alg == Direct {
-		bb := min(b, batchBlock)
-		s.m = newGeneral(n, n)
-		copy(s.m.Data, pt.m0.Data)
-		s.chol = newGeneral(n, n)
-		s.rdiag = make([]float64, n)
-		if b > 1 {
-			s.gb, s.rb = newGeneral(n, bb), newGeneral(n, bb)
-		}
-		return s
-	}
-	s.w = newGeneral(k, n)
-	copy(s.w.Data, pt.w0.Data)
-	s.wScale, s.mScale = 1, 1
-	s.minv = newGeneral(n, n)
-	s.z = make([]float64, k)
-	switch {
-	case b == 1:
-	case b < n:
-		s.useWoodbury()
-	default:
-		s.useExplicitBatch()
-	}
+	s.rule = pt.net.online(pt, s)
 	return s
 }
 
-// useWoodbury allocates the workspaces of the Woodbury batch step.
-func (s *onlineState) useWoodbury() {
-	n, k, b := s.n, s.k, s.batch
-	s.woodbury = true
-	s.gb, s.rb = newGeneral(n, b), newGeneral(n, b)
-	s.zb, s.vb, s.pb, s.qb = newGeneral(k, b), newGeneral(n, b), newGeneral(n, b), newGeneral(n, b)
-	s.kb, s.tb = newGeneral(b, b), newGeneral(b, b)
-}
-
-// useExplicitBatch allocates the workspaces of the explicit batch step.
-func (s *onlineState) useExplicitBatch() {
-	n, k, bb := s.n, s.k, min(s.batch, batchBlock)
-	s.woodbury = false
-	s.gb, s.rb = newGeneral(n, bb), newGeneral(n, bb)
-	s.amat, s.wtmp = newGeneral(n, n), newGeneral(k, n)
-}
-
-// start prepares the first step; false (with failed set) when M₀ cannot be
-// factorised.
-func (s *onlineState) start() bool {
-	if s.alg == Interneuron {
-		return s.refresh()
-	}
-	return true
-}
+// start prepares the first step; false (with failed set) when the initial
+// state cannot be used.
+func (s *onlineState) start() bool { return s.rule.start() }
 
 func vec(x []float64) blas64.Vector { return blas64.Vector{N: len(x), Inc: 1, Data: x} }
 
@@ -211,284 +113,21 @@ func block(a blas64.General, rows, cols int) blas64.General {
 // context was done in the middle of a batched step (the state is then
 // partly updated and must be dropped).
 func (s *onlineState) step() bool {
-	var ok bool
-	switch {
-	case s.alg == Direct && s.batch == 1:
-		ok = s.stepDirect()
-	case s.alg == Direct:
-		ok = s.stepDirectBatch()
-	case s.batch == 1:
-		ok = s.stepInterneuron()
-	case s.woodbury:
-		ok = s.stepInterneuronWoodbury()
-	default:
-		ok = s.stepInterneuronExplicit()
-	}
-	if !ok {
+	if !s.rule.step() {
 		return false
 	}
 	s.steps++
-	if s.alg == Interneuron && s.steps%s.refreshEvery == 0 {
-		return s.refresh()
-	}
 	return true
 }
 
-// factorM computes the Cholesky factor L (M = LLᵀ) of the direct network's
-// M into s.chol.
-func (s *onlineState) factorM() bool {
-	if !cholesky(s.chol.Data, s.m.Data, s.n, s.rdiag) {
-		s.failed = ReasonNotPositiveDefinite
-		if !lowerFinite(s.m) {
-			s.failed = ReasonNonFinite
-		}
-		return false
-	}
-	return true
-}
-
-// stepDirect: r = M⁻¹x by a Cholesky solve, M ← M + η(r rᵀ − I), on the
-// lower triangle of M.
-func (s *onlineState) stepDirect() bool {
-	if !s.factorM() {
-		return false
-	}
-	s.draw(s.g)
-	blas64.Gemv(blas.NoTrans, 1, s.cHalf, vec(s.g), 0, vec(s.r))
-	solveLower(s.chol.Data, s.n, s.rdiag, s.r)
-	n, eta := s.n, s.eta
-	r := s.r[:n]
-	for i, ri := range r {
-		row := s.m.Data[i*n : i*n+i+1]
-		h := eta * ri
-		for j, rj := range r[:len(row)] {
-			row[j] += h * rj
-		}
-		row[i] -= eta
-	}
-	return true
-}
-
-// stepDirectBatch: R = M⁻¹X for the batch, M ← M + η(RRᵀ/b − I), on the
-// lower triangle of M.
-func (s *onlineState) stepDirectBatch() bool {
-	if !s.factorM() {
-		return false
-	}
-	n := s.n
-	lower := blas64.Symmetric{Uplo: blas.Lower, N: n, Stride: s.m.Stride, Data: s.m.Data}
-	for start, blocks := 0, 1; start < s.batch; start, blocks = start+batchBlock, blocks+1 {
-		if blocks%s.checkBlocks == 0 && s.cancelled() {
-			return false
-		}
-		cols := min(batchBlock, s.batch-start)
-		g, r := block(s.gb, n, cols), block(s.rb, n, cols)
-		s.drawColumns(g)
-		blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, s.cHalf, g, 0, r)
-		solveLowerColumns(s.chol.Data, n, s.rdiag, r.Data, cols)
-		blas64.Syrk(blas.NoTrans, s.eta/float64(s.batch), r, 1, lower)
-	}
-	for i := 0; i < n; i++ {
-		s.m.Data[i*n+i] -= s.eta
-	}
-	return true
-}
-
-// stepInterneuron is the O(n² + kn) step with batch 1:
-//
-//	r = M⁻¹x, z = W r, W ← (1 − η)W + η z rᵀ,
-//	M⁻¹ ← A⁻¹M⁻¹A⁻¹ = (M⁻¹ − c(r uᵀ + u rᵀ))/(1 − η)²,
-//
-// with A⁻¹ = (I − c r rᵀ)/(1 − η), c = η/((1 − η) + η rᵀr), v = M⁻¹r and
-// u = v − (c·rᵀv/2) r.
-func (s *onlineState) stepInterneuron() bool {
-	eta := s.eta
-	s.draw(s.g)
-	blas64.Gemv(blas.NoTrans, 1, s.cHalf, vec(s.g), 0, vec(s.x))
-	blas64.Gemv(blas.NoTrans, s.mScale, s.minv, vec(s.x), 0, vec(s.r))
-	blas64.Gemv(blas.NoTrans, s.wScale, s.w, vec(s.r), 0, vec(s.z))
-	s.wScale *= 1 - eta
-	blas64.Ger(eta/s.wScale, vec(s.z), vec(s.r), s.w)
-
-	blas64.Gemv(blas.NoTrans, s.mScale, s.minv, vec(s.r), 0, vec(s.v))
-	rr := blas64.Dot(vec(s.r), vec(s.r))
-	alpha := blas64.Dot(vec(s.r), vec(s.v))
-	c := eta / ((1 - eta) + eta*rr)
-	if math.IsNaN(c) || math.IsInf(c, 0) || math.IsNaN(alpha) || math.IsInf(alpha, 0) {
-		s.failed = ReasonNonFinite
-		return false
-	}
-	h := 0.5 * c * alpha
-	for i, vi := range s.v {
-		s.u[i] = vi - h*s.r[i]
-	}
-	s.symmetricRankTwo(-c/s.mScale, s.r, s.u)
-	s.mScale /= (1 - eta) * (1 - eta)
-	if s.wScale < foldBelow {
-		s.foldW()
-	}
-	if s.mScale > foldAbove {
-		s.foldMinv()
-	}
-	return true
-}
-
-// symmetricRankTwo adds alpha·(r uᵀ + u rᵀ), alpha < 0, to minv keeping it
-// exactly symmetric. Two Ger calls with (r, u) and (u, r) would round the two
-// triangles differently, and the asymmetric part of M⁻¹ is amplified by the
-// Sherman–Morrison recursion (by about (1 − η)⁻² per step). So the update is
-// written as the difference of two symmetric rank-one terms,
-//
-//	r uᵀ + u rᵀ = ½[(a + b)(a + b)ᵀ − (a − b)(a − b)ᵀ],  a = t·r, b = u/t,
-//
-// with t = √(‖u‖/‖r‖) balancing the norms so that the difference does not
-// cancel badly, each applied by Ger with alpha = ±1 on q = √(|alpha|/2)(a ± b):
-// entry (i, j) and (j, i) then receive the same rounded products q_i·q_j.
-func (s *onlineState) symmetricRankTwo(alpha float64, r, u []float64) {
-	t := 1.0
-	if nr, nu := blas64.Nrm2(vec(r)), blas64.Nrm2(vec(u)); nr > 0 && nu > 0 {
-		t = math.Sqrt(nu / nr)
-	}
-	f := math.Sqrt(-alpha / 2)
-	for i := range r {
-		a, b := t*r[i], u[i]/t
-		s.q1[i] = f * (a + b)
-		s.q2[i] = f * (a - b)
-	}
-	blas64.Ger(-1, vec(s.q1), vec(s.q1), s.minv)
-	blas64.Ger(1, vec(s.q2), vec(s.q2), s.minv)
-}
-
-// foldW multiplies wScale into w.
-func (s *onlineState) foldW() {
-	if s.wScale != 1 {
-		blas64.Scal(s.wScale, vec(s.w.Data))
-		s.wScale = 1
-	}
-}
-
-// foldMinv multiplies mScale into minv.
-func (s *onlineState) foldMinv() {
-	if s.mScale != 1 {
-		blas64.Scal(s.mScale, vec(s.minv.Data))
-		s.mScale = 1
-	}
-}
-
-// stepInterneuronWoodbury is the batch step for 1 < b < n: with the n×b
-// matrix R = M⁻¹X, A = (1 − η)(I + γRRᵀ), γ = η/((1 − η)b), and
-// A⁻¹ = (I − RKRᵀ)/(1 − η), K = (I/γ + RᵀR)⁻¹. With V = M⁻¹R, P = RK,
-// T = RᵀV and Q = V − PT/2, A⁻¹M⁻¹A⁻¹ = (M⁻¹ − (PQᵀ + QPᵀ))/(1 − η)².
-func (s *onlineState) stepInterneuronWoodbury() bool {
-	s.foldW()
-	s.foldMinv()
-	eta, b := s.eta, float64(s.batch)
-	minv := upper(s.minv)
-	s.drawColumns(s.gb)
-	blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, s.cHalf, s.gb, 0, s.vb) // X, in vb for now
-	blas64.Symm(blas.Left, 1, minv, s.vb, 0, s.rb)                     // R = M⁻¹X
-	blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, s.w, s.rb, 0, s.zb)     // Z = W R
-	blas64.Gemm(blas.NoTrans, blas.Trans, eta/b, s.zb, s.rb, 1-eta, s.w)
-	blas64.Symm(blas.Left, 1, minv, s.rb, 0, s.vb) // V = M⁻¹R
-
-	kb := upper(s.kb)
-	blas64.Syrk(blas.Trans, 1, s.rb, 0, kb)
-	invGamma := (1 - eta) * b / eta
-	for i := 0; i < s.batch; i++ {
-		s.kb.Data[i*s.kb.Stride+i] += invGamma
-	}
-	t, ok := lapack64.Potrf(kb)
-	if ok {
-		_, ok = lapack64.Potri(t)
-	}
-	if !ok {
-		s.failed = ReasonNonFinite
-		return false
-	}
-	blas64.Symm(blas.Right, 1, kb, s.rb, 0, s.pb)                      // P = R K
-	blas64.Gemm(blas.Trans, blas.NoTrans, 1, s.rb, s.vb, 0, s.tb)      // T = RᵀV
-	copy(s.qb.Data, s.vb.Data)                                         // Q = V
-	blas64.Gemm(blas.NoTrans, blas.NoTrans, -0.5, s.pb, s.tb, 1, s.qb) // Q = V − PT/2
-	blas64.Syr2k(blas.NoTrans, -1, s.pb, s.qb, 1, minv)
-	mirrorUpper(s.minv)
-	s.mScale = 1 / ((1 - eta) * (1 - eta))
-	return true
-}
-
-// stepInterneuronExplicit is the batch step for b ≥ n: it forms
-// A = (1 − η)I + (η/b)RRᵀ, sets W ← W A and recomputes M⁻¹ from W.
-func (s *onlineState) stepInterneuronExplicit() bool {
-	s.foldW()
-	n := s.n
-	a := upper(s.amat)
-	for i := range s.amat.Data {
-		s.amat.Data[i] = 0
-	}
-	minv := upper(s.minv)
-	for start, blocks := 0, 1; start < s.batch; start, blocks = start+batchBlock, blocks+1 {
-		if blocks%s.checkBlocks == 0 && s.cancelled() {
-			return false
-		}
-		cols := min(batchBlock, s.batch-start)
-		g, r := block(s.gb, n, cols), block(s.rb, n, cols)
-		s.drawColumns(g)
-		blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, s.cHalf, g, 0, r)
-		// r ← M⁻¹ r, through a copy in g (g is no longer needed).
-		copy(g.Data, r.Data)
-		blas64.Symm(blas.Left, s.mScale, minv, g, 0, r)
-		blas64.Syrk(blas.NoTrans, s.eta/float64(s.batch), r, 1, a)
-	}
-	for i := 0; i < n; i++ {
-		s.amat.Data[i*n+i] += 1 - s.eta
-	}
-	mirrorUpper(s.amat)
-	blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, s.w, s.amat, 0, s.wtmp)
-	s.w, s.wtmp = s.wtmp, s.w
-	return s.refresh()
-}
-
-// refresh recomputes M⁻¹ from W: M = WᵀW, Cholesky, inverse.
-func (s *onlineState) refresh() bool {
-	s.foldW()
-	minv := upper(s.minv)
-	blas64.Syrk(blas.Trans, 1, s.w, 0, minv)
-	t, ok := lapack64.Potrf(minv)
-	if ok {
-		_, ok = lapack64.Potri(t)
-	}
-	mirrorUpper(s.minv)
-	s.mScale = 1
-	if !ok {
-		s.failed = ReasonNotPositiveDefinite
-		if !allFinite(s.w.Data) {
-			s.failed = ReasonNonFinite
-		}
-		return false
-	}
-	return true
-}
-
-// setM leaves M (interneuron: WᵀW), full symmetric, in s.mFull.
-func (s *onlineState) setM() {
-	if s.alg == Direct {
-		copyLowerMirror(s.mFull, s.m)
-		return
-	}
-	blas64.Syrk(blas.Trans, s.wScale*s.wScale, s.w, 0, upper(s.mFull))
-	mirrorUpper(s.mFull)
-}
+// setM leaves M, full symmetric, in s.mFull.
+func (s *onlineState) setM() { s.rule.matrix(s.mFull) }
 
 // evaluate returns the whitening error and the extreme eigenvalues of M.
 // ok is false, with s.failed set, when M is not finite or not positive
 // definite.
 func (s *onlineState) evaluate() (e, lo, hi float64, ok bool) {
-	finite := true
-	if s.alg == Direct {
-		finite = lowerFinite(s.m)
-	} else {
-		finite = allFinite(s.w.Data) && !math.IsInf(s.wScale, 0) && !math.IsNaN(s.wScale)
-	}
-	if !finite {
+	if !s.rule.finite() {
 		s.failed = ReasonNonFinite
 		return 0, 0, 0, false
 	}
@@ -514,37 +153,10 @@ func (s *onlineState) fullM() blas64.General {
 	return out
 }
 
-// inverseDrift returns max |(M⁻¹_carried · M − I)_ij| for the interneuron
-// network, with M = WᵀW computed afresh: how far the carried inverse has
-// drifted since the last refresh.
-func (s *onlineState) inverseDrift() float64 {
-	n := s.n
-	m := newGeneral(n, n)
-	blas64.Gemm(blas.Trans, blas.NoTrans, s.wScale*s.wScale, s.w, s.w, 0, m)
-	prod := newGeneral(n, n)
-	blas64.Gemm(blas.NoTrans, blas.NoTrans, s.mScale, s.minv, m, 0, prod)
-	var worst float64
-	for i := 0; i < n; i++ {
-		for j := 0; j < n; j++ {
-			v := prod.Data[i*n+j]
-			if i == j {
-				v--
-			}
-			worst = math.Max(worst, math.Abs(v))
-		}
-	}
-	return worst
-}
-
 // checkPeriod returns how many steps to run between two looks at the
 // context: about a million flops of work, at most 4096 steps.
 func (s *onlineState) checkPeriod() int64 {
-	n, k, b := float64(s.n), float64(s.k), float64(s.batch)
-	cost := b * (4*n*n + 3*k*n)
-	if s.alg == Direct {
-		cost = n*n*n/3 + b*3*n*n
-	}
-	return int64(math.Max(1, math.Min(4096, 1e6/cost)))
+	return int64(math.Max(1, math.Min(4096, 1e6/s.rule.flops())))
 }
 
 // runOnline runs Horizon learning steps of pt, recording into traj (see

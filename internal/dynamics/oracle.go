@@ -16,47 +16,36 @@ import (
 // du/dt = 4(s − u), τ = ¼ ln(|u₀ − s|(1 ∓ ε)/(sε)). In both, m_ε = a/√(1 ∓ ε)
 // from above (m₀ > a) and below.
 //
-// OracleTime panics on an unknown algorithm, s ≤ 0, m0 ≤ 0 or tol outside
+// OracleTime panics on an unknown algorithm or one without a closed form
+// (HasOracle), on s ≤ 0, m0 ≤ 0 or tol outside
 // (0, 1): these are programming errors.
 func OracleTime(alg Algorithm, s, m0, tol float64) float64 {
 	if !(s > 0) || !(m0 > 0) || !(tol > 0 && tol < 1) || math.IsInf(s, 0) || math.IsInf(m0, 0) {
 		panic(fmt.Sprintf("dynamics: OracleTime(%v, s=%v, m0=%v, tol=%v): need s > 0, m0 > 0 finite and 0 < tol < 1", alg, s, m0, tol))
 	}
-	u0 := m0 * m0
-	if math.Abs(s/u0-1) <= tol {
-		return 0
-	}
-	above := u0 > s
-	switch alg {
-	case Direct:
-		a := math.Sqrt(s)
-		var mEps float64
-		if above {
-			mEps = a / math.Sqrt(1-tol)
-		} else {
-			mEps = a / math.Sqrt(1+tol)
-		}
-		return directG(mEps, a) - directG(m0, a)
-	case Interneuron:
-		if above {
-			return 0.25 * math.Log((u0-s)*(1-tol)/(s*tol))
-		}
-		return 0.25 * math.Log((s-u0)*(1+tol)/(s*tol))
-	default:
+	net, ok := Lookup(alg)
+	if !ok {
 		panic(fmt.Sprintf("dynamics: OracleTime: unknown algorithm %q", alg))
 	}
+	if math.Abs(s/(m0*m0)-1) <= tol {
+		return 0
+	}
+	t, ok := net.oracle(s, m0, tol)
+	if !ok {
+		panic(fmt.Sprintf("dynamics: OracleTime: no closed form is known for the %s network (see HasOracle)", alg))
+	}
+	return t
 }
 
-// directG is G(m) = −m + (a/2) ln|(a + m)/(a − m)|, written with log1p so
-// that it stays accurate far from and close to a.
-func directG(m, a float64) float64 {
-	var l float64
-	if m > a {
-		l = math.Log1p(2 * a / (m - a))
-	} else {
-		l = math.Log1p(2 * m / (a - m))
+// HasOracle reports whether OracleTime knows a closed form for the network
+// alg.
+func HasOracle(alg Algorithm) bool {
+	net, ok := Lookup(alg)
+	if !ok {
+		return false
 	}
-	return -m + 0.5*a*l
+	_, ok = net.oracle(1, 2, 0.5)
+	return ok
 }
 
 // OracleTimeAligned returns the closed-form flow convergence time of the

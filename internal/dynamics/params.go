@@ -4,16 +4,9 @@ package dynamics
 // a sweep point and the shape of its result. Other packages (schemas,
 // results, activities) build on these types; change them only with care.
 
-// Algorithm names a network.
+// Algorithm names a network: the name of a registered Network (Networks
+// lists them; each network's file defines its constant, such as Direct).
 type Algorithm string
-
-const (
-	// Direct is the network with direct recurrent connections: r = M⁻¹x.
-	Direct Algorithm = "direct"
-	// Interneuron is the network whose recurrence is mediated by k ≥ n
-	// interneurons with weights W (k×n): M = WᵀW.
-	Interneuron Algorithm = "interneuron"
-)
 
 // Mode names how the synaptic dynamics are integrated.
 type Mode string
@@ -52,14 +45,16 @@ type Spectrum struct {
 // parameter names of the whole product (specs, Parquet columns, reports).
 // Zero values mean "use the default"; WithDefaults fills them in.
 type Params struct {
-	// Algorithm is "direct" or "interneuron". Required.
+	// Algorithm is the network, one of NetworkNames(). Required.
 	Algorithm Algorithm `json:"algorithm"`
 	// Mode is "flow" or "online". Default "flow".
 	Mode Mode `json:"mode,omitempty"`
 	// N is the input dimension, n ≥ 1. Required.
 	N int `json:"n"`
-	// K is the number of interneurons, k ≥ n. Default n. Ignored by the
-	// direct network.
+	// K is the number of interneurons. Default: the network's DefaultK(n)
+	// (n, or n(n+1)/2 for the gain network). Ignored by a network without
+	// interneurons (Network.UsesK), except by the wishart shape, whose W₀
+	// has k rows.
 	K int `json:"k,omitempty"`
 	// InputSpectrum holds the eigenvalues of the input covariance C.
 	// Default: all ones.

@@ -177,7 +177,8 @@ func TestCarriedInverseDrift(t *testing.T) {
 	p := Params{Algorithm: Interneuron, Mode: Online, N: 16, InputSpectrum: Spectrum{Min: 0.1, Max: 10}, InputBasis: BasisRandom, InitScale: 10, Eta: 0.01, Seed: 3}.WithDefaults()
 	drift := func(refreshEvery int64) (worst, last float64) {
 		s := newOnlineState(newPoint(p))
-		s.refreshEvery = refreshEvery
+		o := interneuronRule(s)
+		o.refreshEvery = refreshEvery
 		if !s.start() {
 			t.Fatal(s.failed)
 		}
@@ -186,14 +187,14 @@ func TestCarriedInverseDrift(t *testing.T) {
 				t.Fatalf("step %d: %s", s.steps, s.failed)
 			}
 			if (s.steps+1)%RefreshPeriod == 0 {
-				last = s.inverseDrift()
+				last = o.inverseDrift()
 				worst = math.Max(worst, last)
 			}
 		}
 		// The carried inverse stays exactly symmetric (see symmetricRankTwo).
 		for i := 0; i < s.n; i++ {
 			for j := 0; j < i; j++ {
-				if s.minv.Data[i*s.n+j] != s.minv.Data[j*s.n+i] {
+				if o.minv.Data[i*s.n+j] != o.minv.Data[j*s.n+i] {
 					t.Fatalf("carried M⁻¹ not symmetric at (%d,%d)", i, j)
 				}
 			}
@@ -226,11 +227,12 @@ func TestInterneuronBatchRulesAgree(t *testing.T) {
 					continue
 				}
 				s := newOnlineState(pt)
+				o := interneuronRule(s)
 				switch rule {
 				case "woodbury":
-					s.useWoodbury()
+					o.useWoodbury()
 				case "explicit":
-					s.useExplicitBatch()
+					o.useExplicitBatch()
 				}
 				if !s.start() {
 					t.Fatal(s.failed)
@@ -239,11 +241,11 @@ func TestInterneuronBatchRulesAgree(t *testing.T) {
 					var ok bool
 					switch rule {
 					case "woodbury":
-						ok = s.stepInterneuronWoodbury()
+						ok = o.stepWoodbury()
 					case "explicit":
-						ok = s.stepInterneuronExplicit()
+						ok = o.stepExplicit()
 					default:
-						ok = s.stepInterneuron()
+						ok = o.stepOne()
 					}
 					if !ok {
 						t.Fatalf("%s: %s", rule, s.failed)
@@ -252,13 +254,15 @@ func TestInterneuronBatchRulesAgree(t *testing.T) {
 				states[rule] = s
 			}
 			ref := states["explicit"]
-			refW := scaled(ref.w, ref.wScale)
-			refInv := scaled(ref.minv, ref.mScale)
+			refO := interneuronRule(ref)
+			refW := scaled(refO.w, refO.wScale)
+			refInv := scaled(refO.minv, refO.mScale)
 			for rule, s := range states {
-				if d := relDiff(scaled(s.w, s.wScale), refW); d > 1e-10 {
+				o := interneuronRule(s)
+				if d := relDiff(scaled(o.w, o.wScale), refW); d > 1e-10 {
 					t.Errorf("%s: W differs from the explicit rule: relative %g", rule, d)
 				}
-				if d := relDiff(scaled(s.minv, s.mScale), refInv); d > 1e-9 {
+				if d := relDiff(scaled(o.minv, o.mScale), refInv); d > 1e-9 {
 					t.Errorf("%s: M⁻¹ differs from the explicit rule: relative %g", rule, d)
 				}
 			}
@@ -271,10 +275,10 @@ func TestInterneuronBatchRulesAgree(t *testing.T) {
 func TestDirectBatchRuleAgrees(t *testing.T) {
 	p := Params{Algorithm: Direct, Mode: Online, N: 5, InputSpectrum: Spectrum{Min: 0.2, Max: 5}, InputBasis: BasisRandom, InitScale: 3, Eta: 0.01, Seed: 4}.WithDefaults()
 	pt := newPoint(p)
-	one, batched := newOnlineState(pt), newOnlineState(pt)
+	one, batched := newOnlineState(pt).rule.(*directOnline), newOnlineState(pt).rule.(*directOnline)
 	batched.gb, batched.rb = newGeneral(5, 1), newGeneral(5, 1)
 	for range 300 {
-		if !one.stepDirect() || !batched.stepDirectBatch() {
+		if !one.stepOne() || !batched.stepBatch() {
 			t.Fatal("step failed")
 		}
 	}

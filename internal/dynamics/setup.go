@@ -1,6 +1,7 @@
 package dynamics
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 
@@ -19,6 +20,7 @@ const (
 	streamInterneuronFrame stream = 3 // U, the k×n orthonormal frame of W₀
 	streamWishart          stream = 4 // W₀ for init_shape wishart
 	streamSamples          stream = 5 // online samples g ~ N(0, I)
+	streamGainFrame        stream = 6 // the gain network's fixed frame W
 )
 
 // splitmix64 is the SplitMix64 finaliser, used to spread (seed, stream)
@@ -117,15 +119,17 @@ func gram(f blas64.General, trans bool) blas64.General {
 // initial synaptic state, built from Params and its seed.
 type point struct {
 	p    Params
+	net  Network
 	n, k int
 	// s holds the eigenvalues of C, paired with the columns of q.
 	s []float64
 	q blas64.General
 	// b = Q diag(√s), so that C = BBᵀ; cHalf = C^{1/2} = Q diag(√s) Qᵀ.
 	b, cHalf blas64.General
-	// m0 is M₀ (full symmetric); w0 is W₀ (k×n, interneuron only) with
-	// W₀ᵀW₀ = M₀.
-	m0, w0 blas64.General
+	// m0 is M₀ (full symmetric). w0 is W₀ (k×n) with W₀ᵀW₀ = M₀: the
+	// wishart shape's draw, or the interneuron network's start. m0Half is
+	// V diag(√λ), so that M₀ = m0Half·m0Halfᵀ (nil for the wishart shape).
+	m0, w0, m0Half blas64.General
 	// lambda holds the eigenvalues of M₀ paired with the columns of its
 	// basis (nil for the Wishart shape).
 	lambda []float64
@@ -147,10 +151,24 @@ func initEigenvalues(p Params) []float64 {
 	return out
 }
 
-// newPoint builds the point of the defaulted, valid p.
+// newPoint builds the point of the defaulted, valid p: C and M₀ from the
+// shared parameters, then the network's own initial state (Network.setup).
 func newPoint(p Params) *point {
 	n, k := p.N, p.K
-	pt := &point{p: p, n: n, k: k, s: p.InputSpectrum.Eigenvalues(n)}
+	net, ok := Lookup(p.Algorithm)
+	if !ok {
+		panic(fmt.Sprintf("dynamics: newPoint: unknown network %q (Validate refuses it)", p.Algorithm))
+	}
+	pt := &point{p: p, net: net, n: n, k: k, s: p.InputSpectrum.Eigenvalues(n)}
+	pt.setM0()
+	net.setup(pt)
+	return pt
+}
+
+// setM0 sets the bases of C and M₀, C^{1/2}, and M₀ (with W₀ for the
+// wishart shape).
+func (pt *point) setM0() {
+	p, n, k := pt.p, pt.n, pt.k
 
 	if p.InputBasis == BasisRandom {
 		pt.q = haarFrame(newStream(p.Seed, streamInputBasis), n, n)
@@ -170,10 +188,7 @@ func newPoint(p Params) *point {
 	if p.InitShape == ShapeWishart {
 		pt.w0 = gaussian(newStream(p.Seed, streamWishart), k, n, math.Sqrt(p.InitScale/float64(k)))
 		pt.m0 = gram(pt.w0, true)
-		if p.Algorithm != Interneuron {
-			pt.w0 = blas64.General{}
-		}
-		return pt
+		return
 	}
 
 	pt.lambda = initEigenvalues(p)
@@ -185,15 +200,8 @@ func newPoint(p Params) *point {
 	for i, l := range pt.lambda {
 		sqrtL[i] = math.Sqrt(l)
 	}
-	vs := scaleColumns(v, sqrtL) // V diag(√λ)
-	pt.m0 = gram(vs, false)
-	if p.Algorithm == Interneuron {
-		u := haarFrame(newStream(p.Seed, streamInterneuronFrame), k, n)
-		pt.w0 = newGeneral(k, n)
-		// W₀ = U diag(√λ) Vᵀ = U (V diag(√λ))ᵀ.
-		blas64.Gemm(blas.NoTrans, blas.Trans, 1, u, vs, 0, pt.w0)
-	}
-	return pt
+	pt.m0Half = scaleColumns(v, sqrtL) // V diag(√λ)
+	pt.m0 = gram(pt.m0Half, false)
 }
 
 // m0InBasisOfC returns M̃₀ = QᵀM₀Q, the initial state of the flow, which

@@ -223,10 +223,11 @@ func TestOnlineSamplesHaveCovarianceC(t *testing.T) {
 	s := newOnlineState(pt)
 	const draws = 200000
 	cov := mat.NewSymDense(3, nil)
+	g, x := make([]float64, 3), make([]float64, 3)
 	for range draws {
-		s.draw(s.g)
-		blas64.Gemv(blas.NoTrans, 1, s.cHalf, vec(s.g), 0, vec(s.x))
-		cov.SymRankOne(cov, 1.0/draws, mat.NewVecDense(3, s.x))
+		s.draw(g)
+		blas64.Gemv(blas.NoTrans, 1, s.cHalf, vec(g), 0, vec(x))
+		cov.SymRankOne(cov, 1.0/draws, mat.NewVecDense(3, x))
 	}
 	c := mat.NewSymDense(3, nil)
 	c.SymOuterK(1, dense(pt.b))

@@ -50,7 +50,8 @@ const (
 )
 
 // WithDefaults returns p with every zero field replaced by its documented
-// default: mode flow, k = n, input_spectrum all ones ({min: 1, max: 1}),
+// default: mode flow, k the network's DefaultK(n) (n when the network is
+// unknown), input_spectrum all ones ({min: 1, max: 1}),
 // spacing log when min/max are given, input_basis identity, init_scale 1,
 // init_shape identity, init_spread 10, init_basis aligned, eta 0.01, batch 1,
 // tol 0.01, horizon 10⁴ (flow) or 10⁵ steps (online), record 1000. Algorithm,
@@ -62,6 +63,9 @@ func (p Params) WithDefaults() Params {
 	}
 	if p.K == 0 {
 		p.K = p.N
+		if net, ok := Lookup(p.Algorithm); ok {
+			p.K = net.DefaultK(p.N)
+		}
 	}
 	p.InputSpectrum = p.InputSpectrum.withDefaults()
 	if p.InputBasis == "" {
@@ -224,12 +228,13 @@ func (p Params) Validate(lim Limits) error {
 		errs = append(errs, &FieldError{Field: field, Value: value, Reason: reason})
 	}
 
-	switch p.Algorithm {
-	case Direct, Interneuron:
-	case "":
-		add("algorithm", p.Algorithm, "is required; set it to one of direct, interneuron")
+	net, known := Lookup(p.Algorithm)
+	switch {
+	case known:
+	case p.Algorithm == "":
+		add("algorithm", p.Algorithm, "is required; set it to one of "+strings.Join(NetworkNames(), ", "))
 	default:
-		add("algorithm", p.Algorithm, "is not a known network; use one of direct, interneuron")
+		add("algorithm", p.Algorithm, "is not a known network; use one of "+strings.Join(NetworkNames(), ", "))
 	}
 	switch p.Mode {
 	case Flow, Online:
@@ -246,12 +251,20 @@ func (p Params) Validate(lim Limits) error {
 	default:
 		nOK = true
 	}
+	kOK := false
 	if nOK {
+		wishart := p.InitShape == ShapeWishart
 		switch {
-		case p.K < p.N:
-			add("k", p.K, fmt.Sprintf("is below n = %d: the interneuron network needs k ≥ n; set k ≥ %d or leave it out for k = n", p.N, p.N))
+		case known && !net.UsesK() && !wishart:
+			// k means nothing to this point.
+		case p.K < 1:
+			add("k", p.K, "is out of range: k (interneurons) must be at least 1; leave it out for the network's default")
 		case p.K > lim.MaxN:
 			add("k", p.K, fmt.Sprintf("is above the limit %d; raise limits.max_n in the spec to allow it", lim.MaxN))
+		case wishart && p.K < p.N:
+			add("k", p.K, fmt.Sprintf("is below n = %d: the wishart shape draws W₀ with k rows, and M₀ = W₀ᵀW₀ needs k ≥ n; set k ≥ %d", p.N, p.N))
+		default:
+			kOK = true
 		}
 		errs = p.InputSpectrum.validate("input_spectrum", p.N, errs)
 	}
@@ -278,11 +291,12 @@ func (p Params) Validate(lim Limits) error {
 		add("init_basis", p.InitBasis, "is not a known basis; use one of aligned, random")
 	}
 
-	switch {
-	case p.Algorithm == Interneuron && !(p.Eta > 0 && p.Eta < 1):
-		add("eta", p.Eta, "is out of range: the interneuron rule needs 0 < eta < 1")
-	case !(p.Eta > 0 && !math.IsInf(p.Eta, 1)):
+	etaOK := p.Eta > 0 && !math.IsInf(p.Eta, 1)
+	if !etaOK {
 		add("eta", p.Eta, "is out of range: the learning rate needs 0 < eta (finite)")
+	}
+	if known {
+		errs = append(errs, net.validate(p, paramsChecked{k: kOK, eta: etaOK})...)
 	}
 	batchOK := p.Batch >= 1
 	if !batchOK {
@@ -320,5 +334,10 @@ func (p Params) Validate(lim Limits) error {
 	}
 	return errors.Join(errs...)
 }
+
+// paramsChecked tells a network's validate which shared parameters passed
+// the shared rules, so that it adds its own rules only to those (one
+// message per problem).
+type paramsChecked struct{ k, eta bool }
 
 func inRange(x, lo, hi float64) bool { return x >= lo && x <= hi }
