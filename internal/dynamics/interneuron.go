@@ -303,8 +303,8 @@ func (o *interneuronOnline) stepWoodbury() bool {
 	minv := upper(o.minv)
 	o.s.drawColumns(o.gb)
 	blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, o.s.cHalf, o.gb, 0, o.vb) // X, in vb for now
-	blas64.Symm(blas.Left, 1, minv, o.vb, 0, o.rb)                     // R = M⁻¹X
-	blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, o.w, o.rb, 0, o.zb)     // Z = W R
+	blas64.Symm(blas.Left, 1, minv, o.vb, 0, o.rb)                       // R = M⁻¹X
+	blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, o.w, o.rb, 0, o.zb)       // Z = W R
 	blas64.Gemm(blas.NoTrans, blas.Trans, eta/b, o.zb, o.rb, 1-eta, o.w)
 	blas64.Symm(blas.Left, 1, minv, o.rb, 0, o.vb) // V = M⁻¹R
 
@@ -384,4 +384,3 @@ func (o *interneuronOnline) refresh() bool {
 	}
 	return true
 }
-
