@@ -248,3 +248,35 @@ func TestSchemaRejectsBadSpecs(t *testing.T) {
 		}
 	}
 }
+
+// TestNetworksListedEverywhere holds the lists of networks outside
+// internal/dynamics to its registry: the schema's algorithm enum, and the
+// README's table of networks (one row per network, with its Doc).
+func TestNetworksListedEverywhere(t *testing.T) {
+	_, raw := compileSchema(t)
+	var enum []string
+	for _, v := range object(t, raw, "$defs", "algorithm")["enum"].([]any) {
+		enum = append(enum, v.(string))
+	}
+	if want := dynamics.NetworkNames(); !slices.Equal(enum, want) {
+		t.Errorf("%s $defs.algorithm.enum: got: %v want: %v (dynamics.NetworkNames)", schemaFile, enum, want)
+	}
+	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const header = "| network | what learns |\n|---|---|\n"
+	_, table, ok := strings.Cut(string(readme), header)
+	if !ok {
+		t.Fatalf("README.md: no table of networks (a line %q)", header)
+	}
+	table, _, _ = strings.Cut(table, "\n\n")
+	rows := strings.Split(table, "\n")
+	var want []string
+	for _, net := range dynamics.Networks() {
+		want = append(want, "| `"+string(net.Name())+"` | "+net.Doc()+" |")
+	}
+	if !slices.Equal(rows, want) {
+		t.Errorf("README.md's table of networks:\n got: %q\nwant: %q", rows, want)
+	}
+}

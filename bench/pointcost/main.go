@@ -30,7 +30,7 @@ func main() {
 	fmt.Println("| mode | network | n | measured µs | estimated µs | estimated ÷ measured | steps |")
 	fmt.Println("|---|---|---:|---:|---:|---:|---:|")
 	for _, mode := range []string{"flow", "online"} {
-		for _, algo := range []string{"direct", "interneuron"} {
+		for _, algo := range dynamics.NetworkNames() {
 			for _, n := range []int{2, 4, 8, 16, 32, 64} {
 				if err := row(ctx, mode, algo, n); err != nil {
 					fmt.Fprintln(os.Stderr, "pointcost:", err)

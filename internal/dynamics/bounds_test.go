@@ -39,9 +39,9 @@ func runGuarded(t *testing.T, ctx context.Context, p Params, lim Limits) (outcom
 // hours of work inside one step) with a context that expires after 50 ms:
 // the run must return the context's error, not finish the step first.
 func TestOnlineHugeBatchStopsOnCancel(t *testing.T) {
-	for _, alg := range []Algorithm{Direct, Interneuron} {
-		t.Run(string(alg), func(t *testing.T) {
-			p := Params{Algorithm: alg, Mode: Online, N: 2, InitScale: 2, Batch: 10_000_000_000, Horizon: 1, Seed: 1}
+	for _, alg := range NetworkNames() {
+		t.Run(alg, func(t *testing.T) {
+			p := Params{Algorithm: Algorithm(alg), Mode: Online, N: 2, InitScale: 2, Batch: 10_000_000_000, Horizon: 1, Seed: 1}
 			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 			defer cancel()
 			_, err := runGuarded(t, ctx, p, Limits{})

@@ -1,5 +1,15 @@
 // Package dynamics is isweep's numerical core: it integrates the learning
-// dynamics of the two whitening networks of docs/model.md for one sweep point.
+// dynamics of the whitening networks of docs/model.md for one sweep point.
+//
+// Each network is a Network, defined in a file of its own (direct.go,
+// interneuron.go, gain.go) and registered by name: its parameter rules, its
+// initial state from the shared M₀, the right-hand side of its flow, its
+// online rule, its cost estimate and, when one is known, its closed-form
+// convergence time. Run looks the network up once, where a point is set
+// up; nothing else branches on Params.Algorithm, and an unknown name is
+// refused by Validate before any numeric code runs. Networks lists them;
+// the JSON Schema and the README derive their lists from it (a test fails
+// when they drift).
 //
 // A point is described by Params (the public parameter names of the product)
 // and produces a Result. Run defaults and validates the parameters, builds
@@ -31,7 +41,8 @@
 //
 // Every random draw of a point comes from its own PCG stream derived from
 // Params.Seed and a fixed stream name (C's basis, M₀'s basis, the
-// interneuron frame U, the Wishart draw W₀, the online samples), so changing
+// interneuron frame U, the Wishart draw W₀, the gain network's frame, the
+// online samples), so changing
 // one parameter, say Batch, leaves the bases of the point unchanged.
 //
 // Conventions fixed here (docs/model.md leaves them open):
@@ -42,18 +53,22 @@
 //     evenly spaced in [0, 1] (logspread), V = Q (aligned: λ_i is paired with
 //     s_i) or an independent Haar draw (random). The interneuron network
 //     starts from W₀ = U diag(√λ) Vᵀ with U a Haar k×n frame. For the
-//     wishart shape W₀ (k×n) has N(0, μ/k) entries and both networks start
-//     from M₀ = W₀ᵀW₀, so the direct network uses k too.
+//     wishart shape W₀ (k×n) has N(0, μ/k) entries and every network starts
+//     from M₀ = W₀ᵀW₀, so the direct network uses k too. The gain network
+//     starts from the gains whose M = I + W diag(g) Wᵀ is nearest M₀ (equal
+//     when k ≥ n(n+1)/2), with a frame W drawn from the seed (gainFrame).
 //   - A batch averages the Hebbian term over Batch samples drawn for the
 //     same M (see onlineState); η keeps its meaning for every batch size.
 //   - The interneuron network carries M⁻¹ across online steps and
 //     recomputes it from W every RefreshPeriod steps.
 //   - The flow works in the eigenbasis Q of C, where C is diagonal: its
-//     state is QᵀMQ for both networks (for the interneuron network the flow
-//     of M = WᵀW, which depends on W only through M). The error and the
-//     eigenvalues of M do not depend on the basis; the integrator's error
-//     control, which is per entry of the state, does. A right-hand side
-//     then costs 2n³ (direct) or n³ (interneuron) flops.
+//     state is QᵀMQ for the direct and interneuron networks (for the
+//     interneuron network the flow of M = WᵀW, which depends on W only
+//     through M) and the gains g for the gain network (with the frame
+//     QᵀW). The error and the eigenvalues of M do not depend on the basis;
+//     the integrator's error control, which is per entry of the state,
+//     does. A right-hand side then costs 2n³ (direct), n³ (interneuron) or
+//     about 4n²k + 2n³ (gain) flops.
 //   - The error cap is max(ErrorCap, 100·e(0)).
 //
 // OracleTime and OracleTimeAligned give the closed-form convergence times of

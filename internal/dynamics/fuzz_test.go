@@ -37,7 +37,7 @@ func FuzzRun(f *testing.F) {
 		scale float64, shape uint8, spread float64, initBasis uint8, eta float64, batch int, tol, horizon float64,
 		record int, seed int64) {
 		p := Params{
-			Algorithm:  Algorithm(pickName([]string{string(Direct), string(Interneuron)}, alg)),
+			Algorithm:  Algorithm(pickName(NetworkNames(), alg)),
 			Mode:       Mode(pickName([]string{string(Flow), string(Online)}, mode)),
 			N:          n,
 			K:          k,

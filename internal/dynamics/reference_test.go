@@ -22,7 +22,8 @@ var updateReference = flag.Bool("update-reference", false, "rewrite testdata/ref
 // converged at t = 0, diverged and not converged.
 func referencePoints() []Params {
 	var ps []Params
-	for _, alg := range []Algorithm{Direct, Interneuron} {
+	for _, net := range Networks() {
+		alg := net.Name()
 		for _, mode := range []Mode{Flow, Online} {
 			base := Params{Algorithm: alg, Mode: mode, N: 3, InputSpectrum: Spectrum{Min: 0.5, Max: 4}, Seed: 7, Record: 20, Eta: 0.02, Tol: 0.05}
 			if mode == Online {

@@ -136,7 +136,8 @@ func TestHeadline(t *testing.T) {
 // deviation seen over these seeds is under 5%.
 func TestOnlineFollowsFlow(t *testing.T) {
 	const eta, tol, relTol = 1e-4, 0.1, 0.10
-	for _, alg := range []Algorithm{Direct, Interneuron} {
+	for _, alg := range NetworkNames() {
+		alg := Algorithm(alg)
 		for _, n := range []int{2, 3, 4} {
 			for seed := int64(1); seed <= 3; seed++ {
 				t.Run(fmt.Sprintf("%s/n=%d/seed=%d", alg, n, seed), func(t *testing.T) {
@@ -320,6 +321,8 @@ func TestDeterminism(t *testing.T) {
 		{Algorithm: Direct, Mode: Online, N: 6, InputSpectrum: Spectrum{Min: 0.5, Max: 2}, InputBasis: BasisRandom, InitScale: 2, Batch: 3, Horizon: 3000, Record: 50, Seed: 9},
 		{Algorithm: Interneuron, Mode: Online, N: 6, K: 7, InputSpectrum: Spectrum{Min: 0.5, Max: 2}, InputBasis: BasisRandom, InitScale: 2, Horizon: 3000, Record: 50, Seed: 9},
 		{Algorithm: Interneuron, Mode: Online, N: 6, InputSpectrum: Spectrum{Min: 0.5, Max: 2}, InputBasis: BasisRandom, InitScale: 2, Batch: 2, Horizon: 3000, Record: 50, Seed: 9},
+		{Algorithm: Gain, N: 4, InputSpectrum: Spectrum{Min: 0.1, Max: 10}, InputBasis: BasisRandom, InitScale: 20, InitBasis: BasisRandom, InitShape: ShapeLogSpread, Seed: 9},
+		{Algorithm: Gain, Mode: Online, N: 4, K: 12, InputSpectrum: Spectrum{Min: 0.5, Max: 2}, InputBasis: BasisRandom, InitScale: 2, Batch: 3, Horizon: 3000, Record: 50, Seed: 9},
 	}
 	for _, p := range tests {
 		t.Run(fmt.Sprintf("%s/%s/batch=%d", p.Algorithm, p.WithDefaults().Mode, p.Batch), func(t *testing.T) {
@@ -774,6 +777,10 @@ func TestRunExtremeParams(t *testing.T) {
 		{Algorithm: Interneuron, N: 2, InitScale: 1, Tol: 0.999999, Horizon: 1e-300},
 		{Algorithm: Interneuron, Mode: Online, N: 4, Batch: 1000, InputBasis: BasisRandom, InitBasis: BasisRandom, InitShape: ShapeLogSpread, InitSpread: 1e6, Eta: 0.9, Horizon: 50},
 		{Algorithm: Direct, Mode: Online, N: 4, Batch: 1000, InitScale: 2, Eta: 3, Horizon: 50},
+		{Algorithm: Gain, N: 3, InputSpectrum: Spectrum{Min: MinMagnitude, Max: MaxMagnitude}, InputBasis: BasisRandom, InitScale: MaxMagnitude},
+		{Algorithm: Gain, N: 3, InputSpectrum: Spectrum{Min: MinMagnitude, Max: MaxMagnitude}, InputBasis: BasisRandom, InitScale: MinMagnitude},
+		{Algorithm: Gain, Mode: Online, N: 3, InputSpectrum: Spectrum{Values: []float64{MaxMagnitude, 1, MinMagnitude}}, InitScale: MaxMagnitude, InitShape: ShapeLogSpread, InitSpread: MaxMagnitude, Eta: 1e300, Horizon: 500},
+		{Algorithm: Gain, Mode: Online, N: 4, K: 1, Batch: 1000, InitScale: 1e-30, Eta: 0.9, Horizon: 50},
 	}
 	reasons := map[string]bool{}
 	for i, p := range extremes {

@@ -76,8 +76,8 @@ func TestValidateBadParams(t *testing.T) {
 		field    string
 		fragment string
 	}{
-		{"missing algorithm", with(func(p *Params) { p.Algorithm = "" }), Limits{}, "algorithm", `"" is required; set it to one of direct, interneuron`},
-		{"unknown algorithm", with(func(p *Params) { p.Algorithm = "hebbian" }), Limits{}, "algorithm", `"hebbian" is not a known network; use one of direct, interneuron`},
+		{"missing algorithm", with(func(p *Params) { p.Algorithm = "" }), Limits{}, "algorithm", `"" is required; set it to one of ` + strings.Join(NetworkNames(), ", ")},
+		{"unknown algorithm", with(func(p *Params) { p.Algorithm = "hebbian" }), Limits{}, "algorithm", `"hebbian" is not a known network; use one of ` + strings.Join(NetworkNames(), ", ")},
 		{"unknown mode", with(func(p *Params) { p.Mode = "euler" }), Limits{}, "mode", "use one of flow, online"},
 		{"n missing", with(func(p *Params) { p.N = 0 }), Limits{}, "n", "n: 0 is out of range: n must be at least 1"},
 		{"n negative", with(func(p *Params) { p.N = -3 }), Limits{}, "n", "n: -3 is out of range"},

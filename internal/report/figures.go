@@ -339,10 +339,8 @@ func WriteTrajectoryFigure(dir string, points []results.PointRow, traj map[strin
 					return paths, notes, err
 				}
 				l.Color = colour
-				l.Dashes = plotutil.Dashes(0)
-				if pt.Params.Algorithm == dynamics.Interneuron {
-					l.Dashes = []vg.Length{vg.Points(4), vg.Points(2)}
-				}
+				// One dash pattern per network, in the registry's order.
+				l.Dashes = plotutil.Dashes(max(0, slices.Index(dynamics.NetworkNames(), string(pt.Params.Algorithm))))
 				l.Width = vg.Points(1.5)
 				p.Add(l)
 				p.Legend.Add(label, l)
