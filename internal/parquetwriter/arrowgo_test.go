@@ -222,7 +222,10 @@ func present[T any](values []T, valid []bool) []T {
 func (w *arrowGoWriter) write(p part, nonNull []any) ([]byte, error) {
 	var buf bytes.Buffer
 	fw := file.NewParquetWriter(&buf, w.schema.Root(), file.WithWriterProps(w.props))
-	rg := fw.AppendRowGroup()
+	rg, err := fw.AppendRowGroupChecked()
+	if err != nil {
+		return nil, err
+	}
 	for i := range p.values {
 		cw, err := rg.NextColumn()
 		if err != nil {
