@@ -387,13 +387,13 @@ func (a *Activities) storePartition(ctx context.Context, st store.Store, sweepID
 		for i, pt := range p.points {
 			samples[i] = results.PointSamples{PointID: pt.ID, Samples: trajs[i]}
 		}
-		trajBody, trajRows, trajErr = results.EncodePointSamples(sweepID, p.Partition, samples, a.cfg.Alloc)
+		trajBody, trajRows, trajErr = results.EncodePointSamples(sweepID, p.Partition, samples)
 		clear(trajs)
 		for g := range arenas {
 			arenas[g].release()
 		}
 	}()
-	pointsBody, err := results.EncodePoints(rows, a.cfg.Alloc)
+	pointsBody, err := results.EncodePoints(rows)
 	<-trajDone
 	if err != nil {
 		return nil, nil, fmt.Errorf("encode points of chunk %d: %w", c, err)

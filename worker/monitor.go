@@ -17,14 +17,12 @@ import (
 	"go.temporal.io/sdk/interceptor"
 
 	"github.com/isweep/isweep/activities"
+	"github.com/isweep/isweep/internal/results"
 )
 
 // chunkActivity is the registered name of the activity that computes a
 // chunk (activities.Activities.RunChunk).
 const chunkActivity = "RunChunk"
-
-// Point statuses counted by isweep_points_total, as in the points table.
-var pointStatuses = []string{"converged", "not_converged", "diverged", "failed"}
 
 // DefaultReadyTimeout is how long a readiness check waits for the Temporal
 // server's health answer.
@@ -96,8 +94,8 @@ func NewMonitor(c client.Client) *Monitor {
 			Help: "Activity attempts ended on this worker, by activity and outcome (ok, error).",
 		}, []string{"activity", "outcome"}),
 	}
-	for _, s := range pointStatuses {
-		m.points.WithLabelValues(s)
+	for _, s := range results.Statuses {
+		m.points.WithLabelValues(string(s))
 	}
 	for _, o := range []string{"computed", "already_done", "error"} {
 		m.chunks.WithLabelValues(o)
@@ -202,10 +200,10 @@ func (a *monitorActivityInbound) ExecuteActivity(ctx context.Context, in *interc
 		outcome = "already_done"
 	} else {
 		outcome = "computed"
-		m.points.WithLabelValues("converged").Add(float64(cr.Converged))
-		m.points.WithLabelValues("not_converged").Add(float64(cr.NotConverged))
-		m.points.WithLabelValues("diverged").Add(float64(cr.Diverged))
-		m.points.WithLabelValues("failed").Add(float64(cr.Failed))
+		counts := results.StatusCounts{Converged: cr.Converged, NotConverged: cr.NotConverged, Diverged: cr.Diverged, Failed: cr.Failed}
+		for _, s := range results.Statuses {
+			m.points.WithLabelValues(string(s)).Add(float64(counts.Of(s)))
+		}
 	}
 	m.chunks.WithLabelValues(outcome).Inc()
 	m.chunkDuration.WithLabelValues(outcome).Observe(elapsed)

@@ -886,7 +886,7 @@ func TestReportDegenerateSweep(t *testing.T) {
 	}
 	const sweepID = "0123456789abcdef"
 	conv := func(x float64) *float64 { return &x }
-	row := func(id string, alg dynamics.Algorithm, seed int64, status string, res dynamics.Result) results.PointRow {
+	row := func(id string, alg dynamics.Algorithm, seed int64, status results.Status, res dynamics.Result) results.PointRow {
 		return results.PointRow{
 			SweepID: sweepID, PointID: id, PointIndex: seed, Chunk: 0,
 			Params: dynamics.Params{Algorithm: alg, N: 2, Seed: seed}.WithDefaults(),
@@ -898,19 +898,31 @@ func TestReportDegenerateSweep(t *testing.T) {
 		row("00000000000000a2", dynamics.Direct, 2, results.StatusConverged, dynamics.Result{ConvTime: conv(0), FinalError: 0.001, MinError: 0.001}),
 		row("00000000000000b1", dynamics.Interneuron, 1, results.StatusDiverged, dynamics.Result{Diverged: true, DivergeReason: dynamics.ReasonNonFinite, FinalError: 3, MinError: 3}),
 	}
-	if _, err := results.WritePoints(ctx, st, sweepID, 0, rows, memory.DefaultAllocator); err != nil {
-		t.Fatal(err)
-	}
-	var traj []results.TrajectoryRow
-	for _, r := range rows {
-		samples := []dynamics.Sample{{T: 0, Error: 3}, {T: 1, Step: 1, Error: 0.5}, {T: 2, Step: 2, Error: 0.5}}
-		if r.PointID == "00000000000000a2" {
-			samples = []dynamics.Sample{{T: 0, Error: 0.001}}
+	// One part per partition (algorithm, n = 2), as RunChunk stores them.
+	for _, part := range [][]results.PointRow{rows[:2], rows[2:]} {
+		p := results.Partition{Algorithm: part[0].Params.Algorithm, N: part[0].Params.N}
+		points, err := results.EncodePoints(part)
+		if err != nil {
+			t.Fatal(err)
 		}
-		traj = append(traj, results.TrajectoryRows(sweepID, r.PointID, r.Params, samples)...)
-	}
-	if _, err := results.WriteTrajectories(ctx, st, sweepID, 0, traj, memory.DefaultAllocator); err != nil {
-		t.Fatal(err)
+		var samples []results.PointSamples
+		for _, r := range part {
+			s := []dynamics.Sample{{T: 0, Error: 3}, {T: 1, Step: 1, Error: 0.5}, {T: 2, Step: 2, Error: 0.5}}
+			if r.PointID == "00000000000000a2" {
+				s = []dynamics.Sample{{T: 0, Error: 0.001}}
+			}
+			samples = append(samples, results.PointSamples{PointID: r.PointID, Samples: s})
+		}
+		trajectories, _, err := results.EncodePointSamples(sweepID, p, samples)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Put(ctx, results.PointsKey(sweepID, p, 0), points); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Put(ctx, results.TrajectoriesKey(sweepID, p, 0), trajectories); err != nil {
+			t.Fatal(err)
+		}
 	}
 	dir := filepath.Join(t.TempDir(), "figures")
 	// Parts written without the sweep's plan and manifest: the report

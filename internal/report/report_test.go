@@ -9,7 +9,7 @@ import (
 	"github.com/isweep/isweep/internal/results"
 )
 
-func point(alg dynamics.Algorithm, n int, mu, eta float64, seed int64, status string, conv float64) results.PointRow {
+func point(alg dynamics.Algorithm, n int, mu, eta float64, seed int64, status results.Status, conv float64) results.PointRow {
 	r := results.PointRow{
 		Params: dynamics.Params{Algorithm: alg, Mode: dynamics.Flow, N: n, InitScale: mu, Eta: eta, Seed: seed},
 		Status: status,

@@ -40,12 +40,11 @@ func BenchmarkEncodePoints(b *testing.B) {
 	for _, size := range benchSizes {
 		rows := benchRows(size)
 		b.Run(fmt.Sprintf("rows=%d", size), func(b *testing.B) {
-			mem := memory.NewGoAllocator()
 			var body []byte
 			cpu := cpuTime(b)
 			for b.Loop() {
 				var err error
-				if body, err = EncodePoints(rows, mem); err != nil {
+				if body, err = EncodePoints(rows); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -57,7 +56,7 @@ func BenchmarkEncodePoints(b *testing.B) {
 
 func BenchmarkDecodePoints(b *testing.B) {
 	for _, size := range benchSizes {
-		body, err := EncodePoints(benchRows(size), nil)
+		body, err := EncodePoints(benchRows(size))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -74,27 +73,8 @@ func BenchmarkDecodePoints(b *testing.B) {
 	}
 }
 
-func BenchmarkEncodeTrajectories(b *testing.B) {
-	for _, size := range benchSizes {
-		rows := TrajectoryRows("bench", "p", dynamics.Params{Algorithm: dynamics.Direct, N: 16}, trajectorySamples(rand.New(rand.NewPCG(1, 1)), size))
-		b.Run(fmt.Sprintf("rows=%d", size), func(b *testing.B) {
-			var body []byte
-			cpu := cpuTime(b)
-			for b.Loop() {
-				var err error
-				if body, err = EncodeTrajectories(rows, nil); err != nil {
-					b.Fatal(err)
-				}
-			}
-			reportRates(b, size, cpu)
-			b.ReportMetric(float64(len(body))/float64(size), "bytes/row")
-		})
-	}
-}
-
-// BenchmarkEncodePointSamples encodes the same rows as
-// BenchmarkEncodeTrajectories, held as the samples of 50-sample points
-// (a flow point's trajectory), the way a worker holds them.
+// BenchmarkEncodePointSamples encodes trajectories parts of 50-sample
+// points (a flow point's trajectory), held the way a worker holds them.
 func BenchmarkEncodePointSamples(b *testing.B) {
 	part := Partition{Algorithm: dynamics.Direct, N: 16}
 	for _, size := range benchSizes {
@@ -106,7 +86,7 @@ func BenchmarkEncodePointSamples(b *testing.B) {
 		b.Run(fmt.Sprintf("rows=%d", size), func(b *testing.B) {
 			cpu := cpuTime(b)
 			for b.Loop() {
-				if _, _, err := EncodePointSamples("bench", part, points, nil); err != nil {
+				if _, _, err := EncodePointSamples("bench", part, points); err != nil {
 					b.Fatal(err)
 				}
 			}

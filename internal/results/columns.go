@@ -1,474 +1,266 @@
 package results
 
 import (
-	"encoding/binary"
-	"math"
-	"math/bits"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/isweep/isweep/internal/parquetwriter"
 )
 
-// columnValue is the Go type of a column's values: bool, int32, int64
-// (also timestamps in microseconds), float64 or string.
-type columnValue interface {
-	bool | int32 | int64 | float64 | string
+// column describes one column of a table whose rows are R: its Arrow
+// field, its encoding, whether it lives in the object key, and how its
+// value is written from a row and read back into one. A table is a list
+// of columns, from which its Arrow schemas ([schemaOf]), its Parquet
+// layout, its encoder's fill and its decoder derive; a new column is one
+// line in that list. Make columns with [required], [optional] and
+// [timestamp].
+type column[R any] struct {
+	field      arrow.Field
+	dictionary bool
+	// inPath marks a Hive partition column: it is in the table's schema
+	// but stored in the object key, not in the part files (see the
+	// package documentation).
+	inPath bool
+	// write appends the row's value to buf, the column's buffer from
+	// parquetwriter.Layout.NewColumns.
+	write func(buf parquetwriter.Column, row *R)
+	// reader returns the function that reads value i of arr, the
+	// column's array in a record batch, into a row.
+	reader func(arr arrow.Array) func(i int, row *R)
 }
 
-// columnBuffer holds the values of one column for the rows of a row group, in
-// row order. A NULL is stored as the zero value with valid[i] false; valid
-// is used only by nullable columns.
-type columnBuffer[T columnValue] struct {
-	values []T
-	valid  []bool
-	nulls  int
-}
+// encoding says how a column is written: dictionary for the columns that
+// take few distinct values in a part (grid parameters, repeated strings),
+// plain for those with a value per row (ids, seeds, results, times),
+// where building a dictionary only to drop it costs time and saves
+// nothing. A part in which a dictionary column has too many distinct
+// values is written plain (see package parquetwriter).
+type encoding bool
 
-func (c *columnBuffer[T]) append(v T) {
-	c.values = append(c.values, v)
-	c.valid = append(c.valid, true)
-}
+const (
+	plain      encoding = false
+	dictionary encoding = true
+)
 
-func (c *columnBuffer[T]) appendNull() {
+// arrowTypeOf returns the Arrow type of a column of Go values T.
+func arrowTypeOf[T parquetwriter.Value]() arrow.DataType {
 	var zero T
-	c.values = append(c.values, zero)
-	c.valid = append(c.valid, false)
-	c.nulls++
-}
-
-// appendRequired appends a value of a column that cannot be NULL.
-func (c *columnBuffer[T]) appendRequired(v T) {
-	c.values = append(c.values, v)
-}
-
-func (c *columnBuffer[T]) reset(capacity int) {
-	if cap(c.values) < capacity {
-		c.values = make([]T, 0, capacity)
-	}
-	if c.valid != nil && cap(c.valid) < capacity {
-		c.valid = make([]bool, 0, capacity)
-	}
-	c.values, c.valid, c.nulls = c.values[:0], c.valid[:0], 0
-}
-
-// forget empties the column and drops its references to the strings of
-// the rows it held, so that a pooled buffer does not keep them alive.
-func (c *columnBuffer[T]) forget() {
-	if _, ok := any(c.values).([]string); ok {
-		clear(c.values)
-	}
-	c.reset(0)
-}
-
-// columnData is a column of any value type, as the file encoder sees it.
-type columnData interface {
-	len() int
-	resetColumn(capacity int)
-	forget()
-}
-
-func (c *columnBuffer[T]) len() int                 { return len(c.values) }
-func (c *columnBuffer[T]) resetColumn(capacity int) { c.reset(capacity) }
-
-// tableColumns are the column buffers of one table, in schema order.
-type tableColumns []columnData
-
-// reset empties the columns and makes room for rows values in each.
-func (t tableColumns) reset(rows int) {
-	for _, c := range t {
-		c.resetColumn(rows)
-	}
-}
-
-// forget empties the columns before they go back to a pool.
-func (t tableColumns) forget() {
-	for _, c := range t {
-		c.forget()
-	}
-}
-
-// dictionary maps the distinct values of a column chunk to their index in
-// first-seen order.
-type dictionary[K comparable] struct {
-	keys    []K
-	index   map[K]uint32
-	indices []uint32 // one per non-NULL value
-}
-
-// linearKeys is the dictionary size up to which lookups scan the keys
-// instead of hashing: a sweep's grid columns have a handful of values.
-const linearKeys = 16
-
-// build indexes the values (those with valid set, or all when valid is
-// nil). It gives up and returns false as soon as there are more than limit
-// distinct values.
-func (d *dictionary[K]) build(values []K, valid []bool, limit int) bool {
-	d.keys, d.indices = d.keys[:0], d.indices[:0]
-	clear(d.index)
-	var last K
-	lastIndex := uint32(0)
-	have := false
-	for i, v := range values {
-		if valid != nil && !valid[i] {
-			continue
-		}
-		if have && v == last {
-			d.indices = append(d.indices, lastIndex)
-			continue
-		}
-		idx, ok := d.lookup(v)
-		if !ok {
-			if len(d.keys) == limit {
-				return false
-			}
-			idx = uint32(len(d.keys))
-			d.keys = append(d.keys, v)
-			if d.index != nil {
-				d.index[v] = idx
-			} else if len(d.keys) > linearKeys {
-				d.index = make(map[K]uint32, 2*linearKeys)
-				for j, k := range d.keys {
-					d.index[k] = uint32(j)
-				}
-			}
-		}
-		d.indices = append(d.indices, idx)
-		last, lastIndex, have = v, idx, true
-	}
-	return true
-}
-
-func (d *dictionary[K]) lookup(v K) (uint32, bool) {
-	if len(d.keys) <= linearKeys {
-		for i, k := range d.keys {
-			if k == v {
-				return uint32(i), true
-			}
-		}
-		return 0, false
-	}
-	idx, ok := d.index[v]
-	return idx, ok
-}
-
-// appendPlain appends the PLAIN encoding of values[lo:hi] (those with
-// valid set, or all when valid is nil): little-endian numbers, bit-packed
-// booleans, length-prefixed byte arrays. Doubles may be given as their
-// IEEE 754 bits ([]uint64), as a dictionary holds them.
-func appendPlain(dst []byte, values any, valid []bool, lo, hi int) []byte {
-	if valid != nil {
-		valid = valid[lo:hi]
-	}
-	var tail []byte
-	n := 0 // values written to tail
-	switch v := values.(type) {
-	case []int64:
-		dst, tail = grow(dst, 8*(hi-lo))
-		for i, x := range v[lo:hi] {
-			if valid == nil || valid[i] {
-				binary.LittleEndian.PutUint64(tail[8*n:], uint64(x))
-				n++
-			}
-		}
-		return dst[:len(dst)-len(tail)+8*n]
-	case []uint64:
-		dst, tail = grow(dst, 8*(hi-lo))
-		for i, x := range v[lo:hi] {
-			if valid == nil || valid[i] {
-				binary.LittleEndian.PutUint64(tail[8*n:], x)
-				n++
-			}
-		}
-		return dst[:len(dst)-len(tail)+8*n]
-	case []float64:
-		dst, tail = grow(dst, 8*(hi-lo))
-		for i, x := range v[lo:hi] {
-			if valid == nil || valid[i] {
-				binary.LittleEndian.PutUint64(tail[8*n:], math.Float64bits(x))
-				n++
-			}
-		}
-		return dst[:len(dst)-len(tail)+8*n]
-	case []int32:
-		dst, tail = grow(dst, 4*(hi-lo))
-		for i, x := range v[lo:hi] {
-			if valid == nil || valid[i] {
-				binary.LittleEndian.PutUint32(tail[4*n:], uint32(x))
-				n++
-			}
-		}
-		return dst[:len(dst)-len(tail)+4*n]
-	case []string:
-		for i, s := range v[lo:hi] {
-			if valid == nil || valid[i] {
-				dst = binary.LittleEndian.AppendUint32(dst, uint32(len(s)))
-				dst = append(dst, s...)
-			}
-		}
-		return dst
-	case []bool:
-		var acc byte
-		for i, b := range v[lo:hi] {
-			if valid != nil && !valid[i] {
-				continue
-			}
-			if b {
-				acc |= 1 << (n & 7)
-			}
-			n++
-			if n&7 == 0 {
-				dst = append(dst, acc)
-				acc = 0
-			}
-		}
-		if n&7 != 0 {
-			dst = append(dst, acc)
-		}
-		return dst
-	}
-	panic("results: appendPlain: unsupported value type")
-}
-
-// grow extends dst by n bytes and returns it with the n new bytes.
-func grow(dst []byte, n int) ([]byte, []byte) {
-	if cap(dst)-len(dst) < n {
-		bigger := make([]byte, len(dst), 2*cap(dst)+n)
-		copy(bigger, dst)
-		dst = bigger
-	}
-	dst = dst[:len(dst)+n]
-	return dst, dst[len(dst)-n:]
-}
-
-// appendHybrid appends values with Parquet's RLE / bit-packing hybrid
-// encoding at the given bit width (1 to 32): values in groups of 8, a
-// group of 8 equal values and the equal values after it as an RLE run, the
-// other groups bit-packed, the last group padded with zeros. It is the
-// encoding of definition levels and of dictionary indices. Looking at
-// whole groups keeps the loop free of unpredictable branches on random
-// indices; a run that starts inside a group is RLE-encoded from the next
-// group on.
-func appendHybrid(dst []byte, values []uint32, width int) []byte {
-	literal := 0 // start of the values not yet written
-	i := 0
-	for i+8 <= len(values) {
-		g := values[i : i+8 : i+8]
-		v := g[0]
-		if (g[1]^v)|(g[2]^v)|(g[3]^v)|(g[4]^v)|(g[5]^v)|(g[6]^v)|(g[7]^v) != 0 {
-			i += 8
-			continue
-		}
-		j := i + 8
-		for j < len(values) && values[j] == v {
-			j++
-		}
-		if i > literal {
-			dst = appendBitPacked(dst, values[literal:i], width)
-		}
-		dst = appendRLERun(dst, v, j-i, width)
-		i, literal = j, j
-	}
-	if literal < len(values) {
-		dst = appendBitPacked(dst, values[literal:], width)
-	}
-	return dst
-}
-
-func appendRLERun(dst []byte, value uint32, count, width int) []byte {
-	dst = binary.AppendUvarint(dst, uint64(count)<<1)
-	for b := 0; b < (width+7)/8; b++ {
-		dst = append(dst, byte(value>>(8*b)))
-	}
-	return dst
-}
-
-// appendBitPacked appends one bit-packed run of values, padded with zeros
-// to a multiple of 8 values.
-func appendBitPacked(dst []byte, values []uint32, width int) []byte {
-	groups := (len(values) + 7) / 8
-	dst = binary.AppendUvarint(dst, uint64(groups)<<1|1)
-	w := uint(width)
-	if width <= 8 {
-		// A group of 8 values fits in a uint64: pack it, write its
-		// width bytes.
-		var group [8]uint32
-		for len(values) > 0 {
-			n := copy(group[:], values)
-			clear(group[n:])
-			values = values[n:]
-			var acc uint64
-			for k, v := range group {
-				acc |= uint64(v) << (uint(k) * w)
-			}
-			dst = binary.LittleEndian.AppendUint64(dst, acc)
-			dst = dst[:len(dst)-8+width]
-		}
-		return dst
-	}
-	start := len(dst)
-	var acc uint64
-	var used uint
-	for _, v := range values {
-		acc |= uint64(v) << used
-		used += w
-		for used >= 8 {
-			dst = append(dst, byte(acc))
-			acc >>= 8
-			used -= 8
-		}
-	}
-	if used > 0 {
-		dst = append(dst, byte(acc))
-	}
-	for len(dst)-start < groups*width {
-		dst = append(dst, 0)
-	}
-	return dst
-}
-
-// bitWidth returns the number of bits of the largest dictionary index of a
-// dictionary of n entries, at least 1.
-func bitWidth(n int) int {
-	return max(1, bits.Len(uint(n-1)))
-}
-
-// columnStats are a column chunk's statistics: its NULL count and the
-// PLAIN encodings of its smallest and largest value. Min and max are unset
-// when every value is NULL, when a string is longer than maxStatsBytes, and
-// for a double column holding a NaN: the Parquet specification leaves NaN
-// out of min and max, but DuckDB (2.0) orders NaN above every number and
-// skips row groups by min and max, so a filter x > max would lose the NaN
-// rows (TestInteropStatistics); without min and max, no reader skips them.
-type columnStats struct {
-	nulls     int64
-	hasMinMax bool
-	min, max  []byte
-}
-
-// maxStatsBytes is the longest string kept as a min or max statistic.
-const maxStatsBytes = 4096
-
-// computeStats returns the statistics of values (those with valid set, or
-// all when valid is nil), appending min and max to arena. A zero min is
-// written as −0 and a zero max as +0, as the Parquet specification asks.
-func computeStats(arena []byte, values any, valid []bool, nulls int) (columnStats, []byte) {
-	s := columnStats{nulls: int64(nulls)}
-	switch v := values.(type) {
-	case []int64:
-		lo, hi, ok := minMaxOrdered(v, valid)
-		if ok {
-			s.hasMinMax = true
-			arena, s.min = appendArena(arena, func(b []byte) []byte { return binary.LittleEndian.AppendUint64(b, uint64(lo)) })
-			arena, s.max = appendArena(arena, func(b []byte) []byte { return binary.LittleEndian.AppendUint64(b, uint64(hi)) })
-		}
-	case []int32:
-		lo, hi, ok := minMaxOrdered(v, valid)
-		if ok {
-			s.hasMinMax = true
-			arena, s.min = appendArena(arena, func(b []byte) []byte { return binary.LittleEndian.AppendUint32(b, uint32(lo)) })
-			arena, s.max = appendArena(arena, func(b []byte) []byte { return binary.LittleEndian.AppendUint32(b, uint32(hi)) })
-		}
-	case []float64:
-		lo, hi, ok := minMaxFloat(v, valid)
-		if ok {
-			s.hasMinMax = true
-			arena, s.min, s.max = appendFloatStats(arena, lo, hi)
-		}
-	case []string:
-		lo, hi, ok := minMaxOrdered(v, valid)
-		if ok && len(lo) <= maxStatsBytes && len(hi) <= maxStatsBytes {
-			s.hasMinMax = true
-			arena, s.min = appendArena(arena, func(b []byte) []byte { return append(b, lo...) })
-			arena, s.max = appendArena(arena, func(b []byte) []byte { return append(b, hi...) })
-		}
-	case []bool:
-		var seen [2]bool
-		for i, b := range v {
-			if valid == nil || valid[i] {
-				if b {
-					seen[1] = true
-				} else {
-					seen[0] = true
-				}
-			}
-		}
-		if seen[0] || seen[1] {
-			s.hasMinMax = true
-			lo, hi := byte(1), byte(0)
-			if seen[0] {
-				lo = 0
-			}
-			if seen[1] {
-				hi = 1
-			}
-			arena, s.min = appendArena(arena, func(b []byte) []byte { return append(b, lo) })
-			arena, s.max = appendArena(arena, func(b []byte) []byte { return append(b, hi) })
-		}
+	switch any(zero).(type) {
+	case string:
+		return arrow.BinaryTypes.String
+	case int64:
+		return arrow.PrimitiveTypes.Int64
+	case int32:
+		return arrow.PrimitiveTypes.Int32
+	case float64:
+		return arrow.PrimitiveTypes.Float64
 	default:
-		panic("results: computeStats: unsupported value type")
+		return arrow.FixedWidthTypes.Boolean
 	}
-	return s, arena
 }
 
-func appendArena(arena []byte, put func([]byte) []byte) ([]byte, []byte) {
-	start := len(arena)
-	arena = put(arena)
-	return arena, arena[start:len(arena):len(arena)]
+// required returns a column that is never NULL, of the Arrow type of T:
+// get gives a row's value, set stores a value read back.
+func required[R any, T parquetwriter.Value](name string, enc encoding, get func(*R) T, set func(*R, T)) column[R] {
+	return column[R]{
+		field:      arrow.Field{Name: name, Type: arrowTypeOf[T]()},
+		dictionary: bool(enc),
+		write:      func(buf parquetwriter.Column, row *R) { buf.(*parquetwriter.ColumnBuffer[T]).Append(get(row)) },
+		reader: func(arr arrow.Array) func(int, *R) {
+			value := valuesOf[T](arr)
+			return func(i int, row *R) { set(row, value(i)) }
+		},
+	}
 }
 
-func appendFloatStats(arena []byte, lo, hi float64) ([]byte, []byte, []byte) {
-	if lo == 0 {
-		lo = math.Copysign(0, -1)
+// optional returns a nullable column of the Arrow type of T: get gives a
+// row's value and false for NULL; set is called for the values read back
+// that are not NULL.
+func optional[R any, T parquetwriter.Value](name string, enc encoding, get func(*R) (T, bool), set func(*R, T)) column[R] {
+	return column[R]{
+		field:      arrow.Field{Name: name, Type: arrowTypeOf[T](), Nullable: true},
+		dictionary: bool(enc),
+		write: func(buf parquetwriter.Column, row *R) {
+			b := buf.(*parquetwriter.ColumnBuffer[T])
+			if v, ok := get(row); ok {
+				b.Append(v)
+			} else {
+				b.AppendNull()
+			}
+		},
+		reader: func(arr arrow.Array) func(int, *R) {
+			value := valuesOf[T](arr)
+			return func(i int, row *R) {
+				if arr.IsValid(i) {
+					set(row, value(i))
+				}
+			}
+		},
 	}
-	if hi == 0 {
-		hi = 0
-	}
-	var min, max []byte
-	arena, min = appendArena(arena, func(b []byte) []byte { return binary.LittleEndian.AppendUint64(b, math.Float64bits(lo)) })
-	arena, max = appendArena(arena, func(b []byte) []byte { return binary.LittleEndian.AppendUint64(b, math.Float64bits(hi)) })
-	return arena, min, max
 }
 
-func minMaxOrdered[T int32 | int64 | string](values []T, valid []bool) (lo, hi T, ok bool) {
-	for i, v := range values {
-		if valid != nil && !valid[i] {
-			continue
-		}
-		if !ok {
-			lo, hi, ok = v, v, true
-			continue
-		}
-		if v < lo {
-			lo = v
-		}
-		if v > hi {
-			hi = v
-		}
+// timestampUTC is the Arrow type of the timestamp columns.
+var timestampUTC = &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}
+
+// timestamp returns a nullable timestamp[µs, UTC] column: the zero time is
+// stored as NULL, and NULL reads back as the zero time; other times are
+// stored in microseconds and read back in UTC.
+func timestamp[R any](name string, get func(*R) time.Time, set func(*R, time.Time)) column[R] {
+	return column[R]{
+		field: arrow.Field{Name: name, Type: timestampUTC, Nullable: true},
+		write: func(buf parquetwriter.Column, row *R) {
+			b := buf.(*parquetwriter.ColumnBuffer[int64])
+			if t := get(row); !t.IsZero() {
+				b.Append(t.UnixMicro())
+			} else {
+				b.AppendNull()
+			}
+		},
+		reader: func(arr arrow.Array) func(int, *R) {
+			a := arr.(*array.Timestamp)
+			return func(i int, row *R) {
+				if a.IsValid(i) {
+					set(row, time.UnixMicro(int64(a.Value(i))).UTC())
+				}
+			}
+		},
 	}
-	return lo, hi, ok
 }
 
-// minMaxFloat returns the smallest and largest of values (those with
-// valid set, or all when valid is nil); ok is false when there are none or
-// one of them is NaN.
-func minMaxFloat(values []float64, valid []bool) (lo, hi float64, ok bool) {
-	seen := false
-	for i, x := range values {
-		if valid != nil && !valid[i] {
-			continue
+// partitionColumn returns c marked as a Hive partition column.
+func partitionColumn[R any](c column[R]) column[R] {
+	c.inPath = true
+	return c
+}
+
+// valuesOf returns the function that gives value i of arr, an array of Go
+// values T. Strings are copied out of the array's buffer (the rows outlive
+// it), one copy for equal consecutive values.
+func valuesOf[T parquetwriter.Value](arr arrow.Array) func(i int) T {
+	if a, ok := arr.(*array.String); ok {
+		var last string
+		value := func(i int) string {
+			if v := a.Value(i); v != last {
+				last = strings.Clone(v)
+			}
+			return last
 		}
-		if x != x {
-			return 0, 0, false
-		}
-		if !seen {
-			lo, hi, seen = x, x, true
-			continue
-		}
-		// −0 and +0 compare equal; appendFloatStats fixes the sign of a
-		// zero min or max.
-		if x < lo {
-			lo = x
-		}
-		if x > hi {
-			hi = x
+		return any(value).(func(int) T)
+	}
+	return arr.(interface{ Value(int) T }).Value
+}
+
+// schemaOf returns the Arrow schema of a table of columns, with the
+// table's metadata ([MetaSchemaVersion], [MetaTable]).
+func schemaOf[R any](table string, columns []column[R]) *arrow.Schema {
+	fields := make([]arrow.Field, len(columns))
+	for i, c := range columns {
+		fields[i] = c.field
+	}
+	return arrow.NewSchema(fields, tableMetadata(table))
+}
+
+// partColumns returns the columns stored in a table's part files: those
+// not in the object key.
+func partColumns[R any](columns []column[R]) []column[R] {
+	var part []column[R]
+	for _, c := range columns {
+		if !c.inPath {
+			part = append(part, c)
 		}
 	}
-	return lo, hi, seen
+	return part
+}
+
+// layoutOf returns the Parquet layout of files of columns, whose schema
+// is schema: dictionary encoding for the columns that ask for it.
+func layoutOf[R any](schema *arrow.Schema, columns []column[R]) *parquetwriter.Layout {
+	var dictionaryColumns []string
+	for _, c := range columns {
+		if c.dictionary {
+			dictionaryColumns = append(dictionaryColumns, c.field.Name)
+		}
+	}
+	return parquetwriter.NewLayout(schema, dictionaryColumns)
+}
+
+// writeRow appends row to buffers, made by the layout of columns.
+func writeRow[R any](columns []column[R], buffers parquetwriter.Columns, row *R) {
+	for j := range columns {
+		columns[j].write(buffers[j], row)
+	}
+}
+
+// readers binds columns to their arrays in rec, by name: the functions
+// that read row i of rec into a row.
+func readers[R any](columns []column[R], rec arrow.RecordBatch) []func(int, *R) {
+	read := make([]func(int, *R), len(columns))
+	for j, c := range columns {
+		read[j] = c.reader(rec.Column(rec.Schema().FieldIndices(c.field.Name)[0]))
+	}
+	return read
+}
+
+// readRow reads row i of a record batch into row with the readers of its
+// columns.
+func readRow[R any](read []func(int, *R), i int, row *R) {
+	for _, r := range read {
+		r(i, row)
+	}
+}
+
+// table is a table written with package parquetwriter: its columns, its
+// Arrow schemas and its Parquet layout.
+type table[R any] struct {
+	name string
+	// columns are the table's columns in schema order; part are those
+	// stored in its files.
+	columns, part []column[R]
+	// schema is the table as a reader sees it; partSchema that of its
+	// files (the same when no column is in the path).
+	schema, partSchema *arrow.Schema
+	layout             func() *parquetwriter.Layout
+	buffers            sync.Pool // of *parquetwriter.Columns
+}
+
+func newTable[R any](name string, columns []column[R]) *table[R] {
+	t := &table[R]{name: name, columns: columns, part: partColumns(columns)}
+	t.schema = schemaOf(name, t.columns)
+	t.partSchema = schemaOf(name, t.part)
+	t.layout = sync.OnceValue(func() *parquetwriter.Layout { return layoutOf(t.partSchema, t.part) })
+	t.buffers.New = func() any {
+		b := t.layout().NewColumns()
+		return &b
+	}
+	return t
+}
+
+// encode writes a part of rows rows: fill appends rows [start, end) to
+// the buffers, one row group of at most [RowGroupRows] rows at a time, in
+// order. extra is added to the file's key/value metadata.
+func (t *table[R]) encode(rows int, fill func(buffers parquetwriter.Columns, start, end int) error, extra ...parquetwriter.KeyValue) ([]byte, error) {
+	enc := t.layout().Encoder()
+	defer enc.Release()
+	pooled := t.buffers.Get().(*parquetwriter.Columns)
+	defer func() {
+		pooled.Forget()
+		t.buffers.Put(pooled)
+	}()
+	buffers := *pooled
+	for start := 0; start < rows; start += RowGroupRows {
+		end := min(rows, start+RowGroupRows)
+		buffers.Reset(end - start)
+		if err := fill(buffers, start, end); err != nil {
+			return nil, err
+		}
+		if err := enc.WriteRowGroup(buffers, end-start); err != nil {
+			return nil, fmt.Errorf("results: encode %s part: %w", t.name, err)
+		}
+	}
+	return enc.Finish(extra...), nil
 }

@@ -26,8 +26,11 @@
 // # Encoding
 //
 // The points and trajectories parts, one per chunk and partition, are
-// written directly from their rows by a small Parquet encoder of this
-// package (encoder.go), without building Arrow records. It writes what
+// written directly from their rows by isweep's own Parquet writer
+// (package parquetwriter), without building Arrow records; each table's
+// columns are one list (pointsTable, trajectoriesTable, membersTable) from
+// which its schemas, its writer's layout, its encoder and its decoder
+// derive. It writes what
 // pqarrow writes for the same Arrow schema (Parquet schema and logical
 // types, ARROW:schema, data page v1), about 4 times faster for large
 // parts and 17 times for parts of a hundred rows, whose cost with pqarrow
@@ -50,8 +53,7 @@
 //	sweeps/<sweep_id>/summary.parquet                                     SummaryKey
 //
 // The points and trajectories folders are Hive-partitioned by algorithm and
-// n, with one part per chunk and partition ([SplitPoints],
-// [SplitTrajectories]); the keys depend only on the sweep, the chunk and the
+// n, with one part per chunk and partition; the keys depend only on the sweep, the chunk and the
 // partition, never on the attempt, so retries land on the same key. Several
 // sweeps may share one root: their parts sit side by side in the same
 // partition folders and are told apart by the sweep id in the file name (and

@@ -29,9 +29,10 @@ func point(index int64, algo dynamics.Algorithm, n int, eta float64, convTime *f
 
 func ptr(v float64) *float64 { return &v }
 
-// A worker writes the rows of one chunk: one Parquet part per partition, at
-// keys that depend only on the sweep, the partition and the chunk.
-func ExampleWritePoints() {
+// A worker stores the rows of one chunk: one Parquet part per partition
+// (algorithm and n), at a key that depends only on the sweep, the
+// partition and the chunk; ReadPoints reads a sweep's parts back.
+func ExampleEncodePoints() {
 	dir, err := os.MkdirTemp("", "results-example")
 	if err != nil {
 		log.Fatal(err)
@@ -43,17 +44,20 @@ func ExampleWritePoints() {
 		log.Fatal(err)
 	}
 
-	rows := []results.PointRow{
-		point(0, dynamics.Direct, 4, 0.01, ptr(11.9)),
-		point(1, dynamics.Interneuron, 4, 0.01, ptr(2.3)),
-		point(2, dynamics.Direct, 4, 0.1, nil),
+	partitions := [][]results.PointRow{
+		{point(0, dynamics.Direct, 4, 0.01, ptr(11.9)), point(2, dynamics.Direct, 4, 0.1, nil)},
+		{point(1, dynamics.Interneuron, 4, 0.01, ptr(2.3))},
 	}
-	parts, err := results.WritePoints(ctx, st, "demo", 0, rows, nil)
-	if err != nil {
-		log.Fatal(err)
-	}
-	for _, p := range parts {
-		fmt.Println(p.Key, p.Rows)
+	for _, rows := range partitions {
+		body, err := results.EncodePoints(rows)
+		if err != nil {
+			log.Fatal(err)
+		}
+		key := results.PointsKey("demo", results.Partition{Algorithm: rows[0].Params.Algorithm, N: rows[0].Params.N}, 0)
+		if err := st.Put(ctx, key, body); err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(key, len(rows))
 	}
 
 	back, err := results.ReadPoints(ctx, st, "demo", nil)

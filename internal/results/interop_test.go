@@ -46,7 +46,7 @@ func writeInteropDataset(t *testing.T, st store.Store) interopDataset {
 	const chunks, perChunk = 4, 40
 	for chunk := int64(0); chunk < chunks; chunk++ {
 		rows := sweepRows(rng, interopSweep, chunk, chunk*perChunk, perChunk)
-		written, err := WritePoints(ctx, st, interopSweep, chunk, rows, mem)
+		written, err := writePoints(ctx, st, interopSweep, chunk, rows)
 		if err != nil {
 			t.Fatalf("WritePoints chunk %d: %v", chunk, err)
 		}
@@ -54,10 +54,10 @@ func writeInteropDataset(t *testing.T, st store.Store) interopDataset {
 		var traj []TrajectoryRow
 		for _, r := range rows {
 			if r.Status != StatusFailed {
-				traj = append(traj, TrajectoryRows(r.SweepID, r.PointID, r.Params, trajectorySamples(rng, 1+rng.IntN(4)))...)
+				traj = append(traj, trajectoryRows(r.SweepID, r.PointID, r.Params, trajectorySamples(rng, 1+rng.IntN(4)))...)
 			}
 		}
-		written, err = WriteTrajectories(ctx, st, interopSweep, chunk, traj, mem)
+		written, err = writeTrajectories(ctx, st, interopSweep, chunk, traj)
 		if err != nil {
 			t.Fatalf("WriteTrajectories chunk %d: %v", chunk, err)
 		}
@@ -65,7 +65,7 @@ func writeInteropDataset(t *testing.T, st store.Store) interopDataset {
 		data.points = append(data.points, rows...)
 		data.trajectories = append(data.trajectories, traj...)
 	}
-	summary, err := WriteSummary(ctx, st, interopSweep, Summarize(data.points), mem)
+	summary, err := writeSummary(ctx, st, interopSweep, Summarize(data.points))
 	if err != nil {
 		t.Fatalf("WriteSummary: %v", err)
 	}
@@ -92,7 +92,7 @@ func writeInteropDataset(t *testing.T, st store.Store) interopDataset {
 
 	// Another sweep in the same folders, which readers must tell apart.
 	other := sweepRows(rng, "sw-interop-2", 0, 0, 25)
-	if _, err := WritePoints(ctx, st, "sw-interop-2", 0, other, mem); err != nil {
+	if _, err := writePoints(ctx, st, "sw-interop-2", 0, other); err != nil {
 		t.Fatal(err)
 	}
 	return data
@@ -115,13 +115,13 @@ func checkStoreReadBack(t *testing.T, st store.Store, data interopDataset) {
 	}
 
 	chunk0 := data.points[:40]
-	if _, err := WritePoints(ctx, st, interopSweep, 0, chunk0, mem); err != nil {
+	if _, err := writePoints(ctx, st, interopSweep, 0, chunk0); err != nil {
 		t.Errorf("rewriting chunk 0 unchanged: got: %v want: no error", err)
 	}
 	changed := slices.Clone(chunk0)
 	changed[0].Attempt++
 	var conflict *store.ConflictError
-	if _, err := WritePoints(ctx, st, interopSweep, 0, changed, mem); !errors.As(err, &conflict) {
+	if _, err := writePoints(ctx, st, interopSweep, 0, changed); !errors.As(err, &conflict) {
 		t.Errorf("rewriting chunk 0 changed: got: %v want: a *store.ConflictError", err)
 	}
 
@@ -209,7 +209,7 @@ func wantPyPoint(t *testing.T, r PointRow) pyPoint {
 		Algorithm: string(r.Params.Algorithm), N: int64(r.Params.N), Mode: string(r.Params.Mode),
 		Eta: r.Params.Eta, InitScale: r.Params.InitScale, InputSpectrum: spectrum, SpectrumMin: lo, SpectrumMax: hi,
 		ConvTime: r.Result.ConvTime, ConvStep: r.Result.ConvStep, Diverged: r.Result.Diverged,
-		Status: r.Status, WorkerHost: r.WorkerHost, Attempt: r.Attempt,
+		Status: string(r.Status), WorkerHost: r.WorkerHost, Attempt: r.Attempt,
 	}
 	if r.Result.Diverged {
 		p.DivergeReason = &r.Result.DivergeReason

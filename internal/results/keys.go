@@ -1,9 +1,7 @@
 package results
 
 import (
-	"cmp"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -229,62 +227,4 @@ func QuarantineKey(sweepID, stamp, key string) string {
 		panic(err)
 	}
 	return QuarantinePrefix + sweepID + "/" + stamp + "/" + key
-}
-
-// Partitioned holds the rows of one partition.
-type Partitioned[R any] struct {
-	Partition Partition
-	Rows      []R
-}
-
-// SplitPoints splits a chunk's rows by partition (Params.Algorithm,
-// Params.N). Partitions come in (algorithm, n) order and rows keep their
-// order within a partition. When all rows share one partition, its Rows is
-// rows itself; otherwise rows are copied into one new slice per partition.
-func SplitPoints(rows []PointRow) []Partitioned[PointRow] {
-	return split(rows, func(r *PointRow) Partition {
-		return Partition{Algorithm: r.Params.Algorithm, N: r.Params.N}
-	})
-}
-
-// SplitTrajectories splits trajectory rows by partition (Algorithm, N).
-// Partitions come in (algorithm, n) order and rows keep their order within a
-// partition. When all rows share one partition, its Rows is rows itself;
-// otherwise rows are copied into one new slice per partition.
-func SplitTrajectories(rows []TrajectoryRow) []Partitioned[TrajectoryRow] {
-	return split(rows, func(r *TrajectoryRow) Partition {
-		return Partition{Algorithm: r.Algorithm, N: r.N}
-	})
-}
-
-func split[R any](rows []R, partitionOf func(*R) Partition) []Partitioned[R] {
-	if len(rows) == 0 {
-		return nil
-	}
-	first, same := partitionOf(&rows[0]), true
-	for i := range rows {
-		if partitionOf(&rows[i]) != first {
-			same = false
-			break
-		}
-	}
-	if same {
-		return []Partitioned[R]{{Partition: first, Rows: rows}}
-	}
-	var parts []Partitioned[R]
-	index := map[Partition]int{}
-	for i := range rows {
-		p := partitionOf(&rows[i])
-		j, ok := index[p]
-		if !ok {
-			j = len(parts)
-			index[p] = j
-			parts = append(parts, Partitioned[R]{Partition: p})
-		}
-		parts[j].Rows = append(parts[j].Rows, rows[i])
-	}
-	slices.SortFunc(parts, func(a, b Partitioned[R]) int {
-		return cmp.Or(cmp.Compare(a.Partition.Algorithm, b.Partition.Algorithm), cmp.Compare(a.Partition.N, b.Partition.N))
-	})
-	return parts
 }

@@ -69,21 +69,42 @@ type StatusCounts struct {
 	Failed       int64 `json:"failed"`
 }
 
+// Add counts one point of status s; a status not in [Statuses] is not
+// counted.
+func (c *StatusCounts) Add(s Status) {
+	switch s {
+	case StatusConverged:
+		c.Converged++
+	case StatusNotConverged:
+		c.NotConverged++
+	case StatusDiverged:
+		c.Diverged++
+	case StatusFailed:
+		c.Failed++
+	}
+}
+
+// Of returns the count of status s, 0 for a status not in [Statuses].
+func (c StatusCounts) Of(s Status) int64 {
+	switch s {
+	case StatusConverged:
+		return c.Converged
+	case StatusNotConverged:
+		return c.NotConverged
+	case StatusDiverged:
+		return c.Diverged
+	case StatusFailed:
+		return c.Failed
+	}
+	return 0
+}
+
 // CountStatuses counts rows by Status. Rows whose Status is not one of
 // [Statuses] are not counted.
 func CountStatuses(rows []PointRow) StatusCounts {
 	var c StatusCounts
 	for i := range rows {
-		switch rows[i].Status {
-		case StatusConverged:
-			c.Converged++
-		case StatusNotConverged:
-			c.NotConverged++
-		case StatusDiverged:
-			c.Diverged++
-		case StatusFailed:
-			c.Failed++
-		}
+		c.Add(rows[i].Status)
 	}
 	return c
 }

@@ -2,11 +2,11 @@ package results
 
 import (
 	"fmt"
-	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/isweep/isweep/internal/parquetwriter"
 )
 
 // Member is one row of a sweep's members table ([MembersSchema]).
@@ -17,40 +17,28 @@ type Member struct {
 	Chunk   int64
 }
 
-// membersDictionary are the members columns written with a dictionary:
-// a sweep's points are stored by few sweeps, in few chunks.
-var membersDictionary = []string{"sweep_id", "chunk"}
-
-var membersLayout = sync.OnceValue(func() *tableLayout {
-	return newTableLayout(MembersSchema, membersDictionary)
+// membersTable is the members table, one column a line in schema order
+// (see [MembersSchema]). A sweep's points are stored by few sweeps, in few
+// chunks: their columns are dictionary-encoded.
+var membersTable = newTable(TableMembers, []column[Member]{
+	required("point_id", plain, func(m *Member) string { return m.PointID }, func(m *Member, v string) { m.PointID = v }),
+	required("sweep_id", dictionary, func(m *Member) string { return m.SweepID }, func(m *Member, v string) { m.SweepID = v }),
+	required("chunk", dictionary, func(m *Member) int64 { return m.Chunk }, func(m *Member, v int64) { m.Chunk = v }),
 })
 
 // EncodeMembers encodes a members table; rows should come sorted by
 // PointID. It returns an error for a row without a point id or sweep id.
 func EncodeMembers(rows []Member) ([]byte, error) {
-	enc := membersLayout().encoder()
-	defer enc.release()
-	var pointID, sweepID columnBuffer[string]
-	var chunk columnBuffer[int64]
-	list := checkColumns(membersLayout(), []namedColumn{{"point_id", &pointID}, {"sweep_id", &sweepID}, {"chunk", &chunk}})
-	enc.start()
-	for start := 0; start < len(rows); start += RowGroupRows {
-		group := rows[start:min(len(rows), start+RowGroupRows)]
-		list.reset(len(group))
-		for i := range group {
-			m := &group[i]
+	return membersTable.encode(len(rows), func(buffers parquetwriter.Columns, start, end int) error {
+		for i := start; i < end; i++ {
+			m := &rows[i]
 			if m.PointID == "" || m.SweepID == "" {
-				return nil, fmt.Errorf("results: EncodeMembers: row %d has point id %q and sweep id %q; both are required", start+i, m.PointID, m.SweepID)
+				return fmt.Errorf("results: EncodeMembers: row %d has point id %q and sweep id %q; both are required", i, m.PointID, m.SweepID)
 			}
-			pointID.appendRequired(m.PointID)
-			sweepID.appendRequired(m.SweepID)
-			chunk.appendRequired(m.Chunk)
+			writeRow(membersTable.part, buffers, m)
 		}
-		if err := enc.writeRowGroup(list, len(group)); err != nil {
-			return nil, fmt.Errorf("results: EncodeMembers: %w", err)
-		}
-	}
-	return enc.finish(), nil
+		return nil
+	})
 }
 
 // DecodeMembers decodes a members table written by [EncodeMembers]. A nil
@@ -65,13 +53,11 @@ func DecodeMembers(data []byte, alloc memory.Allocator) ([]Member, error) {
 	}
 	defer part.close()
 	rows := make([]Member, 0, part.numRows)
-	var sweeps stringCache
 	err = part.each(func(rec arrow.RecordBatch) error {
-		pointID := column[*array.String](rec, "point_id")
-		sweepID := column[*array.String](rec, "sweep_id")
-		chunk := column[*array.Int64](rec, "chunk")
+		read := readers(membersTable.part, rec)
 		for i := 0; i < int(rec.NumRows()); i++ {
-			rows = append(rows, Member{PointID: pointID.Value(i), SweepID: sweeps.get(sweepID.Value(i)), Chunk: chunk.Value(i)})
+			rows = append(rows, Member{})
+			readRow(read, i, &rows[len(rows)-1])
 		}
 		return nil
 	})

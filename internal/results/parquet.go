@@ -164,9 +164,9 @@ func (p *parquetPart) each(fn func(rec arrow.RecordBatch) error) error {
 
 func (p *parquetPart) close() error { return p.reader.Close() }
 
-// column returns the column of rec named name as an array of type A. The
+// arrayOf returns the column of rec named name as an array of type A. The
 // schema was checked by openParquet, so a mismatch is a bug.
-func column[A arrow.Array](rec arrow.RecordBatch, name string) A {
+func arrayOf[A arrow.Array](rec arrow.RecordBatch, name string) A {
 	idx := rec.Schema().FieldIndices(name)
 	if len(idx) != 1 {
 		panic("results: column " + name + " missing after schema check")

@@ -19,7 +19,7 @@ import (
 // onePartition returns the rows of rows' largest partition.
 func onePartition(rows []PointRow) []PointRow {
 	var best []PointRow
-	for _, p := range SplitPoints(rows) {
+	for _, p := range splitPoints(rows) {
 		if len(p.Rows) > len(best) {
 			best = p.Rows
 		}
@@ -72,7 +72,7 @@ func TestPointsRoundTrip(t *testing.T) {
 			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 			defer mem.AssertSize(t, 0)
 
-			body, err := EncodePoints(tt.rows, mem)
+			body, err := EncodePoints(tt.rows)
 			if err != nil {
 				t.Fatalf("EncodePoints: %v", err)
 			}
@@ -94,11 +94,11 @@ func TestPointsRoundTrip(t *testing.T) {
 
 func TestEncodePointsIsDeterministic(t *testing.T) {
 	rows := onePartition(sweepRows(rand.New(rand.NewPCG(7, 8)), "det", 1, 0, 300))
-	first, err := EncodePoints(rows, nil)
+	first, err := EncodePoints(rows)
 	if err != nil {
 		t.Fatal(err)
 	}
-	second, err := EncodePoints(rows, nil)
+	second, err := EncodePoints(rows)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func TestPointsTimesAreMicrosecondsUTC(t *testing.T) {
 	in := time.Date(2026, 1, 2, 3, 4, 5, 678901234, paris)
 	rows := []PointRow{{SweepID: "s", PointID: "p", Params: dynamics.Params{Algorithm: dynamics.Direct, N: 2},
 		Status: StatusNotConverged, StartedAt: in}}
-	body, err := EncodePoints(rows, nil)
+	body, err := EncodePoints(rows)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +131,7 @@ func TestPointsTimesAreMicrosecondsUTC(t *testing.T) {
 
 func TestPointsFileLayout(t *testing.T) {
 	rows := samePartition(sweepRows(rand.New(rand.NewPCG(9, 10)), "layout", 2, 0, 2*RowGroupRows+5), Partition{Algorithm: dynamics.Interneuron, N: 16})
-	body, err := EncodePoints(rows, nil)
+	body, err := EncodePoints(rows)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,12 +172,13 @@ func TestPointsFileLayout(t *testing.T) {
 		}
 	}
 	schema := rdr.MetaData().Schema
-	for _, name := range PartitionColumns {
+	partitionColumns := []string{"algorithm", "n"}
+	for _, name := range partitionColumns {
 		if schema.ColumnIndexByName(name) >= 0 {
 			t.Errorf("partition column %q: got: stored in the file want: only in the path", name)
 		}
 	}
-	if got, want := schema.NumColumns(), len(PointsSchema.Fields())-len(PartitionColumns); got != want {
+	if got, want := schema.NumColumns(), len(PointsSchema.Fields())-len(partitionColumns); got != want {
 		t.Errorf("columns: got: %d want: %d", got, want)
 	}
 	for _, name := range []string{"conv_time", "conv_step", "diverge_reason", "error", "started_at", "finished_at"} {
@@ -211,7 +212,7 @@ func TestEncodePointsRejects(t *testing.T) {
 			defer mem.AssertSize(t, 0)
 			rows := []PointRow{good(), good()}
 			tt.modify(rows)
-			_, err := EncodePoints(rows, mem)
+			_, err := EncodePoints(rows)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("got: %v want: an error containing %q", err, tt.want)
 			}
@@ -220,7 +221,7 @@ func TestEncodePointsRejects(t *testing.T) {
 }
 
 func TestDecodeRejects(t *testing.T) {
-	traj, err := EncodeTrajectories(TrajectoryRows("s", "p", dynamics.Params{Algorithm: dynamics.Direct, N: 2}, []dynamics.Sample{{T: 1}}), nil)
+	traj, err := encodeTrajectoryRows(trajectoryRows("s", "p", dynamics.Params{Algorithm: dynamics.Direct, N: 2}, []dynamics.Sample{{T: 1}}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package results
 
 import (
-	"math"
 	"time"
 
 	"github.com/isweep/isweep/internal/dynamics"
@@ -24,7 +23,7 @@ type PointRow struct {
 	Result dynamics.Result
 	// Status is one of [StatusConverged], [StatusNotConverged],
 	// [StatusDiverged] or [StatusFailed].
-	Status string
+	Status Status
 	// Error is the message of a failed point; it must be empty unless
 	// Status is [StatusFailed].
 	Error string
@@ -58,31 +57,6 @@ type TrajectoryRow struct {
 	Error  float64
 	EigMin float64
 	EigMax float64
-}
-
-// TrajectoryRows returns the rows of the trajectories table for the samples
-// of one point, numbered from 0 in order. It panics if there are more than
-// math.MaxInt32 samples.
-func TrajectoryRows(sweepID, pointID string, params dynamics.Params, samples []dynamics.Sample) []TrajectoryRow {
-	if len(samples) > math.MaxInt32 {
-		panic("results: TrajectoryRows: more than MaxInt32 samples")
-	}
-	rows := make([]TrajectoryRow, len(samples))
-	for i, s := range samples {
-		rows[i] = TrajectoryRow{
-			SweepID:   sweepID,
-			PointID:   pointID,
-			Algorithm: params.Algorithm,
-			N:         params.N,
-			Sample:    int32(i),
-			T:         s.T,
-			Step:      s.Step,
-			Error:     s.Error,
-			EigMin:    s.EigMin,
-			EigMax:    s.EigMax,
-		}
-	}
-	return rows
 }
 
 // SummaryRow is one row of the summary table: the fastest convergence over

@@ -32,63 +32,39 @@ const (
 // Tables lists the table names.
 var Tables = []string{TablePoints, TableTrajectories, TableSummary, TableMembers}
 
-// Point statuses, the values of the status column and of [PointRow.Status].
+// Status is a point's outcome: the value of the status column and of
+// [PointRow.Status].
+type Status string
+
+// The point statuses.
 const (
 	// StatusConverged: the error reached tol within the horizon.
-	StatusConverged = "converged"
+	StatusConverged Status = "converged"
 	// StatusNotConverged: the run reached its horizon above tol.
-	StatusNotConverged = "not_converged"
+	StatusNotConverged Status = "not_converged"
 	// StatusDiverged: the run stopped early (see diverge_reason).
-	StatusDiverged = "diverged"
+	StatusDiverged Status = "diverged"
 	// StatusFailed: the point could not be run; error says why.
-	StatusFailed = "failed"
+	StatusFailed Status = "failed"
 )
 
-// Statuses lists the allowed point statuses in a fixed order.
-var Statuses = []string{StatusConverged, StatusNotConverged, StatusDiverged, StatusFailed}
+// Statuses lists the point statuses in a fixed order.
+var Statuses = []Status{StatusConverged, StatusNotConverged, StatusDiverged, StatusFailed}
 
 // RowGroupRows is the largest number of rows in one Parquet row group.
 const RowGroupRows = 64 * 1024
-
-// PartitionColumns are the Hive partition columns of the points and
-// trajectories tables, in path order. They are stored in the object key, not
-// inside the part files (see the package documentation).
-var PartitionColumns = []string{"algorithm", "n"}
-
-var (
-	timestampUTC = &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}
-	str          = arrow.BinaryTypes.String
-	f64          = arrow.PrimitiveTypes.Float64
-	i64          = arrow.PrimitiveTypes.Int64
-	i32          = arrow.PrimitiveTypes.Int32
-	boolean      = arrow.FixedWidthTypes.Boolean
-)
-
-func required(name string, t arrow.DataType) arrow.Field {
-	return arrow.Field{Name: name, Type: t}
-}
-
-func nullable(name string, t arrow.DataType) arrow.Field {
-	return arrow.Field{Name: name, Type: t, Nullable: true}
-}
 
 func tableMetadata(table string) *arrow.Metadata {
 	md := arrow.NewMetadata([]string{MetaSchemaVersion, MetaTable}, []string{SchemaVersion, table})
 	return &md
 }
 
-// withoutPartitionColumns returns s without the fields named in
-// PartitionColumns.
-func withoutPartitionColumns(s *arrow.Schema) *arrow.Schema {
-	var fields []arrow.Field
-	for _, f := range s.Fields() {
-		if f.Name == PartitionColumns[0] || f.Name == PartitionColumns[1] {
-			continue
-		}
-		fields = append(fields, f)
-	}
-	md := s.Metadata()
-	return arrow.NewSchema(fields, &md)
+func requiredField(name string, t arrow.DataType) arrow.Field {
+	return arrow.Field{Name: name, Type: t}
+}
+
+func nullableField(name string, t arrow.DataType) arrow.Field {
+	return arrow.Field{Name: name, Type: t, Nullable: true}
 }
 
 // PointsSchema is the points table as a reader of the points/ folder sees
@@ -122,50 +98,11 @@ func withoutPartitionColumns(s *arrow.Schema) *arrow.Schema {
 //
 // The part files hold [PointsPartSchema]: the same columns without
 // algorithm and n, which come from the path.
-var PointsSchema = arrow.NewSchema([]arrow.Field{
-	required("sweep_id", str),
-	required("point_id", str),
-	required("point_index", i64),
-	required("chunk", i64),
-	required("algorithm", str),
-	required("mode", str),
-	required("n", i64),
-	required("k", i64),
-	required("input_spectrum", str),
-	required("spectrum_min", f64),
-	required("spectrum_max", f64),
-	required("input_basis", str),
-	required("init_shape", str),
-	required("init_basis", str),
-	required("init_scale", f64),
-	required("init_spread", f64),
-	required("eta", f64),
-	required("tol", f64),
-	required("horizon", f64),
-	required("batch", i64),
-	required("record", i64),
-	required("seed", i64),
-	nullable("conv_time", f64),
-	nullable("conv_step", i64),
-	required("final_error", f64),
-	required("min_error", f64),
-	required("diverged", boolean),
-	nullable("diverge_reason", str),
-	required("steps", i64),
-	required("rhs_evals", i64),
-	required("status", str),
-	nullable("error", str),
-	required("code_version", str),
-	required("worker_host", str),
-	required("attempt", i32),
-	required("wall_seconds", f64),
-	nullable("started_at", timestampUTC),
-	nullable("finished_at", timestampUTC),
-}, tableMetadata(TablePoints))
+var PointsSchema = pointsTable.schema
 
 // PointsPartSchema is the schema of one points part file: [PointsSchema]
 // without the partition columns algorithm and n.
-var PointsPartSchema = withoutPartitionColumns(PointsSchema)
+var PointsPartSchema = pointsTable.partSchema
 
 // TrajectoriesSchema is the trajectories table as a reader of the
 // trajectories/ folder sees it, in long format: one row per recorded sample
@@ -182,22 +119,11 @@ var PointsPartSchema = withoutPartitionColumns(PointsSchema)
 //
 // The part files hold [TrajectoriesPartSchema]: the same columns without
 // algorithm and n, which come from the path.
-var TrajectoriesSchema = arrow.NewSchema([]arrow.Field{
-	required("sweep_id", str),
-	required("point_id", str),
-	required("algorithm", str),
-	required("n", i64),
-	required("sample", i32),
-	required("t", f64),
-	required("error", f64),
-	required("eig_min", f64),
-	required("eig_max", f64),
-	required("step", i64),
-}, tableMetadata(TableTrajectories))
+var TrajectoriesSchema = trajectoriesTable.schema
 
 // TrajectoriesPartSchema is the schema of one trajectories part file:
 // [TrajectoriesSchema] without the partition columns algorithm and n.
-var TrajectoriesPartSchema = withoutPartitionColumns(TrajectoriesSchema)
+var TrajectoriesPartSchema = trajectoriesTable.partSchema
 
 // SummarySchema is the summary table (sweeps/<sweep_id>/summary.parquet),
 // one row per (algorithm, mode, n, init_scale). Columns:
@@ -211,15 +137,15 @@ var TrajectoriesPartSchema = withoutPartitionColumns(TrajectoriesSchema)
 //	converged          int64    points with status converged
 //	diverged           int64    points with status diverged
 var SummarySchema = arrow.NewSchema([]arrow.Field{
-	required("algorithm", str),
-	required("mode", str),
-	required("n", i64),
-	required("init_scale", f64),
-	nullable("best_eta", f64),
-	nullable("best_conv_time", f64),
-	required("points", i64),
-	required("converged", i64),
-	required("diverged", i64),
+	requiredField("algorithm", arrow.BinaryTypes.String),
+	requiredField("mode", arrow.BinaryTypes.String),
+	requiredField("n", arrow.PrimitiveTypes.Int64),
+	requiredField("init_scale", arrow.PrimitiveTypes.Float64),
+	nullableField("best_eta", arrow.PrimitiveTypes.Float64),
+	nullableField("best_conv_time", arrow.PrimitiveTypes.Float64),
+	requiredField("points", arrow.PrimitiveTypes.Int64),
+	requiredField("converged", arrow.PrimitiveTypes.Int64),
+	requiredField("diverged", arrow.PrimitiveTypes.Int64),
 }, tableMetadata(TableSummary))
 
 // MembersSchema is a sweep's members table
@@ -238,8 +164,4 @@ var SummarySchema = arrow.NewSchema([]arrow.Field{
 //	point_id    string
 //	sweep_id    string  the sweep whose parts hold the point's rows
 //	chunk       int64   that sweep's chunk
-var MembersSchema = arrow.NewSchema([]arrow.Field{
-	required("point_id", str),
-	required("sweep_id", str),
-	required("chunk", i64),
-}, tableMetadata(TableMembers))
+var MembersSchema = membersTable.schema

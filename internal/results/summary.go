@@ -166,15 +166,15 @@ func DecodeSummary(data []byte, alloc memory.Allocator) ([]SummaryRow, error) {
 	var algorithms, modes stringCache
 	err = part.each(func(rec arrow.RecordBatch) error {
 		var (
-			algorithm    = column[*array.String](rec, "algorithm")
-			mode         = column[*array.String](rec, "mode")
-			n            = column[*array.Int64](rec, "n")
-			initScale    = column[*array.Float64](rec, "init_scale")
-			bestEta      = column[*array.Float64](rec, "best_eta")
-			bestConvTime = column[*array.Float64](rec, "best_conv_time")
-			points       = column[*array.Int64](rec, "points")
-			converged    = column[*array.Int64](rec, "converged")
-			diverged     = column[*array.Int64](rec, "diverged")
+			algorithm    = arrayOf[*array.String](rec, "algorithm")
+			mode         = arrayOf[*array.String](rec, "mode")
+			n            = arrayOf[*array.Int64](rec, "n")
+			initScale    = arrayOf[*array.Float64](rec, "init_scale")
+			bestEta      = arrayOf[*array.Float64](rec, "best_eta")
+			bestConvTime = arrayOf[*array.Float64](rec, "best_conv_time")
+			points       = arrayOf[*array.Int64](rec, "points")
+			converged    = arrayOf[*array.Int64](rec, "converged")
+			diverged     = arrayOf[*array.Int64](rec, "diverged")
 		)
 		for i := 0; i < int(rec.NumRows()); i++ {
 			r := SummaryRow{

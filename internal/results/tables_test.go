@@ -3,7 +3,6 @@ package results
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -30,7 +29,7 @@ func trajectorySamples(rng *rand.Rand, count int) []dynamics.Sample {
 func TestTrajectoryRows(t *testing.T) {
 	params := dynamics.Params{Algorithm: dynamics.Interneuron, N: 8}
 	samples := []dynamics.Sample{{T: 0, Step: 0, Error: 9, EigMin: 1, EigMax: 2}, {T: 0.5, Step: 3, Error: 0.5, EigMin: 1.5, EigMax: 1.7}}
-	got := TrajectoryRows("sw", "pt", params, samples)
+	got := trajectoryRows("sw", "pt", params, samples)
 	want := []TrajectoryRow{
 		{SweepID: "sw", PointID: "pt", Algorithm: dynamics.Interneuron, N: 8, Sample: 0, T: 0, Step: 0, Error: 9, EigMin: 1, EigMax: 2},
 		{SweepID: "sw", PointID: "pt", Algorithm: dynamics.Interneuron, N: 8, Sample: 1, T: 0.5, Step: 3, Error: 0.5, EigMin: 1.5, EigMax: 1.7},
@@ -45,21 +44,21 @@ func TestTrajectoriesRoundTrip(t *testing.T) {
 	params := dynamics.Params{Algorithm: dynamics.Direct, N: 32}
 	var long []TrajectoryRow
 	for p := range 80 {
-		long = append(long, TrajectoryRows("sweep-ü", "p"+string(rune('A'+p%26)), params, trajectorySamples(rng, 1000))...)
+		long = append(long, trajectoryRows("sweep-ü", "p"+string(rune('A'+p%26)), params, trajectorySamples(rng, 1000))...)
 	}
 	tests := []struct {
 		name string
 		rows []TrajectoryRow
 	}{
 		{"empty", nil},
-		{"one point", TrajectoryRows("s", "p", dynamics.Params{Algorithm: dynamics.Interneuron, N: 2}, []dynamics.Sample{{T: math.Inf(1), Step: -1, Error: math.NaN()}})},
+		{"one point", trajectoryRows("s", "p", dynamics.Params{Algorithm: dynamics.Interneuron, N: 2}, []dynamics.Sample{{T: math.Inf(1), Step: -1, Error: math.NaN()}})},
 		{"two row groups", long},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 			defer mem.AssertSize(t, 0)
-			body, err := EncodeTrajectories(tt.rows, mem)
+			body, err := encodeTrajectoryRows(tt.rows)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -74,62 +73,8 @@ func TestTrajectoriesRoundTrip(t *testing.T) {
 	}
 }
 
-func TestEncodeTrajectoriesRejectsTwoPartitions(t *testing.T) {
-	rows := append(TrajectoryRows("s", "a", dynamics.Params{Algorithm: dynamics.Direct, N: 2}, make([]dynamics.Sample, 2)),
-		TrajectoryRows("s", "b", dynamics.Params{Algorithm: dynamics.Interneuron, N: 2}, make([]dynamics.Sample, 1))...)
-	_, err := EncodeTrajectories(rows, nil)
-	want := `row 2 (point "b") is in partition algorithm=interneuron/n=2 but row 0 is in algorithm=direct/n=2`
-	if err == nil || !strings.Contains(err.Error(), want) {
-		t.Errorf("got: %v want: an error containing %q", err, want)
-	}
-}
-
-func TestEncodePointSamplesMatchesRows(t *testing.T) {
-	part := Partition{Algorithm: dynamics.Interneuron, N: 4}
-	params := dynamics.Params{Algorithm: part.Algorithm, N: part.N}
-	rng := rand.New(rand.NewPCG(3, 4))
-	// counts gives the samples of each point; the last case crosses row
-	// groups inside a point and at a point's end.
-	for _, tt := range []struct {
-		name   string
-		counts []int
-	}{
-		{"none", nil},
-		{"empty points", []int{0, 0}},
-		{"one point", []int{7}},
-		{"some empty", []int{3, 0, 5, 0}},
-		{"row groups", []int{RowGroupRows - 1, 1, 2*RowGroupRows + 3, 0, 10}},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			var points []PointSamples
-			var rows []TrajectoryRow
-			for i, c := range tt.counts {
-				pt := PointSamples{PointID: fmt.Sprintf("pt%d", i), Samples: trajectorySamples(rng, c)}
-				points = append(points, pt)
-				rows = append(rows, TrajectoryRows("sw", pt.PointID, params, pt.Samples)...)
-			}
-			mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
-			defer mem.AssertSize(t, 0)
-			want, err := EncodeTrajectories(rows, mem)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, n, err := EncodePointSamples("sw", part, points, mem)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if n != int64(len(rows)) {
-				t.Errorf("rows: got: %d want: %d", n, len(rows))
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("part: got: %d bytes want: the %d bytes EncodeTrajectories writes for the same rows", len(got), len(want))
-			}
-		})
-	}
-}
-
 func TestEncodePointSamplesRejectsBadPartition(t *testing.T) {
-	_, _, err := EncodePointSamples("sw", Partition{Algorithm: "../x", N: 2}, []PointSamples{{PointID: "p", Samples: make([]dynamics.Sample, 1)}}, nil)
+	_, _, err := EncodePointSamples("sw", Partition{Algorithm: "../x", N: 2}, []PointSamples{{PointID: "p", Samples: make([]dynamics.Sample, 1)}})
 	if err == nil || !strings.Contains(err.Error(), `"../x"`) {
 		t.Errorf("got: %v want: an error naming the algorithm \"../x\"", err)
 	}
@@ -138,7 +83,7 @@ func TestEncodePointSamplesRejectsBadPartition(t *testing.T) {
 func ptr[T any](v T) *T { return &v }
 
 // summaryPoint is a point of a hand-made Summarize case.
-func summaryPoint(algo dynamics.Algorithm, n int, scale, eta float64, status string, convTime *float64) PointRow {
+func summaryPoint(algo dynamics.Algorithm, n int, scale, eta float64, status Status, convTime *float64) PointRow {
 	return PointRow{
 		Params: dynamics.Params{Algorithm: algo, Mode: dynamics.Flow, N: n, InitScale: scale, Eta: eta},
 		Result: dynamics.Result{ConvTime: convTime, Diverged: status == StatusDiverged},
@@ -351,42 +296,6 @@ func TestIsPartOf(t *testing.T) {
 		if got := isPartOf(tt.name, tt.sweep); got != tt.want {
 			t.Errorf("isPartOf(%q, %q): got: %v want: %v", tt.name, tt.sweep, got, tt.want)
 		}
-	}
-}
-
-func TestSplitPoints(t *testing.T) {
-	rows := sweepRows(rand.New(rand.NewPCG(17, 18)), "split", 0, 0, 300)
-	parts := SplitPoints(rows)
-	seen := 0
-	for i, part := range parts {
-		if i > 0 {
-			prev := parts[i-1].Partition
-			if prev.Algorithm > part.Partition.Algorithm || (prev.Algorithm == part.Partition.Algorithm && prev.N >= part.Partition.N) {
-				t.Errorf("partition %d: got: %v after %v want: (algorithm, n) order", i, part.Partition, prev)
-			}
-		}
-		for j, r := range part.Rows {
-			if r.Params.Algorithm != part.Partition.Algorithm || r.Params.N != part.Partition.N {
-				t.Errorf("partition %v row %d: got: point of %s/n=%d", part.Partition, j, r.Params.Algorithm, r.Params.N)
-			}
-			if j > 0 && r.PointIndex <= part.Rows[j-1].PointIndex {
-				t.Errorf("partition %v row %d: got: point index %d after %d want: input order", part.Partition, j, r.PointIndex, part.Rows[j-1].PointIndex)
-			}
-		}
-		seen += len(part.Rows)
-	}
-	if got, want := len(parts), 6; got != want {
-		t.Errorf("partitions: got: %d want: %d (2 algorithms × 3 n)", got, want)
-	}
-	if seen != len(rows) {
-		t.Errorf("rows over all partitions: got: %d want: %d", seen, len(rows))
-	}
-	one := samePartition(slices.Clone(rows[:10]), Partition{Algorithm: dynamics.Direct, N: 2})
-	if parts := SplitPoints(one); len(parts) != 1 || &parts[0].Rows[0] != &one[0] {
-		t.Errorf("one partition: got: %d partitions want: 1 sharing the input slice", len(parts))
-	}
-	if parts := SplitPoints(nil); parts != nil {
-		t.Errorf("no rows: got: %v want: nil", parts)
 	}
 }
 

@@ -1,4 +1,4 @@
-package results
+package parquetwriter
 
 import (
 	"encoding/base64"
@@ -13,58 +13,6 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
-// This file writes flat Parquet files directly, without building Arrow
-// records: the columns of a table are filled from its rows (see
-// EncodePoints), then each column chunk is encoded, compressed with zstd
-// and written with its page headers, and the footer is written last. The
-// result is what pqarrow writes for the same Arrow schema (same Parquet
-// schema, logical types, ARROW:schema and key/value metadata, data page
-// v1, one row group per RowGroupRows rows); the encoding is chosen per
-// column:
-//
-//   - dictionary: the columns a table names (pointsDictionary,
-//     trajectoriesDictionary: grid parameters, repeated strings) get a
-//     PLAIN dictionary page and an RLE_DICTIONARY data page, unless a chunk
-//     has too many distinct values for a dictionary to pay
-//     (dictionaryLimit, pageBytes), when it is written PLAIN;
-//   - PLAIN for every other column, in data pages of about pageBytes;
-//   - definition levels of nullable columns: RLE / bit-packing hybrid.
-//
-// Every column chunk has statistics (NULL count, min and max; see
-// columnStats) so that readers can skip files and row groups when
-// filtering. Pages are compressed with zstd (see zstdEncoder).
-
-// Parquet enumerations (parquet.thrift) used in page headers and the
-// footer.
-const (
-	typeBoolean   = 0
-	typeInt32     = 1
-	typeInt64     = 2
-	typeDouble    = 5
-	typeByteArray = 6
-
-	convertedNone            = -1
-	convertedUTF8            = 0
-	convertedTimestampMicros = 10
-	convertedInt32           = 17
-	convertedInt64           = 18
-
-	encodingPlain          = 0
-	encodingRLE            = 3
-	encodingRLEDictionary  = 8
-	pageData               = 0
-	pageDictionary         = 2
-	codecZstd              = 6
-	repetitionRequired     = 0
-	repetitionOptional     = 1
-	logicalTypeString      = 1
-	logicalTypeTimestamp   = 8
-	logicalTypeInteger     = 10
-	timeUnitMicros         = 2
-	parquetFormatVersion   = 2
-	columnOrderTypeDefined = 1
-)
-
 // createdBy is the footer's created_by.
 const createdBy = "isweep results encoder"
 
@@ -77,7 +25,7 @@ const pageBytes = 1 << 20
 // dictionary page must also stay under pageBytes.
 func dictionaryLimit(n int) int { return max(1, n/2) }
 
-// parquetColumn is one column of a tableLayout.
+// parquetColumn is one column of a Layout.
 type parquetColumn struct {
 	name       string
 	physical   int32
@@ -92,10 +40,10 @@ type parquetColumn struct {
 	metaPrefix [2][]byte
 }
 
-// tableLayout is what every file of one table shares: its columns, the
-// footer parts that do not depend on the rows, and its metadata. It is
-// built once per table.
-type tableLayout struct {
+// Layout is what every file of one table shares: its columns, the footer
+// parts that do not depend on the rows, and its metadata. Build it once
+// per table with [NewLayout]; it is safe for concurrent use.
+type Layout struct {
 	columns []parquetColumn
 	// schemaFields are the footer's fields 1 (version) and 2 (schema).
 	schemaFields []byte
@@ -103,15 +51,16 @@ type tableLayout struct {
 	columnOrders []byte
 	// metadata is the file's key/value metadata: the Arrow schema's, then
 	// ARROW:schema.
-	metadata [][2]string
-	encoders sync.Pool // of *fileEncoder
+	metadata []KeyValue
+	encoders sync.Pool // of *Encoder
 }
 
-// newTableLayout returns the layout of files holding schema, with
-// dictionary encoding for the columns named in dictionary. It panics on a
-// type it does not write: a programmer error.
-func newTableLayout(schema *arrow.Schema, dictionary []string) *tableLayout {
-	l := &tableLayout{}
+// NewLayout returns the layout of files holding schema, with dictionary
+// encoding for the columns named in dictionary (a boolean column never has
+// one). It panics on a type it does not write (see the package
+// documentation): a programmer error.
+func NewLayout(schema *arrow.Schema, dictionary []string) *Layout {
+	l := &Layout{}
 	for _, f := range schema.Fields() {
 		c := parquetColumn{name: f.Name, nullable: f.Nullable, converted: convertedNone}
 		switch t := f.Type.(type) {
@@ -127,11 +76,11 @@ func newTableLayout(schema *arrow.Schema, dictionary []string) *tableLayout {
 			c.physical = typeBoolean
 		case *arrow.TimestampType:
 			if t.Unit != arrow.Microsecond || t.TimeZone != "UTC" {
-				panic("results: newTableLayout: column " + f.Name + ": only timestamp[us, UTC] is written")
+				panic("parquetwriter: NewLayout: column " + f.Name + ": only timestamp[us, UTC] is written")
 			}
 			c.physical, c.converted, c.logical = typeInt64, convertedTimestampMicros, logicalTypeTimestamp
 		default:
-			panic("results: newTableLayout: column " + f.Name + ": type " + f.Type.String() + " is not written")
+			panic("parquetwriter: NewLayout: column " + f.Name + ": type " + f.Type.String() + " is not written")
 		}
 		for _, name := range dictionary {
 			if name == f.Name && c.physical != typeBoolean {
@@ -140,55 +89,55 @@ func newTableLayout(schema *arrow.Schema, dictionary []string) *tableLayout {
 		}
 		for dict := range c.metaPrefix {
 			var w thriftWriter
-			w.i32(1, c.physical)
+			w.i32(columnMetaDataType, c.physical)
 			if dict == 1 {
-				w.beginList(2, thriftI32, 3)
+				w.beginList(columnMetaDataEncodings, thriftI32, 3)
 				w.i32Element(encodingPlain)
 				w.i32Element(encodingRLE)
 				w.i32Element(encodingRLEDictionary)
 			} else {
-				w.beginList(2, thriftI32, 2)
+				w.beginList(columnMetaDataEncodings, thriftI32, 2)
 				w.i32Element(encodingPlain)
 				w.i32Element(encodingRLE)
 			}
-			w.beginList(3, thriftBinary, 1)
+			w.beginList(columnMetaDataPathInSchema, thriftBinary, 1)
 			w.element(c.name)
-			w.i32(4, codecZstd)
+			w.i32(columnMetaDataCodec, codecZstd)
 			c.metaPrefix[dict] = w.buf
 		}
 		l.columns = append(l.columns, c)
 	}
 
 	var w thriftWriter
-	w.i32(1, parquetFormatVersion)
-	w.beginList(2, thriftStruct, len(l.columns)+1)
+	w.i32(fileMetaDataVersion, parquetFormatVersion)
+	w.beginList(fileMetaDataSchema, thriftStruct, len(l.columns)+1)
 	w.beginElement()
-	w.i32(3, repetitionRequired)
-	w.string(4, "schema")
-	w.i32(5, int32(len(l.columns)))
+	w.i32(schemaElementRepetitionType, repetitionRequired)
+	w.string(schemaElementName, "schema")
+	w.i32(schemaElementNumChildren, int32(len(l.columns)))
 	w.endStruct()
 	for _, c := range l.columns {
 		w.beginElement()
-		w.i32(1, c.physical)
+		w.i32(schemaElementType, c.physical)
 		if c.nullable {
-			w.i32(3, repetitionOptional)
+			w.i32(schemaElementRepetitionType, repetitionOptional)
 		} else {
-			w.i32(3, repetitionRequired)
+			w.i32(schemaElementRepetitionType, repetitionRequired)
 		}
-		w.string(4, c.name)
+		w.string(schemaElementName, c.name)
 		if c.converted != convertedNone {
-			w.i32(6, c.converted)
+			w.i32(schemaElementConvertedType, c.converted)
 		}
 		if c.logical != 0 {
-			w.beginStruct(10)
+			w.beginStruct(schemaElementLogicalType)
 			w.beginStruct(int16(c.logical))
 			switch c.logical {
 			case logicalTypeInteger:
-				w.byteField(1, c.bitWidth)
-				w.boolean(2, true)
+				w.byteField(intTypeBitWidth, c.bitWidth)
+				w.boolean(intTypeIsSigned, true)
 			case logicalTypeTimestamp:
-				w.boolean(1, true) // isAdjustedToUTC
-				w.beginStruct(2)
+				w.boolean(timestampTypeIsAdjustedToUTC, true)
+				w.beginStruct(timestampTypeUnit)
 				w.beginStruct(timeUnitMicros)
 				w.endStruct()
 				w.endStruct()
@@ -200,11 +149,11 @@ func newTableLayout(schema *arrow.Schema, dictionary []string) *tableLayout {
 	}
 	l.schemaFields = w.buf
 
-	w = thriftWriter{lastID: 6}
-	w.beginList(7, thriftStruct, len(l.columns))
+	w = thriftWriter{lastID: fileMetaDataCreatedBy}
+	w.beginList(fileMetaDataColumnOrders, thriftStruct, len(l.columns))
 	for range l.columns {
 		w.beginElement()
-		w.beginStruct(columnOrderTypeDefined)
+		w.beginStruct(columnOrderTypeOrder)
 		w.endStruct()
 		w.endStruct()
 	}
@@ -212,54 +161,41 @@ func newTableLayout(schema *arrow.Schema, dictionary []string) *tableLayout {
 
 	md := schema.Metadata()
 	for i, k := range md.Keys() {
-		l.metadata = append(l.metadata, [2]string{k, md.Values()[i]})
+		l.metadata = append(l.metadata, KeyValue{k, md.Values()[i]})
 	}
 	arrowSchema := flight.SerializeSchema(schema, memory.DefaultAllocator)
-	l.metadata = append(l.metadata, [2]string{"ARROW:schema", base64.StdEncoding.EncodeToString(arrowSchema)})
+	l.metadata = append(l.metadata, KeyValue{"ARROW:schema", base64.StdEncoding.EncodeToString(arrowSchema)})
 	return l
 }
 
-// namedColumn names a table's column buffer.
-type namedColumn struct {
-	name string
-	data columnData
+// NewColumns returns empty column buffers for the layout's columns, in
+// schema order: a *[ColumnBuffer] of string, int64 (also timestamps, in
+// the schema's unit), int32, float64 or bool, nullable as the column is.
+// Fill them row by row, then write them with [Encoder.WriteRowGroup].
+func (l *Layout) NewColumns() Columns {
+	cols := make(Columns, len(l.columns))
+	for i, c := range l.columns {
+		switch c.physical {
+		case typeByteArray:
+			cols[i] = &ColumnBuffer[string]{nullable: c.nullable}
+		case typeInt64:
+			cols[i] = &ColumnBuffer[int64]{nullable: c.nullable}
+		case typeInt32:
+			cols[i] = &ColumnBuffer[int32]{nullable: c.nullable}
+		case typeDouble:
+			cols[i] = &ColumnBuffer[float64]{nullable: c.nullable}
+		case typeBoolean:
+			cols[i] = &ColumnBuffer[bool]{nullable: c.nullable}
+		}
+	}
+	return cols
 }
 
-// checkColumns returns the buffers of columns after checking that they are
-// the layout's columns, in order and of the right type. A mismatch is a
-// programmer error: it panics.
-func checkColumns(l *tableLayout, columns []namedColumn) tableColumns {
-	if len(columns) != len(l.columns) {
-		panic(fmt.Sprintf("results: %d column buffers for a table of %d columns", len(columns), len(l.columns)))
-	}
-	list := make(tableColumns, len(columns))
-	for i, c := range columns {
-		want := l.columns[i]
-		var physical int32
-		switch c.data.(type) {
-		case *columnBuffer[string]:
-			physical = typeByteArray
-		case *columnBuffer[int64]:
-			physical = typeInt64
-		case *columnBuffer[int32]:
-			physical = typeInt32
-		case *columnBuffer[float64]:
-			physical = typeDouble
-		case *columnBuffer[bool]:
-			physical = typeBoolean
-		}
-		if c.name != want.name || physical != want.physical {
-			panic(fmt.Sprintf("results: column buffer %d is %s of physical type %d, the table's column is %s of type %d", i, c.name, physical, want.name, want.physical))
-		}
-		list[i] = c.data
-	}
-	return list
-}
-
-// fileEncoder encodes one file at a time; its buffers are reused across
-// files through tableLayout.encoders.
-type fileEncoder struct {
-	layout *tableLayout
+// Encoder writes one file at a time of a [Layout]: [Layout.Encoder], then
+// [Encoder.WriteRowGroup] for each row group, then [Encoder.Finish], then
+// [Encoder.Release]. Its buffers are reused across files.
+type Encoder struct {
+	layout *Layout
 	out    []byte // the file so far
 	page   []byte // uncompressed page
 	packed []byte // compressed page
@@ -292,22 +228,21 @@ type groupMeta struct {
 	compressed, uncompressed int64
 }
 
-func (l *tableLayout) encoder() *fileEncoder {
-	if e, ok := l.encoders.Get().(*fileEncoder); ok {
-		return e
+// Encoder returns an encoder, from the layout's pool, that has begun a new
+// file.
+func (l *Layout) Encoder() *Encoder {
+	e, ok := l.encoders.Get().(*Encoder)
+	if !ok {
+		e = &Encoder{layout: l}
 	}
-	return &fileEncoder{layout: l}
-}
-
-// start begins a new file.
-func (e *fileEncoder) start() {
 	e.out = append(e.out[:0], "PAR1"...)
 	e.arena, e.chunks, e.groups = e.arena[:0], e.chunks[:0], e.groups[:0]
+	return e
 }
 
-// release returns e to its layout's pool, keeping its buffers unless one
-// file made them very large.
-func (e *fileEncoder) release() {
+// Release returns e to its layout's pool, keeping its buffers unless one
+// file made them very large. e must not be used after.
+func (e *Encoder) Release() {
 	const keep = 64 << 20
 	if cap(e.out) > keep {
 		e.out = nil
@@ -325,31 +260,32 @@ func (e *fileEncoder) release() {
 	e.layout.encoders.Put(e)
 }
 
-// writeRowGroup writes one row group of numRows rows from columns, which
-// are in layout order.
-func (e *fileEncoder) writeRowGroup(columns tableColumns, numRows int) error {
+// WriteRowGroup writes one row group of numRows rows from columns, made by
+// the layout's [Layout.NewColumns]. It returns an error when the file
+// would hold more row groups, or a page more bytes, than Parquet allows.
+func (e *Encoder) WriteRowGroup(columns Columns, numRows int) error {
 	if len(columns) != len(e.layout.columns) {
-		panic(fmt.Sprintf("results: writeRowGroup: %d columns, layout has %d", len(columns), len(e.layout.columns)))
+		panic(fmt.Sprintf("parquetwriter: WriteRowGroup: %d columns, layout has %d", len(columns), len(e.layout.columns)))
 	}
 	if len(e.groups) == math.MaxInt16 {
-		return fmt.Errorf("a file holds at most %d row groups of %d rows; write fewer rows per part", math.MaxInt16, RowGroupRows)
+		return fmt.Errorf("a file holds at most %d row groups; write fewer rows per file", math.MaxInt16)
 	}
 	g := groupMeta{numRows: int64(numRows), offset: int64(len(e.out))}
 	for i, data := range columns {
 		col := &e.layout.columns[i]
-		if data.len() != numRows {
-			panic(fmt.Sprintf("results: writeRowGroup: column %s has %d values, want %d", col.name, data.len(), numRows))
+		if data.Len() != numRows {
+			panic(fmt.Sprintf("parquetwriter: WriteRowGroup: column %s has %d values, want %d", col.name, data.Len(), numRows))
 		}
 		var (
 			meta chunkMeta
 			err  error
 		)
 		switch d := data.(type) {
-		case *columnBuffer[int64]:
+		case *ColumnBuffer[int64]:
 			meta, err = writeChunk(e, col, d, &e.dictInt64, d.values)
-		case *columnBuffer[int32]:
+		case *ColumnBuffer[int32]:
 			meta, err = writeChunk(e, col, d, &e.dictInt32, d.values)
-		case *columnBuffer[float64]:
+		case *ColumnBuffer[float64]:
 			// Dictionary keys are the bits: +0 and −0 differ, NaN is NaN.
 			e.bits = e.bits[:0]
 			if col.dictionary {
@@ -358,15 +294,15 @@ func (e *fileEncoder) writeRowGroup(columns tableColumns, numRows int) error {
 				}
 			}
 			meta, err = writeChunk(e, col, d, &e.dictDouble, e.bits)
-		case *columnBuffer[string]:
+		case *ColumnBuffer[string]:
 			meta, err = writeChunk(e, col, d, &e.dictString, d.values)
-		case *columnBuffer[bool]:
+		case *ColumnBuffer[bool]:
 			meta, err = writeChunk[bool, int64](e, col, d, nil, nil)
 		default:
-			panic("results: writeRowGroup: unsupported column type")
+			panic("parquetwriter: WriteRowGroup: unsupported column type")
 		}
 		if err != nil {
-			return fmt.Errorf("results: column %s: %w", col.name, err)
+			return fmt.Errorf("parquetwriter: column %s: %w", col.name, err)
 		}
 		g.compressed += meta.compressed
 		g.uncompressed += meta.uncompressed
@@ -379,14 +315,11 @@ func (e *fileEncoder) writeRowGroup(columns tableColumns, numRows int) error {
 // writeChunk writes the column chunk of c: with a dictionary when the
 // column has one and keys (c's values as dictionary keys) have few enough
 // distinct values, else PLAIN.
-func writeChunk[T columnValue, K comparable](e *fileEncoder, col *parquetColumn, c *columnBuffer[T], dict *dictionary[K], keys []K) (chunkMeta, error) {
+func writeChunk[T Value, K comparable](e *Encoder, col *parquetColumn, c *ColumnBuffer[T], dict *dictionary[K], keys []K) (chunkMeta, error) {
 	n := len(c.values)
 	var valid []bool
 	if col.nullable {
 		valid = c.valid
-		if len(valid) != n {
-			panic("results: writeChunk: column " + col.name + " is nullable but was filled with appendRequired")
-		}
 	}
 	meta := chunkMeta{numValues: int64(n)}
 	if col.dictionary && n > c.nulls && dict.build(keys, valid, dictionaryLimit(n-c.nulls)) && plainBytes(dict.keys) < pageBytes {
@@ -442,7 +375,7 @@ func plainBytes(values any) int {
 
 // statsValues returns dictionary keys as computeStats takes them: the
 // keys of a double column as float64.
-func (e *fileEncoder) statsValues(keys any) any {
+func (e *Encoder) statsValues(keys any) any {
 	bits, ok := keys.([]uint64)
 	if !ok {
 		return keys
@@ -456,7 +389,7 @@ func (e *fileEncoder) statsValues(keys any) any {
 
 // pageEnd returns the end of the data page that starts at row lo: the
 // row after which the page's PLAIN values reach pageBytes.
-func pageEnd[T columnValue](values []T, lo int) int {
+func pageEnd[T Value](values []T, lo int) int {
 	switch v := any(values).(type) {
 	case []string:
 		size := 0
@@ -479,7 +412,7 @@ func pageEnd[T columnValue](values []T, lo int) int {
 // nullable column as a data page v1 stores them: their length, then the
 // RLE / bit-packing hybrid at bit width 1. A required column (valid nil)
 // has none.
-func (e *fileEncoder) appendLevels(dst []byte, valid []bool, lo, hi int) []byte {
+func (e *Encoder) appendLevels(dst []byte, valid []bool, lo, hi int) []byte {
 	if valid == nil {
 		return dst
 	}
@@ -501,7 +434,7 @@ func (e *fileEncoder) appendLevels(dst []byte, valid []bool, lo, hi int) []byte 
 // writePage compresses e.page and appends it with its header to the file.
 // It returns the page's compressed and uncompressed sizes, header
 // included.
-func (e *fileEncoder) writePage(pageType, numValues int, encoding, physical int32) (compressed, uncompressed int64, err error) {
+func (e *Encoder) writePage(pageType, numValues int, encoding, physical int32) (compressed, uncompressed int64, err error) {
 	if len(e.page) > math.MaxInt32 || numValues > math.MaxInt32 {
 		return 0, 0, fmt.Errorf("a page of %d values and %d bytes is larger than Parquet allows (2 GiB); write fewer rows per part", numValues, len(e.page))
 	}
@@ -512,21 +445,21 @@ func (e *fileEncoder) writePage(pageType, numValues int, encoding, physical int3
 	}
 	h := &e.header
 	h.reset(h.buf)
-	h.i32(1, int32(pageType))
-	h.i32(2, int32(len(e.page)))
-	h.i32(3, int32(len(e.packed)))
+	h.i32(pageHeaderType, int32(pageType))
+	h.i32(pageHeaderUncompressedPageSize, int32(len(e.page)))
+	h.i32(pageHeaderCompressedPageSize, int32(len(e.packed)))
 	if pageType == pageData {
-		h.beginStruct(5)
-		h.i32(1, int32(numValues))
-		h.i32(2, encoding)
-		h.i32(3, encodingRLE)
-		h.i32(4, encodingRLE)
+		h.beginStruct(pageHeaderDataPageHeader)
+		h.i32(dataPageHeaderNumValues, int32(numValues))
+		h.i32(dataPageHeaderEncoding, encoding)
+		h.i32(dataPageHeaderDefinitionLevelEncoding, encodingRLE)
+		h.i32(dataPageHeaderRepetitionLevelEncoding, encodingRLE)
 		h.endStruct()
 	} else {
-		h.beginStruct(7)
-		h.i32(1, int32(numValues))
-		h.i32(2, encoding)
-		h.boolean(3, false)
+		h.beginStruct(pageHeaderDictionaryPageHeader)
+		h.i32(dictionaryPageHeaderNumValues, int32(numValues))
+		h.i32(dictionaryPageHeaderEncoding, encoding)
+		h.boolean(dictionaryPageHeaderIsSorted, false)
 		h.endStruct()
 	}
 	header := h.end()
@@ -535,48 +468,45 @@ func (e *fileEncoder) writePage(pageType, numValues int, encoding, physical int3
 	return int64(len(header) + len(e.packed)), int64(len(header) + len(e.page)), nil
 }
 
-// finish writes the footer, with the key/value metadata of the layout and
-// then extra, and returns a copy of the file.
-func (e *fileEncoder) finish(extra ...[2]string) []byte {
+// KeyValue is an entry of a file's key/value metadata.
+type KeyValue struct{ Key, Value string }
+
+// Finish writes the footer, with the key/value metadata of the layout's
+// schema, then ARROW:schema, then extra, and returns a copy of the file.
+func (e *Encoder) Finish(extra ...KeyValue) []byte {
 	l := e.layout
 	w := &e.header
 	w.reset(w.buf)
-	w.raw(l.schemaFields, 2)
+	w.raw(l.schemaFields, fileMetaDataSchema)
 	var numRows int64
 	for _, g := range e.groups {
 		numRows += g.numRows
 	}
-	w.i64(3, numRows)
-	w.beginList(4, thriftStruct, len(e.groups))
+	w.i64(fileMetaDataNumRows, numRows)
+	w.beginList(fileMetaDataRowGroups, thriftStruct, len(e.groups))
 	for gi, g := range e.groups {
 		w.beginElement()
 		chunks := e.chunks[gi*len(l.columns) : (gi+1)*len(l.columns)]
-		w.beginList(1, thriftStruct, len(chunks))
+		w.beginList(rowGroupColumns, thriftStruct, len(chunks))
 		for ci := range chunks {
 			e.writeChunkMeta(&l.columns[ci], &chunks[ci])
 		}
-		w.i64(2, g.uncompressed)
-		w.i64(3, g.numRows)
-		w.i64(5, g.offset)
-		w.i64(6, g.compressed)
-		w.i16(7, int16(gi))
+		w.i64(rowGroupTotalByteSize, g.uncompressed)
+		w.i64(rowGroupNumRows, g.numRows)
+		w.i64(rowGroupFileOffset, g.offset)
+		w.i64(rowGroupTotalCompressedSize, g.compressed)
+		w.i16(rowGroupOrdinal, int16(gi))
 		w.endStruct()
 	}
-	w.beginList(5, thriftStruct, len(l.metadata)+len(extra))
-	for _, kv := range l.metadata {
+	w.beginList(fileMetaDataKeyValueMetadata, thriftStruct, len(l.metadata)+len(extra))
+	for _, kv := range append(l.metadata[:len(l.metadata):len(l.metadata)], extra...) {
 		w.beginElement()
-		w.string(1, kv[0])
-		w.string(2, kv[1])
+		w.string(keyValueKey, kv.Key)
+		w.string(keyValueValue, kv.Value)
 		w.endStruct()
 	}
-	for _, kv := range extra {
-		w.beginElement()
-		w.string(1, kv[0])
-		w.string(2, kv[1])
-		w.endStruct()
-	}
-	w.string(6, createdBy)
-	w.raw(l.columnOrders, 7)
+	w.string(fileMetaDataCreatedBy, createdBy)
+	w.raw(l.columnOrders, fileMetaDataColumnOrders)
 	footer := w.end()
 	e.out = append(e.out, footer...)
 	e.out = binary.LittleEndian.AppendUint32(e.out, uint32(len(footer)))
@@ -587,32 +517,32 @@ func (e *fileEncoder) finish(extra ...[2]string) []byte {
 }
 
 // writeChunkMeta writes one ColumnChunk element of a row group's columns.
-func (e *fileEncoder) writeChunkMeta(col *parquetColumn, m *chunkMeta) {
+func (e *Encoder) writeChunkMeta(col *parquetColumn, m *chunkMeta) {
 	w := &e.header
 	w.beginElement()
 	start := m.dataOffset
 	if m.dictionary {
 		start = m.dictOffset
 	}
-	w.i64(2, start) // file_offset
-	w.beginStruct(3)
+	w.i64(columnChunkFileOffset, start)
+	w.beginStruct(columnChunkMetaData)
 	if m.dictionary {
-		w.raw(col.metaPrefix[1], 4)
+		w.raw(col.metaPrefix[1], columnMetaDataCodec)
 	} else {
-		w.raw(col.metaPrefix[0], 4)
+		w.raw(col.metaPrefix[0], columnMetaDataCodec)
 	}
-	w.i64(5, m.numValues)
-	w.i64(6, m.uncompressed)
-	w.i64(7, m.compressed)
-	w.i64(9, m.dataOffset)
+	w.i64(columnMetaDataNumValues, m.numValues)
+	w.i64(columnMetaDataTotalUncompressedSize, m.uncompressed)
+	w.i64(columnMetaDataTotalCompressedSize, m.compressed)
+	w.i64(columnMetaDataDataPageOffset, m.dataOffset)
 	if m.dictionary {
-		w.i64(11, m.dictOffset)
+		w.i64(columnMetaDataDictionaryPageOffset, m.dictOffset)
 	}
-	w.beginStruct(12)
-	w.i64(3, m.stats.nulls)
+	w.beginStruct(columnMetaDataStatistics)
+	w.i64(statisticsNullCount, m.stats.nulls)
 	if m.stats.hasMinMax {
-		w.binary(5, m.stats.max)
-		w.binary(6, m.stats.min)
+		w.binary(statisticsMaxValue, m.stats.max)
+		w.binary(statisticsMinValue, m.stats.min)
 	}
 	w.endStruct()
 	w.endStruct()
@@ -644,7 +574,7 @@ func zstdEncoder(size int, physical int32) *zstd.Encoder {
 		newEncoder := func(literals zstd.EOption) *zstd.Encoder {
 			enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderCRC(false), zstd.WithZeroFrames(true), literals)
 			if err != nil {
-				panic("results: zstd encoder: " + err.Error())
+				panic("parquetwriter: zstd encoder: " + err.Error())
 			}
 			return enc
 		}
@@ -672,7 +602,7 @@ const rawPageBytes = 128
 // single-segment flag and a 1-byte content size, last-block header.
 func appendRawZstdFrame(dst, src []byte) []byte {
 	if len(src) > 255 {
-		panic("results: appendRawZstdFrame: page too long for a 1-byte content size")
+		panic("parquetwriter: appendRawZstdFrame: page too long for a 1-byte content size")
 	}
 	dst = append(dst, 0x28, 0xb5, 0x2f, 0xfd) // magic number
 	dst = append(dst, 0x20, byte(len(src)))   // single segment, 1-byte content size

@@ -1,13 +1,10 @@
-package results
+package parquetwriter
 
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
-	"math/rand/v2"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -22,25 +19,29 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/apache/thrift/lib/go/thrift"
 	"github.com/klauspost/compress/zstd"
-
-	"github.com/isweep/isweep/internal/dynamics"
-	"github.com/isweep/isweep/internal/store"
 )
 
 // encoderTestSchema has a column of every kind the direct encoder writes:
 // each value type, required and nullable, with and without a dictionary.
-var encoderTestSchema = arrow.NewSchema([]arrow.Field{
-	required("dict_int", i64),
-	required("dict_str", str),
-	nullable("dict_f64", f64),
-	nullable("dict_i32", i32),
-	nullable("opt_int", i64),
-	required("plain_f64", f64),
-	nullable("opt_str", str),
-	required("flag", boolean),
-	nullable("opt_flag", boolean),
-	nullable("ts", timestampUTC),
-}, tableMetadata("encoder-test"))
+var encoderTestSchema = func() *arrow.Schema {
+	required := func(name string, t arrow.DataType) arrow.Field { return arrow.Field{Name: name, Type: t} }
+	nullable := func(name string, t arrow.DataType) arrow.Field {
+		return arrow.Field{Name: name, Type: t, Nullable: true}
+	}
+	md := arrow.NewMetadata([]string{"test.table"}, []string{"encoder-test"})
+	return arrow.NewSchema([]arrow.Field{
+		required("dict_int", arrow.PrimitiveTypes.Int64),
+		required("dict_str", arrow.BinaryTypes.String),
+		nullable("dict_f64", arrow.PrimitiveTypes.Float64),
+		nullable("dict_i32", arrow.PrimitiveTypes.Int32),
+		nullable("opt_int", arrow.PrimitiveTypes.Int64),
+		required("plain_f64", arrow.PrimitiveTypes.Float64),
+		nullable("opt_str", arrow.BinaryTypes.String),
+		required("flag", arrow.FixedWidthTypes.Boolean),
+		nullable("opt_flag", arrow.FixedWidthTypes.Boolean),
+		nullable("ts", &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}),
+	}, &md)
+}()
 
 var encoderTestDictionary = []string{"dict_int", "dict_str", "dict_f64", "dict_i32"}
 
@@ -58,64 +59,46 @@ type testRow struct {
 	ts       *int64
 }
 
-type testColumns struct {
-	dictInt           columnBuffer[int64]
-	dictStr, optStr   columnBuffer[string]
-	dictF64, plainF64 columnBuffer[float64]
-	dictI32           columnBuffer[int32]
-	optInt, ts        columnBuffer[int64]
-	flag, optFlag     columnBuffer[bool]
-	list              tableColumns
-}
-
-var encoderTestLayout = sync.OnceValue(func() *tableLayout {
-	return newTableLayout(encoderTestSchema, encoderTestDictionary)
+var encoderTestLayout = sync.OnceValue(func() *Layout {
+	return NewLayout(encoderTestSchema, encoderTestDictionary)
 })
 
-func newTestColumns() *testColumns {
-	c := &testColumns{}
-	c.list = checkColumns(encoderTestLayout(), []namedColumn{
-		{"dict_int", &c.dictInt}, {"dict_str", &c.dictStr}, {"dict_f64", &c.dictF64}, {"dict_i32", &c.dictI32},
-		{"opt_int", &c.optInt}, {"plain_f64", &c.plainF64}, {"opt_str", &c.optStr}, {"flag", &c.flag},
-		{"opt_flag", &c.optFlag}, {"ts", &c.ts},
-	})
-	return c
-}
-
-func appendOptional[T columnValue](c *columnBuffer[T], v *T) {
+func appendOptional[T Value](c Column, v *T) {
+	b := c.(*ColumnBuffer[T])
 	if v == nil {
-		c.appendNull()
+		b.AppendNull()
 	} else {
-		c.append(*v)
+		b.Append(*v)
 	}
 }
+
+func appendValue[T Value](c Column, v T) { c.(*ColumnBuffer[T]).Append(v) }
 
 // encodeTestTable writes one row group per element of groups.
 func encodeTestTable(t *testing.T, groups [][]testRow) []byte {
 	t.Helper()
-	enc := encoderTestLayout().encoder()
-	defer enc.release()
-	cols := newTestColumns()
-	enc.start()
+	enc := encoderTestLayout().Encoder()
+	defer enc.Release()
+	cols := encoderTestLayout().NewColumns()
 	for _, g := range groups {
-		cols.list.reset(len(g))
+		cols.Reset(len(g))
 		for _, r := range g {
-			cols.dictInt.appendRequired(r.dictInt)
-			cols.dictStr.appendRequired(r.dictStr)
-			appendOptional(&cols.dictF64, r.dictF64)
-			appendOptional(&cols.dictI32, r.dictI32)
-			appendOptional(&cols.optInt, r.optInt)
-			cols.plainF64.appendRequired(r.plainF64)
-			appendOptional(&cols.optStr, r.optStr)
-			cols.flag.appendRequired(r.flag)
-			appendOptional(&cols.optFlag, r.optFlag)
-			appendOptional(&cols.ts, r.ts)
+			appendValue(cols[0], r.dictInt)
+			appendValue(cols[1], r.dictStr)
+			appendOptional(cols[2], r.dictF64)
+			appendOptional(cols[3], r.dictI32)
+			appendOptional(cols[4], r.optInt)
+			appendValue(cols[5], r.plainF64)
+			appendOptional(cols[6], r.optStr)
+			appendValue(cols[7], r.flag)
+			appendOptional(cols[8], r.optFlag)
+			appendOptional(cols[9], r.ts)
 		}
-		if err := enc.writeRowGroup(cols.list, len(g)); err != nil {
+		if err := enc.WriteRowGroup(cols, len(g)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return enc.finish([2]string{"extra", "value"})
+	return enc.Finish(KeyValue{"extra", "value"})
 }
 
 func optionalAt[T any, A interface {
@@ -588,116 +571,6 @@ func TestDirectEncoderSplitsPages(t *testing.T) {
 	}
 }
 
-// TestEncodedSchemaMatchesPqarrow checks that the direct encoder writes the
-// Parquet schema, Arrow schema and metadata pqarrow writes for the same
-// Arrow schema, so that every reader sees the same table.
-func TestEncodedSchemaMatchesPqarrow(t *testing.T) {
-	traj, err := EncodeTrajectories(TrajectoryRows("s", "p", dynamics.Params{Algorithm: dynamics.Direct, N: 2}, []dynamics.Sample{{T: 1}, {T: 2}}), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	points, err := EncodePoints(onePartition(sweepRows(rand.New(rand.NewPCG(11, 12)), "schema", 0, 0, 50)), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		name      string
-		body      []byte
-		schema    *arrow.Schema
-		partition bool
-	}{
-		{"points", points, PointsPartSchema, true},
-		{"trajectories", traj, TrajectoriesPartSchema, true},
-		{"test table", encodeTestTable(t, [][]testRow{{{dictStr: "a"}}}), encoderTestSchema, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-			defer mem.AssertSize(t, 0)
-			rdr, err := file.NewParquetReader(bytes.NewReader(tt.body), file.WithReadProps(parquet.NewReaderProperties(mem)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer rdr.Close()
-			want, err := pqarrow.ToParquet(tt.schema, nil, pqarrow.DefaultWriterProps())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := rdr.MetaData().Schema; !got.Equals(want) {
-				t.Errorf("Parquet schema: got:\n%s\nwant:\n%s", got, want)
-			}
-			for i := 0; i < want.NumColumns(); i++ {
-				g, w := rdr.MetaData().Schema.Column(i), want.Column(i)
-				if !g.LogicalType().Equals(w.LogicalType()) || g.ConvertedType() != w.ConvertedType() {
-					t.Errorf("column %s: got: %s / %s want: %s / %s", w.Name(), g.LogicalType(), g.ConvertedType(), w.LogicalType(), w.ConvertedType())
-				}
-			}
-			fr, err := pqarrow.NewFileReader(rdr, pqarrow.ArrowReadProperties{}, mem)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := fr.Schema()
-			if err != nil {
-				t.Fatal(err)
-			}
-			// The reader adds PARQUET:field_id metadata to each field:
-			// compare names, types, nullability and the schema metadata.
-			sameFields := slices.EqualFunc(got.Fields(), tt.schema.Fields(), func(a, b arrow.Field) bool {
-				return a.Name == b.Name && arrow.TypeEqual(a.Type, b.Type) && a.Nullable == b.Nullable
-			})
-			if !sameFields || !got.Metadata().Equal(tt.schema.Metadata()) {
-				t.Errorf("Arrow schema: got:\n%s\nwant:\n%s", got, tt.schema)
-			}
-			kv := rdr.MetaData().KeyValueMetadata()
-			keys := kv.Keys()
-			wantKeys := append(slices.Clone(tt.schema.Metadata().Keys()), "ARROW:schema")
-			if tt.partition {
-				wantKeys = append(wantKeys, MetaPartition)
-			} else {
-				wantKeys = append(wantKeys, "extra")
-			}
-			if !slices.Equal(keys, wantKeys) {
-				t.Errorf("key/value metadata keys: got: %q want: %q", keys, wantKeys)
-			}
-			if v := rdr.MetaData().Version(); v != parquet.V2_LATEST {
-				t.Errorf("format version: got: %v want: %v", v, parquet.V2_LATEST)
-			}
-		})
-	}
-}
-
-// TestEncodeConcurrently encodes parts from several goroutines at once (the
-// encoders and their buffers are pooled and shared) and checks each against
-// the same part encoded alone.
-func TestEncodeConcurrently(t *testing.T) {
-	var parts [][]PointRow
-	for i := range 8 {
-		parts = append(parts, onePartition(sweepRows(rand.New(rand.NewPCG(uint64(i), 99)), "conc", int64(i), int64(i)*1000, 50+i*300)))
-	}
-	want := make([][]byte, len(parts))
-	for i, rows := range parts {
-		var err error
-		if want[i], err = EncodePoints(rows, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var wg sync.WaitGroup
-	got := make([][]byte, 4*len(parts))
-	for j := range got {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			got[j], _ = EncodePoints(parts[j%len(parts)], nil)
-		}()
-	}
-	wg.Wait()
-	for j := range got {
-		if !bytes.Equal(got[j], want[j%len(parts)]) {
-			t.Errorf("part %d encoded concurrently: got: %d bytes want: the %d bytes encoded alone", j%len(parts), len(got[j]), len(want[j%len(parts)]))
-		}
-	}
-}
-
 // thriftValue is a decoded Thrift compact-protocol value: a field list for
 // a struct, a slice for a list, or a scalar.
 type thriftField struct {
@@ -814,116 +687,6 @@ func TestThriftWriter(t *testing.T) {
 	}
 	if buf.Len() != 0 {
 		t.Errorf("bytes after the struct: got: %d want: 0", buf.Len())
-	}
-}
-
-// statisticsSweep returns the chunks of a sweep with the values statistics
-// get wrong most easily: NaN, ±0, ±Inf, empty strings, negative numbers,
-// columns entirely NULL in a chunk, a chunk of one row.
-func statisticsSweep() [][]PointRow {
-	const sweep = "sw-stats"
-	rng := rand.New(rand.NewPCG(31, 41))
-	chunk0 := sweepRows(rng, sweep, 0, 0, 60)
-	chunk1 := sweepRows(rng, sweep, 1, 60, 40)
-	for i := range chunk1 {
-		r := &chunk1[i]
-		switch i % 5 {
-		case 0:
-			r.Result.FinalError = math.NaN()
-		case 1:
-			r.Result.MinError, r.WallSeconds = math.Copysign(0, -1), 0
-		case 2:
-			r.Result.FinalError, r.Params.Seed = math.Inf(-1), -r.Params.Seed
-		case 3:
-			r.WorkerHost, r.CodeVersion = "", ""
-		}
-		r.Result.ConvTime, r.Result.ConvStep = nil, nil
-		if r.Status == StatusConverged {
-			r.Status = StatusNotConverged
-		}
-	}
-	chunk2 := sweepRows(rng, sweep, 2, 100, 1)
-	chunk2[0].Result.FinalError = math.NaN()
-	return [][]PointRow{chunk0, chunk1, chunk2}
-}
-
-// TestInteropStatistics has pyarrow check the statistics of every column
-// chunk against the data, and DuckDB, which skips row groups by them, count
-// filtered rows from the files as it does from the same rows without
-// statistics (testdata/check_statistics.py).
-func TestInteropStatistics(t *testing.T) {
-	requirePython(t)
-	root := filepath.Join(t.TempDir(), "results")
-	ctx := context.Background()
-	st, err := store.Open(ctx, root, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rng := rand.New(rand.NewPCG(5, 9))
-	for chunk, rows := range statisticsSweep() {
-		if _, err := WritePoints(ctx, st, "sw-stats", int64(chunk), rows, nil); err != nil {
-			t.Fatal(err)
-		}
-		var traj []TrajectoryRow
-		for _, r := range rows {
-			samples := trajectorySamples(rng, 1+rng.IntN(5))
-			samples[0].Error = math.NaN()
-			traj = append(traj, TrajectoryRows(r.SweepID, r.PointID, r.Params, samples)...)
-		}
-		if _, err := WriteTrajectories(ctx, st, "sw-stats", int64(chunk), traj, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	out := runPython(t, nil, "check_statistics.py", "--root", root)
-	var report struct {
-		Files          int      `json:"files"`
-		ColumnsChecked int      `json:"columns_checked"`
-		Queries        int      `json:"queries"`
-		Mismatches     []string `json:"mismatches"`
-	}
-	if err := json.Unmarshal(out, &report); err != nil {
-		t.Fatalf("parse check_statistics.py output: %v\n%s", err, out)
-	}
-	if report.Files < 10 || report.ColumnsChecked < 10*len(TrajectoriesPartSchema.Fields()) || report.Queries == 0 {
-		t.Errorf("checked: got: %d files, %d column chunks, %d queries want: at least 10 files, every column chunk, some queries",
-			report.Files, report.ColumnsChecked, report.Queries)
-	}
-	for _, m := range report.Mismatches {
-		t.Error(m)
-	}
-}
-
-// TestSpectrumCacheOutlivesRows checks the cache of spectrum JSON that
-// pooled encoders keep across parts: a spectrum changed in place by the
-// caller, or differing only in the sign of a zero, gets its own JSON.
-func TestSpectrumCacheOutlivesRows(t *testing.T) {
-	values := []float64{1, 2, 3}
-	row := func(id string, s dynamics.Spectrum) PointRow {
-		return PointRow{SweepID: "s", PointID: id, Params: dynamics.Params{Algorithm: dynamics.Direct, N: 3, InputSpectrum: s}, Status: StatusConverged}
-	}
-	first := []PointRow{row("p0", dynamics.Spectrum{Values: values})}
-	if _, err := EncodePoints(first, nil); err != nil {
-		t.Fatal(err)
-	}
-	values[1] = 20 // the caller reuses its slice for the next part
-	second := []PointRow{
-		row("p1", dynamics.Spectrum{Values: values}),
-		row("p2", dynamics.Spectrum{Values: []float64{0}}),
-		row("p3", dynamics.Spectrum{Values: []float64{math.Copysign(0, -1)}}),
-		row("p4", dynamics.Spectrum{Min: 0.5, Max: 1}),
-	}
-	body, err := EncodePoints(second, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := DecodePoints(body, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range got {
-		if d := diffRows([]dynamics.Spectrum{got[i].Params.InputSpectrum}, []dynamics.Spectrum{second[i].Params.InputSpectrum}); d != "" {
-			t.Errorf("%s input_spectrum: %s", second[i].PointID, d)
-		}
 	}
 }
 

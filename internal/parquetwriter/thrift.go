@@ -1,6 +1,141 @@
-package results
+package parquetwriter
 
 import "encoding/binary"
+
+// Parquet's file format is described in parquet.thrift (Apache Parquet,
+// parquet-format): page headers and the footer are Thrift structs written
+// with the compact protocol. The constants below name the field ids and
+// enumeration values of that file that this package writes, with the
+// struct's name as prefix; their values are the ids and values of
+// parquet.thrift.
+
+// Enumerations of parquet.thrift.
+const (
+	// Type: physical types.
+	typeBoolean   = 0
+	typeInt32     = 1
+	typeInt64     = 2
+	typeDouble    = 5
+	typeByteArray = 6
+
+	// ConvertedType (the legacy logical types, written beside LogicalType
+	// for old readers); convertedNone means the field is left out.
+	convertedNone            = -1
+	convertedUTF8            = 0
+	convertedTimestampMicros = 10
+	convertedInt32           = 17
+	convertedInt64           = 18
+
+	// FieldRepetitionType.
+	repetitionRequired = 0
+	repetitionOptional = 1
+
+	// Encoding.
+	encodingPlain         = 0
+	encodingRLE           = 3
+	encodingRLEDictionary = 8
+
+	// CompressionCodec.
+	codecZstd = 6
+
+	// PageType.
+	pageData       = 0
+	pageDictionary = 2
+
+	// FileMetaData.version: the format version pqarrow writes for
+	// parquet.V2_LATEST.
+	parquetFormatVersion = 2
+)
+
+// Field ids of parquet.thrift's structs.
+const (
+	// PageHeader.
+	pageHeaderType                 = 1
+	pageHeaderUncompressedPageSize = 2
+	pageHeaderCompressedPageSize   = 3
+	pageHeaderDataPageHeader       = 5
+	pageHeaderDictionaryPageHeader = 7
+
+	// DataPageHeader.
+	dataPageHeaderNumValues               = 1
+	dataPageHeaderEncoding                = 2
+	dataPageHeaderDefinitionLevelEncoding = 3
+	dataPageHeaderRepetitionLevelEncoding = 4
+
+	// DictionaryPageHeader.
+	dictionaryPageHeaderNumValues = 1
+	dictionaryPageHeaderEncoding  = 2
+	dictionaryPageHeaderIsSorted  = 3
+
+	// Statistics.
+	statisticsNullCount = 3
+	statisticsMaxValue  = 5
+	statisticsMinValue  = 6
+
+	// ColumnMetaData.
+	columnMetaDataType                  = 1
+	columnMetaDataEncodings             = 2
+	columnMetaDataPathInSchema          = 3
+	columnMetaDataCodec                 = 4
+	columnMetaDataNumValues             = 5
+	columnMetaDataTotalUncompressedSize = 6
+	columnMetaDataTotalCompressedSize   = 7
+	columnMetaDataDataPageOffset        = 9
+	columnMetaDataDictionaryPageOffset  = 11
+	columnMetaDataStatistics            = 12
+
+	// ColumnChunk.
+	columnChunkFileOffset = 2
+	columnChunkMetaData   = 3
+
+	// RowGroup.
+	rowGroupColumns             = 1
+	rowGroupTotalByteSize       = 2
+	rowGroupNumRows             = 3
+	rowGroupFileOffset          = 5
+	rowGroupTotalCompressedSize = 6
+	rowGroupOrdinal             = 7
+
+	// SchemaElement.
+	schemaElementType           = 1
+	schemaElementRepetitionType = 3
+	schemaElementName           = 4
+	schemaElementNumChildren    = 5
+	schemaElementConvertedType  = 6
+	schemaElementLogicalType    = 10
+
+	// LogicalType (a union: the field id says which type).
+	logicalTypeString    = 1
+	logicalTypeTimestamp = 8
+	logicalTypeInteger   = 10
+
+	// IntType.
+	intTypeBitWidth = 1
+	intTypeIsSigned = 2
+
+	// TimestampType.
+	timestampTypeIsAdjustedToUTC = 1
+	timestampTypeUnit            = 2
+
+	// TimeUnit (a union).
+	timeUnitMicros = 2
+
+	// KeyValue.
+	keyValueKey   = 1
+	keyValueValue = 2
+
+	// ColumnOrder (a union).
+	columnOrderTypeOrder = 1
+
+	// FileMetaData.
+	fileMetaDataVersion          = 1
+	fileMetaDataSchema           = 2
+	fileMetaDataNumRows          = 3
+	fileMetaDataRowGroups        = 4
+	fileMetaDataKeyValueMetadata = 5
+	fileMetaDataCreatedBy        = 6
+	fileMetaDataColumnOrders     = 7
+)
 
 // Thrift compact protocol type codes (Apache Thrift, "compact protocol"
 // specification), as they appear in field headers and list headers.
@@ -133,7 +268,7 @@ func (w *thriftWriter) raw(b []byte, lastID int16) {
 func (w *thriftWriter) end() []byte {
 	w.buf = append(w.buf, 0)
 	if len(w.stack) != 0 {
-		panic("results: thrift struct left open")
+		panic("parquetwriter: thrift struct left open")
 	}
 	return w.buf
 }
