@@ -14,6 +14,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"time"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/interceptor"
@@ -44,6 +45,10 @@ type Options struct {
 	// Interceptors wrap the worker's workflows and activities, earlier ones
 	// outermost (a Monitor's Interceptor, for instance). Default none.
 	Interceptors []interceptor.WorkerInterceptor
+	// StopTimeout is how long the worker's Stop waits for the activities
+	// running to end before it cancels them (see Drainer for a stop that
+	// hands them back). Default 0: they are cancelled at once.
+	StopTimeout time.Duration
 	// OnFatalError is called when the worker stops polling because of an
 	// error it cannot recover from (the namespace was deleted, the
 	// credentials were revoked). Default nil: the error is only logged;
@@ -82,6 +87,7 @@ func New(c client.Client, opts Options) (sdkworker.Worker, error) {
 		MaxHeartbeatThrottleInterval: activities.HeartbeatEvery,
 		Interceptors:                 opts.Interceptors,
 		OnFatalError:                 opts.OnFatalError,
+		WorkerStopTimeout:            opts.StopTimeout,
 	})
 	Register(w, acts)
 	return w, nil

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -15,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
@@ -60,6 +60,15 @@ type workerConfig struct {
 	tlsServerName string
 	// s3CAFile is a PEM bundle trusted for S3 over TLS.
 	s3CAFile string
+	// grace is how long the activities running at a stop may take to
+	// finish before they are handed back. Default defaultGrace.
+	grace time.Duration
+	// idleExit stops the worker after that long without work. Default 0:
+	// never.
+	idleExit time.Duration
+	// connectTimeout is how long the worker waits for its server and
+	// namespace. Default defaultConnectTimeout.
+	connectTimeout time.Duration
 
 	fs *flag.FlagSet
 }
@@ -78,6 +87,9 @@ func (c *workerConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.tlsKey, "tls-key", "", "PEM client key for mTLS (default $TEMPORAL_TLS_CLIENT_KEY_PATH)")
 	fs.StringVar(&c.tlsCA, "tls-ca", "", "PEM authorities of the Temporal server's certificate (default $TEMPORAL_TLS_SERVER_CA_CERT_PATH, else the system's)")
 	fs.StringVar(&c.tlsServerName, "tls-server-name", "", "name verified in the Temporal server's certificate (default $TEMPORAL_TLS_SERVER_NAME, else the address's host)")
+	fs.DurationVar(&c.grace, "grace", defaultGrace, "on SIGTERM or SIGINT, stop polling and let the chunks running finish for this long, then hand them back to Temporal to run on another worker (0: hand back at once)")
+	fs.DurationVar(&c.idleExit, "idle-exit", 0, "stop (exit 0) after this long without work, such as 5m, to release a batch allocation when the sweeps end (default 0: never)")
+	fs.DurationVar(&c.connectTimeout, "connect-timeout", defaultConnectTimeout, "wait this long for the Temporal server and its namespace, trying again with growing pauses, before exiting 3 or 5 (0: try once)")
 	fs.StringVar(&c.s3CAFile, "s3-ca-file", "", "PEM authorities trusted for S3 over TLS, besides the system's (default $AWS_CA_BUNDLE)")
 }
 
@@ -173,6 +185,15 @@ func (c *workerConfig) validate(strictEnv bool) (client.Options, error) {
 	}
 	if err := checkInt("concurrency", c.concurrency, 1, -1, "points integrated at once"); err != nil {
 		errs = append(errs, errors.Unwrap(err))
+	}
+	for _, err := range []error{
+		checkDuration("grace", c.grace, 0, 24*time.Hour, false, "how long running chunks may finish after a stop signal"),
+		checkDuration("idle-exit", c.idleExit, time.Second, 30*24*time.Hour, true, "how long without work before the worker stops"),
+		checkDuration("connect-timeout", c.connectTimeout, 0, 24*time.Hour, false, "how long to wait for the Temporal server"),
+	} {
+		if err != nil {
+			errs = append(errs, errors.Unwrap(err))
+		}
 	}
 	if strings.TrimSpace(c.tf.taskQueue) == "" {
 		bad("-task-queue %q is empty: give the task queue the workers poll (default %s)", c.tf.taskQueue, worker.DefaultTaskQueue)
@@ -302,6 +323,12 @@ func (c *workerConfig) printConfig(w io.Writer, opts client.Options) {
 		metrics = c.metricsAddr + " (/healthz, /readyz, /metrics)"
 	}
 	fmt.Fprintf(w, "health and metrics: %s\n", metrics)
+	idle := "never"
+	if c.idleExit > 0 {
+		idle = "after " + shortDuration(c.idleExit) + " without work"
+	}
+	fmt.Fprintf(w, "stop:               running chunks finish within %s, then are handed back; idle exit %s\n", shortDuration(c.grace), idle)
+	fmt.Fprintf(w, "connect timeout:    %s\n", shortDuration(c.connectTimeout))
 	creds := "none (folder outputs only)"
 	switch {
 	case os.Getenv("AWS_ACCESS_KEY_ID") != "":
@@ -321,13 +348,4 @@ func (c *workerConfig) printConfig(w io.Writer, opts client.Options) {
 	if c.s3CAFile != "" {
 		fmt.Fprintf(w, "S3 CA file:         %s\n", c.s3CAFile)
 	}
-}
-
-// dialWorker connects to the Temporal server with opts.
-func dialWorker(ctx context.Context, opts client.Options) (client.Client, error) {
-	c, err := client.DialContext(ctx, opts)
-	if err != nil {
-		return nil, dialError(opts.HostPort, opts.Namespace, err)
-	}
-	return c, nil
 }
