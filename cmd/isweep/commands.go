@@ -322,10 +322,10 @@ func cmdWorker(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 	var cfg workerConfig
 	cfg.register(fs)
-	if err := parseFlags(fs, args, 0, "worker [flags]\n\nPolls a Temporal server for sweep work. Settings come from the flags, then Temporal's\nenvironment variables (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS…),\nISWEEP_TASK_QUEUE, ISWEEP_CONCURRENCY, ISWEEP_METRICS_ADDR; S3 from AWS_* variables or a\ncredentials file. -check validates them all without connecting.\n\n"+workerExitCodes+"\n\nFlags:"); err != nil {
+	if err := parseFlags(fs, args, 0, "worker [flags]\n\nPolls a Temporal server for sweep work. Settings come from the flags, then Temporal's\nenvironment variables (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS…),\nthen a profile of Temporal's configuration file (TEMPORAL_CONFIG_FILE, TEMPORAL_PROFILE),\nISWEEP_TASK_QUEUE, ISWEEP_CONCURRENCY, ISWEEP_METRICS_ADDR; S3 from AWS_* variables or a\ncredentials file. -check validates them all without connecting.\n\n"+workerExitCodes+"\n\nFlags:"); err != nil {
 		return err
 	}
-	opts, err := cfg.validate(cfg.check)
+	opts, res, err := cfg.validate(cfg.check)
 	if err != nil {
 		if u, ok := err.(interface{ Unwrap() []error }); ok && len(u.Unwrap()) > 1 {
 			return fail(exitBadInput, "invalid configuration:\n%v", err)
@@ -333,7 +333,7 @@ func cmdWorker(ctx context.Context, args []string) error {
 		return fail(exitBadInput, "%v", err)
 	}
 	if cfg.check {
-		cfg.printConfig(os.Stdout, opts)
+		cfg.printConfig(os.Stdout, opts, res)
 		fmt.Println("configuration ok")
 		return nil
 	}

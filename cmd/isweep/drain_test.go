@@ -186,3 +186,36 @@ func TestWorkerWaitsThenGivesUp(t *testing.T) {
 		t.Errorf("no namespace: got: exit %d:\n%s\nwant: exit %d pointing at temporal operator namespace create", code, out, exitNoNamespace)
 	}
 }
+
+// TestProfileForWorkerAndSubmit configures `isweep worker` and `isweep
+// submit` through a Temporal configuration file and TEMPORAL_PROFILE
+// only, the way the temporal CLI is configured: the profile chosen names
+// the embedded server, the default one a port where nothing listens.
+func TestProfileForWorkerAndSubmit(t *testing.T) {
+	dir := t.TempDir()
+	port := proctest.FreePort(t)
+	server := startIsweep(t, dir, nil, "server", "-db", filepath.Join(dir, "temporal.db"), "-port", strconv.Itoa(port), "-ui-port", "-1")
+	waitOutput(t, server, "Temporal frontend on")
+	nowhere := proctest.FreePort(t)
+	writeFile(t, dir, "temporal.toml", fmt.Sprintf("[profile.default]\naddress = \"127.0.0.1:%d\"\n\n[profile.lab]\naddress = \"127.0.0.1:%d\"\nnamespace = \"default\"\n\n[profile.lab.grpc_meta]\nx-lab = \"whitening\"\n", nowhere, port))
+	env := []string{"TEMPORAL_ADDRESS=", "TEMPORAL_NAMESPACE=", "TEMPORAL_CONFIG_FILE=" + filepath.Join(dir, "temporal.toml"), "TEMPORAL_PROFILE=lab"}
+
+	code, out := runIsweepEnv(t, dir, append(env, "TEMPORAL_GRPC_META_X_RUN=7", "TEMPORAL_TLS_SERVER_CA_CERT_DATA="), time.Minute, "worker", "-check")
+	if code != 0 || !strings.Contains(out, "profile lab") || !strings.Contains(out, fmt.Sprintf("127.0.0.1:%d", port)) || !strings.Contains(out, "x-lab, x-run") {
+		t.Fatalf("worker -check: got: exit %d:\n%s\nwant: exit 0, the profile lab's address and metadata", code, out)
+	}
+	w := startIsweep(t, dir, env, "worker", "-concurrency", "1")
+	waitOutput(t, w, "polling task queue")
+	spec := writeFile(t, dir, "small.yaml", fmt.Sprintf(smallSpec, "out"))
+	if code, out := runIsweepEnv(t, dir, env, 3*time.Minute, "submit", "-watch", spec); code != 0 {
+		t.Fatalf("submit -watch with the profile: exit %d:\n%s", code, out)
+	}
+	if rows := readPoints(t, filepath.Join(dir, "out"), sweepIDOf(t, dir, spec)); len(rows) != 6 {
+		t.Errorf("got: %d rows, want: 6", len(rows))
+	}
+	// A profile the file does not have is refused, naming it.
+	code, out = runIsweepEnv(t, dir, []string{"TEMPORAL_CONFIG_FILE=" + filepath.Join(dir, "temporal.toml"), "TEMPORAL_PROFILE=nosuch"}, time.Minute, "status", "0123456789abcdef")
+	if code != exitBadInput || !strings.Contains(out, `profile "nosuch"`) {
+		t.Errorf("unknown profile: got: exit %d:\n%s\nwant: exit %d naming it", code, out, exitBadInput)
+	}
+}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"flag"
@@ -17,24 +16,10 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
-	sdklog "go.temporal.io/sdk/log"
 
+	"github.com/isweep/isweep/internal/temporalclient"
 	"github.com/isweep/isweep/worker"
 )
-
-// knownTemporalEnv are the TEMPORAL_* variables a worker reads (see
-// worker.ClientOptionsFromEnv).
-var knownTemporalEnv = []string{
-	"TEMPORAL_ADDRESS",
-	"TEMPORAL_NAMESPACE",
-	"TEMPORAL_API_KEY",
-	"TEMPORAL_TLS",
-	"TEMPORAL_TLS_CLIENT_CERT_PATH",
-	"TEMPORAL_TLS_CLIENT_KEY_PATH",
-	"TEMPORAL_TLS_SERVER_CA_CERT_PATH",
-	"TEMPORAL_TLS_SERVER_NAME",
-	"TEMPORAL_TLS_DISABLE_HOST_VERIFICATION",
-}
 
 // knownIsweepEnv are the ISWEEP_* variables a worker reads.
 var knownIsweepEnv = []string{
@@ -129,55 +114,20 @@ func (c *workerConfig) applyEnv() error {
 	return nil
 }
 
-// tlsSettings are the environment's Temporal TLS settings overridden by
-// the flags.
-func (c *workerConfig) tlsSettings() (worker.TLSSettings, error) {
-	s, err := worker.TLSSettingsFromEnv()
-	if err != nil {
-		return s, err
-	}
-	if c.tlsOn {
-		s.Enabled = true
-	}
-	for _, o := range []struct {
-		flag string
-		dst  *string
-	}{{c.tlsCert, &s.ClientCertPath}, {c.tlsKey, &s.ClientKeyPath}, {c.tlsCA, &s.ServerCACertPath}, {c.tlsServerName, &s.ServerName}} {
-		if o.flag != "" {
-			*o.dst = o.flag
-		}
-	}
-	return s, nil
-}
-
-// clientOptions returns the Temporal client options: address and namespace
-// from the flags or the environment, TLS from the flags or the
-// environment, the API key from TEMPORAL_API_KEY only.
-func (c *workerConfig) clientOptions(logger sdklog.Logger) (client.Options, error) {
-	opts, err := worker.ClientOptionsFromEnv(c.tf.address, c.tf.namespace, logger)
-	if err != nil {
-		return client.Options{}, err
-	}
-	settings, err := c.tlsSettings()
-	if err != nil {
-		return client.Options{}, err
-	}
-	cfg, err := settings.Config()
-	if err != nil {
-		return client.Options{}, err
-	}
-	if cfg == nil && opts.Credentials != nil {
-		// An API key always travels over TLS.
-		cfg = &tls.Config{MinVersion: tls.VersionTLS12}
-	}
-	opts.ConnectionOptions.TLS = cfg
-	return opts, nil
+// clientOptions returns the Temporal client options: the profile of the
+// configuration file, then the TEMPORAL_* variables, then the flags
+// (address, namespace, TLS); strict refuses keys the file should not have.
+func (c *workerConfig) clientOptions(strict bool) (client.Options, temporalclient.Resolved, error) {
+	s := c.tf.settings()
+	s.TLS, s.TLSCert, s.TLSKey, s.TLSCA, s.TLSServerName = c.tlsOn, c.tlsCert, c.tlsKey, c.tlsCA, c.tlsServerName
+	s.Strict = strict
+	return temporalclient.Load(s, nil)
 }
 
 // validate checks every setting and returns one error naming each bad one.
 // strictEnv also refuses TEMPORAL_* and ISWEEP_* variables the worker does
 // not read (a misspelt name in a deployment file).
-func (c *workerConfig) validate(strictEnv bool) (client.Options, error) {
+func (c *workerConfig) validate(strictEnv bool) (client.Options, temporalclient.Resolved, error) {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if err := c.applyEnv(); err != nil {
@@ -203,23 +153,17 @@ func (c *workerConfig) validate(strictEnv bool) (client.Options, error) {
 			bad("-metrics-addr %q: %v; give host:port such as :9090 or 127.0.0.1:9090, or leave it empty for none", c.metricsAddr, err)
 		}
 	}
-	opts, err := c.clientOptions(nil)
+	opts, res, err := c.clientOptions(strictEnv)
 	if err != nil {
 		errs = append(errs, err)
-	} else {
-		source := "-address"
-		if c.tf.address == "" {
-			source = "TEMPORAL_ADDRESS"
-		}
-		if err := checkTemporalAddress(opts.HostPort, source); err != nil {
-			errs = append(errs, err)
-		}
+	} else if err := checkTemporalAddress(opts.HostPort, res.AddressSource); err != nil {
+		errs = append(errs, err)
 	}
 	errs = append(errs, checkS3Env(c.s3CAFile)...)
 	if strictEnv {
 		errs = append(errs, unknownEnv()...)
 	}
-	return opts, errors.Join(errs...)
+	return opts, res, errors.Join(errs...)
 }
 
 func checkListenAddr(addr string) error {
@@ -283,8 +227,8 @@ func unknownEnv() []error {
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
 		switch {
-		case strings.HasPrefix(name, "TEMPORAL_") && !slices.Contains(knownTemporalEnv, name):
-			errs = append(errs, fmt.Errorf("environment variable %s is not read by isweep worker; fix its name (known: %s) or remove it", name, strings.Join(knownTemporalEnv, ", ")))
+		case strings.HasPrefix(name, "TEMPORAL_") && !temporalclient.Known(name):
+			errs = append(errs, fmt.Errorf("environment variable %s is not read by isweep worker; fix its name (known: %s, %s*) or remove it", name, strings.Join(temporalclient.EnvVars, ", "), temporalclient.GRPCMetaPrefix))
 		case strings.HasPrefix(name, "ISWEEP_") && !slices.Contains(knownIsweepEnv, name):
 			errs = append(errs, fmt.Errorf("environment variable %s is not read by isweep worker; fix its name (known: %s) or remove it", name, strings.Join(knownIsweepEnv, ", ")))
 		}
@@ -294,7 +238,12 @@ func unknownEnv() []error {
 
 // printConfig writes the resolved configuration, naming where secrets come
 // from but never their values.
-func (c *workerConfig) printConfig(w io.Writer, opts client.Options) {
+func (c *workerConfig) printConfig(w io.Writer, opts client.Options, res temporalclient.Resolved) {
+	config := "none"
+	if res.ConfigFile != "" {
+		config = res.ConfigFile + ", profile " + res.Profile
+	}
+	fmt.Fprintf(w, "temporal config:    %s\n", config)
 	fmt.Fprintf(w, "temporal address:   %s\n", opts.HostPort)
 	fmt.Fprintf(w, "namespace:          %s\n", opts.Namespace)
 	fmt.Fprintf(w, "task queue:         %s\n", c.tf.taskQueue)
@@ -314,10 +263,14 @@ func (c *workerConfig) printConfig(w io.Writer, opts client.Options) {
 	}
 	fmt.Fprintf(w, "temporal TLS:       %s\n", tlsState)
 	apiKey := "none"
-	if opts.Credentials != nil {
-		apiKey = "from TEMPORAL_API_KEY"
+	if res.APIKey {
+		apiKey = "from TEMPORAL_API_KEY or the profile"
 	}
 	fmt.Fprintf(w, "temporal API key:   %s\n", apiKey)
+	if len(res.GRPCMeta) > 0 {
+		slices.Sort(res.GRPCMeta)
+		fmt.Fprintf(w, "gRPC metadata:      %s\n", strings.Join(res.GRPCMeta, ", "))
+	}
 	metrics := "off"
 	if c.metricsAddr != "" {
 		metrics = c.metricsAddr + " (/healthz, /readyz, /metrics)"
