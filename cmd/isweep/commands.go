@@ -346,6 +346,8 @@ func cmdWorker(ctx context.Context, args []string) error {
 	}
 	defer stopProfile()
 	opts.Logger = quietLogger(os.Stderr, slog.LevelWarn)
+	sdkMetrics := worker.NewSDKMetrics()
+	opts.MetricsHandler = sdkMetrics.Handler()
 	c, err := connectWorker(ctx, opts, cfg.connectTimeout, os.Stderr)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -356,6 +358,7 @@ func cmdWorker(ctx context.Context, args []string) error {
 	}
 	defer c.Close()
 	monitor := worker.NewMonitor(c)
+	monitor.Registry().MustRegister(sdkMetrics)
 	drainer := worker.NewDrainer()
 	fatal := make(chan error, 1)
 	w, err := worker.New(c, worker.Options{

@@ -40,16 +40,7 @@ var workerMetricsRE = regexp.MustCompile(`health and metrics on http://(\S+)`)
 // worker r (started with -metrics-addr).
 func chunksInFlight(t *testing.T, r *runCmd) int {
 	t.Helper()
-	m := workerMetricsRE.FindStringSubmatch(r.out.String())
-	if m == nil {
-		t.Fatalf("no metrics address in the worker's log:\n%s", r.out.String())
-	}
-	resp, err := http.Get("http://" + m[1] + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
+	sc := bufio.NewScanner(strings.NewReader(workerMetrics(t, r)))
 	for sc.Scan() {
 		if v, ok := strings.CutPrefix(sc.Text(), "isweep_chunks_in_flight "); ok {
 			n, err := strconv.ParseFloat(v, 64)
@@ -59,8 +50,27 @@ func chunksInFlight(t *testing.T, r *runCmd) int {
 			return int(n)
 		}
 	}
-	_, _ = io.Copy(io.Discard, resp.Body)
 	return 0
+}
+
+// workerMetrics returns the text of the /metrics of the worker r
+// (started with -metrics-addr).
+func workerMetrics(t *testing.T, r *runCmd) string {
+	t.Helper()
+	m := workerMetricsRE.FindStringSubmatch(r.out.String())
+	if m == nil {
+		t.Fatalf("no metrics address in the worker's log:\n%s", r.out.String())
+	}
+	resp, err := http.Get("http://" + m[1] + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(body)
 }
 
 // waitChunkRunning waits until the worker r computes a chunk.
@@ -204,7 +214,7 @@ func TestProfileForWorkerAndSubmit(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "profile lab") || !strings.Contains(out, fmt.Sprintf("127.0.0.1:%d", port)) || !strings.Contains(out, "x-lab, x-run") {
 		t.Fatalf("worker -check: got: exit %d:\n%s\nwant: exit 0, the profile lab's address and metadata", code, out)
 	}
-	w := startIsweep(t, dir, env, "worker", "-concurrency", "1")
+	w := startIsweep(t, dir, env, "worker", "-concurrency", "1", "-metrics-addr", "127.0.0.1:0")
 	waitOutput(t, w, "polling task queue")
 	spec := writeFile(t, dir, "small.yaml", fmt.Sprintf(smallSpec, "out"))
 	if code, out := runIsweepEnv(t, dir, env, 3*time.Minute, "submit", "-watch", spec); code != 0 {
@@ -212,6 +222,19 @@ func TestProfileForWorkerAndSubmit(t *testing.T) {
 	}
 	if rows := readPoints(t, filepath.Join(dir, "out"), sweepIDOf(t, dir, spec)); len(rows) != 6 {
 		t.Errorf("got: %d rows, want: 6", len(rows))
+	}
+
+	// The worker's /metrics has the SDK's metrics next to isweep's: the
+	// schedule-to-start latency of the chunks it ran, its task slots.
+	metrics := workerMetrics(t, w)
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`(?m)^temporal_activity_schedule_to_start_latency_seconds_count\{[^}]*activity_type="RunChunk"[^}]*\} [1-9]`),
+		regexp.MustCompile(`(?m)^temporal_worker_task_slots_available\{[^}]*worker_type="ActivityWorker"[^}]*\} \d`),
+		regexp.MustCompile(`(?m)^isweep_points_total\{status="converged"\} [1-9]`),
+	} {
+		if !want.MatchString(metrics) {
+			t.Errorf("/metrics: got:\n%s\nwant: a line matching %s", metrics, want)
+		}
 	}
 	// A profile the file does not have is refused, naming it.
 	code, out = runIsweepEnv(t, dir, []string{"TEMPORAL_CONFIG_FILE=" + filepath.Join(dir, "temporal.toml"), "TEMPORAL_PROFILE=nosuch"}, time.Minute, "status", "0123456789abcdef")
