@@ -129,7 +129,7 @@ func Load(s Settings, logger log.Logger) (client.Options, Resolved, error) {
 		// A file named must exist (envconfig takes a missing one for an
 		// empty one).
 		if _, err := os.Stat(file); err != nil {
-			return client.Options{}, res, fmt.Errorf("Temporal configuration file %s (-config-file or TEMPORAL_CONFIG_FILE): %v; give a TOML file with [profile.NAME] tables", file, pathReason(err))
+			return client.Options{}, res, fmt.Errorf("the Temporal configuration file %s (-config-file or TEMPORAL_CONFIG_FILE): %v; give a TOML file with [profile.NAME] tables", file, pathReason(err))
 		}
 	}
 	if _, err := os.Stat(file); err == nil {
@@ -194,7 +194,7 @@ func Load(s Settings, logger log.Logger) (client.Options, Resolved, error) {
 	}
 	opts, err := prof.ToClientOptions(envconfig.ToClientOptionsRequest{})
 	if err != nil {
-		return client.Options{}, res, fmt.Errorf("Temporal client configuration: %v", err)
+		return client.Options{}, res, fmt.Errorf("the Temporal client configuration: %v", err)
 	}
 	if opts.ConnectionOptions.TLS != nil && opts.ConnectionOptions.TLS.MinVersion == 0 {
 		opts.ConnectionOptions.TLS.MinVersion = tls.VersionTLS12
