@@ -12,11 +12,13 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -312,13 +314,18 @@ func cmdServer(ctx context.Context, args []string) (err error) {
 }
 
 func cmdWorker(ctx context.Context, args []string) error {
+	// The signals are heard here as well as by ctx, to name them and to
+	// hear a second one while the worker stops.
+	signals := make(chan os.Signal, 4)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(signals)
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 	var cfg workerConfig
 	cfg.register(fs)
-	if err := parseFlags(fs, args, 0, "worker [flags]\n\nPolls a Temporal server for sweep work. Settings come from the flags, then Temporal's\nenvironment variables (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS…),\nISWEEP_TASK_QUEUE, ISWEEP_CONCURRENCY, ISWEEP_METRICS_ADDR; S3 from AWS_* variables or a\ncredentials file. -check validates them all without connecting."); err != nil {
+	if err := parseFlags(fs, args, 0, "worker [flags]\n\nPolls a Temporal server for sweep work. Settings come from the flags, then Temporal's\nenvironment variables (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS…),\nthen a profile of Temporal's configuration file (TEMPORAL_CONFIG_FILE, TEMPORAL_PROFILE),\nISWEEP_TASK_QUEUE, ISWEEP_CONCURRENCY, ISWEEP_METRICS_ADDR; S3 from AWS_* variables or a\ncredentials file. -check validates them all without connecting.\n\n"+workerExitCodes+"\n\nFlags:"); err != nil {
 		return err
 	}
-	opts, err := cfg.validate(cfg.check)
+	opts, res, err := cfg.validate(cfg.check)
 	if err != nil {
 		if u, ok := err.(interface{ Unwrap() []error }); ok && len(u.Unwrap()) > 1 {
 			return fail(exitBadInput, "invalid configuration:\n%v", err)
@@ -326,7 +333,7 @@ func cmdWorker(ctx context.Context, args []string) error {
 		return fail(exitBadInput, "%v", err)
 	}
 	if cfg.check {
-		cfg.printConfig(os.Stdout, opts)
+		cfg.printConfig(os.Stdout, opts, res)
 		fmt.Println("configuration ok")
 		return nil
 	}
@@ -339,19 +346,28 @@ func cmdWorker(ctx context.Context, args []string) error {
 	}
 	defer stopProfile()
 	opts.Logger = quietLogger(os.Stderr, slog.LevelWarn)
-	c, err := dialWorker(ctx, opts)
+	sdkMetrics := worker.NewSDKMetrics()
+	opts.MetricsHandler = sdkMetrics.Handler()
+	c, err := connectWorker(ctx, opts, cfg.connectTimeout, os.Stderr)
 	if err != nil {
+		if ctx.Err() != nil {
+			fmt.Fprintln(os.Stderr, "isweep worker: stopped before it connected")
+			return nil
+		}
 		return err
 	}
 	defer c.Close()
 	monitor := worker.NewMonitor(c)
+	monitor.Registry().MustRegister(sdkMetrics)
+	drainer := worker.NewDrainer()
 	fatal := make(chan error, 1)
 	w, err := worker.New(c, worker.Options{
 		TaskQueue:    cfg.tf.taskQueue,
 		Concurrency:  cfg.concurrency,
 		CodeVersion:  version(),
 		Store:        store.Options{CAFile: cfg.s3CAFile},
-		Interceptors: []interceptor.WorkerInterceptor{monitor.Interceptor()},
+		Interceptors: []interceptor.WorkerInterceptor{monitor.Interceptor(), drainer.Interceptor()},
+		StopTimeout:  cfg.grace + handBackTime,
 		OnFatalError: func(err error) {
 			select {
 			case fatal <- err:
@@ -373,20 +389,36 @@ func cmdWorker(ctx context.Context, args []string) error {
 		fmt.Fprintf(os.Stderr, "isweep worker: health and metrics on http://%s (/healthz, /readyz, /metrics)\n", ln.Addr())
 	}
 	if err := w.Start(); err != nil {
+		if isNamespaceNotFound(err) {
+			return namespaceMissing(opts.HostPort, opts.Namespace)
+		}
 		return fail(exitUnreachable, "start polling task queue %s: %v", cfg.tf.taskQueue, err)
 	}
 	monitor.SetPolling(true)
 	fmt.Fprintf(os.Stderr, "isweep worker: polling task queue %s with %d cores\n", cfg.tf.taskQueue, cfg.concurrency)
+	quitIdle := make(chan struct{})
+	defer close(quitIdle)
+	var why string
 	select {
+	case sig := <-signals:
+		why = signalName(sig)
 	case <-ctx.Done():
-		monitor.SetPolling(false)
-		w.Stop()
-		return nil
+		// A signal that came before this command listened.
+		why = "stop signal"
+	case <-idleFor(drainer, cfg.idleExit, quitIdle):
+		why = fmt.Sprintf("no work for %s (-idle-exit)", shortDuration(cfg.idleExit))
 	case err := <-fatal:
 		monitor.SetPolling(false)
+		drainer.HandBack()
 		w.Stop()
+		if isNamespaceNotFound(err) {
+			return namespaceMissing(opts.HostPort, opts.Namespace)
+		}
 		return fail(exitFailed, "stopped polling: %v", err)
 	}
+	monitor.SetPolling(false)
+	stopWorker(w, drainer, cfg.grace, why, signals, os.Stderr)
+	return nil
 }
 
 func cmdSubmit(ctx context.Context, args []string) error {

@@ -14,7 +14,7 @@
 //
 // Exit codes: 0 done; 1 the sweep failed or is incomplete; 2 bad input (usage,
 // spec); 3 the Temporal server is unreachable; 4 storage or credentials;
-// 130 interrupted (run the same command again to resume).
+// 5 the Temporal namespace does not exist; 130 interrupted (run the same command again to resume).
 package main
 
 import (
@@ -34,6 +34,7 @@ const (
 	exitBadInput    = 2
 	exitUnreachable = 3
 	exitStorage     = 4
+	exitNoNamespace = 5
 	exitInterrupted = 130
 )
 

@@ -22,6 +22,7 @@ import (
 	"github.com/isweep/isweep/internal/devserver"
 	"github.com/isweep/isweep/internal/results"
 	"github.com/isweep/isweep/internal/store"
+	"github.com/isweep/isweep/internal/temporalclient"
 	"github.com/isweep/isweep/schemas"
 	"github.com/isweep/isweep/worker"
 	"github.com/isweep/isweep/workflows"
@@ -48,21 +49,33 @@ func (f *sweepFlags) options() workflows.Options {
 
 // temporalFlags are the flags of every command that talks to a server.
 type temporalFlags struct {
-	address   string
-	namespace string
-	taskQueue string
+	address    string
+	namespace  string
+	taskQueue  string
+	profile    string
+	configFile string
 }
 
 func (f *temporalFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.address, "address", "", "Temporal frontend host:port (default $TEMPORAL_ADDRESS, else 127.0.0.1:7233)")
 	fs.StringVar(&f.namespace, "namespace", "", "Temporal namespace (default $TEMPORAL_NAMESPACE, else default)")
 	fs.StringVar(&f.taskQueue, "task-queue", worker.DefaultTaskQueue, "task queue of the workers")
+	fs.StringVar(&f.profile, "profile", "", "profile of the Temporal configuration file (default $TEMPORAL_PROFILE, else default)")
+	fs.StringVar(&f.configFile, "config-file", "", "Temporal configuration file, TOML (default $TEMPORAL_CONFIG_FILE, else ~/.config/temporalio/temporal.toml if it exists)")
+}
+
+// settings are the client settings the flags give.
+func (f *temporalFlags) settings() temporalclient.Settings {
+	return temporalclient.Settings{ConfigFile: f.configFile, Profile: f.profile, Address: f.address, Namespace: f.namespace}
 }
 
 // dial connects to the server named by the flags and the environment.
 func (f *temporalFlags) dial(ctx context.Context, logger sdklog.Logger) (client.Client, error) {
-	opts, err := worker.ClientOptionsFromEnv(f.address, f.namespace, logger)
+	opts, res, err := temporalclient.Load(f.settings(), logger)
 	if err != nil {
+		return nil, fail(exitBadInput, "%v", err)
+	}
+	if err := checkTemporalAddress(opts.HostPort, res.AddressSource); err != nil {
 		return nil, fail(exitBadInput, "%v", err)
 	}
 	c, err := client.DialContext(ctx, opts)

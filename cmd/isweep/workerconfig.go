@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"flag"
@@ -15,26 +13,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.temporal.io/sdk/client"
-	sdklog "go.temporal.io/sdk/log"
 
+	"github.com/isweep/isweep/internal/temporalclient"
 	"github.com/isweep/isweep/worker"
 )
-
-// knownTemporalEnv are the TEMPORAL_* variables a worker reads (see
-// worker.ClientOptionsFromEnv).
-var knownTemporalEnv = []string{
-	"TEMPORAL_ADDRESS",
-	"TEMPORAL_NAMESPACE",
-	"TEMPORAL_API_KEY",
-	"TEMPORAL_TLS",
-	"TEMPORAL_TLS_CLIENT_CERT_PATH",
-	"TEMPORAL_TLS_CLIENT_KEY_PATH",
-	"TEMPORAL_TLS_SERVER_CA_CERT_PATH",
-	"TEMPORAL_TLS_SERVER_NAME",
-	"TEMPORAL_TLS_DISABLE_HOST_VERIFICATION",
-}
 
 // knownIsweepEnv are the ISWEEP_* variables a worker reads.
 var knownIsweepEnv = []string{
@@ -60,6 +45,15 @@ type workerConfig struct {
 	tlsServerName string
 	// s3CAFile is a PEM bundle trusted for S3 over TLS.
 	s3CAFile string
+	// grace is how long the activities running at a stop may take to
+	// finish before they are handed back. Default defaultGrace.
+	grace time.Duration
+	// idleExit stops the worker after that long without work. Default 0:
+	// never.
+	idleExit time.Duration
+	// connectTimeout is how long the worker waits for its server and
+	// namespace. Default defaultConnectTimeout.
+	connectTimeout time.Duration
 
 	fs *flag.FlagSet
 }
@@ -78,6 +72,9 @@ func (c *workerConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.tlsKey, "tls-key", "", "PEM client key for mTLS (default $TEMPORAL_TLS_CLIENT_KEY_PATH)")
 	fs.StringVar(&c.tlsCA, "tls-ca", "", "PEM authorities of the Temporal server's certificate (default $TEMPORAL_TLS_SERVER_CA_CERT_PATH, else the system's)")
 	fs.StringVar(&c.tlsServerName, "tls-server-name", "", "name verified in the Temporal server's certificate (default $TEMPORAL_TLS_SERVER_NAME, else the address's host)")
+	fs.DurationVar(&c.grace, "grace", defaultGrace, "on SIGTERM or SIGINT, stop polling and let the chunks running finish for this long, then hand them back to Temporal to run on another worker (0: hand back at once)")
+	fs.DurationVar(&c.idleExit, "idle-exit", 0, "stop (exit 0) after this long without work, such as 5m, to release a batch allocation when the sweeps end (default 0: never)")
+	fs.DurationVar(&c.connectTimeout, "connect-timeout", defaultConnectTimeout, "wait this long for the Temporal server and its namespace, trying again with growing pauses, before exiting 3 or 5 (0: try once)")
 	fs.StringVar(&c.s3CAFile, "s3-ca-file", "", "PEM authorities trusted for S3 over TLS, besides the system's (default $AWS_CA_BUNDLE)")
 }
 
@@ -117,55 +114,20 @@ func (c *workerConfig) applyEnv() error {
 	return nil
 }
 
-// tlsSettings are the environment's Temporal TLS settings overridden by
-// the flags.
-func (c *workerConfig) tlsSettings() (worker.TLSSettings, error) {
-	s, err := worker.TLSSettingsFromEnv()
-	if err != nil {
-		return s, err
-	}
-	if c.tlsOn {
-		s.Enabled = true
-	}
-	for _, o := range []struct {
-		flag string
-		dst  *string
-	}{{c.tlsCert, &s.ClientCertPath}, {c.tlsKey, &s.ClientKeyPath}, {c.tlsCA, &s.ServerCACertPath}, {c.tlsServerName, &s.ServerName}} {
-		if o.flag != "" {
-			*o.dst = o.flag
-		}
-	}
-	return s, nil
-}
-
-// clientOptions returns the Temporal client options: address and namespace
-// from the flags or the environment, TLS from the flags or the
-// environment, the API key from TEMPORAL_API_KEY only.
-func (c *workerConfig) clientOptions(logger sdklog.Logger) (client.Options, error) {
-	opts, err := worker.ClientOptionsFromEnv(c.tf.address, c.tf.namespace, logger)
-	if err != nil {
-		return client.Options{}, err
-	}
-	settings, err := c.tlsSettings()
-	if err != nil {
-		return client.Options{}, err
-	}
-	cfg, err := settings.Config()
-	if err != nil {
-		return client.Options{}, err
-	}
-	if cfg == nil && opts.Credentials != nil {
-		// An API key always travels over TLS.
-		cfg = &tls.Config{MinVersion: tls.VersionTLS12}
-	}
-	opts.ConnectionOptions.TLS = cfg
-	return opts, nil
+// clientOptions returns the Temporal client options: the profile of the
+// configuration file, then the TEMPORAL_* variables, then the flags
+// (address, namespace, TLS); strict refuses keys the file should not have.
+func (c *workerConfig) clientOptions(strict bool) (client.Options, temporalclient.Resolved, error) {
+	s := c.tf.settings()
+	s.TLS, s.TLSCert, s.TLSKey, s.TLSCA, s.TLSServerName = c.tlsOn, c.tlsCert, c.tlsKey, c.tlsCA, c.tlsServerName
+	s.Strict = strict
+	return temporalclient.Load(s, nil)
 }
 
 // validate checks every setting and returns one error naming each bad one.
 // strictEnv also refuses TEMPORAL_* and ISWEEP_* variables the worker does
 // not read (a misspelt name in a deployment file).
-func (c *workerConfig) validate(strictEnv bool) (client.Options, error) {
+func (c *workerConfig) validate(strictEnv bool) (client.Options, temporalclient.Resolved, error) {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if err := c.applyEnv(); err != nil {
@@ -173,6 +135,15 @@ func (c *workerConfig) validate(strictEnv bool) (client.Options, error) {
 	}
 	if err := checkInt("concurrency", c.concurrency, 1, -1, "points integrated at once"); err != nil {
 		errs = append(errs, errors.Unwrap(err))
+	}
+	for _, err := range []error{
+		checkDuration("grace", c.grace, 0, 24*time.Hour, false, "how long running chunks may finish after a stop signal"),
+		checkDuration("idle-exit", c.idleExit, time.Second, 30*24*time.Hour, true, "how long without work before the worker stops"),
+		checkDuration("connect-timeout", c.connectTimeout, 0, 24*time.Hour, false, "how long to wait for the Temporal server"),
+	} {
+		if err != nil {
+			errs = append(errs, errors.Unwrap(err))
+		}
 	}
 	if strings.TrimSpace(c.tf.taskQueue) == "" {
 		bad("-task-queue %q is empty: give the task queue the workers poll (default %s)", c.tf.taskQueue, worker.DefaultTaskQueue)
@@ -182,23 +153,17 @@ func (c *workerConfig) validate(strictEnv bool) (client.Options, error) {
 			bad("-metrics-addr %q: %v; give host:port such as :9090 or 127.0.0.1:9090, or leave it empty for none", c.metricsAddr, err)
 		}
 	}
-	opts, err := c.clientOptions(nil)
+	opts, res, err := c.clientOptions(strictEnv)
 	if err != nil {
 		errs = append(errs, err)
-	} else {
-		source := "-address"
-		if c.tf.address == "" {
-			source = "TEMPORAL_ADDRESS"
-		}
-		if err := checkTemporalAddress(opts.HostPort, source); err != nil {
-			errs = append(errs, err)
-		}
+	} else if err := checkTemporalAddress(opts.HostPort, res.AddressSource); err != nil {
+		errs = append(errs, err)
 	}
 	errs = append(errs, checkS3Env(c.s3CAFile)...)
 	if strictEnv {
 		errs = append(errs, unknownEnv()...)
 	}
-	return opts, errors.Join(errs...)
+	return opts, res, errors.Join(errs...)
 }
 
 func checkListenAddr(addr string) error {
@@ -262,8 +227,8 @@ func unknownEnv() []error {
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
 		switch {
-		case strings.HasPrefix(name, "TEMPORAL_") && !slices.Contains(knownTemporalEnv, name):
-			errs = append(errs, fmt.Errorf("environment variable %s is not read by isweep worker; fix its name (known: %s) or remove it", name, strings.Join(knownTemporalEnv, ", ")))
+		case strings.HasPrefix(name, "TEMPORAL_") && !temporalclient.Known(name):
+			errs = append(errs, fmt.Errorf("environment variable %s is not read by isweep worker; fix its name (known: %s, %s*) or remove it", name, strings.Join(temporalclient.EnvVars, ", "), temporalclient.GRPCMetaPrefix))
 		case strings.HasPrefix(name, "ISWEEP_") && !slices.Contains(knownIsweepEnv, name):
 			errs = append(errs, fmt.Errorf("environment variable %s is not read by isweep worker; fix its name (known: %s) or remove it", name, strings.Join(knownIsweepEnv, ", ")))
 		}
@@ -273,7 +238,12 @@ func unknownEnv() []error {
 
 // printConfig writes the resolved configuration, naming where secrets come
 // from but never their values.
-func (c *workerConfig) printConfig(w io.Writer, opts client.Options) {
+func (c *workerConfig) printConfig(w io.Writer, opts client.Options, res temporalclient.Resolved) {
+	config := "none"
+	if res.ConfigFile != "" {
+		config = res.ConfigFile + ", profile " + res.Profile
+	}
+	fmt.Fprintf(w, "temporal config:    %s\n", config)
 	fmt.Fprintf(w, "temporal address:   %s\n", opts.HostPort)
 	fmt.Fprintf(w, "namespace:          %s\n", opts.Namespace)
 	fmt.Fprintf(w, "task queue:         %s\n", c.tf.taskQueue)
@@ -293,15 +263,25 @@ func (c *workerConfig) printConfig(w io.Writer, opts client.Options) {
 	}
 	fmt.Fprintf(w, "temporal TLS:       %s\n", tlsState)
 	apiKey := "none"
-	if opts.Credentials != nil {
-		apiKey = "from TEMPORAL_API_KEY"
+	if res.APIKey {
+		apiKey = "from TEMPORAL_API_KEY or the profile"
 	}
 	fmt.Fprintf(w, "temporal API key:   %s\n", apiKey)
+	if len(res.GRPCMeta) > 0 {
+		slices.Sort(res.GRPCMeta)
+		fmt.Fprintf(w, "gRPC metadata:      %s\n", strings.Join(res.GRPCMeta, ", "))
+	}
 	metrics := "off"
 	if c.metricsAddr != "" {
 		metrics = c.metricsAddr + " (/healthz, /readyz, /metrics)"
 	}
 	fmt.Fprintf(w, "health and metrics: %s\n", metrics)
+	idle := "never"
+	if c.idleExit > 0 {
+		idle = "after " + shortDuration(c.idleExit) + " without work"
+	}
+	fmt.Fprintf(w, "stop:               running chunks finish within %s, then are handed back; idle exit %s\n", shortDuration(c.grace), idle)
+	fmt.Fprintf(w, "connect timeout:    %s\n", shortDuration(c.connectTimeout))
 	creds := "none (folder outputs only)"
 	switch {
 	case os.Getenv("AWS_ACCESS_KEY_ID") != "":
@@ -321,13 +301,4 @@ func (c *workerConfig) printConfig(w io.Writer, opts client.Options) {
 	if c.s3CAFile != "" {
 		fmt.Fprintf(w, "S3 CA file:         %s\n", c.s3CAFile)
 	}
-}
-
-// dialWorker connects to the Temporal server with opts.
-func dialWorker(ctx context.Context, opts client.Options) (client.Client, error) {
-	c, err := client.DialContext(ctx, opts)
-	if err != nil {
-		return nil, dialError(opts.HostPort, opts.Namespace, err)
-	}
-	return c, nil
 }
