@@ -5,7 +5,11 @@
 //
 // Usage:
 //
-//	go run ./bench/pointcost
+//	go run ./bench/pointcost [-networks direct,gain,interneuron] [-sizes 2,4,8,16,32,64]
+//
+// The default is every network at every size, except the gain network
+// above n = 16, whose flow points cost minutes each there (k = n(n+1)/2
+// gains; ask for them with -sizes).
 //
 // Each row is one mode, network and dimension: 40 points (10 init_scale
 // values × 4 seeds; online: 2,000 steps, record 20) with the rest of the
@@ -14,9 +18,12 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"runtime/debug"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/isweep/isweep/internal/dynamics"
@@ -24,14 +31,32 @@ import (
 )
 
 func main() {
+	networks := flag.String("networks", strings.Join(dynamics.NetworkNames(), ","), "comma-separated networks to measure")
+	sizes := flag.String("sizes", "", "comma-separated dimensions n (default 2,4,8,16,32,64; gain up to 16)")
+	flag.Parse()
+	ns := []int{2, 4, 8, 16, 32, 64}
+	if *sizes != "" {
+		ns = ns[:0]
+		for _, f := range strings.Split(*sizes, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 {
+				fmt.Fprintf(os.Stderr, "pointcost: -sizes: %q is not a dimension n ≥ 1\n", f)
+				os.Exit(2)
+			}
+			ns = append(ns, n)
+		}
+	}
 	// A worker runs with a large heap; so does this measurement.
 	debug.SetGCPercent(2000)
 	ctx := context.Background()
 	fmt.Println("| mode | network | n | measured µs | estimated µs | estimated ÷ measured | steps |")
 	fmt.Println("|---|---|---:|---:|---:|---:|---:|")
 	for _, mode := range []string{"flow", "online"} {
-		for _, algo := range dynamics.NetworkNames() {
-			for _, n := range []int{2, 4, 8, 16, 32, 64} {
+		for _, algo := range strings.Split(*networks, ",") {
+			for _, n := range ns {
+				if algo == string(dynamics.Gain) && n > 16 && *sizes == "" {
+					continue
+				}
 				if err := row(ctx, mode, algo, n); err != nil {
 					fmt.Fprintln(os.Stderr, "pointcost:", err)
 					os.Exit(1)

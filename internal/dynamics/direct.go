@@ -26,10 +26,11 @@ func (direct) DefaultK(n int) int { return n }
 
 func (direct) UsesK() bool { return false }
 
-// Cost: a flow step is a few factorizations of an n×n matrix; an online
-// step a Cholesky factorization and b solves (fitted by bench/pointcost).
-func (direct) Cost(n, k, b float64) (flowStep, onlineStep float64) {
-	return 1.9 + 0.08*n*n + 0.0015*n*n*n, 0.08 + 0.0032*n*n*b + 0.00001*n*n*n
+// Cost: a flow point takes about 50 accepted steps whatever its scale,
+// each a few factorizations of an n×n matrix; an online step is a Cholesky
+// factorization and b solves.
+func (direct) Cost(n, k, b float64) (flowPoint, onlineStep float64) {
+	return 50 * (1.9 + 0.08*n*n + 0.0015*n*n*n), 0.08 + 0.0032*n*n*b + 0.00001*n*n*n
 }
 
 func (direct) validate(Params, paramsChecked) []error { return nil }

@@ -43,12 +43,12 @@ func (interneuron) DefaultK(n int) int { return n }
 
 func (interneuron) UsesK() bool { return true }
 
-// Cost: a flow step costs about as much as the direct network's while
-// k = n and grows with k/n (the state is M, but W₀ and the final state are
-// k×n); an online step is O(n² + kn) per sample.
-func (interneuron) Cost(n, k, b float64) (flowStep, onlineStep float64) {
+// Cost: a flow point costs about as much as the direct network's while
+// k = n (about 50 steps) and grows with k/n; an online step is O(n² + kn)
+// per sample.
+func (interneuron) Cost(n, k, b float64) (flowPoint, onlineStep float64) {
 	k = math.Max(k, n)
-	return (1.9 + 0.08*n*n + 0.0015*n*n*n) * k / n, 0.37 + 0.001*(n+k)*n*b
+	return 50 * (1.9 + 0.08*n*n + 0.0015*n*n*n) * k / n, 0.37 + 0.001*(n+k)*n*b
 }
 
 func (interneuron) validate(p Params, ok paramsChecked) []error {

@@ -29,10 +29,11 @@ type Network interface {
 	// When it does not, k only matters to the wishart initial shape
 	// (whose W₀ has k rows) and is otherwise ignored.
 	UsesK() bool
-	// Cost estimates, in µs, one accepted step of the flow (about seven
-	// right-hand sides and the error) and one online learning step with
-	// batch b: the network's part of the cost model (EstimateSeconds).
-	Cost(n, k, b float64) (flowStep, onlineStep float64)
+	// Cost estimates, in µs, a whole flow point (its accepted steps, each
+	// about seven right-hand sides and the error) and one online learning
+	// step with batch b: the network's part of the cost model
+	// (EstimateSeconds), fitted with bench/pointcost.
+	Cost(n, k, b float64) (flowPoint, onlineStep float64)
 
 	// validate appends the problems of the network's own rules on the
 	// defaulted p (its bounds on k and eta), for the parameters that
@@ -136,9 +137,9 @@ func sortNetworks(nets []Network) {
 
 // EstimateSeconds estimates the CPU seconds of the defaulted point p, an
 // upper estimate for the chunk sizing, from its network's Cost: a flow
-// point takes about 50 accepted steps; an online point its horizon of
-// steps (it may stop earlier on convergence) and an error evaluation
-// (about 1 + 0.0004·n³ µs) at up to record steps. It never returns a
+// point as the network says; an online point its horizon of steps (it may
+// stop earlier on convergence) and an error evaluation (about
+// 1 + 0.0004·n³ µs) at up to record steps. It never returns a
 // negative, infinite or NaN value; an unknown network costs as much as the
 // direct one.
 func EstimateSeconds(p Params) float64 {
@@ -152,7 +153,7 @@ func EstimateSeconds(p Params) float64 {
 		k = float64(net.DefaultK(max(p.N, 1)))
 	}
 	b := float64(max(p.Batch, 1))
-	flowStep, onlineStep := net.Cost(n, k, b)
+	flowPoint, onlineStep := net.Cost(n, k, b)
 	const micro = 1e-6
 	var s float64
 	if p.Mode == Online {
@@ -160,8 +161,7 @@ func EstimateSeconds(p Params) float64 {
 		records := math.Min(float64(max(p.Record, 1)), steps)
 		s = micro * (steps*onlineStep + records*(1+0.0004*n*n*n))
 	} else {
-		const flowSteps = 50
-		s = micro * flowSteps * flowStep
+		s = micro * flowPoint
 	}
 	if math.IsNaN(s) || math.IsInf(s, 0) || s < 0 {
 		return 1
