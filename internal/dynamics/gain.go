@@ -59,10 +59,16 @@ func (gain) validate(Params, paramsChecked) []error { return nil }
 
 func (gain) oracle(s, m0, tol float64) (float64, bool) { return 0, false }
 
+// gainStart is the gain network's initial state of a point.
+type gainStart struct {
+	frame blas64.General // W, n×k, unit-norm columns
+	g0    []float64      // the initial gains
+}
+
 // setup draws the frame and fits the initial gains to M₀.
 func (gain) setup(pt *point) {
-	pt.frame = gainFrame(newStream(pt.p.Seed, streamGainFrame), pt.n, pt.k)
-	pt.g0 = fitGains(pt.frame, pt.m0)
+	frame := gainFrame(newStream(pt.p.Seed, streamGainFrame), pt.n, pt.k)
+	pt.start = &gainStart{frame: frame, g0: fitGains(frame, pt.m0)}
 }
 
 // gainFrame returns the n×k frame W = R·F of unit-norm columns: R a Haar
@@ -183,13 +189,13 @@ type gainFlow struct {
 func (gain) flow(pt *point) flowRule {
 	n, k := pt.n, pt.k
 	f := &gainFlow{pt: pt, wt: newGeneral(n, k), wg: newGeneral(n, k), cw: newGeneral(n, k), m: newGeneral(n, n)}
-	blas64.Gemm(blas.Trans, blas.NoTrans, 1, pt.q, pt.frame, 0, f.wt)
+	blas64.Gemm(blas.Trans, blas.NoTrans, 1, pt.q, pt.start.(*gainStart).frame, 0, f.wt)
 	return f
 }
 
 func (f *gainFlow) dim() int { return f.pt.k }
 
-func (f *gainFlow) initial() []float64 { return append([]float64(nil), f.pt.g0...) }
+func (f *gainFlow) initial() []float64 { return append([]float64(nil), f.pt.start.(*gainStart).g0...) }
 
 func (f *gainFlow) matrix(y []float64) []float64 {
 	gainMatrix(f.m, f.wt, f.wg, y)
@@ -229,8 +235,9 @@ type gainOnline struct {
 
 func (gain) online(pt *point, s *onlineState) onlineRule {
 	n, k, bb := pt.n, pt.k, min(s.batch, batchBlock)
+	start := pt.start.(*gainStart)
 	o := &gainOnline{
-		s: s, w: pt.frame, g: append([]float64(nil), pt.g0...),
+		s: s, w: start.frame, g: append([]float64(nil), start.g0...),
 		m: newGeneral(n, n), chol: newGeneral(n, n), rdiag: make([]float64, n), wg: newGeneral(n, k),
 		gb: newGeneral(n, bb), rb: newGeneral(n, bb), zb: newGeneral(k, bb), zzMean: make([]float64, k),
 	}

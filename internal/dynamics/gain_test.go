@@ -51,9 +51,9 @@ func TestGainStartsFromM0(t *testing.T) {
 	for _, p := range ps {
 		t.Run(fmt.Sprintf("n=%d/k=%d/%s", p.N, p.K, p.InitShape), func(t *testing.T) {
 			pt := newPoint(p)
-			w := dense(pt.frame)
+			w := dense(pt.start.(*gainStart).frame)
 			var diff mat.Dense
-			diff.Sub(gainM(w, pt.g0), dense(pt.m0))
+			diff.Sub(gainM(w, pt.start.(*gainStart).g0), dense(pt.m0))
 			scale := mat.Norm(dense(pt.m0), 2)
 			if p.K >= p.N*(p.N+1)/2 {
 				if d := mat.Norm(&diff, 2); d > 1e-12*scale {
@@ -77,7 +77,7 @@ func TestGainFrame(t *testing.T) {
 	for _, n := range []int{1, 2, 4, 7} {
 		for _, k := range []int{1, n, n * (n + 1) / 2, n*(n+1)/2 + 3} {
 			p := Params{Algorithm: Gain, N: n, K: k, Seed: 5}.WithDefaults()
-			w := dense(newPoint(p).frame)
+			w := dense(newPoint(p).start.(*gainStart).frame)
 			for c := 0; c < k; c++ {
 				if got := mat.Norm(w.ColView(c), 2); math.Abs(got-1) > 1e-14 {
 					t.Errorf("n=%d k=%d column %d: got: norm %v want: 1", n, k, c, got)
@@ -109,15 +109,15 @@ func TestGainFrame(t *testing.T) {
 		}
 	}
 	base := Params{Algorithm: Gain, N: 3, Seed: 5}.WithDefaults()
-	ref := newPoint(base).frame
+	ref := newPoint(base).start.(*gainStart).frame
 	for _, v := range []Params{
 		{Algorithm: Gain, N: 3, Seed: 5, Eta: 0.3, Batch: 4, Mode: Online, InitScale: 7, InputBasis: BasisRandom},
 	} {
-		if got := newPoint(v.WithDefaults()).frame; !mat.Equal(dense(got), dense(ref)) {
+		if got := newPoint(v.WithDefaults()).start.(*gainStart).frame; !mat.Equal(dense(got), dense(ref)) {
 			t.Errorf("%+v: got: another frame want: the frame of seed 5", v)
 		}
 	}
-	if got := newPoint(Params{Algorithm: Gain, N: 3, Seed: 6}.WithDefaults()).frame; mat.Equal(dense(got), dense(ref)) {
+	if got := newPoint(Params{Algorithm: Gain, N: 3, Seed: 6}.WithDefaults()).start.(*gainStart).frame; mat.Equal(dense(got), dense(ref)) {
 		t.Errorf("seeds 5 and 6: got: one frame want: two")
 	}
 }
@@ -133,13 +133,13 @@ func TestGainFlowRightHandSide(t *testing.T) {
 			// A state away from the start and from the fixed point.
 			g := make([]float64, p.K)
 			for i := range g {
-				g[i] = 0.9*pt.g0[i] + 0.05*float64(i%3)
+				g[i] = 0.9*pt.start.(*gainStart).g0[i] + 0.05*float64(i%3)
 			}
 			dy := make([]float64, p.K)
 			if !fs.rhs(g, dy) {
 				t.Skip("M not positive definite at this state")
 			}
-			w := dense(pt.frame)
+			w := dense(pt.start.(*gainStart).frame)
 			m := gainM(w, g)
 			var minv, c, crr, tmp mat.Dense
 			if err := minv.Inverse(m); err != nil {
@@ -197,8 +197,8 @@ func TestGainOnlineStep(t *testing.T) {
 				t.Fatal(s.failed)
 			}
 			rng := newStream(p.Seed, streamSamples)
-			w := dense(pt.frame)
-			want := append([]float64(nil), pt.g0...)
+			w := dense(pt.start.(*gainStart).frame)
+			want := append([]float64(nil), pt.start.(*gainStart).g0...)
 			for step := range 5 {
 				if !s.step() {
 					t.Fatalf("step %d: %s", step, s.failed)

@@ -130,10 +130,9 @@ type point struct {
 	// wishart shape's draw, or the interneuron network's start. m0Half is
 	// V diag(√λ), so that M₀ = m0Half·m0Halfᵀ (nil for the wishart shape).
 	m0, w0, m0Half blas64.General
-	// frame (n×k, unit-norm columns) and g0 (k) are the gain network's
-	// fixed synapses and initial gains.
-	frame blas64.General
-	g0    []float64
+	// start is the network's own initial state, set by its setup (the
+	// gain network's frame and gains).
+	start any
 	// lambda holds the eigenvalues of M₀ paired with the columns of its
 	// basis (nil for the Wishart shape).
 	lambda []float64
