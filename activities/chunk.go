@@ -525,7 +525,7 @@ spawn:
 func (a *Activities) runPoint(ctx context.Context, sweepID string, c int64, pt *schemas.Point, lim dynamics.Limits, attempt int32, room []dynamics.Sample, row *results.PointRow) (traj []dynamics.Sample, err error) {
 	*row = results.PointRow{
 		SweepID: sweepID, PointID: pt.ID, PointIndex: pt.Index, Chunk: c,
-		Params: pt.Params, CodeVersion: a.cfg.CodeVersion, WorkerHost: a.cfg.Host, Attempt: attempt,
+		Params: pt.Params, CodeVersion: a.cfg.CodeVersion, Numerics: dynamics.NumericsVersion, WorkerHost: a.cfg.Host, Attempt: attempt,
 	}
 	row.StartedAt = time.Now().UTC()
 	defer func() {

@@ -182,8 +182,9 @@ func (g *Grid) params(i int64, own bool) dynamics.Params {
 
 // ignoredParams lists the parameters a point may ignore, and when: k means
 // nothing to a network without interneurons (Network.UsesK), unless the
-// wishart shape draws W₀ with k rows. Adding a parameter a network or mode
-// ignores is one line here.
+// wishart shape draws W₀ with k rows; hold means nothing to the flow. A point's ignored parameters take their defaults before its id
+// is taken, so grid entries that differ only in them are one point.
+// Adding a parameter a network or mode ignores is one line here.
 var ignoredParams = []struct {
 	field   int
 	ignored func(p *dynamics.Params) bool
@@ -192,7 +193,12 @@ var ignoredParams = []struct {
 		net, ok := dynamics.Lookup(p.Algorithm)
 		return ok && !net.UsesK() && p.InitShape != dynamics.ShapeWishart
 	}},
+	{fHold, isFlow},
 }
+
+// isFlow reports whether p integrates the mean dynamics, which have no
+// noise to hold against.
+func isFlow(p *dynamics.Params) bool { return p.Mode == "" || p.Mode == dynamics.Flow }
 
 // defaulted returns the parameters a point is identified and run with:
 // p.WithDefaults(), with the parameters the point ignores (ignoredParams)
@@ -280,6 +286,11 @@ func pointID(p *dynamics.Params) string {
 	b = appendIntLine(b, "batch=", int64(p.Batch))
 	b = appendFloatLine(b, "tol=", p.Tol)
 	b = appendFloatLine(b, "horizon=", p.Horizon)
+	if p.Mode == dynamics.Online {
+		// Only online points hold (flow points keep the ids they had
+		// before hold existed).
+		b = appendFloatLine(b, "hold=", p.Hold)
+	}
 	b = appendIntLine(b, "record=", int64(p.Record))
 	b = appendIntLine(b, "seed=", p.Seed)
 	sum := sha256.Sum256(b)

@@ -173,7 +173,7 @@ seed=0
 			params: dynamics.Params{Algorithm: dynamics.Interneuron, Mode: dynamics.Online, N: 3, K: 5,
 				InputSpectrum: dynamics.Spectrum{Values: []float64{0.5, 1, 2e-5}}, InputBasis: "random",
 				InitScale: 1e21, InitShape: "logspread", InitSpread: 100, InitBasis: "random",
-				Eta: 0.001, Batch: 8, Tol: 1e-3, Horizon: 20000, Record: 50, Seed: 42},
+				Eta: 0.001, Batch: 8, Tol: 1e-3, Horizon: 20000, Hold: 2.5, Record: 50, Seed: 42},
 			encoding: `isweep.point.v1
 algorithm="interneuron"
 mode="online"
@@ -189,10 +189,11 @@ eta=0.001
 batch=8
 tol=0.001
 horizon=20000
+hold=2.5
 record=50
 seed=42
 `,
-			id: "7cb623bc4acc0723d838bf98adb3736c",
+			id: "8a7e0b219f4a1746a1b758760735efdb", // online ids include hold since numerics version 2
 		},
 		{
 			name: "spectrum end points",
@@ -213,10 +214,11 @@ eta=0.01
 batch=1
 tol=0.01
 horizon=100000
+hold=1
 record=1000
 seed=0
 `,
-			id: "ca544112f0cb9e54dcfb098526d32759",
+			id: "3afcdafd532aef68db1d238023376d96",
 		},
 	}
 	for _, tc := range tests {
@@ -418,10 +420,10 @@ fixed: {algorithm: interneuron, n: 4, mode: online}
 		fmt.Printf("%d %s k=%d eta=%g horizon=%g\n", p.Index, p.ID[:8], p.Params.K, p.Params.Eta, p.Params.Horizon)
 	}
 	// Output:
-	// 0 7eb9fa15 k=4 eta=0.001 horizon=100000
-	// 1 c22a9b65 k=4 eta=0.01 horizon=100000
-	// 2 8a1b9376 k=8 eta=0.001 horizon=100000
-	// 3 39dcf8de k=8 eta=0.01 horizon=100000
+	// 0 9a537633 k=4 eta=0.001 horizon=100000
+	// 1 56976f59 k=4 eta=0.01 horizon=100000
+	// 2 5cbf5de5 k=8 eta=0.001 horizon=100000
+	// 3 2d84b736 k=8 eta=0.01 horizon=100000
 }
 
 // TestAppendFloat holds the number form of the point encoding to strconv's
@@ -497,7 +499,7 @@ func TestDirectIgnoresK(t *testing.T) {
 		{dynamics.Params{Algorithm: dynamics.Direct, N: 4, K: 4}, "bc5f56a17c4278b0d4d1eef51280e390"},
 		{dynamics.Params{Algorithm: dynamics.Direct, N: 4, K: 2}, "bc5f56a17c4278b0d4d1eef51280e390"},
 		{dynamics.Params{Algorithm: dynamics.Direct, N: 4, K: 4096}, "bc5f56a17c4278b0d4d1eef51280e390"},
-		{dynamics.Params{Algorithm: dynamics.Direct, N: 8, K: 16, Mode: dynamics.Online, Seed: 3}, "abd11165ee89012b736b8b4416b9d650"},
+		{dynamics.Params{Algorithm: dynamics.Direct, N: 8, K: 16, Mode: dynamics.Online, Seed: 3}, "31562b7c20889997a3a62d66ed2a591b"},
 	} {
 		if got := PointID(tc.p); got != tc.id {
 			t.Errorf("PointID(%+v): got: %s want: %s", tc.p, got, tc.id)

@@ -53,6 +53,7 @@ const (
 	fBatch
 	fTol
 	fHorizon
+	fHold
 	fRecord
 	fSeed
 	numParams
@@ -85,6 +86,7 @@ var paramDefs = [numParams]paramDef{
 	fBatch:         {"batch", kindInt, "1", "1"},
 	fTol:           {"tol", kindFloat, "0.01", "0.01"},
 	fHorizon:       {"horizon", kindFloat, "10000", "10000 in flow mode, 100000 steps online"},
+	fHold:          {"hold", kindFloat, "1", "1 online; a hold below one step, eta, is first passage"},
 	fRecord:        {"record", kindInt, "1000", "1000"},
 	fSeed:          {"seed", kindInt, "1", "0"},
 }
@@ -161,6 +163,8 @@ func setParam(p *dynamics.Params, f int, v *paramValue) {
 		p.Tol = v.num
 	case fHorizon:
 		p.Horizon = v.num
+	case fHold:
+		p.Hold = v.num
 	case fRecord:
 		p.Record = int(v.int)
 	case fSeed:
@@ -201,6 +205,8 @@ func getParam(p *dynamics.Params, f int) paramValue {
 		return paramValue{num: p.Tol}
 	case fHorizon:
 		return paramValue{num: p.Horizon}
+	case fHold:
+		return paramValue{num: p.Hold}
 	case fRecord:
 		return paramValue{int: int64(p.Record)}
 	case fSeed:

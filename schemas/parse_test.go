@@ -577,6 +577,7 @@ func TestZeroValueHints(t *testing.T) {
 		{"batch", "0", plain(fBatch)},
 		{"tol", "0", plain(fTol)},
 		{"horizon", "0", fmt.Sprintf("%s in flow mode, %s steps online", appendFloat(nil, def.Horizon), appendFloat(nil, online.Horizon))},
+		{"hold", "0", "1 online; a hold below one step, eta, is first passage"},
 		{"record", "0", plain(fRecord)},
 	}
 	if len(tests) != numParams-1 {

@@ -273,6 +273,7 @@ var pools = map[string][]any{
 	"batch":          {int64(1), int64(8), int64(-1)},
 	"tol":            {0.01, 0.5, 1.5},
 	"horizon":        {100.0, 1e5, 1e8, 1e10, 2.5},
+	"hold":           {1.0, 1e-9, 5.0, -1.0},
 	"record":         {int64(2), int64(1000), int64(1)},
 	"seed":           {int64(0), int64(5), int64(-1)},
 }

@@ -186,3 +186,29 @@ func BenchmarkValidate(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkOnlineRun measures an online point that runs its whole horizon
+// (tol out of reach), per learning step: the step plus the convergence
+// checks (CheckResolution) and 20 recorded samples.
+func BenchmarkOnlineRun(b *testing.B) {
+	for _, alg := range NetworkNames() {
+		for _, n := range []int{4, 16, 64} {
+			if alg == string(Gain) && n > 16 {
+				continue
+			}
+			b.Run(fmt.Sprintf("%s/n=%d", alg, n), func(b *testing.B) {
+				p := Params{Algorithm: Algorithm(alg), Mode: Online, N: n, InputSpectrum: Spectrum{Min: 0.5, Max: 2}, InputBasis: BasisRandom,
+					InitScale: 2, Eta: 0.001, Tol: 1e-6, Horizon: 20000, Record: 20, Seed: 1}
+				var steps int64
+				for range b.N {
+					r, err := Run(context.Background(), p)
+					if err != nil {
+						b.Fatal(err)
+					}
+					steps += r.Steps
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(steps), "ns/step")
+			})
+		}
+	}
+}

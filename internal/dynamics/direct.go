@@ -88,6 +88,9 @@ type directOnline struct {
 	rdiag   []float64
 	g, r    []float64
 	gb, rb  blas64.General // n×min(batch, batchBlock), nil for batch 1
+	// factored reports that chol is the factor of the current M (made by
+	// solve between two steps, and used by the next step).
+	factored bool
 }
 
 func (direct) online(pt *point, s *onlineState) onlineRule {
@@ -131,12 +134,30 @@ func (o *directOnline) factorM() bool {
 	return true
 }
 
+// factorCurrent makes chol the factor of the current M, unless it is.
+func (o *directOnline) factorCurrent() bool {
+	if o.factored {
+		return true
+	}
+	o.factored = o.factorM()
+	return o.factored
+}
+
+func (o *directOnline) solve(v []float64) bool {
+	if !o.factorCurrent() {
+		return false
+	}
+	solveLower(o.chol.Data, o.s.n, o.rdiag, v)
+	return true
+}
+
 // stepOne: r = M⁻¹x by a Cholesky solve, M ← M + η(r rᵀ − I), on the
 // lower triangle of M.
 func (o *directOnline) stepOne() bool {
-	if !o.factorM() {
+	if !o.factorCurrent() {
 		return false
 	}
+	o.factored = false
 	s := o.s
 	s.draw(o.g)
 	blas64.Gemv(blas.NoTrans, 1, s.cHalf, vec(o.g), 0, vec(o.r))
@@ -157,9 +178,10 @@ func (o *directOnline) stepOne() bool {
 // stepBatch: R = M⁻¹X for the batch, M ← M + η(RRᵀ/b − I), on the lower
 // triangle of M.
 func (o *directOnline) stepBatch() bool {
-	if !o.factorM() {
+	if !o.factorCurrent() {
 		return false
 	}
+	o.factored = false
 	s := o.s
 	n := s.n
 	lower := blas64.Symmetric{Uplo: blas.Lower, N: n, Stride: o.m.Stride, Data: o.m.Data}

@@ -231,6 +231,9 @@ type gainOnline struct {
 	gb, rb  blas64.General // n×min(batch, batchBlock)
 	zb      blas64.General // k×min(batch, batchBlock)
 	zzMean  []float64      // Σ z∘z over the batch
+	// factored reports that chol is the factor of the current M (made by
+	// solve between two steps, and used by the next step).
+	factored bool
 }
 
 func (gain) online(pt *point, s *onlineState) onlineRule {
@@ -257,18 +260,40 @@ func (o *gainOnline) flops() float64 {
 	return 2*n*n*k + n*n*n/3 + b*(3*n*n+2*n*k)
 }
 
-func (o *gainOnline) step() bool {
-	s := o.s
-	n, k := s.n, s.k
+// factorCurrent forms M of the current gains and factorises it, unless
+// that is done.
+func (o *gainOnline) factorCurrent() bool {
+	if o.factored {
+		return true
+	}
 	if !allFinite(o.g) {
-		s.failed = ReasonNonFinite
+		o.s.failed = ReasonNonFinite
 		return false
 	}
 	gainMatrix(o.m, o.w, o.wg, o.g)
-	if !cholesky(o.chol.Data, o.m.Data, n, o.rdiag) {
-		s.failed = ReasonNotPositiveDefinite
+	if !cholesky(o.chol.Data, o.m.Data, o.s.n, o.rdiag) {
+		o.s.failed = ReasonNotPositiveDefinite
 		return false
 	}
+	o.factored = true
+	return true
+}
+
+func (o *gainOnline) solve(v []float64) bool {
+	if !o.factorCurrent() {
+		return false
+	}
+	solveLower(o.chol.Data, o.s.n, o.rdiag, v)
+	return true
+}
+
+func (o *gainOnline) step() bool {
+	s := o.s
+	n, k := s.n, s.k
+	if !o.factorCurrent() {
+		return false
+	}
+	o.factored = false
 	clear(o.zzMean)
 	for start, blocks := 0, 1; start < s.batch; start, blocks = start+batchBlock, blocks+1 {
 		if blocks%s.checkBlocks == 0 && s.cancelled() {

@@ -129,7 +129,7 @@ type interneuronOnline struct {
 	refreshEvery int64
 
 	g, x, r, z, v, u []float64
-	q1, q2           []float64
+	q1, q2, sol      []float64
 
 	// Batch workspaces (nil for batch 1).
 	gb, rb     blas64.General // n×min(batch, batchBlock)
@@ -144,7 +144,7 @@ func (interneuron) online(pt *point, s *onlineState) onlineRule {
 		s: s, w: newGeneral(k, n), wScale: 1, minv: newGeneral(n, n), mScale: 1,
 		refreshEvery: RefreshPeriod,
 		g:            make([]float64, n), x: make([]float64, n), r: make([]float64, n), z: make([]float64, k),
-		v: make([]float64, n), u: make([]float64, n), q1: make([]float64, n), q2: make([]float64, n),
+		v: make([]float64, n), u: make([]float64, n), q1: make([]float64, n), q2: make([]float64, n), sol: make([]float64, n),
 	}
 	copy(o.w.Data, pt.w0.Data)
 	switch {
@@ -204,6 +204,13 @@ func (o *interneuronOnline) finite() bool {
 func (o *interneuronOnline) matrix(m blas64.General) {
 	blas64.Syrk(blas.Trans, o.wScale*o.wScale, o.w, 0, upper(m))
 	mirrorUpper(m)
+}
+
+// solve applies the carried M⁻¹.
+func (o *interneuronOnline) solve(v []float64) bool {
+	blas64.Gemv(blas.NoTrans, o.mScale, o.minv, vec(v), 0, vec(o.sol))
+	copy(v, o.sol)
+	return true
 }
 
 func (o *interneuronOnline) flops() float64 {

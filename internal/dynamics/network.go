@@ -81,6 +81,11 @@ type onlineRule interface {
 	finite() bool
 	// matrix writes M, full symmetric, into m.
 	matrix(m blas64.General)
+	// solve overwrites the n-vector v with M⁻¹v for the current state;
+	// false when M cannot be factorised (the state's failed set). A
+	// factorisation it makes is kept for the next step when that step
+	// would make the same one.
+	solve(v []float64) bool
 	// flops estimates the work of one step, which sets how often the run
 	// looks at its context.
 	flops() float64

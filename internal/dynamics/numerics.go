@@ -5,4 +5,8 @@ package dynamics
 // bug, another scheme, another random stream). A sweep reuses only the
 // points stored by the same version: a point computed by older numerics is
 // computed again, never mixed in silently.
-const NumericsVersion = 1
+//
+// Versions: 1, the first release; 2, online convergence decided on a grid
+// of its own (CheckResolution) with a hold (Params.Hold), no longer at the
+// recorded steps.
+const NumericsVersion = 2

@@ -4,7 +4,9 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"slices"
 
+	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
 )
 
@@ -31,6 +33,11 @@ type onlineState struct {
 	wh    *whitening
 	mFull blas64.General // scratch n×n
 
+	// pv, pw, pu are the power iteration's vector and workspaces (see
+	// estimate); holdErrors keeps the errors of a hold period.
+	pv, pw, pu []float64
+	holdErrors []float64
+
 	// ctx, when set, is looked at every checkBlocks blocks of samples
 	// inside a batched step, so that a step of a huge batch can be
 	// abandoned; stopped reports that it was (the step returned false for
@@ -56,6 +63,12 @@ func newOnlineState(pt *point) *onlineState {
 		mFull: newGeneral(pt.n, pt.n),
 
 		checkBlocks: checkBlocks(pt.n),
+		pv:          make([]float64, pt.n),
+		pw:          make([]float64, pt.n),
+		pu:          make([]float64, pt.n),
+	}
+	for i := range s.pv {
+		s.pv[i] = 1 / math.Sqrt(float64(pt.n))
 	}
 	s.rule = pt.net.online(pt, s)
 	return s
@@ -159,8 +172,56 @@ func (s *onlineState) checkPeriod() int64 {
 	return int64(math.Max(1, math.Min(4096, 1e6/s.rule.flops())))
 }
 
-// runOnline runs Horizon learning steps of pt, recording into traj (see
-// newRecorder).
+// CheckResolution is the relative time resolution of online convergence:
+// the error is checked at steps 0, 1, 2, … spaced by
+// max(1, ⌊CheckResolution·step⌋), whatever Record is, so a measured
+// online time is late by at most that fraction of itself (or one step).
+// About 100·(1 + ln(steps/100)) checks in all.
+const CheckResolution = 0.01
+
+// nextCheck returns the check step after step.
+func nextCheck(step int64) int64 {
+	return step + max(1, int64(CheckResolution*float64(step)))
+}
+
+// estimate returns a lower bound on the whitening error of the current
+// state, ‖(C_rr − I)v‖ for the unit vector v of a power iteration on
+// C_rr − I (warm started at every call, so that it follows the dominant
+// direction as M moves), at the cost of two solves with M and two products
+// with C^{1/2}: O(n²) beside the state's own factorisation. ok is false
+// when M cannot be factorised.
+func (s *onlineState) estimate() (e float64, ok bool) {
+	v, w := s.pv, s.pw
+	copy(w, v)
+	if !s.rule.solve(w) {
+		return 0, false
+	}
+	blas64.Gemv(blas.NoTrans, 1, s.cHalf, vec(w), 0, vec(s.pu))
+	blas64.Gemv(blas.NoTrans, 1, s.cHalf, vec(s.pu), 0, vec(w))
+	if !s.rule.solve(w) {
+		return 0, false
+	}
+	var norm float64
+	for i := range w {
+		w[i] -= v[i]
+		norm = math.Hypot(norm, w[i])
+	}
+	if norm > 0 && !math.IsInf(norm, 0) {
+		for i := range v {
+			v[i] = w[i] / norm
+		}
+	}
+	return norm, !math.IsNaN(norm)
+}
+
+// runOnline runs up to Horizon learning steps of pt, recording into traj
+// (see newRecorder). Convergence is decided on the check grid of
+// nextCheck, independent of Record: at each check a cheap lower bound on
+// the error (estimate) rules it out, or the error is evaluated. A run
+// converges at the first check from which every check for Hold time is
+// within Tol, and stops there; the trajectory holds the recorded steps
+// and the last state. FinalError is the error at the last check, MinError
+// the smallest error evaluated at a check.
 func runOnline(ctx context.Context, pt *point, traj []Sample) (outcome, error) {
 	p := pt.p
 	s := newOnlineState(pt)
@@ -170,6 +231,9 @@ func runOnline(ctx context.Context, pt *point, traj []Sample) (outcome, error) {
 	records := min(int64(p.Record), horizon+1)
 	recordStep := func(j int64) int64 { return (j*horizon + (records-1)/2) / (records - 1) }
 	rec := newRecorder(int(records), traj)
+	sampleAt := func(step int64, e, lo, hi float64) Sample {
+		return Sample{T: p.Eta * float64(step), Step: step, Error: e, EigMin: lo, EigMax: hi}
+	}
 
 	if !s.start() {
 		out.diverge(s.failed)
@@ -182,21 +246,46 @@ func runOnline(ctx context.Context, pt *point, traj []Sample) (outcome, error) {
 		out.finalM = s.fullM()
 		return out, nil
 	}
-	rec.add(Sample{T: 0, Step: 0, Error: e0, EigMin: lo, EigMax: hi})
+	rec.add(sampleAt(0, e0, lo, hi))
 	out.FinalError, out.MinError = e0, e0
-	if e0 <= p.Tol {
-		zeroT, zeroS := 0.0, int64(0)
-		out.ConvTime, out.ConvStep = &zeroT, &zeroS
-		out.Trajectory = rec.samples
-		out.finalM = s.fullM()
-		return out, nil
-	}
 	errCap := math.Max(ErrorCap, 100*e0)
+
+	// The hold: the run converges at holdFrom once the error has stayed
+	// within tol at every check for holdSteps steps; holdErrors are the
+	// errors of those checks, whose median is the floor.
+	holdSteps := holdStepsOf(p, horizon)
+	holdFrom := int64(-1)
+	holdErrors := s.holdErrors[:0]
+	last := Sample{Step: 0, Error: e0, EigMin: lo, EigMax: hi}
+	// within takes the error e of the check at step; it reports whether
+	// the run has converged.
+	within := func(step int64, e float64) bool {
+		if e > p.Tol {
+			holdFrom = -1
+			return false
+		}
+		if holdFrom < 0 {
+			holdFrom, holdErrors = step, holdErrors[:0]
+		}
+		holdErrors = append(holdErrors, e)
+		if step-holdFrom < holdSteps {
+			return false
+		}
+		st, t := holdFrom, p.Eta*float64(holdFrom)
+		out.ConvStep, out.ConvTime = &st, &t
+		if holdSteps > 0 {
+			floor := median(holdErrors)
+			out.FloorError = &floor
+		}
+		return true
+	}
+	converged := within(0, e0)
 
 	j := int64(1)
 	next := recordStep(j)
-	check := s.checkPeriod()
-	for step := int64(1); step <= horizon; step++ {
+	check := nextCheck(0)
+	poll := s.checkPeriod()
+	for step := int64(1); step <= horizon && !converged; step++ {
 		if !s.step() {
 			if s.stopped {
 				return outcome{}, ctx.Err()
@@ -204,36 +293,74 @@ func runOnline(ctx context.Context, pt *point, traj []Sample) (outcome, error) {
 			out.diverge(s.failed)
 			break
 		}
+		isCheck := step == check || step == horizon
+		if isCheck {
+			check = nextCheck(step)
+			est, ok := s.estimate()
+			if ok && est > p.Tol && est <= errCap && step != horizon {
+				holdFrom = -1 // e ≥ est > tol
+			} else {
+				e, lo, hi, ok := s.evaluate()
+				if !ok {
+					out.diverge(s.failed)
+					break
+				}
+				last = sampleAt(step, e, lo, hi)
+				out.FinalError = e
+				out.MinError = math.Min(out.MinError, e)
+				if e > errCap {
+					out.diverge(ReasonErrorAboveCap)
+					break
+				}
+				converged = within(step, e)
+			}
+		}
 		if step == next {
-			e, lo, hi, ok := s.evaluate()
-			if !ok {
-				out.diverge(s.failed)
-				break
-			}
-			rec.add(Sample{T: p.Eta * float64(step), Step: step, Error: e, EigMin: lo, EigMax: hi})
-			out.FinalError = e
-			out.MinError = math.Min(out.MinError, e)
-			if e <= p.Tol {
-				// Converged: like a flow run, an online run stops here.
-				st, t := step, p.Eta*float64(step)
-				out.ConvStep, out.ConvTime = &st, &t
-				break
-			}
-			if e > errCap {
-				out.diverge(ReasonErrorAboveCap)
-				break
+			// A recorded sample, whether or not the step is a check; its
+			// evaluation decides nothing.
+			if last.Step == step {
+				rec.add(last)
+			} else if e, lo, hi, ok := s.evaluate(); ok {
+				rec.add(sampleAt(step, e, lo, hi))
 			}
 			for next <= step && j < records-1 {
 				j++
 				next = recordStep(j)
 			}
 		}
-		if step%check == 0 && ctx.Err() != nil {
+		if step%poll == 0 && ctx.Err() != nil {
 			return outcome{}, ctx.Err()
 		}
 	}
+	if n := len(rec.samples); last.Step > 0 && (n == 0 || last.Step >= rec.samples[n-1].Step) {
+		rec.addFinal(last)
+	}
+	s.holdErrors = holdErrors
 	out.Steps = s.steps
 	out.Trajectory = rec.samples
 	out.finalM = s.fullM()
 	return out, nil
+}
+
+// holdStepsOf returns the hold of p in steps: ⌈Hold/η⌉, 0 (first passage)
+// for a hold shorter than one step, and horizon + 1 (the run cannot
+// converge) for one longer than the run.
+func holdStepsOf(p Params, horizon int64) int64 {
+	switch h := math.Ceil(p.Hold / p.Eta); {
+	case p.Hold < p.Eta:
+		return 0
+	case h <= float64(horizon):
+		return int64(h)
+	}
+	return horizon + 1
+}
+
+// median returns the median of x, which it reorders.
+func median(x []float64) float64 {
+	slices.Sort(x)
+	n := len(x)
+	if n%2 == 1 {
+		return x[n/2]
+	}
+	return 0.5 * (x[n/2-1] + x[n/2])
 }

@@ -85,6 +85,14 @@ type Params struct {
 	// Horizon is the time limit (flow) or the step limit (online).
 	// Default 10⁴ (flow) or 10⁵ steps (online).
 	Horizon float64 `json:"horizon,omitempty"`
+	// Hold is the time the whitening error must stay within Tol for an
+	// online run to count as converged (a sustained criterion): the run
+	// converges at the first check from which every check for Hold time
+	// has error ≤ Tol, and measures its noise floor over that period
+	// (Result.FloorError). A hold shorter than one step (η) is first
+	// passage: the first check within Tol. Default DefaultHold (online);
+	// flow runs ignore it (their error decreases monotonically).
+	Hold float64 `json:"hold,omitempty"`
 	// Record is the largest number of trajectory samples kept. Default 1000.
 	Record int `json:"record,omitempty"`
 	// Seed seeds every random draw of the point (bases, W₀, samples),
@@ -107,8 +115,9 @@ type Sample struct {
 
 // Result is the outcome of one point. Divergence is data, not an error.
 type Result struct {
-	// ConvTime is the first time at which the error is ≤ Tol; nil when the
-	// run did not get there within its horizon.
+	// ConvTime is the first time at which the error is ≤ Tol (online: the
+	// first check from which the error stays within Tol for Hold); nil
+	// when the run did not get there within its horizon.
 	ConvTime *float64 `json:"conv_time"`
 	// ConvStep is the learning step of convergence (online only); nil
 	// otherwise.
@@ -117,6 +126,11 @@ type Result struct {
 	// smallest error seen.
 	FinalError float64 `json:"final_error"`
 	MinError   float64 `json:"min_error"`
+	// FloorError is the median whitening error over the hold period of a
+	// converged online run with a hold of at least one step: the noise
+	// floor the rule settles at. Nil otherwise (flow, first passage, not
+	// converged).
+	FloorError *float64 `json:"floor_error"`
 	// Diverged reports that the run stopped early on lost positive
 	// definiteness, non-finite values, an error above the cap or (flow)
 	// the step cap; DivergeReason says which (empty when not diverged).

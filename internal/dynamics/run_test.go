@@ -142,7 +142,9 @@ func TestOnlineFollowsFlow(t *testing.T) {
 			for seed := int64(1); seed <= 3; seed++ {
 				t.Run(fmt.Sprintf("%s/n=%d/seed=%d", alg, n, seed), func(t *testing.T) {
 					t.Parallel()
-					p := Params{Algorithm: alg, N: n, InputSpectrum: Spectrum{Min: 0.5, Max: 2}, InputBasis: BasisRandom, InitScale: 5, Tol: tol, Seed: seed}
+					// First passage (a hold below one step): the mean
+					// dynamics have no noise floor to hold against.
+					p := Params{Algorithm: alg, N: n, InputSpectrum: Spectrum{Min: 0.5, Max: 2}, InputBasis: BasisRandom, InitScale: 5, Tol: tol, Hold: eta / 2, Seed: seed}
 					flow, err := Run(context.Background(), p)
 					if err != nil || flow.ConvTime == nil {
 						t.Fatalf("flow: %v %+v", err, flow)
@@ -649,13 +651,21 @@ func checkOutcome(t *testing.T, p Params, out outcome) {
 		if (r.ConvTime == nil) != (r.ConvStep == nil) || (r.ConvStep != nil && *r.ConvTime != p.Eta*float64(*r.ConvStep)) {
 			t.Errorf("conv_time %v, conv_step %v", r.ConvTime, r.ConvStep)
 		}
-		// An online run stops at its first recorded step within tolerance,
-		// else at the horizon (or where it diverged).
+		// An online run stops once its error has stayed within tolerance
+		// for the hold (the last check of the hold is at most
+		// CheckResolution of the step, or one step, past it), else at the
+		// horizon (or where it diverged).
+		p := p.WithDefaults()
+		holdSteps := holdStepsOf(p, int64(p.Horizon))
 		switch {
 		case r.Steps > int64(p.Horizon):
 			t.Errorf("steps %d beyond the horizon %v", r.Steps, p.Horizon)
-		case r.ConvStep != nil && r.Steps != *r.ConvStep:
-			t.Errorf("steps %d, want the convergence step %d", r.Steps, *r.ConvStep)
+		case r.ConvStep != nil && (r.Steps < *r.ConvStep+holdSteps || r.Steps > nextCheck(*r.ConvStep+holdSteps)+int64(CheckResolution*float64(r.Steps))+1):
+			t.Errorf("steps %d, want the convergence step %d + the hold's %d steps (to the next check)", r.Steps, *r.ConvStep, holdSteps)
+		case r.ConvStep != nil && (r.FloorError == nil) != (holdSteps == 0):
+			t.Errorf("floor error %v with a hold of %d steps, want one exactly when the hold is a step or more", r.FloorError, holdSteps)
+		case r.FloorError != nil && !(*r.FloorError <= p.Tol && *r.FloorError >= r.MinError):
+			t.Errorf("floor error %v, want within [min error %v, tol %v]", *r.FloorError, r.MinError, p.Tol)
 		case r.ConvStep == nil && !r.Diverged && r.Steps != int64(p.Horizon):
 			t.Errorf("steps %d for horizon %v, neither converged nor diverged", r.Steps, p.Horizon)
 		}

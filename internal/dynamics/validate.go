@@ -35,8 +35,12 @@ const (
 	DefaultFlowHorizon   = 1e4
 	DefaultOnlineHorizon = 1e5
 	DefaultRecord        = 1000
-	DefaultInitScale     = 1.0
-	DefaultInitSpread    = 10.0
+	// DefaultHold is the hold of online runs, in time units (1/η steps):
+	// long enough to tell convergence from a dip of the noise below tol,
+	// short next to the times a sweep measures.
+	DefaultHold       = 1.0
+	DefaultInitScale  = 1.0
+	DefaultInitSpread = 10.0
 )
 
 // Bounds on magnitudes accepted by Validate. Beyond them the products formed
@@ -54,7 +58,8 @@ const (
 // unknown), input_spectrum all ones ({min: 1, max: 1}),
 // spacing log when min/max are given, input_basis identity, init_scale 1,
 // init_shape identity, init_spread 10, init_basis aligned, eta 0.01, batch 1,
-// tol 0.01, horizon 10⁴ (flow) or 10⁵ steps (online), record 1000. Algorithm,
+// tol 0.01, horizon 10⁴ (flow) or 10⁵ steps (online), hold 1 (online),
+// record 1000. Algorithm,
 // N and Seed have no default (Seed's zero value is seed 0). WithDefaults is
 // idempotent and does not allocate.
 func (p Params) WithDefaults() Params {
@@ -101,6 +106,9 @@ func (p Params) WithDefaults() Params {
 	}
 	if p.Record == 0 {
 		p.Record = DefaultRecord
+	}
+	if p.Hold == 0 && p.Mode == Online {
+		p.Hold = DefaultHold
 	}
 	return p
 }
@@ -322,6 +330,9 @@ func (p Params) Validate(lim Limits) error {
 			add("batch", p.Batch, fmt.Sprintf("× horizon %s = %s samples is above the limit limits.max_online_samples = %s; lower batch or horizon, or raise limits.max_online_samples in the spec",
 				formatValue(p.Horizon), formatValue(samples), formatValue(lim.MaxOnlineSamples)))
 		}
+	}
+	if !(p.Hold >= 0) || math.IsInf(p.Hold, 1) {
+		add("hold", p.Hold, "is out of range: hold is a time ≥ 0 (a hold shorter than one step, eta, is first passage)")
 	}
 	if p.Record < 2 {
 		add("record", p.Record, "is out of range: record must be at least 2 (the start and the end of the trajectory)")

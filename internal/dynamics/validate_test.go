@@ -32,7 +32,7 @@ func TestWithDefaults(t *testing.T) {
 				Algorithm: Interneuron, Mode: Online, N: 2, K: 3,
 				InputSpectrum: Spectrum{Min: 0.5, Max: 2, Spacing: LogSpacing},
 				InputBasis:    "identity", InitScale: 1, InitShape: "identity", InitSpread: 10, InitBasis: "aligned",
-				Eta: 0.01, Batch: 1, Tol: 0.01, Horizon: 1e5, Record: 1000, Seed: 7,
+				Eta: 0.01, Batch: 1, Tol: 0.01, Horizon: 1e5, Hold: 1, Record: 1000, Seed: 7,
 			},
 		},
 		{

@@ -197,11 +197,16 @@ func writeRow[R any](columns []column[R], buffers parquetwriter.Columns, row *R)
 }
 
 // readers binds columns to their arrays in rec, by name: the functions
-// that read row i of rec into a row.
+// that read row i of rec into a row. A nullable column missing from rec
+// (a column added after the file was written) reads as NULL.
 func readers[R any](columns []column[R], rec arrow.RecordBatch) []func(int, *R) {
-	read := make([]func(int, *R), len(columns))
-	for j, c := range columns {
-		read[j] = c.reader(rec.Column(rec.Schema().FieldIndices(c.field.Name)[0]))
+	read := make([]func(int, *R), 0, len(columns))
+	for _, c := range columns {
+		idx := rec.Schema().FieldIndices(c.field.Name)
+		if len(idx) == 0 && c.field.Nullable {
+			continue
+		}
+		read = append(read, c.reader(rec.Column(idx[0])))
 	}
 	return read
 }

@@ -49,6 +49,7 @@ func fieldNames(s *arrow.Schema) []string {
 // those the columns ask for.
 func TestTablesDeriveFromColumns(t *testing.T) {
 	rows := onePartition(sweepRows(rand.New(rand.NewPCG(3, 4)), "derive", 0, 0, 200))
+	rows[0].Params.Mode, rows[0].Params.Hold = dynamics.Online, 1 // hold is NULL in flow
 	for i := range rows {
 		// One value per grid column for the whole part: every dictionary
 		// column pays.

@@ -122,6 +122,9 @@ func openParquet(data []byte, table string, want *arrow.Schema, alloc memory.All
 	}
 	for _, f := range want.Fields() {
 		idx := got.FieldIndices(f.Name)
+		if len(idx) == 0 && f.Nullable {
+			continue // added after the file was written: read as NULL
+		}
 		if len(idx) != 1 {
 			rdr.Close()
 			return nil, fmt.Errorf("results: read %s table: column %q is missing; the file was not written by this package", table, f.Name)

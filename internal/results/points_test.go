@@ -37,7 +37,7 @@ func samePartition(rows []PointRow, p Partition) []PointRow {
 
 func TestPointsRoundTrip(t *testing.T) {
 	direct4 := Partition{Algorithm: dynamics.Direct, N: 4}
-	convTime, convStep := 2.5, int64(250)
+	convTime, convStep, floorError := 2.5, int64(250), 7e-4
 	tests := []struct {
 		name string
 		rows []PointRow
@@ -48,11 +48,11 @@ func TestPointsRoundTrip(t *testing.T) {
 			Params: dynamics.Params{Algorithm: dynamics.Interneuron, Mode: dynamics.Online, N: 3, K: 5,
 				InputSpectrum: dynamics.Spectrum{Values: []float64{0.1, 1e-300, 3.5e17}},
 				InputBasis:    "random", InitScale: 10, InitShape: "logspread", InitSpread: 100, InitBasis: "random",
-				Eta: 0.01, Batch: 8, Tol: 1e-3, Horizon: 1e5, Record: 7, Seed: math.MaxInt64},
-			Result: dynamics.Result{ConvTime: &convTime, ConvStep: &convStep, FinalError: 1e-3, MinError: 5e-4,
+				Eta: 0.01, Batch: 8, Tol: 1e-3, Horizon: 1e5, Hold: 2.5, Record: 7, Seed: math.MaxInt64},
+			Result: dynamics.Result{ConvTime: &convTime, ConvStep: &convStep, FinalError: 1e-3, MinError: 5e-4, FloorError: &floorError,
 				Steps: 1 << 40, RHSEvals: 0,
 				Trajectory: []dynamics.Sample{{T: 1, Step: 2, Error: 3, EigMin: 4, EigMax: 5}}},
-			Status: StatusConverged, CodeVersion: "v1.2.3", WorkerHost: "host", Attempt: math.MaxInt32, WallSeconds: 0.25,
+			Status: StatusConverged, CodeVersion: "v1.2.3", Numerics: 2, WorkerHost: "host", Attempt: math.MaxInt32, WallSeconds: 0.25,
 			StartedAt:  time.Date(1969, 12, 31, 23, 59, 59, 999999000, time.UTC),
 			FinishedAt: time.Date(2262, 4, 11, 23, 47, 16, 0, time.UTC),
 		}}},

@@ -29,6 +29,10 @@ type PointRow struct {
 	Error string
 	// CodeVersion is the version of the code that computed the point.
 	CodeVersion string
+	// Numerics is the dynamics.NumericsVersion of the integrators that
+	// computed the point; 0 (NULL in the table) for points stored before
+	// the table had the column (numerics version 1).
+	Numerics int32
 	// WorkerHost is the host the point ran on.
 	WorkerHost string
 	// Attempt is the activity attempt that produced the row (1 for the

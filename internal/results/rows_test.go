@@ -60,6 +60,7 @@ func sweepRows(rng *rand.Rand, sweepID string, chunk, firstIndex int64, count in
 				Record:        1000,
 				Seed:          rng.Int64N(1 << 40),
 			},
+			Numerics: int32(rng.IntN(3)),
 			Result: dynamics.Result{
 				FinalError: rng.Float64(),
 				MinError:   rng.Float64() / 10,
@@ -70,6 +71,13 @@ func sweepRows(rng *rand.Rand, sweepID string, chunk, firstIndex int64, count in
 			WorkerHost:  hosts[rng.IntN(len(hosts))],
 			Attempt:     int32(1 + rng.IntN(3)),
 			WallSeconds: rng.ExpFloat64(),
+		}
+		if mode == dynamics.Online {
+			r.Params.Hold = []float64{1, 1e-9, 5}[rng.IntN(3)]
+			if rng.IntN(2) == 0 {
+				floor := rng.Float64() / 100
+				r.Result.FloorError = &floor
+			}
 		}
 		// Copy explicit eigenvalues so rows do not share a backing array.
 		if v := r.Params.InputSpectrum.Values; v != nil {
