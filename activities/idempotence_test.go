@@ -86,7 +86,7 @@ func runChunk(t *testing.T, env *testsuite.TestActivityEnvironment, ref ChunkRef
 func TestPlanSweepRefusesAnInvalidSpec(t *testing.T) {
 	_, env, output := newTestActivities(t)
 	var a *Activities
-	bad := []byte(fmt.Sprintf(`{"apiVersion": "isweep/v1", "name": "bad", "output": %q, "fixed": {"algorithm": "interneuron", "n": 2, "eta": 1.5}}`, output))
+	bad := []byte(fmt.Sprintf(`{"apiVersion": "isweep/v1", "name": "bad", "output": %q, "fixed": {"algorithm": "interneuron", "mode": "online", "n": 2, "eta": 1.5}}`, output))
 	_, err := env.ExecuteActivity(a.PlanSweep, PlanInput{Spec: bad})
 	var appErr *temporal.ApplicationError
 	if !errors.As(err, &appErr) || appErr.Type() != InvalidSpecErrorType || !appErr.NonRetryable() {

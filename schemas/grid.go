@@ -182,7 +182,8 @@ func (g *Grid) params(i int64, own bool) dynamics.Params {
 
 // ignoredParams lists the parameters a point may ignore, and when: k means
 // nothing to a network without interneurons (Network.UsesK), unless the
-// wishart shape draws W₀ with k rows; hold means nothing to the flow. A point's ignored parameters take their defaults before its id
+// wishart shape draws W₀ with k rows; eta, batch and hold mean nothing to
+// the flow (the mean dynamics have no learning rate, samples or noise). A point's ignored parameters take their defaults before its id
 // is taken, so grid entries that differ only in them are one point.
 // Adding a parameter a network or mode ignores is one line here.
 var ignoredParams = []struct {
@@ -193,11 +194,12 @@ var ignoredParams = []struct {
 		net, ok := dynamics.Lookup(p.Algorithm)
 		return ok && !net.UsesK() && p.InitShape != dynamics.ShapeWishart
 	}},
+	{fEta, isFlow},
+	{fBatch, isFlow},
 	{fHold, isFlow},
 }
 
-// isFlow reports whether p integrates the mean dynamics, which have no
-// noise to hold against.
+// isFlow reports whether p integrates the mean dynamics.
 func isFlow(p *dynamics.Params) bool { return p.Mode == "" || p.Mode == dynamics.Flow }
 
 // defaulted returns the parameters a point is identified and run with:

@@ -16,13 +16,13 @@ import (
 	"github.com/isweep/isweep/internal/dynamics"
 )
 
-// axisValues expands one axis over eta (float) or seed (integer) and returns
-// the values of the points in order.
+// axisValues expands one axis over eta (float; online points, which use
+// it) or seed (integer) and returns the values of the points in order.
 func axisValues(t *testing.T, param string, a Axis) []float64 {
 	t.Helper()
 	spec := &Spec{APIVersion: APIVersion, Name: "gen", Output: "out",
 		GridAxes: map[string]Axis{param: a},
-		Fixed:    map[string]any{"algorithm": "direct", "n": 1}}
+		Fixed:    map[string]any{"algorithm": "direct", "n": 1, "mode": "online"}}
 	g, err := spec.Grid()
 	if err != nil {
 		t.Fatalf("Grid: %v", err)
@@ -243,6 +243,8 @@ func TestPointIDDefaults(t *testing.T) {
 		{Algorithm: dynamics.Interneuron, N: 4, K: 4},
 		{Algorithm: dynamics.Interneuron, N: 4, Mode: dynamics.Flow, Eta: 0.01, Tol: 0.01, Horizon: 1e4},
 		{Algorithm: dynamics.Interneuron, N: 4, InputSpectrum: dynamics.Spectrum{Min: 1, Max: 1}},
+		// The flow has no learning rate, batch or hold.
+		{Algorithm: dynamics.Interneuron, N: 4, Eta: 0.5, Batch: 8, Hold: 3},
 		base.WithDefaults(),
 	}
 	different := []dynamics.Params{
@@ -250,7 +252,7 @@ func TestPointIDDefaults(t *testing.T) {
 		{Algorithm: dynamics.Direct, N: 4},
 		{Algorithm: dynamics.Interneuron, N: 4, Seed: 1},
 		{Algorithm: dynamics.Interneuron, N: 4, Mode: dynamics.Online},
-		{Algorithm: dynamics.Interneuron, N: 4, Eta: 0.010000000000000002},
+
 		{Algorithm: dynamics.Interneuron, N: 4, InputSpectrum: dynamics.Spectrum{Values: []float64{1, 1, 1, 1}}},
 	}
 	id := PointID(base)
@@ -262,6 +264,19 @@ func TestPointIDDefaults(t *testing.T) {
 	for _, p := range different {
 		if got := PointID(p); got == id {
 			t.Errorf("PointID(%+v): got: %s, the id of %+v", p, got, base)
+		}
+	}
+
+	// Online points differ in the least eta, batch and hold.
+	online := dynamics.Params{Algorithm: dynamics.Interneuron, N: 4, Mode: dynamics.Online}
+	onlineID := PointID(online)
+	for _, p := range []dynamics.Params{
+		{Algorithm: dynamics.Interneuron, N: 4, Mode: dynamics.Online, Eta: 0.010000000000000002},
+		{Algorithm: dynamics.Interneuron, N: 4, Mode: dynamics.Online, Batch: 2},
+		{Algorithm: dynamics.Interneuron, N: 4, Mode: dynamics.Online, Hold: 1.0000000000000002},
+	} {
+		if got := PointID(p); got == onlineID {
+			t.Errorf("PointID(%+v): got: %s, the id of %+v", p, got, online)
 		}
 	}
 
@@ -296,7 +311,7 @@ func TestGridIndexDecoding(t *testing.T) {
 			"n":    {Values: []any{1, 2, 3}},            // slowest, 3 values
 			"eta":  {Values: []any{0.1, 0.2, 0.3, 0.4}}, // 4 values
 		},
-		Fixed: map[string]any{"algorithm": dynamics.Direct}}
+		Fixed: map[string]any{"algorithm": dynamics.Direct, "mode": "online"}}
 	g, err := spec.Grid()
 	if err != nil {
 		t.Fatal(err)
@@ -453,7 +468,8 @@ func TestMayRepeat(t *testing.T) {
 		{`{algorithm: [direct, direct]}`, true},
 		{`{seed: [0, 1]}`, false},
 		{`{seed: {range: [0, 3, 1]}, init_scale: [1, 10, 1e1]}`, true},
-		{`{eta: {linspace: [0.001, 0.01, 4]}}`, false},
+		{`{eta: {linspace: [0.001, 0.01, 4]}}`, true}, // eta means nothing to flow points
+		{`{tol: {linspace: [0.001, 0.01, 4]}}`, false},
 		{`{algorithm: [direct, interneuron], k: [4, 8]}`, true}, // k means nothing to direct points
 	} {
 		text := "apiVersion: isweep/v1\nname: r\noutput: out\ngrid: " + tt.grid + "\nfixed: {mode: flow}\n"

@@ -48,7 +48,7 @@ func (s *Spec) ValidateContext(ctx context.Context, progress func(done, total in
 // the list to Validate.
 var independent = [numParams]bool{
 	fInputBasis: true, fInitScale: true, fInitSpread: true,
-	fInitBasis: true, fBatch: true, fTol: true, fRecord: true, fSeed: true,
+	fInitBasis: true, fTol: true, fRecord: true, fSeed: true,
 }
 
 // fieldOf returns the field number of a dynamics.FieldError's field
