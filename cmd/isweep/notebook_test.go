@@ -9,6 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/isweep/isweep/internal/s3test"
 )
 
 // runNotebook is the Python that executes a notebook with nbclient (a
@@ -99,4 +102,45 @@ func sameNumber(a, b any) bool {
 		return a == b
 	}
 	return math.Abs(x-y) <= 1e-9*math.Max(1, math.Max(math.Abs(x), math.Abs(y)))
+}
+
+// TestReportOnS3 runs one small sweep into a folder and into S3 (a real S3
+// server), then `isweep report` on each: the two reports say the same, and
+// the S3 one writes its figures and report.json into -dir.
+func TestReportOnS3(t *testing.T) {
+	s3 := s3test.Start(t)
+	dir := t.TempDir()
+	const spec = "apiVersion: isweep/v1\nname: s3-report\noutput: %s\ngrid: {algorithm: [direct, interneuron], init_scale: [1, 10, 100], seed: [1, 2]}\nfixed: {mode: flow, n: 2, input_spectrum: {min: 0.5, max: 2}, record: 20}\n"
+	texts := map[string]string{}
+	for _, out := range []string{"out", s3.Location("report")} {
+		name := "folder.yaml"
+		if strings.HasPrefix(out, "s3://") {
+			name = "s3.yaml"
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(fmt.Sprintf(spec, out)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		run := startIsweep(t, dir, s3.Env(), "run", "-no-report", "-quiet", name)
+		if code := run.wait(t, 3*time.Minute); code != 0 {
+			t.Fatalf("%s: run: exit %d\n%s", name, code, run.out.String())
+		}
+		figures := filepath.Join(dir, "figures-"+name)
+		rep := startIsweep(t, dir, s3.Env(), "report", "-dir", figures, name)
+		if code := rep.wait(t, 2*time.Minute); code != 0 {
+			t.Fatalf("%s: report: exit %d\n%s", name, code, rep.out.String())
+		}
+		text, err := os.ReadFile(filepath.Join(figures, "report.txt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		texts[name] = string(text)
+		for _, f := range []string{"report.json", "conv-time-flow-n2.png", "conv-time-flow-n2.svg", "trajectories-flow.png"} {
+			if _, err := os.Stat(filepath.Join(figures, f)); err != nil {
+				t.Errorf("%s: got: %v, want: %s written", name, err, f)
+			}
+		}
+	}
+	if texts["s3.yaml"] != texts["folder.yaml"] || !strings.Contains(texts["s3.yaml"], "fits of the median τ") {
+		t.Errorf("got: on S3:\n%s\nin a folder:\n%s\nwant: the same report, with fits", texts["s3.yaml"], texts["folder.yaml"])
+	}
 }
