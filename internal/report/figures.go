@@ -366,16 +366,6 @@ func plural(n int, word string) string {
 	return word + "s"
 }
 
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
 // ChosenPoints picks the points whose trajectories the report draws: for
 // each setting of the Table's By axes but n and init_scale, at the largest
 // n with a converged row, the rows at the smallest, middle and largest

@@ -81,6 +81,19 @@ func TestSummarizeBestAndSeedStatistics(t *testing.T) {
 	}
 }
 
+// summarizeBy summarizes rows and checks the axes of the table's rows.
+func summarizeBy(t *testing.T, rows []results.PointRow, opts Options, by ...string) *Table {
+	t.Helper()
+	tab, err := Summarize(rows, nil, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(tab.By, by) {
+		t.Errorf("by: got: %q, want: %q", tab.By, by)
+	}
+	return tab
+}
+
 // TestSummarizeKeepsInitShapesApart is the pooling case: a sweep over two
 // initial shapes gives two rows per (algorithm, mode, n, init_scale), each
 // with its own median, where grouping by those four axes alone pooled
@@ -100,13 +113,7 @@ func TestSummarizeKeepsInitShapesApart(t *testing.T) {
 			}
 		}
 	}
-	tab, err := Summarize(rows, nil, DefaultOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := []string{"algorithm", "mode", "n", "init_shape", "init_scale"}; !slices.Equal(tab.By, want) {
-		t.Errorf("by: got: %q, want: %q", tab.By, want)
-	}
+	tab := summarizeBy(t, rows, DefaultOptions(), "algorithm", "mode", "n", "init_shape", "init_scale")
 	type row struct {
 		shape       string
 		eta, median float64
@@ -142,25 +149,13 @@ func TestAutoAxes(t *testing.T) {
 			}
 		}
 	}
-	tab, err := Summarize(rows, nil, DefaultOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := []string{"algorithm", "mode", "n", "init_shape", "init_scale"}; !slices.Equal(tab.By, want) {
-		t.Errorf("by: got: %q, want: %q", tab.By, want)
-	}
+	tab := summarizeBy(t, rows, DefaultOptions(), "algorithm", "mode", "n", "init_shape", "init_scale")
 	if want := []string{"k", "init_spread", "horizon"}; !slices.Equal(tab.Determined, want) {
 		t.Errorf("determined: got: %q, want: %q", tab.Determined, want)
 	}
 	// Without a best over eta, eta is an axis of the rows, and the
 	// horizon is set by it.
-	tab, err = Summarize(rows, nil, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := []string{"algorithm", "mode", "n", "init_shape", "eta", "init_scale"}; !slices.Equal(tab.By, want) {
-		t.Errorf("no best: by: got: %q, want: %q", tab.By, want)
-	}
+	tab = summarizeBy(t, rows, Options{}, "algorithm", "mode", "n", "init_shape", "eta", "init_scale")
 	if len(tab.Rows) != 8 {
 		t.Errorf("no best: got: %d rows, want: 8", len(tab.Rows))
 	}
