@@ -1,5 +1,6 @@
 """Analyse an isweep sweep in pandas: best convergence time over eta, and the
-fitted laws, per algorithm, mode and n.
+fitted laws, per algorithm, mode and n. (examples/analysis.ipynb does more:
+every axis that varies, seed quartiles, fits against λ_max(M₀), figures.)
 
     python3 examples/analyze.py results/headline [SWEEP_ID]
 
@@ -44,6 +45,19 @@ def best_times(points):
     return per_eta.loc[idx].sort_values(["algorithm", "mode", "n", "init_scale"])
 
 
+# The rule isweep report names a law by: the law whose R² is at least MIN_R2
+# and exceeds the other's by at least R2_MARGIN; otherwise undecided.
+MIN_R2, R2_MARGIN = 0.9, 0.05
+
+
+def decide(r2_linear, r2_log):
+    if r2_linear >= MIN_R2 and r2_linear - r2_log >= R2_MARGIN:
+        return "linear"
+    if r2_log >= MIN_R2 and r2_log - r2_linear >= R2_MARGIN:
+        return "logarithmic"
+    return "undecided"
+
+
 def r_squared(x, y):
     b, a = np.polyfit(x, y, 1)
     residual = y - (a + b * x)
@@ -58,7 +72,7 @@ def fits(best):
         mu, tau = g["init_scale"].to_numpy(), g["conv_time"].to_numpy()
         _, b_lin, r2_lin = r_squared(mu, tau)
         _, b_log, r2_log = r_squared(np.log(mu), tau)
-        law = "logarithmic" if r2_log > r2_lin else "linear"
+        law = decide(r2_lin, r2_log)
         rows.append(dict(algorithm=alg, mode=mode, n=n, slope_mu=b_lin, r2_linear=r2_lin,
                          slope_ln_mu=b_log, r2_log=r2_log, law=law))
     return pd.DataFrame(rows)

@@ -303,6 +303,11 @@ func TestRunHeadlineKilledAndResumed(t *testing.T) {
 	}
 	for _, p := range pngs {
 		checkImage(t, p)
+		// Each figure comes as SVG too.
+		svg, err := os.ReadFile(strings.TrimSuffix(p, ".png") + ".svg")
+		if err != nil || !strings.Contains(string(svg), "<svg") {
+			t.Errorf("%s: got: %v, want: an SVG beside the PNG", p, err)
+		}
 	}
 
 	// The analysis examples read the same output and find the same laws.
@@ -336,6 +341,7 @@ for stmt in [s for s in sql.split(";") if "SELECT" in s]:
 	if counts := strings.Fields(string(sqlOut)); len(counts) != 3 || counts[1] != "84" {
 		t.Errorf("examples/analyze.sql: got: row counts %q, want: 3 queries, 84 best-time rows (2 networks × 2 modes × 3 n × 7 μ)", counts)
 	}
+	checkNotebook(t, dir, spec.Output, sweepID, reportDir)
 }
 
 // TestRunInterruptedAndResumed stops `isweep run` with Ctrl-C (SIGINT):

@@ -20,7 +20,9 @@ import (
 func cmdReport(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
 	output := fs.String("output", "", "where the sweep's results are (a folder or s3://bucket/prefix); not needed when SPEC is given")
-	dir := fs.String("dir", "", "folder for the PNG figures (default: <output>/reports/<sweep_id> for a folder output, ./isweep-report-<sweep_id> for S3)")
+	dir := fs.String("dir", "", "folder for report.txt, report.json and the figures, PNG and SVG (default: <output>/reports/<sweep_id> for a folder output, ./isweep-report-<sweep_id> for S3)")
+	by := fs.String("by", "", "comma-separated axes of a row (default: algorithm, mode, n, init_scale and every other axis that varies and splits the points; axes: "+strings.Join(report.AxisNames(), ", ")+")")
+	bestOver := fs.String("best-over", report.AxisEta, "comma-separated axes a row takes the best setting of (the smallest median time over seeds); empty: none")
 	if err := parseFlags(fs, args, 1, "report [flags] SWEEP|SPEC\n\nSWEEP is a sweep id (with -output); SPEC a spec file, whose output and sweep id are used."); err != nil {
 		return err
 	}
@@ -28,21 +30,37 @@ func cmdReport(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	return writeReport(ctx, os.Stdout, location, sweepID, *dir)
+	opts := report.Options{By: splitList(*by), BestOver: splitList(*bestOver)}
+	if err := opts.Check(); err != nil {
+		return fail(exitBadInput, "report: %v", err)
+	}
+	return writeReport(ctx, os.Stdout, location, sweepID, *dir, opts)
+}
+
+// splitList splits a comma-separated flag value into its trimmed items;
+// nil for an empty value.
+func splitList(s string) []string {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }
 
 // reportAfterRun writes the report of a sweep that just finished.
 func reportAfterRun(ctx context.Context, spec *schemas.Spec, sweepID string) error {
 	fmt.Println()
-	return writeReport(ctx, os.Stdout, spec.Output, sweepID, "")
+	return writeReport(ctx, os.Stdout, spec.Output, sweepID, "", report.DefaultOptions())
 }
 
-// writeReport prints the report of a sweep to w and writes its figures and
-// report.txt into dir. A panic in it (a bug: figures are drawn from any
+// writeReport prints the report of a sweep to w, its rows made as opts
+// says, and writes its figures, report.txt and report.json into dir. A panic in it (a bug: figures are drawn from any
 // data without one) is reported as an internal error, exit code 1, rather
 // than ending the process with the Go runtime's exit code 2, which means
 // bad input here.
-func writeReport(ctx context.Context, w io.Writer, location, sweepID, dir string) (err error) {
+func writeReport(ctx context.Context, w io.Writer, location, sweepID, dir string, opts report.Options) (err error) {
 	defer recoverInternal("report", &err)
 	st, err := store.Open(ctx, location, clientStoreOptions())
 	if err != nil {
@@ -52,13 +70,19 @@ func writeReport(ctx context.Context, w io.Writer, location, sweepID, dir string
 	if err != nil {
 		return fail(exitFailed, "report: %v", err)
 	}
-	best := report.BestTimes(sweep.Points)
-	fits := report.Fits(best)
+	lambda, err := report.InitialSpectrum(ctx, st, sweep.Points, memory.DefaultAllocator)
+	if err != nil {
+		return fmt.Errorf("initial spectra: %w", err)
+	}
+	analysis, err := report.Analyze(sweep.Points, lambda, opts)
+	if err != nil {
+		return fail(exitBadInput, "report: %v", err)
+	}
 	fmt.Fprintf(w, "report of sweep %s: %d points\n\n", sweepID, len(sweep.Points))
 	for _, warning := range sweep.Warnings {
 		fmt.Fprintf(os.Stderr, "isweep report: warning: %s\n", warning)
 	}
-	if err := report.WriteText(w, best, fits); err != nil {
+	if err := report.WriteText(w, analysis); err != nil {
 		return err
 	}
 	if dir == "" {
@@ -68,11 +92,11 @@ func writeReport(ctx context.Context, w io.Writer, location, sweepID, dir string
 			dir = filepath.Join(location, "reports", sweepID)
 		}
 	}
-	paths, notes, err := report.WriteFigures(dir, best)
+	paths, notes, err := report.WriteFigures(dir, analysis)
 	if err != nil {
 		return fmt.Errorf("figures: %w", err)
 	}
-	chosen := report.ChosenPoints(sweep.Points, best)
+	chosen := report.ChosenPoints(sweep.Points, analysis.Table)
 	traj, err := report.LoadTrajectories(ctx, st, chosen, memory.DefaultAllocator)
 	if err != nil {
 		return fmt.Errorf("trajectories: %w", err)
@@ -82,10 +106,13 @@ func writeReport(ctx context.Context, w io.Writer, location, sweepID, dir string
 		return fmt.Errorf("figures: %w", err)
 	}
 	paths, notes = append(paths, more...), append(notes, moreNotes...)
-	if err := report.WriteTextFile(filepath.Join(dir, "report.txt"), best, fits, notes...); err != nil {
+	if err := report.WriteTextFile(filepath.Join(dir, "report.txt"), analysis, notes...); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "\nfigures and report.txt in %s:\n", dir)
+	if err := writeJSONFile(filepath.Join(dir, "report.json"), analysis); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nfigures, report.txt and report.json in %s:\n", dir)
 	for _, p := range paths {
 		fmt.Fprintf(w, "  %s\n", filepath.Base(p))
 	}
@@ -99,6 +126,19 @@ func writeReport(ctx context.Context, w io.Writer, location, sweepID, dir string
 		return fail(exitFailed, "the report of sweep %s does not cover all its points (see the warnings above)", sweepID)
 	}
 	return nil
+}
+
+// writeJSONFile writes the analysis as JSON (report.WriteJSON) to path.
+func writeJSONFile(path string, a *report.Analysis) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := report.WriteJSON(f, a); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // recoverInternal, deferred, turns a panic of the command into *err: an

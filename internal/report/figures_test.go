@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/isweep/isweep/internal/dynamics"
@@ -31,9 +32,9 @@ func noPanic(t *testing.T, f func()) (panicked bool) {
 
 // checkFigure decodes the PNG at path and checks that data is drawn on it:
 // pixels tinted with a line colour (the axes, labels and grid are grey, the
-// background white) outside the legend, which takes at most the left 40%
-// and the top (legendTop) or bottom 40% of the figure.
-func checkFigure(t *testing.T, path string, legendTop bool) {
+// background white) left of the legend, which stands to the right of the
+// plot; and that the SVG beside it is an SVG document.
+func checkFigure(t *testing.T, path string) {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -51,14 +52,13 @@ func checkFigure(t *testing.T, path string, legendTop bool) {
 	if b.Dx() < 300 || b.Dy() < 200 {
 		t.Errorf("%s: got: %v, want: a figure at least 300×200", path, b)
 	}
-	legend := image.Rect(b.Min.X, b.Max.Y-b.Dy()*40/100, b.Min.X+b.Dx()*40/100, b.Max.Y)
-	if legendTop {
-		legend = image.Rect(b.Min.X, b.Min.Y, b.Min.X+b.Dx()*40/100, b.Min.Y+b.Dy()*40/100)
-	}
+	// The plot is figWidth inches wide at gonum/plot's 96 dpi; the
+	// legend is right of it.
+	plotArea := image.Rect(b.Min.X, b.Min.Y, b.Min.X+figWidth*96, b.Max.Y)
 	tinted := 0
 	for y := b.Min.Y; y < b.Max.Y; y++ {
 		for x := b.Min.X; x < b.Max.X; x++ {
-			if !image.Pt(x, y).In(legend) && chroma(img.At(x, y)) > 40 {
+			if image.Pt(x, y).In(plotArea) && chroma(img.At(x, y)) > 40 {
 				tinted++
 			}
 		}
@@ -66,6 +66,29 @@ func checkFigure(t *testing.T, path string, legendTop bool) {
 	if tinted < 10 {
 		t.Errorf("%s: got: %d coloured pixels outside the legend, want: the data drawn (≥ 10)", path, tinted)
 	}
+	svg, err := os.ReadFile(strings.TrimSuffix(path, ".png") + ".svg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(svg), "<svg") || strings.Count(string(svg), "<path") < 10 {
+		t.Errorf("%s.svg: got: %d bytes, %d paths, want: an SVG with the figure drawn", strings.TrimSuffix(path, ".png"), len(svg), strings.Count(string(svg), "<path"))
+	}
+}
+
+// pngs returns the PNG files among paths, each of which must come with its
+// SVG.
+func pngs(t *testing.T, paths []string) []string {
+	t.Helper()
+	var out []string
+	for _, p := range paths {
+		if strings.HasSuffix(p, ".png") {
+			out = append(out, p)
+			if !slices.Contains(paths, strings.TrimSuffix(p, ".png")+".svg") {
+				t.Errorf("%s: got: no SVG beside it, want: one", p)
+			}
+		}
+	}
+	return out
 }
 
 // chroma returns max − min of the colour's channels (of 255): 0 for white,
@@ -76,14 +99,25 @@ func chroma(c color.Color) int {
 	return int((hi - lo) >> 8)
 }
 
-// best is a Best row; a NaN tau means no learning rate converged (all of
-// its points diverged).
-func best(alg dynamics.Algorithm, mode dynamics.Mode, n int, mu, tau float64) Best {
-	b := Best{Algorithm: alg, Mode: mode, N: n, InitScale: mu, Eta: 0.01, ConvTime: tau, Seeds: 1, Points: 1}
-	if math.IsNaN(tau) {
-		b.Eta, b.Diverged = math.NaN(), 1
+// best is a Row of a Table by algorithm, mode, n and init_scale, with
+// quartiles 10% either side of tau and λ_max(M₀) = μ; a NaN tau means no
+// learning rate converged (all of its points diverged).
+func best(alg dynamics.Algorithm, mode dynamics.Mode, n int, mu, tau float64) Row {
+	r := Row{
+		Key:  []Value{textValue(string(alg)), textValue(string(mode)), numValue(float64(n)), numValue(mu)},
+		Best: []Value{numValue(0.01)}, Median: tau, Q1: 0.9 * tau, Q3: 1.1 * tau, LambdaMax: mu, Converged: 1, Seeds: 1, Points: 1,
 	}
-	return b
+	r.Counts.Converged = 1
+	if math.IsNaN(tau) {
+		r.Best, r.Converged, r.Seeds, r.Counts = nil, 0, 0, results.StatusCounts{Diverged: 1}
+	}
+	return r
+}
+
+// analysisOf is the Analysis of rows.
+func analysisOf(rows ...Row) *Analysis {
+	t := &Table{By: []string{AxisAlgorithm, AxisMode, AxisN, AxisInitScale}, BestOver: []string{AxisEta}, Rows: rows}
+	return &Analysis{Table: t, ByInitScale: Fits(t, XInitScale), ByLambdaMax: Fits(t, XLambdaMax)}
 }
 
 // TestWriteFiguresDegenerate draws the convergence-time figure of data sets
@@ -95,48 +129,51 @@ func TestWriteFiguresDegenerate(t *testing.T) {
 	nan, inf := math.NaN(), math.Inf(1)
 	tests := []struct {
 		name    string
-		best    []Best
+		best    []Row
 		figures int
 		notes   []string // the notes, in order
 	}{
-		{"one point", []Best{best(d, fl, 2, 5, 3)}, 1, nil},
-		{"one init_scale = 1", []Best{best(d, fl, 2, 1, 2), best(i, fl, 2, 1, 1.5)}, 1, nil},
-		{"one init_scale < 1", []Best{best(d, on, 8, 0.01, 2)}, 1, nil},
-		{"init_scale ≤ 1 and > 1", []Best{best(d, fl, 2, 0.1, 1), best(d, fl, 2, 1, 2), best(d, fl, 2, 10, 11), best(d, fl, 2, 100, 101)}, 1, nil},
-		{"all converged at 0, one init_scale", []Best{best(d, fl, 2, 1, 0), best(i, fl, 2, 1, 0)}, 1, nil},
-		{"all converged at 0", []Best{best(d, fl, 2, 1, 0), best(d, fl, 2, 10, 0), best(d, fl, 2, 100, 0)}, 1, nil},
-		{"all diverged", []Best{best(d, on, 8, 1, nan), best(i, on, 8, 10, nan)}, 0, nil},
-		{"one algorithm diverged", []Best{best(d, on, 8, 1, 3), best(d, on, 8, 10, 12), best(i, on, 8, 1, nan), best(i, on, 8, 10, nan)}, 1, nil},
-		{"NaN and infinite times", []Best{best(d, fl, 2, 1, 3), best(d, fl, 2, 2, nan), best(d, fl, 2, 10, inf), best(d, fl, 2, 100, -inf)}, 1,
-			[]string{"conv-time-flow-n2.png: 2 direct points left out: convergence time not finite"}},
-		{"only infinite times", []Best{best(d, fl, 2, 1, inf)}, 0,
-			[]string{"conv-time-flow-n2.png: 1 direct point left out: convergence time not finite", "conv-time-flow-n2.png: not written: no point with a finite convergence time"}},
-		{"non-positive init_scale", []Best{best(d, fl, 2, 0, 1), best(d, fl, 2, -1, 2), best(d, fl, 2, 10, 11)}, 1,
-			[]string{"conv-time-flow-n2.png: 2 direct points left out: init_scale ≤ 0 or not finite (log μ axis)"}},
-		{"only non-positive init_scale", []Best{best(d, fl, 2, 0, 1), best(d, fl, 2, -1, 2)}, 1,
-			[]string{"conv-time-flow-n2.png: linear μ axis: no init_scale is positive"}},
-		{"huge and tiny values", []Best{best(d, fl, 2, 1e-30, 1e-300), best(d, fl, 2, 1e30, 1e300)}, 1, nil},
-		{"single group", []Best{best(d, fl, 4, 1, 1.7), best(d, fl, 4, 10, 10.7), best(d, fl, 4, 100, 100.7)}, 1, nil},
+		{"one point", []Row{best(d, fl, 2, 5, 3)}, 1, nil},
+		{"one init_scale = 1", []Row{best(d, fl, 2, 1, 2), best(i, fl, 2, 1, 1.5)}, 1, nil},
+		{"one init_scale < 1", []Row{best(d, on, 8, 0.01, 2)}, 1, nil},
+		{"init_scale ≤ 1 and > 1", []Row{best(d, fl, 2, 0.1, 1), best(d, fl, 2, 1, 2), best(d, fl, 2, 10, 11), best(d, fl, 2, 100, 101)}, 1, nil},
+		{"all converged at 0, one init_scale", []Row{best(d, fl, 2, 1, 0), best(i, fl, 2, 1, 0)}, 1,
+			[]string{"conv-time-flow-n2.png: linear τ axis: no positive convergence time"}},
+		{"all converged at 0", []Row{best(d, fl, 2, 1, 0), best(d, fl, 2, 10, 0), best(d, fl, 2, 100, 0)}, 1,
+			[]string{"conv-time-flow-n2.png: linear τ axis: no positive convergence time"}},
+		{"all diverged", []Row{best(d, on, 8, 1, nan), best(i, on, 8, 10, nan)}, 0, nil},
+		{"one algorithm diverged", []Row{best(d, on, 8, 1, 3), best(d, on, 8, 10, 12), best(i, on, 8, 1, nan), best(i, on, 8, 10, nan)}, 1, nil},
+		{"NaN and infinite times", []Row{best(d, fl, 2, 1, 3), best(d, fl, 2, 2, nan), best(d, fl, 2, 10, inf), best(d, fl, 2, 100, -inf)}, 1,
+			[]string{"conv-time-flow-n2.png: 2 direct points left out: convergence time not finite, or 0 on the log axis"}},
+		{"only infinite times", []Row{best(d, fl, 2, 1, inf)}, 0,
+			[]string{"conv-time-flow-n2.png: 1 direct point left out: convergence time not finite, or 0 on the log axis", "conv-time-flow-n2.png: not written: no point with a finite convergence time"}},
+		{"non-positive init_scale", []Row{best(d, fl, 2, 0, 1), best(d, fl, 2, -1, 2), best(d, fl, 2, 10, 11)}, 1,
+			[]string{"conv-time-flow-n2.png: 2 direct points left out: initial spectrum ≤ 0 or not finite (log axis)"}},
+		{"only non-positive init_scale", []Row{best(d, fl, 2, 0, 1), best(d, fl, 2, -1, 2)}, 1,
+			[]string{"conv-time-flow-n2.png: linear x axis: no positive initial spectrum"}},
+		{"huge and tiny values", []Row{best(d, fl, 2, 1e-30, 1e-300), best(d, fl, 2, 1e30, 1e300)}, 1, nil},
+		{"single group", []Row{best(d, fl, 4, 1, 1.7), best(d, fl, 4, 10, 10.7), best(d, fl, 4, 100, 100.7)}, 1, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			var paths, notes []string
 			var err error
-			if noPanic(t, func() { paths, notes, err = WriteFigures(dir, tt.best) }) {
+			if noPanic(t, func() { paths, notes, err = WriteFigures(dir, analysisOf(tt.best...)) }) {
 				return
 			}
 			if err != nil {
 				t.Fatalf("got: error %v, want: none", err)
 			}
-			if len(paths) != tt.figures {
-				t.Errorf("got: %d figures %q, want: %d", len(paths), paths, tt.figures)
+			figures := pngs(t, paths)
+			if len(figures) != tt.figures {
+				t.Errorf("got: %d figures %q, want: %d", len(figures), paths, tt.figures)
 			}
 			if !slices.Equal(notes, tt.notes) {
 				t.Errorf("notes:\ngot:  %q\nwant: %q", notes, tt.notes)
 			}
-			for _, p := range paths {
-				checkFigure(t, p, true)
+			for _, p := range figures {
+				checkFigure(t, p)
 			}
 		})
 	}
@@ -212,14 +249,15 @@ func TestWriteTrajectoryFigureDegenerate(t *testing.T) {
 			if err != nil {
 				t.Fatalf("got: error %v, want: none", err)
 			}
-			if len(paths) != tt.figures {
-				t.Errorf("got: %d figures %q, want: %d", len(paths), paths, tt.figures)
+			figures := pngs(t, paths)
+			if len(figures) != tt.figures {
+				t.Errorf("got: %d figures %q, want: %d", len(figures), paths, tt.figures)
 			}
 			if !slices.Equal(notes, tt.notes) {
 				t.Errorf("notes:\ngot:  %q\nwant: %q", notes, tt.notes)
 			}
-			for _, p := range paths {
-				checkFigure(t, p, false)
+			for _, p := range figures {
+				checkFigure(t, p)
 			}
 		})
 	}
