@@ -199,6 +199,20 @@ var ignoredParams = []struct {
 	{fHold, isFlow},
 }
 
+// Ignores reports whether the point p ignores the parameter named name
+// (see ignoredParams): a value given for it makes no difference to the
+// point, which takes the default. False for a name that is not a
+// parameter.
+func Ignores(p dynamics.Params, name string) bool {
+	f := paramField(name)
+	for _, ip := range ignoredParams {
+		if ip.field == f && ip.ignored(&p) {
+			return true
+		}
+	}
+	return false
+}
+
 // isFlow reports whether p integrates the mean dynamics.
 func isFlow(p *dynamics.Params) bool { return p.Mode == "" || p.Mode == dynamics.Flow }
 

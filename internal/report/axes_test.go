@@ -4,6 +4,8 @@ import (
 	"math"
 	"slices"
 	"testing"
+
+	"github.com/isweep/isweep/schemas"
 )
 
 // TestChooseAxis checks the scale and the bounds chosen for degenerate
@@ -71,5 +73,14 @@ func TestLogTicks(t *testing.T) {
 		if !slices.Equal(labels, tt.labels) {
 			t.Errorf("[%g, %g]: got: %q, want: %q", tt.min, tt.max, labels, tt.labels)
 		}
+	}
+}
+
+// TestAxesAreTheParameters holds the report's axes to the parameters of a
+// point (schemas.ParamNames): a new parameter is an axis of the report.
+func TestAxesAreTheParameters(t *testing.T) {
+	got, want := slices.Sorted(slices.Values(AxisNames())), slices.Sorted(slices.Values(schemas.ParamNames()))
+	if !slices.Equal(got, want) {
+		t.Errorf("AxisNames: got: %v want: %v (schemas.ParamNames)", got, want)
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/isweep/isweep/internal/dynamics"
 	"github.com/isweep/isweep/internal/results"
+	"github.com/isweep/isweep/schemas"
 )
 
 // Axis names the report gives a meaning of its own.
@@ -85,6 +86,7 @@ var params = []param{
 	{"batch", func(p *dynamics.Params) Value { return numValue(float64(p.Batch)) }},
 	{"tol", func(p *dynamics.Params) Value { return numValue(p.Tol) }},
 	{"horizon", func(p *dynamics.Params) Value { return numValue(p.Horizon) }},
+	{"hold", func(p *dynamics.Params) Value { return numValue(p.Hold) }},
 	{"record", func(p *dynamics.Params) Value { return numValue(float64(p.Record)) }},
 	{AxisInitScale, func(p *dynamics.Params) Value { return numValue(p.InitScale) }},
 	{AxisSeed, func(p *dynamics.Params) Value { return numValue(float64(p.Seed)) }},
@@ -167,6 +169,10 @@ type Row struct {
 	// those where at least half of the seeds converged, the one with the
 	// smallest median time. Nil when no setting qualifies.
 	Best []Value
+	// Ignored marks the BestOver axes the row's points ignore (eta in
+	// flow mode, see schemas.Ignores): their best value means nothing,
+	// and the text shows none.
+	Ignored []bool `json:"-"`
 	// Median, Q1 and Q3 are the median and the quartiles of the converged
 	// times of the best setting; NaN without one.
 	Median, Q1, Q3 float64
@@ -220,6 +226,9 @@ func Summarize(points []results.PointRow, lambda map[string]float64, opts Option
 		g := groups[ks]
 		if g == nil {
 			g = &group{row: Row{Key: key}, settings: map[string]*setting{}}
+			for _, b := range t.BestOver {
+				g.row.Ignored = append(g.row.Ignored, schemas.Ignores(p.Params, b))
+			}
 			groups[ks] = g
 		}
 		g.row.Points++

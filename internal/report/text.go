@@ -65,7 +65,11 @@ func WriteText(w io.Writer, a *Analysis, notes ...string) error {
 			cells = append(cells, v.String())
 		}
 		if r.HasBest() {
-			for _, v := range r.Best {
+			for i, v := range r.Best {
+				if i < len(r.Ignored) && r.Ignored[i] {
+					cells = append(cells, "-") // the row's points ignore the axis
+					continue
+				}
 				cells = append(cells, v.String())
 			}
 			cells = append(cells, number(r.LambdaMax), number(r.Median), number(r.Q1), number(r.Q3), fmt.Sprintf("%d/%d", r.Converged, r.Seeds))
