@@ -182,8 +182,9 @@ func (g *Grid) params(i int64, own bool) dynamics.Params {
 
 // ignoredParams lists the parameters a point may ignore, and when: k means
 // nothing to a network without interneurons (Network.UsesK), unless the
-// wishart shape draws W₀ with k rows; eta, batch and hold mean nothing to
-// the flow (the mean dynamics have no learning rate, samples or noise). A point's ignored parameters take their defaults before its id
+// wishart shape draws W₀ with k rows; eta, batch, hold and noise mean
+// nothing to the flow (the mean dynamics have no learning rate, samples or
+// noise). A point's ignored parameters take their defaults before its id
 // is taken, so grid entries that differ only in them are one point.
 // Adding a parameter a network or mode ignores is one line here.
 var ignoredParams = []struct {
@@ -197,6 +198,7 @@ var ignoredParams = []struct {
 	{fEta, isFlow},
 	{fBatch, isFlow},
 	{fHold, isFlow},
+	{fNoise, isFlow},
 }
 
 // Ignores reports whether the point p ignores the parameter named name
@@ -309,6 +311,10 @@ func pointID(p *dynamics.Params) string {
 	}
 	b = appendIntLine(b, "record=", int64(p.Record))
 	b = appendIntLine(b, "seed=", p.Seed)
+	if p.Noise != 0 {
+		// Noise 0 points keep the ids they had before noise existed.
+		b = appendIntLine(b, "noise=", p.Noise)
+	}
 	sum := sha256.Sum256(b)
 	var id [32]byte
 	hex.Encode(id[:], sum[:16])
@@ -462,7 +468,7 @@ func expandAxis(f int, a Axis, path string) (column, *SpecError) {
 		if math.IsNaN(x) || math.IsInf(x, 0) {
 			return column{}, &SpecError{Path: gpath, Msg: fmt.Sprintf("%s gives %s, which is not a finite number", written, appendFloat(nil, x))}
 		}
-		if x == 0 && f != fSeed {
+		if x == 0 && !paramDefs[f].zeroIsValue {
 			return column{}, &SpecError{Path: gpath, Msg: fmt.Sprintf("%s gives 0, which is not allowed: %s; start the axis elsewhere", written, zeroHint(f))}
 		}
 		if def.kind == kindFloat {

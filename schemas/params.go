@@ -56,6 +56,7 @@ const (
 	fHold
 	fRecord
 	fSeed
+	fNoise
 	numParams
 )
 
@@ -69,26 +70,30 @@ type paramDef struct {
 	// for the parameter's zero value; "" for a parameter without default
 	// (TestZeroValueHints holds it to WithDefaults).
 	deflt string
+	// zeroIsValue marks a parameter whose 0 is a value of its own (seed
+	// 0), which a spec may write.
+	zeroIsValue bool
 }
 
 var paramDefs = [numParams]paramDef{
-	fAlgorithm:     {"algorithm", kindString, "direct", ""},
-	fMode:          {"mode", kindString, "flow", "flow"},
-	fN:             {"n", kindInt, "4", ""},
-	fK:             {"k", kindInt, "8", "k = n"},
-	fInputSpectrum: {"input_spectrum", kindSpectrum, "{min: 0.5, max: 2}", "all ones"},
-	fInputBasis:    {"input_basis", kindString, "random", "identity"},
-	fInitScale:     {"init_scale", kindFloat, "10", "1"},
-	fInitShape:     {"init_shape", kindString, "identity", "identity"},
-	fInitSpread:    {"init_spread", kindFloat, "10", "10"},
-	fInitBasis:     {"init_basis", kindString, "aligned", "aligned"},
-	fEta:           {"eta", kindFloat, "0.01", "0.01"},
-	fBatch:         {"batch", kindInt, "1", "1"},
-	fTol:           {"tol", kindFloat, "0.01", "0.01"},
-	fHorizon:       {"horizon", kindFloat, "10000", "10000 in flow mode, 100000 steps online"},
-	fHold:          {"hold", kindFloat, "1", "1 online; a hold below one step, eta, is first passage"},
-	fRecord:        {"record", kindInt, "1000", "1000"},
-	fSeed:          {"seed", kindInt, "1", "0"},
+	fAlgorithm:     {"algorithm", kindString, "direct", "", false},
+	fMode:          {"mode", kindString, "flow", "flow", false},
+	fN:             {"n", kindInt, "4", "", false},
+	fK:             {"k", kindInt, "8", "k = n", false},
+	fInputSpectrum: {"input_spectrum", kindSpectrum, "{min: 0.5, max: 2}", "all ones", false},
+	fInputBasis:    {"input_basis", kindString, "random", "identity", false},
+	fInitScale:     {"init_scale", kindFloat, "10", "1", false},
+	fInitShape:     {"init_shape", kindString, "identity", "identity", false},
+	fInitSpread:    {"init_spread", kindFloat, "10", "10", false},
+	fInitBasis:     {"init_basis", kindString, "aligned", "aligned", false},
+	fEta:           {"eta", kindFloat, "0.01", "0.01", false},
+	fBatch:         {"batch", kindInt, "1", "1", false},
+	fTol:           {"tol", kindFloat, "0.01", "0.01", false},
+	fHorizon:       {"horizon", kindFloat, "10000", "10000 in flow mode, 100000 steps online", false},
+	fHold:          {"hold", kindFloat, "1", "1 online; a hold below one step, eta, is first passage", false},
+	fRecord:        {"record", kindInt, "1000", "1000", false},
+	fSeed:          {"seed", kindInt, "1", "0", true},
+	fNoise:         {"noise", kindInt, "1", "0", true},
 }
 
 // zeroHint says why a zero value of parameter f is refused and what to
@@ -169,6 +174,8 @@ func setParam(p *dynamics.Params, f int, v *paramValue) {
 		p.Record = int(v.int)
 	case fSeed:
 		p.Seed = v.int
+	case fNoise:
+		p.Noise = v.int
 	default:
 		panic(fmt.Sprintf("schemas: no parameter with field number %d", f))
 	}
@@ -211,6 +218,8 @@ func getParam(p *dynamics.Params, f int) paramValue {
 		return paramValue{int: int64(p.Record)}
 	case fSeed:
 		return paramValue{int: p.Seed}
+	case fNoise:
+		return paramValue{int: p.Noise}
 	default:
 		panic(fmt.Sprintf("schemas: no parameter with field number %d", f))
 	}
@@ -229,7 +238,7 @@ const maxExactInt = 1 << 53
 // that wrote tol: 0 would silently get tol 0.01.
 func coerce(f int, raw any, path string) (paramValue, *SpecError) {
 	v, err := coerceKind(f, raw, path)
-	if err == nil && f != fSeed && isZeroValue(f, &v) {
+	if err == nil && !paramDefs[f].zeroIsValue && isZeroValue(f, &v) {
 		def := &paramDefs[f]
 		advice := fmt.Sprintf("leave %s out instead, or give another value", def.name)
 		if def.deflt == "" {

@@ -581,8 +581,14 @@ func TestZeroValueHints(t *testing.T) {
 		{"hold", "0", "1 online; a hold below one step, eta, is first passage"},
 		{"record", "0", plain(fRecord)},
 	}
-	if len(tests) != numParams-1 {
-		t.Fatalf("got: %d parameters in the table, want: %d (all but seed, whose 0 is a value)", len(tests), numParams-1)
+	zeroIsValue := 0
+	for _, d := range paramDefs {
+		if d.zeroIsValue {
+			zeroIsValue++
+		}
+	}
+	if len(tests) != numParams-zeroIsValue {
+		t.Fatalf("got: %d parameters in the table, want: %d (all but seed and noise, whose 0 is a value)", len(tests), numParams-zeroIsValue)
 	}
 	for _, tc := range tests {
 		t.Run(tc.param, func(t *testing.T) {

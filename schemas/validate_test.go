@@ -276,6 +276,7 @@ var pools = map[string][]any{
 	"hold":           {1.0, 1e-9, 5.0, -1.0},
 	"record":         {int64(2), int64(1000), int64(1)},
 	"seed":           {int64(0), int64(5), int64(-1)},
+	"noise":          {int64(0), int64(3), int64(-2)},
 }
 
 func pick(rng *rand.Rand, name string, k int) []any {

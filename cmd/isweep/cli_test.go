@@ -480,7 +480,7 @@ func TestPlanRefusesBadSpecs(t *testing.T) {
 		want []string
 	}{
 		{"unknown parameter", "apiVersion: isweep/v1\nname: bad\noutput: out\ngrid:\n  etaa: [0.1]\nfixed: {algorithm: direct, n: 2}\n", []string{"grid.etaa", "did you mean eta"}},
-		{"eta out of range", "apiVersion: isweep/v1\nname: bad\noutput: out\ngrid:\n  eta: [0.5, 1.5]\nfixed: {algorithm: interneuron, n: 2}\n", []string{"eta", "1.5"}},
+		{"eta out of range", "apiVersion: isweep/v1\nname: bad\noutput: out\ngrid:\n  eta: [0.5, 1.5]\nfixed: {algorithm: interneuron, mode: online, n: 2}\n", []string{"eta", "1.5"}},
 		{"k below n", "apiVersion: isweep/v1\nname: bad\noutput: out\nfixed: {algorithm: interneuron, n: 8, k: 4}\n", []string{"k", "n"}},
 		{"path traversal", "apiVersion: isweep/v1\nname: ../escape\noutput: out\nfixed: {algorithm: direct, n: 2}\n", []string{"name"}},
 		{"10⁹ points", "apiVersion: isweep/v1\nname: big\noutput: out\ngrid: {seed: {range: [0, 1000000000, 1]}}\nfixed: {algorithm: direct, n: 2}\n",

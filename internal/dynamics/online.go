@@ -57,7 +57,7 @@ func newOnlineState(pt *point) *onlineState {
 		k:     pt.k,
 		batch: p.Batch,
 		eta:   p.Eta,
-		rng:   newStream(p.Seed, streamSamples),
+		rng:   newStream(p.Seed, samplesStream(p.Noise)),
 		cHalf: pt.cHalf,
 		wh:    newWhitening(pt.b),
 		mFull: newGeneral(pt.n, pt.n),

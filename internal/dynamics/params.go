@@ -98,6 +98,12 @@ type Params struct {
 	// Seed seeds every random draw of the point (bases, W₀, samples),
 	// seed ≥ 0. Default 0.
 	Seed int64 `json:"seed,omitempty"`
+	// Noise selects the online samples: noise k ≥ 0 draws them from the
+	// k-th sample stream of the seed, while the bases, the frames and W₀
+	// (drawn from Seed alone) stay the same, so points that differ only
+	// in Noise are the same network on the same inputs' statistics with
+	// other samples. Default 0. Flow runs ignore it.
+	Noise int64 `json:"noise,omitempty"`
 }
 
 // Sample is one recorded point of a trajectory.

@@ -23,6 +23,11 @@ const (
 	streamGainFrame        stream = 6 // the gain network's fixed frame W
 )
 
+// samplesStream returns the stream of the online samples of noise k: the
+// stream streamSamples for k = 0, and one beyond every named stream (k·256
+// above it) for k > 0.
+func samplesStream(noise int64) stream { return streamSamples + stream(noise)<<8 }
+
 // splitmix64 is the SplitMix64 finaliser, used to spread (seed, stream)
 // pairs over PCG states.
 func splitmix64(x uint64) uint64 {

@@ -1,6 +1,7 @@
 package dynamics
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"reflect"
@@ -274,5 +275,42 @@ func TestBasisOfCRoundTrip(t *testing.T) {
 				t.Errorf("‖QM̃₀Qᵀ − M₀‖∞: got: %g want: ≈ 0", d)
 			}
 		})
+	}
+}
+
+// TestNoiseResamplesTheSamplesOnly: points that differ only in noise share
+// their bases, frames and initial state, and their flow; their online runs
+// see other samples. Noise 0 is the stream every earlier version used
+// (TestReferenceOutputsPinTheNumerics).
+func TestNoiseResamplesTheSamplesOnly(t *testing.T) {
+	for _, name := range NetworkNames() {
+		base := Params{Algorithm: Algorithm(name), Mode: Online, N: 3, InputSpectrum: Spectrum{Min: 0.5, Max: 2}, InputBasis: BasisRandom, InitBasis: BasisRandom,
+			InitShape: ShapeLogSpread, InitScale: 3, Horizon: 500, Record: 20, Seed: 4}.WithDefaults()
+		other := base
+		other.Noise = 7
+		a, b := newPoint(base), newPoint(other)
+		if !reflect.DeepEqual(a.q, b.q) || !reflect.DeepEqual(a.m0, b.m0) || !reflect.DeepEqual(a.w0, b.w0) || !reflect.DeepEqual(a.start, b.start) {
+			t.Errorf("%s: got: another basis, M₀, W₀ or frame with noise 7 want: the same as noise 0", name)
+		}
+		ra, err := Run(context.Background(), base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rb, err := Run(context.Background(), other)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if reflect.DeepEqual(ra.Trajectory, rb.Trajectory) {
+			t.Errorf("%s online: got: the same trajectory with noise 0 and 7 want: other samples", name)
+		}
+		if ra.Trajectory[0] != rb.Trajectory[0] {
+			t.Errorf("%s online: got: starts %+v and %+v want: the same start", name, ra.Trajectory[0], rb.Trajectory[0])
+		}
+		base.Mode, other.Mode = Flow, Flow
+		fa, _ := Run(context.Background(), base.WithDefaults())
+		fb, _ := Run(context.Background(), other.WithDefaults())
+		if !reflect.DeepEqual(fa, fb) {
+			t.Errorf("%s flow: got: different results with noise 0 and 7 want: the same (flow has no samples)", name)
+		}
 	}
 }

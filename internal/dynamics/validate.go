@@ -340,6 +340,9 @@ func (p Params) Validate(lim Limits) error {
 	if p.Seed < 0 {
 		add("seed", p.Seed, "is out of range: seed must be ≥ 0")
 	}
+	if p.Noise < 0 || p.Noise >= 1<<40 {
+		add("noise", p.Noise, "is out of range: noise selects a sample stream, 0 ≤ noise < 2⁴⁰")
+	}
 	if len(errs) == 0 {
 		return nil
 	}

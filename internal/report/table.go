@@ -90,6 +90,7 @@ var params = []param{
 	{"record", func(p *dynamics.Params) Value { return numValue(float64(p.Record)) }},
 	{AxisInitScale, func(p *dynamics.Params) Value { return numValue(p.InitScale) }},
 	{AxisSeed, func(p *dynamics.Params) Value { return numValue(float64(p.Seed)) }},
+	{"noise", func(p *dynamics.Params) Value { return numValue(float64(p.Noise)) }},
 }
 
 // AxisNames returns the names of the axes a report can group or reduce

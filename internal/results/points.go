@@ -48,6 +48,7 @@ var pointsTable = newTable(TablePoints, []column[pointRecord]{
 	optional("hold", dictionary, func(r *pointRecord) (float64, bool) { return r.Params.Hold, r.Params.Mode == dynamics.Online }, func(r *pointRecord, v float64) { r.Params.Hold = v }),
 	required("record", dictionary, func(r *pointRecord) int64 { return int64(r.Params.Record) }, func(r *pointRecord, v int64) { r.Params.Record = int(v) }),
 	required("seed", plain, func(r *pointRecord) int64 { return r.Params.Seed }, func(r *pointRecord, v int64) { r.Params.Seed = v }),
+	optional("noise", dictionary, func(r *pointRecord) (int64, bool) { return r.Params.Noise, true }, func(r *pointRecord, v int64) { r.Params.Noise = v }),
 	optional("conv_time", plain, func(r *pointRecord) (float64, bool) { return deref(r.Result.ConvTime) }, func(r *pointRecord, v float64) { r.Result.ConvTime = &v }),
 	optional("conv_step", plain, func(r *pointRecord) (int64, bool) { return deref(r.Result.ConvStep) }, func(r *pointRecord, v int64) { r.Result.ConvStep = &v }),
 	required("final_error", plain, func(r *pointRecord) float64 { return r.Result.FinalError }, func(r *pointRecord, v float64) { r.Result.FinalError = v }),
