@@ -5,8 +5,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-
-	"github.com/isweep/isweep/internal/parquetwriter"
 )
 
 // Member is one row of a sweep's members table ([MembersSchema]).
@@ -29,14 +27,13 @@ var membersTable = newTable(TableMembers, []column[Member]{
 // EncodeMembers encodes a members table; rows should come sorted by
 // PointID. It returns an error for a row without a point id or sweep id.
 func EncodeMembers(rows []Member) ([]byte, error) {
-	return membersTable.encode(len(rows), func(buffers parquetwriter.Columns, start, end int) error {
+	return membersTable.encode(len(rows), func(buffers *partBuffers[Member], start, end int) error {
 		for i := start; i < end; i++ {
-			m := &rows[i]
-			if m.PointID == "" || m.SweepID == "" {
+			if m := &rows[i]; m.PointID == "" || m.SweepID == "" {
 				return fmt.Errorf("results: EncodeMembers: row %d has point id %q and sweep id %q; both are required", i, m.PointID, m.SweepID)
 			}
-			writeRow(membersTable.part, buffers, m)
 		}
+		buffers.write(rows[start:end])
 		return nil
 	})
 }
