@@ -83,7 +83,7 @@ func required[R any, T parquetwriter.Value](name string, enc encoding, get func(
 			}
 		},
 		reader: func(arr arrow.Array) func(int, *R) {
-			value := valuesOf[T](arr)
+			value := valuesOf[T](arr, enc)
 			return func(i int, row *R) { set(row, value(i)) }
 		},
 	}
@@ -106,7 +106,7 @@ func optional[R any, T parquetwriter.Value](name string, enc encoding, get func(
 			}
 		},
 		reader: func(arr arrow.Array) func(int, *R) {
-			value := valuesOf[T](arr)
+			value := valuesOf[T](arr, enc)
 			return func(i int, row *R) {
 				if arr.IsValid(i) {
 					set(row, value(i))
@@ -156,20 +156,36 @@ func partitionColumn[R any](c column[R]) column[R] {
 }
 
 // valuesOf returns the function that gives value i of arr, an array of Go
-// values T. Strings are copied out of the array's buffer (the rows outlive
-// it), one copy for equal consecutive values.
-func valuesOf[T parquetwriter.Value](arr arrow.Array) func(i int) T {
-	if a, ok := arr.(*array.String); ok {
+// values T of a column of encoding enc. Strings are copied out of the
+// array's buffer, which the rows outlive: those of a plain column (a value
+// a row, such as ids) all at once, one allocation per record batch that the
+// values share; those of a dictionary column (few distinct values) one
+// copy per distinct value of the batch.
+func valuesOf[T parquetwriter.Value](arr arrow.Array, enc encoding) func(i int) T {
+	a, ok := arr.(*array.String)
+	switch {
+	case !ok:
+		return arr.(interface{ Value(int) T }).Value
+	case enc == plain && a.Len() > 0:
+		data, offsets := string(a.ValueBytes()), a.ValueOffsets()
+		value := func(i int) string { return data[offsets[i]-offsets[0] : offsets[i+1]-offsets[0]] }
+		return any(value).(func(int) T)
+	default:
 		var last string
+		copies := map[string]string{}
 		value := func(i int) string {
 			if v := a.Value(i); v != last {
-				last = strings.Clone(v)
+				c, ok := copies[v]
+				if !ok {
+					c = strings.Clone(v)
+					copies[c] = c
+				}
+				last = c
 			}
 			return last
 		}
 		return any(value).(func(int) T)
 	}
-	return arr.(interface{ Value(int) T }).Value
 }
 
 // schemaOf returns the Arrow schema of a table of columns, with the
