@@ -200,9 +200,8 @@ func (a *monitorActivityInbound) ExecuteActivity(ctx context.Context, in *interc
 		outcome = "already_done"
 	} else {
 		outcome = "computed"
-		counts := results.StatusCounts{Converged: cr.Converged, NotConverged: cr.NotConverged, Diverged: cr.Diverged, Failed: cr.Failed}
 		for _, s := range results.Statuses {
-			m.points.WithLabelValues(string(s)).Add(float64(counts.Of(s)))
+			m.points.WithLabelValues(string(s)).Add(float64(cr.Of(s)))
 		}
 	}
 	m.chunks.WithLabelValues(outcome).Inc()
