@@ -183,7 +183,7 @@ func (a *Activities) finalize(ctx context.Context, ref SweepRef) (FinalizeResult
 	if err != nil {
 		return FinalizeResult{}, err
 	}
-	summaryBody, err := results.EncodeSummary(results.MergeSummaries(summary), a.cfg.Alloc)
+	summaryBody, err := results.EncodeSummary(results.MergeSummaries(summary))
 	if err != nil {
 		return FinalizeResult{}, fmt.Errorf("encode summary: %w", err)
 	}
