@@ -74,14 +74,10 @@ func appendOptional[T Value](c Column, v *T) {
 
 func appendValue[T Value](c Column, v T) { c.(*ColumnBuffer[T]).Append(v) }
 
-// encodeTestTable writes one row group per element of groups.
+// encodeTestTable writes one row group per element of groups, appending
+// the values one at a time.
 func encodeTestTable(t *testing.T, groups [][]testRow) []byte {
-	t.Helper()
-	enc := encoderTestLayout().Encoder()
-	defer enc.Release()
-	cols := encoderTestLayout().NewColumns()
-	for _, g := range groups {
-		cols.Reset(len(g))
+	return encodeTestGroups(t, groups, func(cols Columns, g []testRow) {
 		for _, r := range g {
 			appendValue(cols[0], r.dictInt)
 			appendValue(cols[1], r.dictStr)
@@ -94,6 +90,19 @@ func encodeTestTable(t *testing.T, groups [][]testRow) []byte {
 			appendOptional(cols[8], r.optFlag)
 			appendOptional(cols[9], r.ts)
 		}
+	})
+}
+
+// encodeTestGroups writes one row group per element of groups, its
+// columns filled by fill.
+func encodeTestGroups(t *testing.T, groups [][]testRow, fill func(cols Columns, g []testRow)) []byte {
+	t.Helper()
+	enc := encoderTestLayout().Encoder()
+	defer enc.Release()
+	cols := encoderTestLayout().NewColumns()
+	for _, g := range groups {
+		cols.Reset(len(g))
+		fill(cols, g)
 		if err := enc.WriteRowGroup(cols, len(g)); err != nil {
 			t.Fatal(err)
 		}
@@ -295,12 +304,7 @@ func optional[T Value](get func(*testRow) *T) func(*testRow) (T, bool) {
 // encodeTestTableExtend is encodeTestTable filling the columns through
 // Extend, block rows at a time.
 func encodeTestTableExtend(t *testing.T, groups [][]testRow, block int) []byte {
-	t.Helper()
-	enc := encoderTestLayout().Encoder()
-	defer enc.Release()
-	cols := encoderTestLayout().NewColumns()
-	for _, g := range groups {
-		cols.Reset(len(g))
+	return encodeTestGroups(t, groups, func(cols Columns, g []testRow) {
 		extendColumn(cols[0], g, block, required(func(r *testRow) int64 { return r.dictInt }), 0)
 		extendColumn(cols[1], g, block, required(func(r *testRow) string { return r.dictStr }), "")
 		extendColumn(cols[2], g, block, optional(func(r *testRow) *float64 { return r.dictF64 }), math.NaN())
@@ -311,11 +315,7 @@ func encodeTestTableExtend(t *testing.T, groups [][]testRow, block int) []byte {
 		extendColumn(cols[7], g, block, required(func(r *testRow) bool { return r.flag }), false)
 		extendColumn(cols[8], g, block, optional(func(r *testRow) *bool { return r.optFlag }), true)
 		extendColumn(cols[9], g, block, optional(func(r *testRow) *int64 { return r.ts }), -1)
-		if err := enc.WriteRowGroup(cols, len(g)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return enc.Finish(KeyValue{"extra", "value"})
+	})
 }
 
 // TestExtendMatchesAppend checks that columns filled through Extend, in

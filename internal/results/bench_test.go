@@ -62,16 +62,7 @@ func BenchmarkDecodePoints(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.Run(fmt.Sprintf("rows=%d", size), func(b *testing.B) {
-			mem := memory.NewGoAllocator()
-			cpu := cpuTime(b)
-			for b.Loop() {
-				if _, err := DecodePoints(body, mem); err != nil {
-					b.Fatal(err)
-				}
-			}
-			reportRates(b, size, cpu)
-		})
+		benchDecode(b, size, body, DecodePoints)
 	}
 }
 
@@ -112,12 +103,18 @@ func BenchmarkDecodeMembers(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	benchDecode(b, size, body, DecodeMembers)
+}
+
+// benchDecode runs decode on body, a part of size rows, and reports its
+// rates and allocations.
+func benchDecode[R any](b *testing.B, size int, body []byte, decode func([]byte, memory.Allocator) ([]R, error)) {
 	b.Run(fmt.Sprintf("rows=%d", size), func(b *testing.B) {
 		b.ReportAllocs()
 		mem := memory.NewGoAllocator()
 		cpu := cpuTime(b)
 		for b.Loop() {
-			if _, err := DecodeMembers(body, mem); err != nil {
+			if _, err := decode(body, mem); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -348,3 +348,40 @@ func (t *table[R]) encode(rows int, fill func(buffers *partBuffers[R], start, en
 	}
 	return enc.Finish(extra...), nil
 }
+
+// encodeRows writes rows as a part, after checking each with check, which
+// returns an error for row i when it cannot be stored.
+func (t *table[R]) encodeRows(rows []R, check func(i int, row *R) error) ([]byte, error) {
+	return t.encode(len(rows), func(buffers *partBuffers[R], start, end int) error {
+		for i := start; i < end; i++ {
+			if err := check(i, &rows[i]); err != nil {
+				return err
+			}
+		}
+		buffers.write(rows[start:end])
+		return nil
+	})
+}
+
+// decodeRows reads the rows of part, a file of t: each starts as init, is
+// read from the part's columns, and is then given to done when it is not
+// nil.
+func (t *table[R]) decodeRows(part *parquetPart, init R, done func(row *R)) ([]R, error) {
+	rows := make([]R, 0, part.numRows)
+	err := part.each(func(rec arrow.RecordBatch) error {
+		read := readers(t.part, rec)
+		for i := 0; i < int(rec.NumRows()); i++ {
+			rows = append(rows, init)
+			row := &rows[len(rows)-1]
+			readRow(read, i, row)
+			if done != nil {
+				done(row)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return rows, nil
+}

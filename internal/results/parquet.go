@@ -16,9 +16,6 @@ import (
 // [MetaPartition], which a part with rows must carry; decoder names the
 // caller in errors.
 func openPartitioned(data []byte, table string, want *arrow.Schema, alloc memory.Allocator, decoder string) (*parquetPart, Partition, error) {
-	if alloc == nil {
-		alloc = memory.DefaultAllocator
-	}
 	part, err := openParquet(data, table, want, alloc)
 	if err != nil {
 		return nil, Partition{}, err
@@ -44,6 +41,9 @@ type parquetPart struct {
 // openParquet opens data as a Parquet file of the named table and checks its
 // metadata and columns against want.
 func openParquet(data []byte, table string, want *arrow.Schema, alloc memory.Allocator) (*parquetPart, error) {
+	if alloc == nil {
+		alloc = memory.DefaultAllocator
+	}
 	rdr, err := file.NewParquetReader(bytes.NewReader(data), file.WithReadProps(parquet.NewReaderProperties(alloc)))
 	if err != nil {
 		return nil, fmt.Errorf("results: read %s table: not a Parquet file: %w", table, err)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/isweep/isweep/internal/dynamics"
@@ -124,13 +123,10 @@ var summaryTable = newTable(TableSummary, []column[SummaryRow]{
 // (columns [SummarySchema]). It returns an error for a row with only one of
 // BestEta and BestConvTime.
 func EncodeSummary(rows []SummaryRow) ([]byte, error) {
-	return summaryTable.encode(len(rows), func(buffers *partBuffers[SummaryRow], start, end int) error {
-		for i := start; i < end; i++ {
-			if r := &rows[i]; (r.BestEta == nil) != (r.BestConvTime == nil) {
-				return fmt.Errorf("results: EncodeSummary: row %d (algorithm %q, n %d, init_scale %g): best_eta and best_conv_time must be both set or both nil", i, r.Algorithm, r.N, r.InitScale)
-			}
+	return summaryTable.encodeRows(rows, func(i int, r *SummaryRow) error {
+		if (r.BestEta == nil) != (r.BestConvTime == nil) {
+			return fmt.Errorf("results: EncodeSummary: row %d (algorithm %q, n %d, init_scale %g): best_eta and best_conv_time must be both set or both nil", i, r.Algorithm, r.N, r.InitScale)
 		}
-		buffers.write(rows[start:end])
 		return nil
 	})
 }
@@ -139,29 +135,14 @@ func EncodeSummary(rows []SummaryRow) ([]byte, error) {
 // with only one of best_eta and best_conv_time gets neither. A nil alloc
 // means memory.DefaultAllocator.
 func DecodeSummary(data []byte, alloc memory.Allocator) ([]SummaryRow, error) {
-	if alloc == nil {
-		alloc = memory.DefaultAllocator
-	}
 	part, err := openParquet(data, TableSummary, SummarySchema, alloc)
 	if err != nil {
 		return nil, err
 	}
 	defer part.close()
-	rows := make([]SummaryRow, 0, part.numRows)
-	err = part.each(func(rec arrow.RecordBatch) error {
-		read := readers(summaryTable.columns, rec)
-		for i := 0; i < int(rec.NumRows()); i++ {
-			rows = append(rows, SummaryRow{})
-			r := &rows[len(rows)-1]
-			readRow(read, i, r)
-			if r.BestEta == nil || r.BestConvTime == nil {
-				r.BestEta, r.BestConvTime = nil, nil
-			}
+	return summaryTable.decodeRows(part, SummaryRow{}, func(r *SummaryRow) {
+		if r.BestEta == nil || r.BestConvTime == nil {
+			r.BestEta, r.BestConvTime = nil, nil
 		}
-		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return rows, nil
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/isweep/isweep/internal/dynamics"
@@ -85,17 +84,5 @@ func DecodeTrajectories(data []byte, alloc memory.Allocator) ([]TrajectoryRow, e
 		return nil, err
 	}
 	defer part.close()
-	rows := make([]TrajectoryRow, 0, part.numRows)
-	err = part.each(func(rec arrow.RecordBatch) error {
-		read := readers(trajectoriesTable.part, rec)
-		for i := 0; i < int(rec.NumRows()); i++ {
-			rows = append(rows, TrajectoryRow{Algorithm: p.Algorithm, N: p.N})
-			readRow(read, i, &rows[len(rows)-1])
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return rows, nil
+	return trajectoriesTable.decodeRows(part, TrajectoryRow{Algorithm: p.Algorithm, N: p.N}, nil)
 }
