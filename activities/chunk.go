@@ -277,12 +277,8 @@ func (a *Activities) ownChunk(ctx context.Context, sc *sweepCache, c int64) (Chu
 		if o.err != nil {
 			return ChunkResult{}, o.err
 		}
-		counts := results.CountStatuses(o.rows)
 		res.Points += int64(len(o.rows))
-		res.Converged += counts.Converged
-		res.NotConverged += counts.NotConverged
-		res.Diverged += counts.Diverged
-		res.Failed += counts.Failed
+		res.AddCounts(results.CountStatuses(o.rows))
 		for _, r := range o.rows {
 			res.ComputeSeconds += r.WallSeconds
 		}

@@ -142,22 +142,14 @@ func (a *Activities) finalize(ctx context.Context, ref SweepRef) (FinalizeResult
 			members = append(members, member{k, mk.SweepID, mk.Chunk})
 		}
 		if whole {
-			r := mk.Result
-			m.Counts.Converged += r.Converged
-			m.Counts.NotConverged += r.NotConverged
-			m.Counts.Diverged += r.Diverged
-			m.Counts.Failed += r.Failed
+			m.Counts.AddCounts(mk.Result.StatusCounts)
 			summary = append(summary, mk.Summary...)
 		} else {
 			rows, err := a.memberRows(ctx, sc.store, mk, ours)
 			if err != nil {
 				return FinalizeResult{}, err
 			}
-			c := results.CountStatuses(rows)
-			m.Counts.Converged += c.Converged
-			m.Counts.NotConverged += c.NotConverged
-			m.Counts.Diverged += c.Diverged
-			m.Counts.Failed += c.Failed
+			m.Counts.AddCounts(results.CountStatuses(rows))
 			summary = append(summary, results.Summarize(rows)...)
 		}
 		mk.keys = nil
@@ -191,7 +183,7 @@ func (a *Activities) finalize(ctx context.Context, ref SweepRef) (FinalizeResult
 	if err != nil {
 		return FinalizeResult{}, err
 	}
-	summaryBody, err := results.EncodeSummary(results.MergeSummaries(summary), a.cfg.Alloc)
+	summaryBody, err := results.EncodeSummary(results.MergeSummaries(summary))
 	if err != nil {
 		return FinalizeResult{}, fmt.Errorf("encode summary: %w", err)
 	}

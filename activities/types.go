@@ -1,6 +1,10 @@
 package activities
 
-import "encoding/json"
+import (
+	"encoding/json"
+
+	"github.com/isweep/isweep/internal/results"
+)
 
 // Application error types of the activities. Errors of these types are not
 // retryable: retrying cannot cure them.
@@ -72,13 +76,10 @@ type ChunkRef struct {
 // ChunkResult reports a finished chunk: counts and keys, never results.
 type ChunkResult struct {
 	Chunk int64 `json:"chunk"`
-	// Points counts the chunk's points, and the others its points by
-	// status.
-	Points       int64 `json:"points"`
-	Converged    int64 `json:"converged"`
-	NotConverged int64 `json:"not_converged"`
-	Diverged     int64 `json:"diverged"`
-	Failed       int64 `json:"failed"`
+	// Points counts the chunk's points, and StatusCounts its points by
+	// status (in JSON, a field per status beside points).
+	Points int64 `json:"points"`
+	results.StatusCounts
 	// ComputeSeconds sums the wall time spent integrating the chunk's
 	// points (zero for a chunk that was already complete).
 	ComputeSeconds float64 `json:"compute_seconds"`

@@ -159,11 +159,8 @@ func checkPartsFully(ctx context.Context, st store.Store, m *chunkMarker, pts []
 	}
 	// What finalizing takes from the marker, the counts and the summary,
 	// must be what the parts hold.
-	c := results.CountStatuses(all)
-	r := m.Result
-	if c.Converged != r.Converged || c.NotConverged != r.NotConverged || c.Diverged != r.Diverged || c.Failed != r.Failed {
-		return fmt.Sprintf("the marker's status counts %d/%d/%d/%d differ from its parts' %d/%d/%d/%d",
-			r.Converged, r.NotConverged, r.Diverged, r.Failed, c.Converged, c.NotConverged, c.Diverged, c.Failed), nil
+	if c, r := results.CountStatuses(all), m.Result.StatusCounts; c != r {
+		return fmt.Sprintf("the marker's status counts (%v) differ from its parts' (%v)", r, c), nil
 	}
 	if want := results.Summarize(all); len(want) != len(m.Summary) || (len(want) > 0 && !reflect.DeepEqual(want, m.Summary)) {
 		return "the marker's summary rows differ from its parts' points", nil

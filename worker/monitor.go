@@ -34,7 +34,7 @@ const DefaultReadyTimeout = 3 * time.Second
 //
 // The metrics, all prefixed isweep_:
 //
-//	isweep_points_total{status}            points computed, by status (converged, not_converged, diverged, failed)
+//	isweep_points_total{status}            points computed, by status (results.Statuses)
 //	isweep_chunks_total{outcome}           chunk attempts ended: computed, already_done, error
 //	isweep_chunk_attempt_failures_total    chunk attempts that returned an error (Temporal retries them)
 //	isweep_chunk_duration_seconds{outcome} wall time of chunk attempts
@@ -68,7 +68,7 @@ func NewMonitor(c client.Client) *Monitor {
 		readyTimeout: DefaultReadyTimeout,
 		points: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "isweep_points_total",
-			Help: "Points computed by this worker, by status (converged, not_converged, diverged, failed).",
+			Help: fmt.Sprintf("Points computed by this worker, by status %v.", results.Statuses),
 		}, []string{"status"}),
 		chunks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "isweep_chunks_total",
@@ -200,9 +200,8 @@ func (a *monitorActivityInbound) ExecuteActivity(ctx context.Context, in *interc
 		outcome = "already_done"
 	} else {
 		outcome = "computed"
-		counts := results.StatusCounts{Converged: cr.Converged, NotConverged: cr.NotConverged, Diverged: cr.Diverged, Failed: cr.Failed}
 		for _, s := range results.Statuses {
-			m.points.WithLabelValues(string(s)).Add(float64(counts.Of(s)))
+			m.points.WithLabelValues(string(s)).Add(float64(cr.Of(s)))
 		}
 	}
 	m.chunks.WithLabelValues(outcome).Inc()

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/isweep/isweep/activities"
+	"github.com/isweep/isweep/internal/results"
 )
 
 // Query, signal and default names of the sweep workflow.
@@ -89,13 +90,11 @@ type SweepInput struct {
 
 // Counts tallies finished points by status.
 type Counts struct {
-	// Points counts the points finished by this sweep execution, and the
-	// others those points by status.
-	Points       int64 `json:"points"`
-	Converged    int64 `json:"converged"`
-	NotConverged int64 `json:"not_converged"`
-	Diverged     int64 `json:"diverged"`
-	Failed       int64 `json:"failed"`
+	// Points counts the points finished by this sweep execution, and
+	// StatusCounts those points by status (in JSON, a field per status
+	// beside points).
+	Points int64 `json:"points"`
+	results.StatusCounts
 	// AlreadyDone counts points of the sweep's own chunks found complete
 	// in the store (a resumed sweep): they were not computed again.
 	AlreadyDone int64 `json:"already_done"`
@@ -117,10 +116,7 @@ func (c *Counts) add(r activities.ChunkResult) {
 		return
 	}
 	c.Points += r.Points
-	c.Converged += r.Converged
-	c.NotConverged += r.NotConverged
-	c.Diverged += r.Diverged
-	c.Failed += r.Failed
+	c.AddCounts(r.StatusCounts)
 	c.ComputeSeconds += r.ComputeSeconds
 }
 

@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/isweep/isweep/activities"
+	"github.com/isweep/isweep/internal/results"
 )
 
 // fakeSweep is the activity side of a workflow unit test: a plan of
@@ -110,7 +111,7 @@ func (f *fakeSweep) register(env *testsuite.TestWorkflowEnvironment) {
 			if ref.Chunk == f.chunks-1 {
 				points = 7
 			}
-			r := activities.ChunkResult{Chunk: ref.Chunk, Points: points, Converged: points, ComputeSeconds: 0.5}
+			r := activities.ChunkResult{Chunk: ref.Chunk, Points: points, StatusCounts: results.StatusCounts{Converged: points}, ComputeSeconds: 0.5}
 			if ref.Chunk == f.failPoint {
 				r.Converged--
 				r.Failed++

@@ -498,9 +498,8 @@ func cmdStatus(ctx context.Context, args []string) error {
 				return nil
 			}
 			cn := res.Counts
-			fmt.Printf("%s %s %s: %d points (%d computed, %d already done, %d reused); %d converged, %d not converged, %d diverged, %d failed\n",
-				st.WorkflowID, st.State, res.Final.Status, res.Plan.Points, cn.Points, cn.AlreadyDone, res.Plan.Reused,
-				cn.Converged, cn.NotConverged, cn.Diverged, cn.Failed)
+			fmt.Printf("%s %s %s: %d points (%d computed, %d already done, %d reused); %v\n",
+				st.WorkflowID, st.State, res.Final.Status, res.Plan.Points, cn.Points, cn.AlreadyDone, res.Plan.Reused, cn.StatusCounts)
 			return nil
 		}
 		qctx, cancel := context.WithTimeout(ctx, control.QueryTimeout)

@@ -317,7 +317,7 @@ func printResult(w io.Writer, res workflows.SweepResult) {
 	if p.NotReused > 0 {
 		fmt.Fprintf(w, "  %d points stored by other numerics versions were computed again\n", p.NotReused)
 	}
-	fmt.Fprintf(w, "  computed now: %d converged, %d not converged, %d diverged, %d failed\n", c.Converged, c.NotConverged, c.Diverged, c.Failed)
+	fmt.Fprintf(w, "  computed now: %v\n", c.StatusCounts)
 	for _, line := range p.Rejected {
 		fmt.Fprintf(w, "  rejected by verification and computed again: %s\n", line)
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math"
 	"math/bits"
+	"slices"
 )
 
 // Value is the Go type of a column's values: bool, int32, int64 (also
@@ -18,7 +19,6 @@ type Value interface {
 type ColumnBuffer[T Value] struct {
 	values   []T
 	valid    []bool
-	nulls    int
 	nullable bool
 }
 
@@ -39,7 +39,32 @@ func (c *ColumnBuffer[T]) AppendNull() {
 	var zero T
 	c.values = append(c.values, zero)
 	c.valid = append(c.valid, false)
-	c.nulls++
+}
+
+// Extend appends n values and returns them for the caller to set, every
+// one: the fast way to fill a block of rows, without a call per value.
+// For a nullable column valid says which are set: valid[i] false makes
+// value i NULL, whatever the value (it is written nowhere). For the other
+// columns valid is nil.
+func (c *ColumnBuffer[T]) Extend(n int) (values []T, valid []bool) {
+	c.values = slices.Grow(c.values, n)[:len(c.values)+n]
+	values = c.values[len(c.values)-n:]
+	if c.nullable {
+		c.valid = slices.Grow(c.valid, n)[:len(c.valid)+n]
+		valid = c.valid[len(c.valid)-n:]
+	}
+	return values, valid
+}
+
+// nulls returns the number of NULLs appended.
+func (c *ColumnBuffer[T]) nulls() int {
+	n := 0
+	for _, ok := range c.valid {
+		if !ok {
+			n++
+		}
+	}
+	return n
 }
 
 // Len returns the number of values appended, NULLs included.
@@ -52,7 +77,7 @@ func (c *ColumnBuffer[T]) reset(capacity int) {
 	if c.nullable && cap(c.valid) < capacity {
 		c.valid = make([]bool, 0, capacity)
 	}
-	c.values, c.valid, c.nulls = c.values[:0], c.valid[:0], 0
+	c.values, c.valid = c.values[:0], c.valid[:0]
 }
 
 // forget empties the column and drops its references to the strings of

@@ -4,8 +4,9 @@
 // column writers (BenchmarkEncode in this package).
 //
 // A table's [Layout] is built once from its Arrow schema; a file is
-// written by filling the layout's [Columns] row by row and writing them as
-// row groups with an [Encoder]. The files are what arrow-go's pqarrow
+// written by filling the layout's [Columns] (a value at a time with
+// [ColumnBuffer.Append], or a block of values at a time with
+// [ColumnBuffer.Extend]) and writing them as row groups with an [Encoder]. The files are what arrow-go's pqarrow
 // writes for the same schema (same Parquet schema, logical and converted
 // types, ARROW:schema and key/value metadata), so every reader sees the
 // same table; TestMatchesArrowGo checks it value by value.

@@ -321,10 +321,11 @@ func writeChunk[T Value, K comparable](e *Encoder, col *parquetColumn, c *Column
 	if col.nullable {
 		valid = c.valid
 	}
+	nulls := c.nulls()
 	meta := chunkMeta{numValues: int64(n)}
-	if col.dictionary && n > c.nulls && dict.build(keys, valid, dictionaryLimit(n-c.nulls)) && plainBytes(dict.keys) < pageBytes {
+	if col.dictionary && n > nulls && dict.build(keys, valid, dictionaryLimit(n-nulls)) && plainBytes(dict.keys) < pageBytes {
 		meta.dictionary = true
-		meta.stats, e.arena = computeStats(e.arena, e.statsValues(dict.keys), nil, c.nulls)
+		meta.stats, e.arena = computeStats(e.arena, e.statsValues(dict.keys), nil, nulls)
 		meta.dictOffset = int64(len(e.out))
 		e.page = appendPlain(e.page[:0], dict.keys, nil, 0, len(dict.keys))
 		comp, raw, err := e.writePage(pageDictionary, len(dict.keys), encodingPlain, col.physical)
@@ -342,7 +343,7 @@ func writeChunk[T Value, K comparable](e *Encoder, col *parquetColumn, c *Column
 		meta.uncompressed += raw
 		return meta, err
 	}
-	meta.stats, e.arena = computeStats(e.arena, any(c.values), valid, c.nulls)
+	meta.stats, e.arena = computeStats(e.arena, any(c.values), valid, nulls)
 	meta.dataOffset = int64(len(e.out))
 	for lo := 0; lo < n; {
 		hi := pageEnd(c.values, lo)

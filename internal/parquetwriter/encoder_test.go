@@ -74,14 +74,10 @@ func appendOptional[T Value](c Column, v *T) {
 
 func appendValue[T Value](c Column, v T) { c.(*ColumnBuffer[T]).Append(v) }
 
-// encodeTestTable writes one row group per element of groups.
+// encodeTestTable writes one row group per element of groups, appending
+// the values one at a time.
 func encodeTestTable(t *testing.T, groups [][]testRow) []byte {
-	t.Helper()
-	enc := encoderTestLayout().Encoder()
-	defer enc.Release()
-	cols := encoderTestLayout().NewColumns()
-	for _, g := range groups {
-		cols.Reset(len(g))
+	return encodeTestGroups(t, groups, func(cols Columns, g []testRow) {
 		for _, r := range g {
 			appendValue(cols[0], r.dictInt)
 			appendValue(cols[1], r.dictStr)
@@ -94,6 +90,19 @@ func encodeTestTable(t *testing.T, groups [][]testRow) []byte {
 			appendOptional(cols[8], r.optFlag)
 			appendOptional(cols[9], r.ts)
 		}
+	})
+}
+
+// encodeTestGroups writes one row group per element of groups, its
+// columns filled by fill.
+func encodeTestGroups(t *testing.T, groups [][]testRow, fill func(cols Columns, g []testRow)) []byte {
+	t.Helper()
+	enc := encoderTestLayout().Encoder()
+	defer enc.Release()
+	cols := encoderTestLayout().NewColumns()
+	for _, g := range groups {
+		cols.Reset(len(g))
+		fill(cols, g)
 		if err := enc.WriteRowGroup(cols, len(g)); err != nil {
 			t.Fatal(err)
 		}
@@ -254,6 +263,73 @@ func encoderTestCases() []struct {
 				return testRow{dictInt: int64(i), dictStr: words[i%len(words)], plainF64: 2, ts: ptrTo(int64(i))}
 			}),
 		}},
+	}
+}
+
+// extendColumn fills c with value(i) for the rows of a group through
+// [ColumnBuffer.Extend], in blocks of block rows; a NULL gets a value that
+// is not zero (Extend lets it be anything).
+func extendColumn[T Value](c Column, rows []testRow, block int, value func(r *testRow) (T, bool), notZero T) {
+	b := c.(*ColumnBuffer[T])
+	for lo := 0; lo < len(rows); lo += block {
+		hi := min(len(rows), lo+block)
+		values, valid := b.Extend(hi - lo)
+		for i := range values {
+			v, ok := value(&rows[lo+i])
+			if valid != nil {
+				valid[i] = ok
+				if !ok {
+					v = notZero
+				}
+			}
+			values[i] = v
+		}
+	}
+}
+
+func required[T Value](get func(*testRow) T) func(*testRow) (T, bool) {
+	return func(r *testRow) (T, bool) { return get(r), true }
+}
+
+func optional[T Value](get func(*testRow) *T) func(*testRow) (T, bool) {
+	return func(r *testRow) (T, bool) {
+		if v := get(r); v != nil {
+			return *v, true
+		}
+		var zero T
+		return zero, false
+	}
+}
+
+// encodeTestTableExtend is encodeTestTable filling the columns through
+// Extend, block rows at a time.
+func encodeTestTableExtend(t *testing.T, groups [][]testRow, block int) []byte {
+	return encodeTestGroups(t, groups, func(cols Columns, g []testRow) {
+		extendColumn(cols[0], g, block, required(func(r *testRow) int64 { return r.dictInt }), 0)
+		extendColumn(cols[1], g, block, required(func(r *testRow) string { return r.dictStr }), "")
+		extendColumn(cols[2], g, block, optional(func(r *testRow) *float64 { return r.dictF64 }), math.NaN())
+		extendColumn(cols[3], g, block, optional(func(r *testRow) *int32 { return r.dictI32 }), math.MaxInt32)
+		extendColumn(cols[4], g, block, optional(func(r *testRow) *int64 { return r.optInt }), math.MinInt64)
+		extendColumn(cols[5], g, block, required(func(r *testRow) float64 { return r.plainF64 }), 0)
+		extendColumn(cols[6], g, block, optional(func(r *testRow) *string { return r.optStr }), "not written")
+		extendColumn(cols[7], g, block, required(func(r *testRow) bool { return r.flag }), false)
+		extendColumn(cols[8], g, block, optional(func(r *testRow) *bool { return r.optFlag }), true)
+		extendColumn(cols[9], g, block, optional(func(r *testRow) *int64 { return r.ts }), -1)
+	})
+}
+
+// TestExtendMatchesAppend checks that columns filled through Extend, in
+// blocks of any size, write the same bytes as Append and AppendNull.
+func TestExtendMatchesAppend(t *testing.T) {
+	for _, tt := range encoderTestCases() {
+		want := encodeTestTable(t, tt.groups)
+		for _, block := range []int{1, 7, 256, 1 << 20} {
+			t.Run(fmt.Sprintf("%s/block=%d", tt.name, block), func(t *testing.T) {
+				if got := encodeTestTableExtend(t, tt.groups, block); !bytes.Equal(got, want) {
+					t.Errorf("got: %d bytes want: %d bytes, not the same", len(got), len(want))
+				}
+			})
+		}
 	}
 }
 

@@ -3,6 +3,8 @@ package results
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -60,16 +62,7 @@ func BenchmarkDecodePoints(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.Run(fmt.Sprintf("rows=%d", size), func(b *testing.B) {
-			mem := memory.NewGoAllocator()
-			cpu := cpuTime(b)
-			for b.Loop() {
-				if _, err := DecodePoints(body, mem); err != nil {
-					b.Fatal(err)
-				}
-			}
-			reportRates(b, size, cpu)
-		})
+		benchDecode(b, size, body, DecodePoints)
 	}
 }
 
@@ -93,4 +86,38 @@ func BenchmarkEncodePointSamples(b *testing.B) {
 			reportRates(b, size, cpu)
 		})
 	}
+}
+
+// BenchmarkDecodeMembers decodes the members table of a sweep of 10⁶
+// points (ids of 32 hex digits, as point ids are, in a few sweeps and
+// chunks of 5,000), as verifying the sweep does.
+func BenchmarkDecodeMembers(b *testing.B) {
+	const size = 1_000_000
+	rng := rand.New(rand.NewPCG(5, 5))
+	rows := make([]Member, size)
+	for i := range rows {
+		rows[i] = Member{PointID: fmt.Sprintf("%016x%016x", rng.Uint64(), rng.Uint64()), SweepID: fmt.Sprint("sweep-", i%3), Chunk: int64(i / 5000)}
+	}
+	slices.SortFunc(rows, func(a, b Member) int { return strings.Compare(a.PointID, b.PointID) })
+	body, err := EncodeMembers(rows)
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchDecode(b, size, body, DecodeMembers)
+}
+
+// benchDecode runs decode on body, a part of size rows, and reports its
+// rates and allocations.
+func benchDecode[R any](b *testing.B, size int, body []byte, decode func([]byte, memory.Allocator) ([]R, error)) {
+	b.Run(fmt.Sprintf("rows=%d", size), func(b *testing.B) {
+		b.ReportAllocs()
+		mem := memory.NewGoAllocator()
+		cpu := cpuTime(b)
+		for b.Loop() {
+			if _, err := decode(body, mem); err != nil {
+				b.Fatal(err)
+			}
+		}
+		reportRates(b, size, cpu)
+	})
 }

@@ -26,9 +26,12 @@ type column[R any] struct {
 	// but stored in the object key, not in the part files (see the
 	// package documentation).
 	inPath bool
-	// write appends the row's value to buf, the column's buffer from
-	// parquetwriter.Layout.NewColumns.
-	write func(buf parquetwriter.Column, row *R)
+	// writer binds the column to buf, its buffer from
+	// parquetwriter.Layout.NewColumns: the function it returns appends
+	// the values of rows to buf. A part's columns are bound once, and
+	// filled a block of rows at a time, a column at a time (see
+	// [partBuffers]).
+	writer func(buf parquetwriter.Column) func(rows []R)
 	// reader returns the function that reads value i of arr, the
 	// column's array in a record batch, into a row.
 	reader func(arr arrow.Array) func(i int, row *R)
@@ -70,9 +73,17 @@ func required[R any, T parquetwriter.Value](name string, enc encoding, get func(
 	return column[R]{
 		field:      arrow.Field{Name: name, Type: arrowTypeOf[T]()},
 		dictionary: bool(enc),
-		write:      func(buf parquetwriter.Column, row *R) { buf.(*parquetwriter.ColumnBuffer[T]).Append(get(row)) },
+		writer: func(buf parquetwriter.Column) func([]R) {
+			b := buf.(*parquetwriter.ColumnBuffer[T])
+			return func(rows []R) {
+				values, _ := b.Extend(len(rows))
+				for i := range rows {
+					values[i] = get(&rows[i])
+				}
+			}
+		},
 		reader: func(arr arrow.Array) func(int, *R) {
-			value := valuesOf[T](arr)
+			value := valuesOf[T](arr, enc)
 			return func(i int, row *R) { set(row, value(i)) }
 		},
 	}
@@ -85,16 +96,17 @@ func optional[R any, T parquetwriter.Value](name string, enc encoding, get func(
 	return column[R]{
 		field:      arrow.Field{Name: name, Type: arrowTypeOf[T](), Nullable: true},
 		dictionary: bool(enc),
-		write: func(buf parquetwriter.Column, row *R) {
+		writer: func(buf parquetwriter.Column) func([]R) {
 			b := buf.(*parquetwriter.ColumnBuffer[T])
-			if v, ok := get(row); ok {
-				b.Append(v)
-			} else {
-				b.AppendNull()
+			return func(rows []R) {
+				values, valid := b.Extend(len(rows))
+				for i := range rows {
+					values[i], valid[i] = get(&rows[i])
+				}
 			}
 		},
 		reader: func(arr arrow.Array) func(int, *R) {
-			value := valuesOf[T](arr)
+			value := valuesOf[T](arr, enc)
 			return func(i int, row *R) {
 				if arr.IsValid(i) {
 					set(row, value(i))
@@ -113,12 +125,17 @@ var timestampUTC = &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"
 func timestamp[R any](name string, get func(*R) time.Time, set func(*R, time.Time)) column[R] {
 	return column[R]{
 		field: arrow.Field{Name: name, Type: timestampUTC, Nullable: true},
-		write: func(buf parquetwriter.Column, row *R) {
+		writer: func(buf parquetwriter.Column) func([]R) {
 			b := buf.(*parquetwriter.ColumnBuffer[int64])
-			if t := get(row); !t.IsZero() {
-				b.Append(t.UnixMicro())
-			} else {
-				b.AppendNull()
+			return func(rows []R) {
+				values, valid := b.Extend(len(rows))
+				for i := range rows {
+					t := get(&rows[i])
+					values[i], valid[i] = 0, !t.IsZero()
+					if valid[i] {
+						values[i] = t.UnixMicro()
+					}
+				}
 			}
 		},
 		reader: func(arr arrow.Array) func(int, *R) {
@@ -139,20 +156,36 @@ func partitionColumn[R any](c column[R]) column[R] {
 }
 
 // valuesOf returns the function that gives value i of arr, an array of Go
-// values T. Strings are copied out of the array's buffer (the rows outlive
-// it), one copy for equal consecutive values.
-func valuesOf[T parquetwriter.Value](arr arrow.Array) func(i int) T {
-	if a, ok := arr.(*array.String); ok {
+// values T of a column of encoding enc. Strings are copied out of the
+// array's buffer, which the rows outlive: those of a plain column (a value
+// a row, such as ids) all at once, one allocation per record batch that the
+// values share; those of a dictionary column (few distinct values) one
+// copy per distinct value of the batch.
+func valuesOf[T parquetwriter.Value](arr arrow.Array, enc encoding) func(i int) T {
+	a, ok := arr.(*array.String)
+	switch {
+	case !ok:
+		return arr.(interface{ Value(int) T }).Value
+	case enc == plain && a.Len() > 0:
+		data, offsets := string(a.ValueBytes()), a.ValueOffsets()
+		value := func(i int) string { return data[offsets[i]-offsets[0] : offsets[i+1]-offsets[0]] }
+		return any(value).(func(int) T)
+	default:
 		var last string
+		copies := map[string]string{}
 		value := func(i int) string {
 			if v := a.Value(i); v != last {
-				last = strings.Clone(v)
+				c, ok := copies[v]
+				if !ok {
+					c = strings.Clone(v)
+					copies[c] = c
+				}
+				last = c
 			}
 			return last
 		}
 		return any(value).(func(int) T)
 	}
-	return arr.(interface{ Value(int) T }).Value
 }
 
 // schemaOf returns the Arrow schema of a table of columns, with the
@@ -189,13 +222,6 @@ func layoutOf[R any](schema *arrow.Schema, columns []column[R]) *parquetwriter.L
 	return parquetwriter.NewLayout(schema, dictionaryColumns)
 }
 
-// writeRow appends row to buffers, made by the layout of columns.
-func writeRow[R any](columns []column[R], buffers parquetwriter.Columns, row *R) {
-	for j := range columns {
-		columns[j].write(buffers[j], row)
-	}
-}
-
 // readers binds columns to their arrays in rec, by name: the functions
 // that read row i of rec into a row. A nullable column missing from rec
 // (a column added after the file was written) reads as NULL.
@@ -219,6 +245,66 @@ func readRow[R any](read []func(int, *R), i int, row *R) {
 	}
 }
 
+// blockRows is the number of rows written to a part's column buffers at a
+// time, one column after the other: few enough that the block stays in the
+// CPU's cache while its columns are filled, enough that a column's writer
+// is called once for many values.
+const blockRows = 256
+
+// partBuffers are the column buffers of a part being encoded, the columns'
+// writers bound to them, and a block of rows being built ([partBuffers.next]).
+// They are pooled and bound once: filling a part calls no function per
+// value beyond the columns' getters.
+type partBuffers[R any] struct {
+	columns parquetwriter.Columns
+	writers []func(rows []R)
+	block   []R
+}
+
+func newPartBuffers[R any](layout *parquetwriter.Layout, columns []column[R]) *partBuffers[R] {
+	b := &partBuffers[R]{columns: layout.NewColumns(), block: make([]R, 0, blockRows)}
+	for j, c := range columns {
+		b.writers = append(b.writers, c.writer(b.columns[j]))
+	}
+	return b
+}
+
+// write appends rows to the column buffers.
+func (b *partBuffers[R]) write(rows []R) {
+	for len(rows) > 0 {
+		n := min(len(rows), blockRows)
+		for _, w := range b.writers {
+			w(rows[:n])
+		}
+		rows = rows[n:]
+	}
+}
+
+// next returns the next row of the block being built, for the caller to
+// set every field of (it holds a row of an earlier block); a full block is
+// written first. [table.encode] writes the last block after each fill.
+func (b *partBuffers[R]) next() *R {
+	if len(b.block) == cap(b.block) {
+		b.flush()
+	}
+	b.block = b.block[:len(b.block)+1]
+	return &b.block[len(b.block)-1]
+}
+
+// flush writes the block being built.
+func (b *partBuffers[R]) flush() {
+	b.write(b.block)
+	b.block = b.block[:0]
+}
+
+// forget empties the buffers and drops their references to the rows, so
+// that a pooled partBuffers does not keep them alive.
+func (b *partBuffers[R]) forget() {
+	b.columns.Forget()
+	clear(b.block[:cap(b.block)])
+	b.block = b.block[:0]
+}
+
 // table is a table written with package parquetwriter: its columns, its
 // Arrow schemas and its Parquet layout.
 type table[R any] struct {
@@ -230,7 +316,7 @@ type table[R any] struct {
 	// files (the same when no column is in the path).
 	schema, partSchema *arrow.Schema
 	layout             func() *parquetwriter.Layout
-	buffers            sync.Pool // of *parquetwriter.Columns
+	buffers            sync.Pool // of *partBuffers[R]
 }
 
 func newTable[R any](name string, columns []column[R]) *table[R] {
@@ -238,34 +324,69 @@ func newTable[R any](name string, columns []column[R]) *table[R] {
 	t.schema = schemaOf(name, t.columns)
 	t.partSchema = schemaOf(name, t.part)
 	t.layout = sync.OnceValue(func() *parquetwriter.Layout { return layoutOf(t.partSchema, t.part) })
-	t.buffers.New = func() any {
-		b := t.layout().NewColumns()
-		return &b
-	}
+	t.buffers.New = func() any { return newPartBuffers(t.layout(), t.part) }
 	return t
 }
 
 // encode writes a part of rows rows: fill appends rows [start, end) to
-// the buffers, one row group of at most [RowGroupRows] rows at a time, in
-// order. extra is added to the file's key/value metadata.
-func (t *table[R]) encode(rows int, fill func(buffers parquetwriter.Columns, start, end int) error, extra ...parquetwriter.KeyValue) ([]byte, error) {
+// the buffers ([partBuffers.write] or [partBuffers.next]), one row group of
+// at most [RowGroupRows] rows at a time, in order. extra is added to the
+// file's key/value metadata.
+func (t *table[R]) encode(rows int, fill func(buffers *partBuffers[R], start, end int) error, extra ...parquetwriter.KeyValue) ([]byte, error) {
 	enc := t.layout().Encoder()
 	defer enc.Release()
-	pooled := t.buffers.Get().(*parquetwriter.Columns)
+	buffers := t.buffers.Get().(*partBuffers[R])
 	defer func() {
-		pooled.Forget()
-		t.buffers.Put(pooled)
+		buffers.forget()
+		t.buffers.Put(buffers)
 	}()
-	buffers := *pooled
 	for start := 0; start < rows; start += RowGroupRows {
 		end := min(rows, start+RowGroupRows)
-		buffers.Reset(end - start)
+		buffers.columns.Reset(end - start)
 		if err := fill(buffers, start, end); err != nil {
 			return nil, err
 		}
-		if err := enc.WriteRowGroup(buffers, end-start); err != nil {
+		buffers.flush()
+		if err := enc.WriteRowGroup(buffers.columns, end-start); err != nil {
 			return nil, fmt.Errorf("results: encode %s part: %w", t.name, err)
 		}
 	}
 	return enc.Finish(extra...), nil
+}
+
+// encodeRows writes rows as a part, after checking each with check, which
+// returns an error for row i when it cannot be stored.
+func (t *table[R]) encodeRows(rows []R, check func(i int, row *R) error) ([]byte, error) {
+	return t.encode(len(rows), func(buffers *partBuffers[R], start, end int) error {
+		for i := start; i < end; i++ {
+			if err := check(i, &rows[i]); err != nil {
+				return err
+			}
+		}
+		buffers.write(rows[start:end])
+		return nil
+	})
+}
+
+// decodeRows reads the rows of part, a file of t: each starts as init, is
+// read from the part's columns, and is then given to done when it is not
+// nil.
+func (t *table[R]) decodeRows(part *parquetPart, init R, done func(row *R)) ([]R, error) {
+	rows := make([]R, 0, part.numRows)
+	err := part.each(func(rec arrow.RecordBatch) error {
+		read := readers(t.part, rec)
+		for i := 0; i < int(rec.NumRows()); i++ {
+			rows = append(rows, init)
+			row := &rows[len(rows)-1]
+			readRow(read, i, row)
+			if done != nil {
+				done(row)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return rows, nil
 }

@@ -68,6 +68,11 @@ func TestTablesDeriveFromColumns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	eta, convTime := 0.1, 2.5
+	summary, err := EncodeSummary(slices.Repeat([]SummaryRow{{Algorithm: dynamics.Direct, Mode: dynamics.Flow, N: 4, InitScale: 1, BestEta: &eta, BestConvTime: &convTime, Points: 3}}, 100))
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name                 string
 		columns              tableColumns
@@ -77,6 +82,7 @@ func TestTablesDeriveFromColumns(t *testing.T) {
 		{"points", columnsOf(pointsTable), fieldNames(PointsSchema), fieldNames(PointsPartSchema), points},
 		{"trajectories", columnsOf(trajectoriesTable), fieldNames(TrajectoriesSchema), fieldNames(TrajectoriesPartSchema), traj},
 		{"members", columnsOf(membersTable), fieldNames(MembersSchema), fieldNames(MembersSchema), members},
+		{"summary", columnsOf(summaryTable), fieldNames(SummarySchema), fieldNames(SummarySchema), summary},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -61,7 +62,13 @@ type Manifest struct {
 	ReusedFrom []string `json:"reused_from,omitempty"`
 }
 
-// StatusCounts counts points by status.
+// StatusCounts counts points by status, a field per status of
+// [Statuses], in its order, named in JSON by the status. Embedded in a
+// struct, its fields are that struct's: the activities' chunk results and
+// the workflow's counts carry them as they always have. A new status is a
+// constant in [Statuses], a field here and a case in count
+// (TestStatusCountsFollowStatuses fails until all three are there); the
+// code that adds, compares and prints counts ranges over [Statuses].
 type StatusCounts struct {
 	Converged    int64 `json:"converged"`
 	NotConverged int64 `json:"not_converged"`
@@ -69,34 +76,56 @@ type StatusCounts struct {
 	Failed       int64 `json:"failed"`
 }
 
+// count returns the count of status s, nil for a status not in
+// [Statuses].
+func (c *StatusCounts) count(s Status) *int64 {
+	switch s {
+	case StatusConverged:
+		return &c.Converged
+	case StatusNotConverged:
+		return &c.NotConverged
+	case StatusDiverged:
+		return &c.Diverged
+	case StatusFailed:
+		return &c.Failed
+	}
+	return nil
+}
+
 // Add counts one point of status s; a status not in [Statuses] is not
 // counted.
 func (c *StatusCounts) Add(s Status) {
-	switch s {
-	case StatusConverged:
-		c.Converged++
-	case StatusNotConverged:
-		c.NotConverged++
-	case StatusDiverged:
-		c.Diverged++
-	case StatusFailed:
-		c.Failed++
+	if n := c.count(s); n != nil {
+		*n++
+	}
+}
+
+// AddCounts adds the counts of o to c.
+func (c *StatusCounts) AddCounts(o StatusCounts) {
+	for _, s := range Statuses {
+		*c.count(s) += o.Of(s)
 	}
 }
 
 // Of returns the count of status s, 0 for a status not in [Statuses].
 func (c StatusCounts) Of(s Status) int64 {
-	switch s {
-	case StatusConverged:
-		return c.Converged
-	case StatusNotConverged:
-		return c.NotConverged
-	case StatusDiverged:
-		return c.Diverged
-	case StatusFailed:
-		return c.Failed
+	if n := c.count(s); n != nil {
+		return *n
 	}
 	return 0
+}
+
+// String lists the counts in the order of [Statuses], as in "3 converged,
+// 1 not converged, 0 diverged, 0 failed".
+func (c StatusCounts) String() string {
+	var b strings.Builder
+	for i, s := range Statuses {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%d %s", c.Of(s), strings.ReplaceAll(string(s), "_", " "))
+	}
+	return b.String()
 }
 
 // CountStatuses counts rows by Status. Rows whose Status is not one of

@@ -3,10 +3,7 @@ package results
 import (
 	"fmt"
 
-	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-
-	"github.com/isweep/isweep/internal/parquetwriter"
 )
 
 // Member is one row of a sweep's members table ([MembersSchema]).
@@ -29,13 +26,9 @@ var membersTable = newTable(TableMembers, []column[Member]{
 // EncodeMembers encodes a members table; rows should come sorted by
 // PointID. It returns an error for a row without a point id or sweep id.
 func EncodeMembers(rows []Member) ([]byte, error) {
-	return membersTable.encode(len(rows), func(buffers parquetwriter.Columns, start, end int) error {
-		for i := start; i < end; i++ {
-			m := &rows[i]
-			if m.PointID == "" || m.SweepID == "" {
-				return fmt.Errorf("results: EncodeMembers: row %d has point id %q and sweep id %q; both are required", i, m.PointID, m.SweepID)
-			}
-			writeRow(membersTable.part, buffers, m)
+	return membersTable.encodeRows(rows, func(i int, m *Member) error {
+		if m.PointID == "" || m.SweepID == "" {
+			return fmt.Errorf("results: EncodeMembers: row %d has point id %q and sweep id %q; both are required", i, m.PointID, m.SweepID)
 		}
 		return nil
 	})
@@ -44,25 +37,10 @@ func EncodeMembers(rows []Member) ([]byte, error) {
 // DecodeMembers decodes a members table written by [EncodeMembers]. A nil
 // alloc means memory.DefaultAllocator.
 func DecodeMembers(data []byte, alloc memory.Allocator) ([]Member, error) {
-	if alloc == nil {
-		alloc = memory.DefaultAllocator
-	}
 	part, err := openParquet(data, TableMembers, MembersSchema, alloc)
 	if err != nil {
 		return nil, err
 	}
 	defer part.close()
-	rows := make([]Member, 0, part.numRows)
-	err = part.each(func(rec arrow.RecordBatch) error {
-		read := readers(membersTable.part, rec)
-		for i := 0; i < int(rec.NumRows()); i++ {
-			rows = append(rows, Member{})
-			readRow(read, i, &rows[len(rows)-1])
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return rows, nil
+	return membersTable.decodeRows(part, Member{}, nil)
 }

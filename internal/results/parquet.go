@@ -4,70 +4,18 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
-	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 )
-
-// summaryDictionary are the summary columns written with dictionary
-// encoding: the group keys, which repeat across rows.
-var summaryDictionary = []string{"algorithm", "mode", "n", "init_scale"}
-
-// writeParquet encodes rec as one Parquet file with pqarrow: zstd pages, row
-// groups of at most RowGroupRows rows, the Arrow schema and its metadata
-// stored, plus the partition under MetaPartition when it is not empty. It
-// writes the summary table, one small file per sweep; the points and
-// trajectories parts, written per chunk, go through the faster direct
-// encoder of encoder.go.
-func writeParquet(rec arrow.RecordBatch, partition string, alloc memory.Allocator) ([]byte, error) {
-	var buf bytes.Buffer
-	opts := []parquet.WriterProperty{
-		parquet.WithAllocator(alloc),
-		parquet.WithCompression(compress.Codecs.Zstd),
-		parquet.WithMaxRowGroupLength(RowGroupRows),
-		parquet.WithDictionaryDefault(false),
-	}
-	for _, name := range summaryDictionary {
-		opts = append(opts, parquet.WithDictionaryFor(name, true))
-	}
-	props := parquet.NewWriterProperties(opts...)
-	arrowProps := pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema(), pqarrow.WithAllocator(alloc))
-	fw, err := pqarrow.NewFileWriter(rec.Schema(), &buf, props, arrowProps)
-	if err != nil {
-		return nil, fmt.Errorf("results: start Parquet file: %w", err)
-	}
-	if partition != "" {
-		if err := fw.AppendKeyValueMetadata(MetaPartition, partition); err != nil {
-			fw.Close()
-			return nil, fmt.Errorf("results: Parquet metadata: %w", err)
-		}
-	}
-	if rec.NumRows() > 0 {
-		if err := fw.Write(rec); err != nil {
-			fw.Close()
-			return nil, fmt.Errorf("results: write Parquet rows: %w", err)
-		}
-	}
-	// Close writes the last row group and the footer: its error matters.
-	if err := fw.Close(); err != nil {
-		return nil, fmt.Errorf("results: finish Parquet file: %w", err)
-	}
-	return buf.Bytes(), nil
-}
 
 // openPartitioned opens data like openParquet and parses its
 // [MetaPartition], which a part with rows must carry; decoder names the
 // caller in errors.
 func openPartitioned(data []byte, table string, want *arrow.Schema, alloc memory.Allocator, decoder string) (*parquetPart, Partition, error) {
-	if alloc == nil {
-		alloc = memory.DefaultAllocator
-	}
 	part, err := openParquet(data, table, want, alloc)
 	if err != nil {
 		return nil, Partition{}, err
@@ -93,6 +41,9 @@ type parquetPart struct {
 // openParquet opens data as a Parquet file of the named table and checks its
 // metadata and columns against want.
 func openParquet(data []byte, table string, want *arrow.Schema, alloc memory.Allocator) (*parquetPart, error) {
+	if alloc == nil {
+		alloc = memory.DefaultAllocator
+	}
 	rdr, err := file.NewParquetReader(bytes.NewReader(data), file.WithReadProps(parquet.NewReaderProperties(alloc)))
 	if err != nil {
 		return nil, fmt.Errorf("results: read %s table: not a Parquet file: %w", table, err)
@@ -166,33 +117,3 @@ func (p *parquetPart) each(fn func(rec arrow.RecordBatch) error) error {
 }
 
 func (p *parquetPart) close() error { return p.reader.Close() }
-
-// arrayOf returns the column of rec named name as an array of type A. The
-// schema was checked by openParquet, so a mismatch is a bug.
-func arrayOf[A arrow.Array](rec arrow.RecordBatch, name string) A {
-	idx := rec.Schema().FieldIndices(name)
-	if len(idx) != 1 {
-		panic("results: column " + name + " missing after schema check")
-	}
-	return rec.Column(idx[0]).(A)
-}
-
-// builder returns the builder of the field named name.
-func builder[B array.Builder](rb *array.RecordBuilder, name string) B {
-	idx := rb.Schema().FieldIndices(name)
-	if len(idx) != 1 {
-		panic("results: no column " + name)
-	}
-	return rb.Field(idx[0]).(B)
-}
-
-// stringCache turns Arrow string values into Go strings that own their
-// bytes, sharing one copy between equal consecutive values.
-type stringCache struct{ last string }
-
-func (c *stringCache) get(v string) string {
-	if v != c.last {
-		c.last = strings.Clone(v)
-	}
-	return c.last
-}

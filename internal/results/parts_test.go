@@ -37,6 +37,10 @@ func TestEncodedSchemaMatchesPqarrow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	summary, err := EncodeSummary(Summarize(onePartition(sweepRows(rand.New(rand.NewPCG(13, 14)), "schema", 0, 0, 50))))
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name      string
 		body      []byte
@@ -46,6 +50,7 @@ func TestEncodedSchemaMatchesPqarrow(t *testing.T) {
 		{"points", points, PointsPartSchema, true},
 		{"trajectories", traj, TrajectoriesPartSchema, true},
 		{"members", members, MembersSchema, false},
+		{"summary", summary, SummarySchema, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -103,18 +103,18 @@ func EncodePoints(rows []PointRow) ([]byte, error) {
 	}
 	spectra := spectrumCaches.Get().(*spectrumCache)
 	defer spectrumCaches.Put(spectra)
-	return pointsTable.encode(len(rows), func(buffers parquetwriter.Columns, start, end int) error {
+	return pointsTable.encode(len(rows), func(buffers *partBuffers[pointRecord], start, end int) error {
 		for i := start; i < end; i++ {
 			r := &rows[i]
 			if err := checkPointRow(i, r, p); err != nil {
 				return err
 			}
-			rec := pointRecord{PointRow: r}
+			rec := buffers.next()
+			rec.PointRow = r
 			var err error
 			if rec.spectrum, rec.spectrumMin, rec.spectrumMax, err = spectra.json(r.Params.InputSpectrum); err != nil {
 				return fmt.Errorf("results: EncodePoints: row %d (point %q): %w", i, r.PointID, err)
 			}
-			writeRow(pointsTable.part, buffers, &rec)
 		}
 		return nil
 	}, extra...)

@@ -59,14 +59,6 @@ func tableMetadata(table string) *arrow.Metadata {
 	return &md
 }
 
-func requiredField(name string, t arrow.DataType) arrow.Field {
-	return arrow.Field{Name: name, Type: t}
-}
-
-func nullableField(name string, t arrow.DataType) arrow.Field {
-	return arrow.Field{Name: name, Type: t, Nullable: true}
-}
-
 // PointsSchema is the points table as a reader of the points/ folder sees
 // it, one row per sweep point. Columns (NULL only where said):
 //
@@ -136,17 +128,7 @@ var TrajectoriesPartSchema = trajectoriesTable.partSchema
 //	points             int64    points in the group
 //	converged          int64    points with status converged
 //	diverged           int64    points with status diverged
-var SummarySchema = arrow.NewSchema([]arrow.Field{
-	requiredField("algorithm", arrow.BinaryTypes.String),
-	requiredField("mode", arrow.BinaryTypes.String),
-	requiredField("n", arrow.PrimitiveTypes.Int64),
-	requiredField("init_scale", arrow.PrimitiveTypes.Float64),
-	nullableField("best_eta", arrow.PrimitiveTypes.Float64),
-	nullableField("best_conv_time", arrow.PrimitiveTypes.Float64),
-	requiredField("points", arrow.PrimitiveTypes.Int64),
-	requiredField("converged", arrow.PrimitiveTypes.Int64),
-	requiredField("diverged", arrow.PrimitiveTypes.Int64),
-}, tableMetadata(TableSummary))
+var SummarySchema = summaryTable.schema
 
 // MembersSchema is a sweep's members table
 // (sweeps/<sweep_id>/members.parquet): one row per distinct point of the

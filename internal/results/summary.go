@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/isweep/isweep/internal/dynamics"
@@ -106,96 +104,45 @@ func (g *summaryGroups) sorted() []SummaryRow {
 	return g.rows
 }
 
+// summaryTable is the summary table, one column a line in schema order
+// (see [SummarySchema]). The group keys repeat across rows: they are
+// dictionary-encoded.
+var summaryTable = newTable(TableSummary, []column[SummaryRow]{
+	required("algorithm", dictionary, func(r *SummaryRow) string { return string(r.Algorithm) }, func(r *SummaryRow, v string) { r.Algorithm = dynamics.Algorithm(v) }),
+	required("mode", dictionary, func(r *SummaryRow) string { return string(r.Mode) }, func(r *SummaryRow, v string) { r.Mode = dynamics.Mode(v) }),
+	required("n", dictionary, func(r *SummaryRow) int64 { return int64(r.N) }, func(r *SummaryRow, v int64) { r.N = int(v) }),
+	required("init_scale", dictionary, func(r *SummaryRow) float64 { return r.InitScale }, func(r *SummaryRow, v float64) { r.InitScale = v }),
+	optional("best_eta", plain, func(r *SummaryRow) (float64, bool) { return deref(r.BestEta) }, func(r *SummaryRow, v float64) { r.BestEta = &v }),
+	optional("best_conv_time", plain, func(r *SummaryRow) (float64, bool) { return deref(r.BestConvTime) }, func(r *SummaryRow, v float64) { r.BestConvTime = &v }),
+	required("points", plain, func(r *SummaryRow) int64 { return r.Points }, func(r *SummaryRow, v int64) { r.Points = v }),
+	required("converged", plain, func(r *SummaryRow) int64 { return r.Converged }, func(r *SummaryRow, v int64) { r.Converged = v }),
+	required("diverged", plain, func(r *SummaryRow) int64 { return r.Diverged }, func(r *SummaryRow, v int64) { r.Diverged = v }),
+})
+
 // EncodeSummary encodes summary rows as a Parquet file of the summary table
-// (columns [SummarySchema]). A nil alloc means memory.DefaultAllocator.
-func EncodeSummary(rows []SummaryRow, alloc memory.Allocator) ([]byte, error) {
-	if alloc == nil {
-		alloc = memory.DefaultAllocator
-	}
-	rb := array.NewRecordBuilder(alloc, SummarySchema)
-	defer rb.Release()
-	rb.Reserve(len(rows))
-	var (
-		algorithm    = builder[*array.StringBuilder](rb, "algorithm")
-		mode         = builder[*array.StringBuilder](rb, "mode")
-		n            = builder[*array.Int64Builder](rb, "n")
-		initScale    = builder[*array.Float64Builder](rb, "init_scale")
-		bestEta      = builder[*array.Float64Builder](rb, "best_eta")
-		bestConvTime = builder[*array.Float64Builder](rb, "best_conv_time")
-		points       = builder[*array.Int64Builder](rb, "points")
-		converged    = builder[*array.Int64Builder](rb, "converged")
-		diverged     = builder[*array.Int64Builder](rb, "diverged")
-	)
-	for i := range rows {
-		r := &rows[i]
+// (columns [SummarySchema]). It returns an error for a row with only one of
+// BestEta and BestConvTime.
+func EncodeSummary(rows []SummaryRow) ([]byte, error) {
+	return summaryTable.encodeRows(rows, func(i int, r *SummaryRow) error {
 		if (r.BestEta == nil) != (r.BestConvTime == nil) {
-			return nil, fmt.Errorf("results: EncodeSummary: row %d (algorithm %q, n %d, init_scale %g): best_eta and best_conv_time must be both set or both nil", i, r.Algorithm, r.N, r.InitScale)
+			return fmt.Errorf("results: EncodeSummary: row %d (algorithm %q, n %d, init_scale %g): best_eta and best_conv_time must be both set or both nil", i, r.Algorithm, r.N, r.InitScale)
 		}
-		algorithm.Append(string(r.Algorithm))
-		mode.Append(string(r.Mode))
-		n.Append(int64(r.N))
-		initScale.Append(r.InitScale)
-		if r.BestEta != nil {
-			bestEta.Append(*r.BestEta)
-			bestConvTime.Append(*r.BestConvTime)
-		} else {
-			bestEta.AppendNull()
-			bestConvTime.AppendNull()
-		}
-		points.Append(r.Points)
-		converged.Append(r.Converged)
-		diverged.Append(r.Diverged)
-	}
-	rec := rb.NewRecordBatch()
-	defer rec.Release()
-	return writeParquet(rec, "", alloc)
+		return nil
+	})
 }
 
-// DecodeSummary decodes a Parquet file written by [EncodeSummary]. A nil
-// alloc means memory.DefaultAllocator.
+// DecodeSummary decodes a Parquet file written by [EncodeSummary]. A row
+// with only one of best_eta and best_conv_time gets neither. A nil alloc
+// means memory.DefaultAllocator.
 func DecodeSummary(data []byte, alloc memory.Allocator) ([]SummaryRow, error) {
-	if alloc == nil {
-		alloc = memory.DefaultAllocator
-	}
 	part, err := openParquet(data, TableSummary, SummarySchema, alloc)
 	if err != nil {
 		return nil, err
 	}
 	defer part.close()
-	rows := make([]SummaryRow, 0, part.numRows)
-	var algorithms, modes stringCache
-	err = part.each(func(rec arrow.RecordBatch) error {
-		var (
-			algorithm    = arrayOf[*array.String](rec, "algorithm")
-			mode         = arrayOf[*array.String](rec, "mode")
-			n            = arrayOf[*array.Int64](rec, "n")
-			initScale    = arrayOf[*array.Float64](rec, "init_scale")
-			bestEta      = arrayOf[*array.Float64](rec, "best_eta")
-			bestConvTime = arrayOf[*array.Float64](rec, "best_conv_time")
-			points       = arrayOf[*array.Int64](rec, "points")
-			converged    = arrayOf[*array.Int64](rec, "converged")
-			diverged     = arrayOf[*array.Int64](rec, "diverged")
-		)
-		for i := 0; i < int(rec.NumRows()); i++ {
-			r := SummaryRow{
-				Algorithm: dynamics.Algorithm(algorithms.get(algorithm.Value(i))),
-				Mode:      dynamics.Mode(modes.get(mode.Value(i))),
-				N:         int(n.Value(i)),
-				InitScale: initScale.Value(i),
-				Points:    points.Value(i),
-				Converged: converged.Value(i),
-				Diverged:  diverged.Value(i),
-			}
-			if bestEta.IsValid(i) && bestConvTime.IsValid(i) {
-				eta, t := bestEta.Value(i), bestConvTime.Value(i)
-				r.BestEta, r.BestConvTime = &eta, &t
-			}
-			rows = append(rows, r)
+	return summaryTable.decodeRows(part, SummaryRow{}, func(r *SummaryRow) {
+		if r.BestEta == nil || r.BestConvTime == nil {
+			r.BestEta, r.BestConvTime = nil, nil
 		}
-		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return rows, nil
 }

@@ -12,10 +12,10 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/isweep/isweep/internal/dynamics"
+	"github.com/isweep/isweep/internal/parquetwriter"
 )
 
 func trajectorySamples(rng *rand.Rand, count int) []dynamics.Sample {
@@ -158,7 +158,7 @@ func TestSummaryRoundTrip(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 			defer mem.AssertSize(t, 0)
-			body, err := EncodeSummary(tt.rows, mem)
+			body, err := EncodeSummary(tt.rows)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -186,16 +186,10 @@ func TestSchemaVersionMismatch(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
 	md := arrow.NewMetadata([]string{MetaSchemaVersion, MetaTable}, []string{"0", TableSummary})
-	schema := arrow.NewSchema(SummarySchema.Fields(), &md)
-	rb := array.NewRecordBuilder(mem, schema)
-	rec := rb.NewRecordBatch()
-	rb.Release()
-	body, err := writeParquet(rec, "", mem)
-	rec.Release()
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = DecodeSummary(body, mem)
+	enc := parquetwriter.NewLayout(arrow.NewSchema(SummarySchema.Fields(), &md), nil).Encoder()
+	body := enc.Finish()
+	enc.Release()
+	_, err := DecodeSummary(body, mem)
 	want := `the file's isweep.schema_version is "0", this code reads version "1"`
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("got: %v want: an error containing %q", err, want)

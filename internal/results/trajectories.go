@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/isweep/isweep/internal/dynamics"
@@ -57,16 +56,14 @@ func EncodePointSamples(sweepID string, p Partition, points []PointSamples) ([]b
 	// The row groups are filled in order; point and sample are where the
 	// next row group starts.
 	point, sample := 0, 0
-	body, err := trajectoriesTable.encode(total, func(buffers parquetwriter.Columns, start, end int) error {
+	body, err := trajectoriesTable.encode(total, func(buffers *partBuffers[TrajectoryRow], start, end int) error {
 		for n := end - start; n > 0; {
 			pt := &points[point]
 			take := min(n, len(pt.Samples)-sample)
 			for i, s := range pt.Samples[sample : sample+take] {
-				row := TrajectoryRow{
-					SweepID: sweepID, PointID: pt.PointID, Algorithm: p.Algorithm, N: p.N, Sample: int32(sample + i),
-					T: s.T, Step: s.Step, Error: s.Error, EigMin: s.EigMin, EigMax: s.EigMax,
-				}
-				writeRow(trajectoriesTable.part, buffers, &row)
+				r := buffers.next()
+				r.SweepID, r.PointID, r.Algorithm, r.N, r.Sample = sweepID, pt.PointID, p.Algorithm, p.N, int32(sample+i)
+				r.T, r.Step, r.Error, r.EigMin, r.EigMax = s.T, s.Step, s.Error, s.EigMin, s.EigMax
 			}
 			n -= take
 			if sample += take; sample == len(pt.Samples) {
@@ -87,17 +84,5 @@ func DecodeTrajectories(data []byte, alloc memory.Allocator) ([]TrajectoryRow, e
 		return nil, err
 	}
 	defer part.close()
-	rows := make([]TrajectoryRow, 0, part.numRows)
-	err = part.each(func(rec arrow.RecordBatch) error {
-		read := readers(trajectoriesTable.part, rec)
-		for i := 0; i < int(rec.NumRows()); i++ {
-			rows = append(rows, TrajectoryRow{Algorithm: p.Algorithm, N: p.N})
-			readRow(read, i, &rows[len(rows)-1])
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return rows, nil
+	return trajectoriesTable.decodeRows(part, TrajectoryRow{Algorithm: p.Algorithm, N: p.N}, nil)
 }

@@ -87,7 +87,7 @@ func writeSummary(ctx context.Context, st store.Store, sweepID string, rows []Su
 	if err := CheckSweepID(sweepID); err != nil {
 		return Part{}, err
 	}
-	body, err := EncodeSummary(rows, nil)
+	body, err := EncodeSummary(rows)
 	if err != nil {
 		return Part{}, err
 	}
