@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
+
 	"github.com/isweep/isweep/internal/results"
 	"github.com/isweep/isweep/internal/store"
 )
@@ -120,6 +122,7 @@ func (a *Activities) finalize(ctx context.Context, ref SweepRef) (FinalizeResult
 		chunk int64
 	}
 	members := make([]member, 0, p.Points)
+	rejected := false // a chunk was rejected: the sweep is incomplete
 	var summary []results.SummaryRow
 	var first, last time.Time
 	for i := range markers {
@@ -146,6 +149,20 @@ func (a *Activities) finalize(ctx context.Context, ref SweepRef) (FinalizeResult
 			summary = append(summary, mk.Summary...)
 		} else {
 			rows, err := a.memberRows(ctx, sc.store, mk, ours)
+			var damaged *damagedPartError
+			if errors.As(err, &damaged) {
+				// Changed since its chunk was done (its size still
+				// matches): the chunk is computed again.
+				warn(ctx, "Chunk rejected at finalize", "SweepID", mk.SweepID, "Chunk", mk.Chunk, "Problem", damaged.Error())
+				if err := a.reject(ctx, sc.store, mk.SweepID, mk.Chunk, results.ChunkKey(mk.SweepID, mk.Chunk), &mk.chunkMarker, sizes, false); err != nil {
+					return FinalizeResult{}, err
+				}
+				// Go on: every damaged chunk is rejected at once, so one
+				// more run computes them all.
+				present -= mk.members
+				rejected = true
+				continue
+			}
 			if err != nil {
 				return FinalizeResult{}, err
 			}
@@ -154,15 +171,18 @@ func (a *Activities) finalize(ctx context.Context, ref SweepRef) (FinalizeResult
 		}
 		mk.keys = nil
 	}
+	if rejected {
+		return FinalizeResult{Status: results.SweepIncomplete, Points: present, Missing: p.Points - present}, nil
+	}
 	m.CreatedAt, m.FinishedAt = first, last
 	members = sortKeys(members, func(mb *member) pointKey { return mb.key }, func(a, b member) int { return comparePointKeys(a.key, b.key) })
 	for i := 1; i < len(members); i++ {
 		if members[i].key == members[i-1].key {
-			return FinalizeResult{}, fmt.Errorf("point %s is stored twice, in chunk %d of sweep %s and chunk %d of sweep %s; run isweep verify", members[i].key, members[i-1].chunk, members[i-1].sweep, members[i].chunk, members[i].sweep)
+			return FinalizeResult{}, inconsistentOutput(fmt.Errorf("point %s is stored twice, in chunk %d of sweep %s and chunk %d of sweep %s; run isweep verify", members[i].key, members[i-1].chunk, members[i-1].sweep, members[i].chunk, members[i].sweep))
 		}
 	}
 	if int64(len(members)) != p.Points {
-		return FinalizeResult{}, fmt.Errorf("the chunks of sweep %s hold %d of its points, its plan has %d; run isweep verify", p.SweepID, len(members), p.Points)
+		return FinalizeResult{}, inconsistentOutput(fmt.Errorf("the chunks of sweep %s hold %d of its points, its plan has %d; run isweep verify", p.SweepID, len(members), p.Points))
 	}
 	m.Points = int64(len(members))
 
@@ -248,14 +268,17 @@ func (a *Activities) memberRows(ctx context.Context, st store.Store, mk *storedM
 		if err != nil {
 			return nil, err
 		}
+		if got := results.NewPart(part.Key, part.Table, part.Rows, body); got.SHA256 != part.SHA256 {
+			return nil, &damagedPartError{key: part.Key, problem: fmt.Sprintf("its SHA-256 is %s, the marker says %s", got.SHA256, part.SHA256)}
+		}
 		rows, err := results.DecodePoints(body, a.cfg.Alloc)
 		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", part.Key, err)
+			return nil, &damagedPartError{key: part.Key, problem: err.Error()}
 		}
 		for _, r := range rows {
 			k, err := parsePointKey(r.PointID)
 			if err != nil {
-				return nil, fmt.Errorf("read %s: %w", part.Key, err)
+				return nil, &damagedPartError{key: part.Key, problem: err.Error()}
 			}
 			if _, ok := ours[k]; ok {
 				out = append(out, r)
@@ -263,6 +286,22 @@ func (a *Activities) memberRows(ctx context.Context, st store.Store, mk *storedM
 		}
 	}
 	return out, nil
+}
+
+// inconsistentOutput returns err, an inconsistency of the stored chunks
+// that retrying cannot cure, as a non-retryable StorageErrorType error: the
+// sweep stops and says to run isweep verify, instead of finalizing again
+// and again.
+func inconsistentOutput(err error) error {
+	return temporal.NewNonRetryableApplicationError(err.Error(), StorageErrorType, err)
+}
+
+// damagedPartError reports a stored part that no longer is what its
+// chunk's marker recorded: another hash, or rows that do not decode.
+type damagedPartError struct{ key, problem string }
+
+func (e *damagedPartError) Error() string {
+	return fmt.Sprintf("part %s is damaged: %s", e.key, e.problem)
 }
 
 // storedMarker is a chunk marker as read back: its point ids decoded into

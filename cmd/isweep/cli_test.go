@@ -311,14 +311,9 @@ func TestRunHeadlineKilledAndResumed(t *testing.T) {
 	}
 
 	// The analysis examples read the same output and find the same laws.
-	if os.Getenv("ISWEEP_SKIP_PYTHON") != "" {
+	pyOut, ok := analyzePy(t, dir, spec)
+	if !ok {
 		return
-	}
-	py := exec.Command("python3", "examples/analyze.py", spec.Output, spec.SweepID())
-	py.Dir = dir
-	pyOut, err := py.CombinedOutput()
-	if err != nil {
-		t.Fatalf("examples/analyze.py: %v (python3 -m pip install pandas pyarrow numpy)\n%s", err, pyOut)
 	}
 	laws := regexp.MustCompile(`(?m)^\s*(direct|interneuron)\s+(flow|online)\s+\d+\s.*\s(linear|logarithmic)\s*$`).FindAllStringSubmatch(string(pyOut), -1)
 	if len(laws) < 4 {
@@ -974,4 +969,20 @@ func TestRecoverInternal(t *testing.T) {
 	}(); err != nil {
 		t.Errorf("without a panic: got: %v, want: nil", err)
 	}
+}
+
+// analyzePy runs examples/analyze.py in dir on the sweep of spec and
+// returns its output; false when ISWEEP_SKIP_PYTHON is set.
+func analyzePy(t *testing.T, dir string, spec *schemas.Spec) (string, bool) {
+	t.Helper()
+	if os.Getenv("ISWEEP_SKIP_PYTHON") != "" {
+		return "", false
+	}
+	py := exec.Command("python3", "examples/analyze.py", spec.Output, spec.SweepID())
+	py.Dir = dir
+	out, err := py.CombinedOutput()
+	if err != nil {
+		t.Fatalf("examples/analyze.py: %v (python3 -m pip install -r scripts/requirements-test.txt)\n%s", err, out)
+	}
+	return string(out), true
 }

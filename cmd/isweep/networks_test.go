@@ -2,7 +2,6 @@ package main
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"testing"
@@ -69,14 +68,9 @@ func TestEveryNetworkEndToEnd(t *testing.T) {
 		t.Errorf("report: got: fit lines %v want: one per network and n (%d)\n%s", reportLaws, 2*len(dynamics.NetworkNames()), text)
 	}
 
-	if os.Getenv("ISWEEP_SKIP_PYTHON") != "" {
+	pyOut, ok := analyzePy(t, dir, spec)
+	if !ok {
 		return
-	}
-	py := exec.Command("python3", "examples/analyze.py", spec.Output, spec.SweepID())
-	py.Dir = dir
-	pyOut, err := py.CombinedOutput()
-	if err != nil {
-		t.Fatalf("examples/analyze.py: %v\n%s", err, pyOut)
 	}
 	pyFit := regexp.MustCompile(`(?m)^\s*(\w+)\s+flow\s+(\d+)\s.*\s(linear|logarithmic|undecided)\s*$`)
 	pyLaws := map[string]string{}
