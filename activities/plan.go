@@ -56,6 +56,18 @@ type planFile struct {
 	Reused    int64        `json:"reused"`
 	NotReused int64        `json:"not_reused,omitempty"`
 	Foreign   []foreignRef `json:"foreign,omitempty"`
+	// OtherNumerics counts, by numerics version other than this plan's,
+	// the points earlier sweeps stored with it: reused (the sweep was
+	// planned with that version in ReuseNumerics) or computed again.
+	OtherNumerics []NumericsCount `json:"other_numerics,omitempty"`
+}
+
+// NumericsCount counts the points of one numerics version a plan found
+// stored, and whether it reused them.
+type NumericsCount struct {
+	Numerics int   `json:"numerics"`
+	Points   int64 `json:"points"`
+	Reused   bool  `json:"reused"`
 }
 
 // foreignRef lists the chunks of an earlier sweep that hold points of this
@@ -146,7 +158,7 @@ func (p *planFile) ordinals(c int64) []int64 {
 
 func (p *planFile) toPlan(output string) Plan {
 	return Plan{SweepID: p.SweepID, Name: p.Name, Output: output, GridPoints: p.GridPoints, Points: p.Points,
-		Reused: p.Reused, ReusedFrom: p.reusedFrom(), NotReused: p.NotReused, Planned: p.Planned,
+		Reused: p.Reused, ReusedFrom: p.reusedFrom(), NotReused: p.NotReused, OtherNumerics: p.OtherNumerics, Planned: p.Planned,
 		ChunkSize: p.ChunkSize, Chunks: p.chunks(), OwnChunks: p.ownChunks()}
 }
 
@@ -255,7 +267,7 @@ func (a *Activities) PlanSweep(ctx context.Context, in PlanInput) (Plan, error) 
 		}
 		return Plan{}, storageError(fmt.Errorf("store spec of sweep %s: %w", sweepID, err))
 	}
-	p, justPlanned, err := a.plan(ctx, st, spec)
+	p, justPlanned, err := a.plan(ctx, st, spec, in.ReuseNumerics)
 	if err != nil {
 		return Plan{}, storageError(err)
 	}
@@ -276,7 +288,7 @@ func (a *Activities) PlanSweep(ctx context.Context, in PlanInput) (Plan, error) 
 
 // plan returns the stored plan of spec's sweep, or makes and stores it;
 // justPlanned reports the latter.
-func (a *Activities) plan(ctx context.Context, st store.Store, spec *schemas.Spec) (p *planFile, justPlanned bool, err error) {
+func (a *Activities) plan(ctx context.Context, st store.Store, spec *schemas.Spec, reuse []int) (p *planFile, justPlanned bool, err error) {
 	sweepID := spec.SweepID()
 	if p, err := readPlan(ctx, st, sweepID); err == nil {
 		return p, false, nil
@@ -301,7 +313,7 @@ func (a *Activities) plan(ctx context.Context, st store.Store, spec *schemas.Spe
 			}
 			return p, false, nil
 		}
-		p, err := a.newPlan(ctx, st, spec, grid, entries)
+		p, err := a.newPlan(ctx, st, spec, grid, entries, reuse)
 		if err != nil {
 			return nil, false, err
 		}
@@ -396,12 +408,17 @@ type ownedPoint struct {
 	key   pointKey
 	entry int32
 	chunk int32
+	// other marks a point of a plan of another numerics version (reused
+	// only when asked for, and then only where no plan of this version
+	// holds the point).
+	other bool
 }
 
 // ownedPoints returns the points owned by the plan log's entries, sorted by
-// key: those of plans made with this numerics version (owned), and those of
-// plans made with another (stale), which are not reused.
-func (a *Activities) ownedPoints(ctx context.Context, st store.Store, output string, entries []*planFile) (owned, stale []ownedPoint, err error) {
+// key, a point of this numerics version before the same point of another:
+// those of plans made with this numerics version or one in reuse (owned),
+// and those of plans made with another (stale), which are not reused.
+func (a *Activities) ownedPoints(ctx context.Context, st store.Store, output string, entries []*planFile, reuse []int) (owned, stale []ownedPoint, err error) {
 	for i, e := range entries {
 		sc, err := a.sweepFromPlan(ctx, st, output, e)
 		if err != nil {
@@ -411,21 +428,34 @@ func (a *Activities) ownedPoints(ctx context.Context, st store.Store, output str
 		if err != nil {
 			return nil, nil, err
 		}
+		other := e.Numerics != dynamics.NumericsVersion
 		dst := &owned
-		if e.Numerics != dynamics.NumericsVersion {
+		if other && !slices.Contains(reuse, e.Numerics) {
 			dst = &stale
 		}
 		for pos, k := range keys {
-			*dst = append(*dst, ownedPoint{key: k, entry: int32(i), chunk: int32(int64(pos) / e.ChunkSize)})
+			*dst = append(*dst, ownedPoint{key: k, entry: int32(i), chunk: int32(int64(pos) / e.ChunkSize), other: other})
 		}
 	}
 	byKey := func(o *ownedPoint) pointKey { return o.key }
-	compare := func(a, b ownedPoint) int { return comparePointKeys(a.key, b.key) }
+	compare := func(a, b ownedPoint) int {
+		if c := comparePointKeys(a.key, b.key); c != 0 {
+			return c
+		}
+		switch {
+		case a.other != b.other && !a.other:
+			return -1
+		case a.other != b.other:
+			return 1
+		}
+		return int(a.entry - b.entry)
+	}
 	return sortKeys(owned, byKey, compare), sortKeys(stale, byKey, compare), nil
 }
 
-// newPlan plans spec's sweep as the entry after entries.
-func (a *Activities) newPlan(ctx context.Context, st store.Store, spec *schemas.Spec, grid *schemas.Grid, entries []*planFile) (*planFile, error) {
+// newPlan plans spec's sweep as the entry after entries, reusing the
+// points of plans of this numerics version and of those in reuse.
+func (a *Activities) newPlan(ctx context.Context, st store.Store, spec *schemas.Spec, grid *schemas.Grid, entries []*planFile, reuse []int) (*planFile, error) {
 	p := &planFile{
 		Seq: 1, SweepID: spec.SweepID(), Name: spec.Name, Numerics: dynamics.NumericsVersion,
 		Limits: spec.Limits.WithDefaults(), GridPoints: grid.Len(), ChunkSize: int64(grid.ChunkSize()),
@@ -440,7 +470,7 @@ func (a *Activities) newPlan(ctx context.Context, st store.Store, spec *schemas.
 		p.Points, p.Planned, p.Ranges = n, n, [][2]int64{{0, n}}
 		return p, nil
 	}
-	owned, stale, err := a.ownedPoints(ctx, st, spec.Output, entries)
+	owned, stale, err := a.ownedPoints(ctx, st, spec.Output, entries, reuse)
 	if err != nil {
 		return nil, err
 	}
@@ -468,6 +498,7 @@ func (a *Activities) newPlan(ctx context.Context, st store.Store, spec *schemas.
 	// of a point, and points an earlier sweep owns.
 	notOwn := make([]uint64, (n+63)/64)
 	members := map[[2]int32]int64{} // (entry, chunk) → points of this sweep
+	other := map[[2]int]int64{}     // (numerics, reused) → points
 	oi, si := 0, 0
 	for i := 0; i < len(sorted); i++ {
 		e := sorted[i]
@@ -483,6 +514,9 @@ func (a *Activities) newPlan(ctx context.Context, st store.Store, spec *schemas.
 			notOwn[e.ord/64] |= 1 << (e.ord % 64)
 			members[[2]int32{owned[oi].entry, owned[oi].chunk}]++
 			p.Reused++
+			if owned[oi].other {
+				other[[2]int{entries[owned[oi].entry].Numerics, 1}]++
+			}
 			continue
 		}
 		for si < len(stale) && comparePointKeys(stale[si].key, e.key) < 0 {
@@ -490,8 +524,13 @@ func (a *Activities) newPlan(ctx context.Context, st store.Store, spec *schemas.
 		}
 		if si < len(stale) && stale[si].key == e.key {
 			p.NotReused++
+			other[[2]int{entries[stale[si].entry].Numerics, 0}]++
 		}
 	}
+	for k, count := range other {
+		p.OtherNumerics = append(p.OtherNumerics, NumericsCount{Numerics: k[0], Points: count, Reused: k[1] == 1})
+	}
+	slices.SortFunc(p.OtherNumerics, func(a, b NumericsCount) int { return a.Numerics - b.Numerics })
 	start := int64(-1)
 	for o := range n {
 		own := notOwn[o/64]&(1<<(o%64)) == 0
@@ -539,16 +578,19 @@ type Preview struct {
 	// Stored reports that the sweep is planned in the output already: the
 	// counts are its stored plan's.
 	Stored bool
-	// GridPoints, Points, Reused, NotReused and Planned are as in Plan;
-	// ReusedFrom lists the sweeps whose points would be reused.
+	// GridPoints, Points, Reused, NotReused, Planned and OtherNumerics are
+	// as in Plan; ReusedFrom lists the sweeps whose points would be
+	// reused.
 	GridPoints, Points, Reused, NotReused, Planned int64
 	ReusedFrom                                     []string
 	ChunkSize                                      int64
+	OtherNumerics                                  []NumericsCount
 }
 
-// PreviewPlan returns what PlanSweep would decide for spec and stores
-// nothing. st may be nil for an output that does not exist yet.
-func PreviewPlan(ctx context.Context, st store.Store, spec *schemas.Spec) (Preview, error) {
+// PreviewPlan returns what PlanSweep would decide for spec, reusing the
+// points of the numerics versions in reuse too, and stores nothing. st may
+// be nil for an output that does not exist yet.
+func PreviewPlan(ctx context.Context, st store.Store, spec *schemas.Spec, reuse []int) (Preview, error) {
 	a, err := New(Config{OpenStore: func(context.Context, string) (store.Store, error) { return st, nil }})
 	if err != nil {
 		return Preview{}, err
@@ -572,7 +614,7 @@ func PreviewPlan(ctx context.Context, st store.Store, spec *schemas.Spec) (Previ
 	if err != nil {
 		return Preview{}, err
 	}
-	p, err := a.newPlan(ctx, st, spec, grid, entries)
+	p, err := a.newPlan(ctx, st, spec, grid, entries, reuse)
 	if err != nil {
 		return Preview{}, err
 	}
@@ -581,5 +623,5 @@ func PreviewPlan(ctx context.Context, st store.Store, spec *schemas.Spec) (Previ
 
 func previewOf(p *planFile, stored bool) Preview {
 	return Preview{SweepID: p.SweepID, Stored: stored, GridPoints: p.GridPoints, Points: p.Points, Reused: p.Reused,
-		NotReused: p.NotReused, Planned: p.Planned, ReusedFrom: p.reusedFrom(), ChunkSize: p.ChunkSize}
+		NotReused: p.NotReused, Planned: p.Planned, ReusedFrom: p.reusedFrom(), ChunkSize: p.ChunkSize, OtherNumerics: p.OtherNumerics}
 }

@@ -583,18 +583,18 @@ func TestDamagedMarkerIsRejected(t *testing.T) {
 // without a word. A plan records its numerics version; a later sweep
 // reuses only the points of plans of its own version, and counts the
 // others as computed again.
-func TestPointsOfOtherNumericsAreNotReused(t *testing.T) {
-	_, env, output := newTestActivities(t)
-	first, _ := runSweep(t, env, output, sweepSpec("old", output, `"n": [2], "init_scale": [1, 10]`, 2), -1)
-	// The first sweep's plan as an older version of the integrators would
-	// have stored it (entry 1 of the log and its copy).
-	for _, key := range []string{results.PlanLogKey(1), results.PlanKey(first.SweepID)} {
+// storeAsOtherNumerics rewrites the stored plan of sweepID (entry seq of the
+// plan log and its copy) as integrators of numerics version v would have
+// stored it.
+func storeAsOtherNumerics(t *testing.T, output, sweepID string, seq int64, v int) {
+	t.Helper()
+	for _, key := range []string{results.PlanLogKey(seq), results.PlanKey(sweepID)} {
 		path := filepath.Join(output, filepath.FromSlash(key))
 		body, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		old := bytes.Replace(body, []byte(fmt.Sprintf(`"numerics":%d`, dynamics.NumericsVersion)), []byte(`"numerics":0`), 1)
+		old := bytes.Replace(body, []byte(fmt.Sprintf(`"numerics":%d`, dynamics.NumericsVersion)), []byte(fmt.Sprintf(`"numerics":%d`, v)), 1)
 		if bytes.Equal(old, body) {
 			t.Fatalf("%s: got: no numerics field to change in %s", key, body)
 		}
@@ -602,9 +602,18 @@ func TestPointsOfOtherNumericsAreNotReused(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+func TestPointsOfOtherNumericsAreNotReused(t *testing.T) {
+	_, env, output := newTestActivities(t)
+	first, _ := runSweep(t, env, output, sweepSpec("old", output, `"n": [2], "init_scale": [1, 10]`, 2), -1)
+	storeAsOtherNumerics(t, output, first.SweepID, 1, 0)
 	p, ran := runSweep(t, env, output, sweepSpec("new", output, `"n": [2], "init_scale": [1, 10, 100]`, 2), -1)
 	if p.Reused != 0 || p.NotReused != 4 || p.Planned != 6 || len(ran) != int(p.Chunks) {
 		t.Errorf("got: %d reused, %d not reused, %d planned, %d chunks run; want: 0, 4, 6, all", p.Reused, p.NotReused, p.Planned, len(ran))
+	}
+	if want := []NumericsCount{{Numerics: 0, Points: 4}}; !slices.Equal(p.OtherNumerics, want) {
+		t.Errorf("other numerics: got: %+v want: %+v", p.OtherNumerics, want)
 	}
 	for _, mb := range readMembers(t, output, p.SweepID) {
 		if mb.SweepID != p.SweepID {
@@ -672,5 +681,37 @@ func TestFinalizeRejectsADamagedReusedPart(t *testing.T) {
 				t.Fatalf("got: sweep %s want: %s", again.SweepID, p.SweepID)
 			}
 		})
+	}
+}
+
+// TestReuseNumericsReusesOlderPoints: asked to (PlanInput.ReuseNumerics),
+// a sweep reuses the points an older numerics version stored, and says how
+// many; a point both versions stored is taken from this version.
+func TestReuseNumericsReusesOlderPoints(t *testing.T) {
+	_, env, output := newTestActivities(t)
+	first, _ := runSweep(t, env, output, sweepSpec("old", output, `"n": [2], "init_scale": [1, 10]`, 2), -1)
+	storeAsOtherNumerics(t, output, first.SweepID, 1, 7)
+	// A sweep of this version that computes the init_scale 10 points again.
+	second, _ := runSweep(t, env, output, sweepSpec("mid", output, `"n": [2], "init_scale": [10]`, 2), -1)
+	if second.Reused != 0 || second.NotReused != 2 {
+		t.Fatalf("second sweep: got: %d reused, %d not reused want: 0, 2", second.Reused, second.NotReused)
+	}
+	var a *Activities
+	v, err := env.ExecuteActivity(a.PlanSweep, PlanInput{Spec: sweepSpec("new", output, `"n": [2], "init_scale": [1, 10, 100]`, 2), ReuseNumerics: []int{7}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p Plan
+	if err := v.Get(&p); err != nil {
+		t.Fatal(err)
+	}
+	if p.Reused != 4 || p.NotReused != 0 || p.Planned != 2 {
+		t.Errorf("got: %d reused, %d not reused, %d planned want: 4, 0, 2", p.Reused, p.NotReused, p.Planned)
+	}
+	if want := []NumericsCount{{Numerics: 7, Points: 2, Reused: true}}; !slices.Equal(p.OtherNumerics, want) {
+		t.Errorf("other numerics: got: %+v want: %+v (the init_scale 10 points come from this version's sweep)", p.OtherNumerics, want)
+	}
+	if want := []string{first.SweepID, second.SweepID}; !slices.Equal(p.ReusedFrom, want) {
+		t.Errorf("reused from: got: %v want: %v", p.ReusedFrom, want)
 	}
 }

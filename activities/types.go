@@ -28,6 +28,11 @@ type PlanInput struct {
 	// before trusting them; by default their markers and sizes are
 	// checked.
 	Verify bool `json:"verify,omitempty"`
+	// ReuseNumerics lists numerics versions other than this one whose
+	// stored points the sweep reuses, where no point of this version
+	// exists, when it is first planned. Default none: a point computed
+	// by other integrators is computed again.
+	ReuseNumerics []int `json:"reuse_numerics,omitempty"`
 }
 
 // Plan is what PlanSweep decided: the points this sweep must compute and
@@ -50,6 +55,9 @@ type Plan struct {
 	ReusedFrom  []string `json:"reused_from,omitempty"`
 	ReusedReady int64    `json:"reused_ready"`
 	NotReused   int64    `json:"not_reused,omitempty"`
+	// OtherNumerics counts, by other numerics version, the stored points
+	// reused (PlanInput.ReuseNumerics) or computed again.
+	OtherNumerics []NumericsCount `json:"other_numerics,omitempty"`
 	// Planned is the number of points this sweep stores: Points − Reused.
 	Planned int64 `json:"planned"`
 	// ChunkSize is the number of points per own chunk. Chunks counts the

@@ -177,6 +177,9 @@ func (g *Grid) params(i int64, own bool) dynamics.Params {
 	if own && p.InputSpectrum.Values != nil {
 		p.InputSpectrum.Values = slices.Clone(p.InputSpectrum.Values)
 	}
+	if own && p.InitSpectrum.Values != nil {
+		p.InitSpectrum.Values = slices.Clone(p.InitSpectrum.Values)
+	}
 	return defaulted(p)
 }
 
@@ -298,6 +301,13 @@ func pointID(p *dynamics.Params) string {
 	b = appendStringLine(b, "input_basis=", p.InputBasis)
 	b = appendFloatLine(b, "init_scale=", p.InitScale)
 	b = appendStringLine(b, "init_shape=", p.InitShape)
+	if p.InitShape == dynamics.ShapeSpectrum {
+		// Only the spectrum shape has one (the other points keep the
+		// ids they had before it existed).
+		b = append(b, "init_spectrum="...)
+		b = appendSpectrum(b, p.InitSpectrum)
+		b = append(b, '\n')
+	}
 	b = appendFloatLine(b, "init_spread=", p.InitSpread)
 	b = appendStringLine(b, "init_basis=", p.InitBasis)
 	b = appendFloatLine(b, "eta=", p.Eta)
@@ -378,7 +388,7 @@ func expandAxis(f int, a Axis, path string) (column, *SpecError) {
 			if err != nil {
 				if def.kind == kindSpectrum {
 					if _, isNum := asFiniteFloat(raw); isNum {
-						err.Msg += "; an axis over input_spectrum is a list of spectra, like [[1, 2], [0.5, 4]]"
+						err.Msg += "; an axis over " + def.name + " is a list of spectra, like [[1, 2], [0.5, 4]]"
 					}
 				}
 				return column{}, err

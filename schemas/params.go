@@ -47,6 +47,7 @@ const (
 	fInputBasis
 	fInitScale
 	fInitShape
+	fInitSpectrum
 	fInitSpread
 	fInitBasis
 	fEta
@@ -84,6 +85,7 @@ var paramDefs = [numParams]paramDef{
 	fInputBasis:    {"input_basis", kindString, "random", "identity", false},
 	fInitScale:     {"init_scale", kindFloat, "10", "1", false},
 	fInitShape:     {"init_shape", kindString, "identity", "identity", false},
+	fInitSpectrum:  {"init_spectrum", kindSpectrum, "[0.5, 2, 8]", "none: used only by init_shape spectrum", false},
 	fInitSpread:    {"init_spread", kindFloat, "10", "10", false},
 	fInitBasis:     {"init_basis", kindString, "aligned", "aligned", false},
 	fEta:           {"eta", kindFloat, "0.01", "0.01", false},
@@ -156,6 +158,8 @@ func setParam(p *dynamics.Params, f int, v *paramValue) {
 		p.InitScale = v.num
 	case fInitShape:
 		p.InitShape = v.str
+	case fInitSpectrum:
+		p.InitSpectrum = v.spectrum
 	case fInitSpread:
 		p.InitSpread = v.num
 	case fInitBasis:
@@ -200,6 +204,8 @@ func getParam(p *dynamics.Params, f int) paramValue {
 		return paramValue{num: p.InitScale}
 	case fInitShape:
 		return paramValue{str: p.InitShape}
+	case fInitSpectrum:
+		return paramValue{spectrum: p.InitSpectrum}
 	case fInitSpread:
 		return paramValue{num: p.InitSpread}
 	case fInitBasis:

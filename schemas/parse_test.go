@@ -572,6 +572,7 @@ func TestZeroValueHints(t *testing.T) {
 		{"input_basis", `""`, plain(fInputBasis)},
 		{"init_scale", "0", plain(fInitScale)},
 		{"init_shape", `""`, plain(fInitShape)},
+		{"init_spectrum", "{min: 0, max: 0}", "none: used only by init_shape spectrum"},
 		{"init_spread", "0", plain(fInitSpread)},
 		{"init_basis", `""`, plain(fInitBasis)},
 		{"eta", "0", plain(fEta)},

@@ -58,6 +58,10 @@ type Options struct {
 	// before trusting them. Default false: their markers and sizes are
 	// checked.
 	Verify bool `json:"verify,omitempty"`
+	// ReuseNumerics lists other numerics versions whose stored points the
+	// sweep reuses when it is first planned (activities.PlanInput).
+	// Default none.
+	ReuseNumerics []int `json:"reuse_numerics,omitempty"`
 }
 
 func (o Options) withDefaults() Options {
@@ -235,7 +239,7 @@ func SweepWorkflow(ctx workflow.Context, in SweepInput) (SweepResult, error) {
 
 	if st == nil {
 		var plan activities.Plan
-		if err := workflow.ExecuteActivity(shortCtx, a.PlanSweep, activities.PlanInput{Spec: in.Spec, Verify: opts.Verify}).Get(ctx, &plan); err != nil {
+		if err := workflow.ExecuteActivity(shortCtx, a.PlanSweep, activities.PlanInput{Spec: in.Spec, Verify: opts.Verify, ReuseNumerics: opts.ReuseNumerics}).Get(ctx, &plan); err != nil {
 			return SweepResult{}, err
 		}
 		done := activities.DoneChunks{Chunks: plan.Chunks, Bits: make([]byte, (plan.Chunks+7)/8)}

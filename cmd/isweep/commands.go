@@ -90,6 +90,8 @@ func cmdPlan(ctx context.Context, args []string) error {
 	sample := fs.Int("sample", 8, "points to integrate for the cost estimate (0: none)")
 	budget := fs.Duration("sample-time", 5*time.Second, "most time spent integrating sample points")
 	cores := fs.Int("cores", runtime.NumCPU(), "cores the estimate assumes")
+	var reuse numericsList
+	reuse.register(fs)
 	if err := parseFlags(fs, args, 1, "plan [flags] SPEC"); err != nil {
 		return err
 	}
@@ -109,7 +111,7 @@ func cmdPlan(ctx context.Context, args []string) error {
 		return fail(exitBadInput, "%v", err)
 	}
 	fmt.Printf("sweep:   %s (%s)\n", spec.SweepID(), spec.Name)
-	if err := printPlanPreview(ctx, os.Stdout, spec, grid); err != nil {
+	if err := printPlanPreview(ctx, os.Stdout, spec, grid, reuse); err != nil {
 		return err
 	}
 	fmt.Printf("output:  %s\n", spec.Output)
@@ -166,7 +168,7 @@ const maxPreviewPoints = 10_000_000
 // printPlanPreview prints the points and chunks the sweep would compute in
 // its output: distinct points, those earlier sweeps there already hold,
 // and the chunks of the rest. It reads the output without creating it.
-func printPlanPreview(ctx context.Context, w io.Writer, spec *schemas.Spec, grid *schemas.Grid) error {
+func printPlanPreview(ctx context.Context, w io.Writer, spec *schemas.Spec, grid *schemas.Grid, reuse []int) error {
 	if grid.Len() > maxPreviewPoints {
 		fmt.Fprintf(w, "points:  %d grid entries (repeated entries and points stored by earlier sweeps are found when it runs: above %d entries plan does not look)\n", grid.Len(), maxPreviewPoints)
 		fmt.Fprintf(w, "chunks:  %d of up to %d points\n", grid.Chunks(), grid.ChunkSize())
@@ -179,7 +181,7 @@ func printPlanPreview(ctx context.Context, w io.Writer, spec *schemas.Spec, grid
 			st, note = nil, fmt.Sprintf(": cannot read the output to look for points stored before (%v)", err)
 		}
 	}
-	pv, err := activities.PreviewPlan(ctx, st, spec)
+	pv, err := activities.PreviewPlan(ctx, st, spec, reuse)
 	if err != nil {
 		if ctx.Err() != nil {
 			return &exitError{code: exitInterrupted, err: errors.New("interrupted")}
@@ -203,8 +205,8 @@ func printPlanPreview(ctx context.Context, w io.Writer, spec *schemas.Spec, grid
 	if pv.Reused > 0 {
 		fmt.Fprintf(w, "reused:  %d points stored by earlier sweeps in the output (%s), not computed again\n", pv.Reused, strings.Join(pv.ReusedFrom, ", "))
 	}
-	if pv.NotReused > 0 {
-		fmt.Fprintf(w, "stale:   %d points stored by other numerics versions (this is version %d): computed again\n", pv.NotReused, dynamics.NumericsVersion)
+	for _, line := range otherNumericsLines(pv.OtherNumerics) {
+		fmt.Fprintf(w, "numerics: %s\n", line)
 	}
 	fmt.Fprintf(w, "chunks:  %d of up to %d points (%d points to compute)\n", (pv.Planned+pv.ChunkSize-1)/pv.ChunkSize, pv.ChunkSize, pv.Planned)
 	return nil

@@ -1,14 +1,18 @@
 package main
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/isweep/isweep/internal/dynamics"
 )
 
 const tinySpec = `apiVersion: isweep/v1
@@ -213,6 +217,29 @@ func TestRealPath(t *testing.T) {
 		got, err := realPath(tc.path)
 		if err != nil || got != tc.want {
 			t.Errorf("realPath(%q): got: %q, %v want: %q", tc.path, got, err, tc.want)
+		}
+	}
+}
+
+func TestReuseNumericsFlag(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want []int
+		err  bool
+	}{
+		{"1", []int{1}, false},
+		{"1, 1", []int{1}, false},
+		{"0", nil, true},
+		{"x", nil, true},
+		{fmt.Sprint(dynamics.NumericsVersion + 1), nil, true},
+	} {
+		var l numericsList
+		err := l.Set(tc.in)
+		if (err != nil) != tc.err || (!tc.err && !slices.Equal([]int(l), tc.want)) {
+			t.Errorf("-reuse-numerics %q: got: %v, %v want: %v (error: %v)", tc.in, []int(l), err, tc.want, tc.err)
+		}
+		if err != nil && !strings.Contains(err.Error(), "numerics version") {
+			t.Errorf("-reuse-numerics %q: got: %v want: an error naming numerics versions", tc.in, err)
 		}
 	}
 }

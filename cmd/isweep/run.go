@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,6 +22,7 @@ import (
 	"github.com/isweep/isweep/activities"
 	"github.com/isweep/isweep/internal/control"
 	"github.com/isweep/isweep/internal/devserver"
+	"github.com/isweep/isweep/internal/dynamics"
 	"github.com/isweep/isweep/internal/results"
 	"github.com/isweep/isweep/internal/store"
 	"github.com/isweep/isweep/internal/temporalclient"
@@ -34,6 +37,7 @@ type sweepFlags struct {
 	maxInFlight int
 	heartbeat   time.Duration
 	verify      bool
+	reuse       numericsList
 }
 
 func (f *sweepFlags) register(fs *flag.FlagSet) {
@@ -41,10 +45,55 @@ func (f *sweepFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.maxInFlight, "max-in-flight", workflows.DefaultMaxInFlight, "most chunks in flight at once")
 	fs.DurationVar(&f.heartbeat, "heartbeat-timeout", 0, "how long a silent chunk is given before it is retried elsewhere (default 30s; 10s for run)")
 	fs.BoolVar(&f.verify, "verify", false, "read and hash every stored part before trusting it; what does not check out is moved to quarantine/ and computed again (default: markers and sizes are checked)")
+	f.reuse.register(fs)
 }
 
 func (f *sweepFlags) options() workflows.Options {
-	return workflows.Options{FailFast: f.failFast, MaxInFlight: f.maxInFlight, HeartbeatTimeout: f.heartbeat, Verify: f.verify}
+	return workflows.Options{FailFast: f.failFast, MaxInFlight: f.maxInFlight, HeartbeatTimeout: f.heartbeat, Verify: f.verify, ReuseNumerics: f.reuse}
+}
+
+// numericsList is the value of -reuse-numerics: numerics versions, comma
+// separated.
+type numericsList []int
+
+func (l *numericsList) register(fs *flag.FlagSet) {
+	fs.Var(l, "reuse-numerics", fmt.Sprintf("comma-separated numerics versions (older integrators) whose stored points the sweep may reuse when it is first planned, where no point of this version (%d) exists (default: none, they are computed again; the points table's numerics column tells them apart)", dynamics.NumericsVersion))
+}
+
+func (l *numericsList) String() string {
+	parts := make([]string, len(*l))
+	for i, v := range *l {
+		parts[i] = strconv.Itoa(v)
+	}
+	return strings.Join(parts, ",")
+}
+
+func (l *numericsList) Set(s string) error {
+	*l = nil
+	for _, part := range strings.Split(s, ",") {
+		v, err := strconv.Atoi(strings.TrimSpace(part))
+		if err != nil || v < 1 || v > dynamics.NumericsVersion {
+			return fmt.Errorf("%q is not a numerics version: give versions from 1 to %d, comma separated, like 1", part, dynamics.NumericsVersion)
+		}
+		if !slices.Contains(*l, v) {
+			*l = append(*l, v)
+		}
+	}
+	return nil
+}
+
+// otherNumericsLines describes the points of other numerics versions a
+// plan found stored: reused, or computed again.
+func otherNumericsLines(counts []activities.NumericsCount) []string {
+	var lines []string
+	for _, c := range counts {
+		if c.Reused {
+			lines = append(lines, fmt.Sprintf("%d points stored by numerics version %d reused (-reuse-numerics; this is version %d)", c.Points, c.Numerics, dynamics.NumericsVersion))
+		} else {
+			lines = append(lines, fmt.Sprintf("%d points stored by numerics version %d computed again (this is version %d; -reuse-numerics %d would reuse them)", c.Points, c.Numerics, dynamics.NumericsVersion, c.Numerics))
+		}
+	}
+	return lines
 }
 
 // temporalFlags are the flags of every command that talks to a server.
@@ -314,8 +363,8 @@ func printResult(w io.Writer, res workflows.SweepResult) {
 	}
 	fmt.Fprintf(w, "  points: %s; %d computed now, %d found stored by earlier runs of this sweep, %d reused from earlier sweeps\n",
 		points, c.Points, c.AlreadyDone, p.Reused)
-	if p.NotReused > 0 {
-		fmt.Fprintf(w, "  %d points stored by other numerics versions were computed again\n", p.NotReused)
+	for _, line := range otherNumericsLines(p.OtherNumerics) {
+		fmt.Fprintf(w, "  %s\n", line)
 	}
 	fmt.Fprintf(w, "  computed now: %v\n", c.StatusCounts)
 	for _, line := range p.Rejected {

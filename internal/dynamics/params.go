@@ -66,9 +66,14 @@ type Params struct {
 	InitScale float64 `json:"init_scale,omitempty"`
 	// InitShape is the shape of M₀'s spectrum: "identity" (M₀ = μI),
 	// "logspread" (eigenvalues log-spaced over a ratio InitSpread, geometric
-	// mean μ) or "wishart" (W₀ Gaussian, scaled so that E[M₀] = μI).
-	// Default "identity".
+	// mean μ), "spectrum" (eigenvalues μ·InitSpectrum) or "wishart" (W₀
+	// Gaussian, scaled so that E[M₀] = μI). Default "identity".
 	InitShape string `json:"init_shape,omitempty"`
+	// InitSpectrum is the spectrum of M₀ for the "spectrum" shape:
+	// M₀'s eigenvalues are μ times its n values (a list, or end points
+	// filled in like InputSpectrum). Used by that shape only, and required
+	// by it.
+	InitSpectrum Spectrum `json:"init_spectrum,omitzero"`
 	// InitSpread is the ratio of largest to smallest eigenvalue of M₀ for
 	// the "logspread" shape. Default 10.
 	InitSpread float64 `json:"init_spread,omitempty"`

@@ -35,6 +35,9 @@ func referencePoints() []Params {
 				func(p *Params) { p.InitScale = 0.05; p.InputBasis = BasisRandom },
 				func(p *Params) { p.InitShape = ShapeLogSpread; p.InitBasis = BasisRandom; p.InputBasis = BasisRandom },
 				func(p *Params) { p.InitShape = ShapeWishart; p.K = 5 },
+				func(p *Params) {
+					p.InitShape, p.InitSpectrum, p.InitBasis, p.InitScale = ShapeSpectrum, Spectrum{Values: []float64{0.5, 3, 20}}, BasisRandom, 2
+				},
 				func(p *Params) { p.N = 5; p.K = 8; p.Seed = 11 },
 				func(p *Params) { p.InputSpectrum = Spectrum{Values: []float64{1, 1, 1}} }, // converged at t = 0
 				func(p *Params) { p.Horizon = 2; p.Tol = 1e-6 },                            // not converged

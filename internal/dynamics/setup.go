@@ -143,8 +143,9 @@ type point struct {
 	lambda []float64
 }
 
-// initEigenvalues returns the eigenvalues of M₀ for the identity and
-// logspread shapes: μ, or μ·spread^(t−½) with t evenly spaced in [0, 1].
+// initEigenvalues returns the eigenvalues of M₀ for the identity, logspread
+// and spectrum shapes: μ, μ·spread^(t−½) with t evenly spaced in [0, 1], or
+// μ·InitSpectrum.
 func initEigenvalues(p Params) []float64 {
 	out := make([]float64, p.N)
 	for i := range out {
@@ -154,6 +155,11 @@ func initEigenvalues(p Params) []float64 {
 		for i := range out {
 			t := float64(i) / float64(p.N-1)
 			out[i] = p.InitScale * math.Pow(p.InitSpread, t-0.5)
+		}
+	}
+	if p.InitShape == ShapeSpectrum {
+		for i, v := range p.InitSpectrum.withDefaults().Eigenvalues(p.N) {
+			out[i] = p.InitScale * v
 		}
 	}
 	return out

@@ -314,3 +314,33 @@ func TestNoiseResamplesTheSamplesOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestInitSpectrum: the spectrum shape gives M₀ the eigenvalues
+// μ·init_spectrum, paired with C's eigenvalues in order when aligned.
+func TestInitSpectrum(t *testing.T) {
+	p := Params{Algorithm: Interneuron, N: 3, InputSpectrum: Spectrum{Values: []float64{1, 2, 3}}, InputBasis: BasisRandom,
+		InitScale: 2, InitShape: ShapeSpectrum, InitSpectrum: Spectrum{Values: []float64{0.5, 4, 40}}, Seed: 3}.WithDefaults()
+	if err := p.Validate(Limits{}); err != nil {
+		t.Fatal(err)
+	}
+	pt := newPoint(p)
+	want := []float64{1, 8, 80}
+	if got := pt.lambda; !reflect.DeepEqual(got, want) {
+		t.Errorf("eigenvalues of M₀: got: %v want: %v", got, want)
+	}
+	// Aligned: in C's eigenbasis M₀ is diag(λ) in the order of C's values.
+	m := pt.m0InBasisOfC()
+	for i, l := range want {
+		if got := m.Data[i*3+i]; math.Abs(got-l) > 1e-12*l {
+			t.Errorf("QᵀM₀Q[%d][%d]: got: %v want: %v", i, i, got, l)
+		}
+	}
+	// The flow's time is the oracle's for these directions.
+	r, err := Run(context.Background(), p)
+	if err != nil || r.ConvTime == nil {
+		t.Fatalf("got: %v, %+v want: converged", err, r)
+	}
+	if o := OracleTimeAligned(Interneuron, []float64{1, 2, 3}, []float64{1, 8, 80}, p.Tol); math.Abs(*r.ConvTime-o) > 1e-4*o {
+		t.Errorf("conv time: got: %v want: the oracle's %v", *r.ConvTime, o)
+	}
+}

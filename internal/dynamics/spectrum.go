@@ -10,8 +10,20 @@ import (
 )
 
 // isZero reports whether s is the empty spectrum (all ones by default).
+// IsZero reports whether s is the empty spectrum (no values, no end
+// points): not given.
+func (s Spectrum) IsZero() bool { return s.isZero() }
+
 func (s Spectrum) isZero() bool {
 	return len(s.Values) == 0 && s.Min == 0 && s.Max == 0 && s.Spacing == ""
+}
+
+// text writes s as a spec would: a list, or {min: …, max: …, spacing: …}.
+func (s Spectrum) text() string {
+	if len(s.Values) > 0 {
+		return formatValue(s.Values)
+	}
+	return fmt.Sprintf("{min: %s, max: %s, spacing: %s}", formatValue(s.Min), formatValue(s.Max), s.Spacing)
 }
 
 // withDefaults turns the empty spectrum into {min: 1, max: 1, spacing: log}

@@ -22,6 +22,8 @@ const (
 	ShapeIdentity = "identity"
 	// ShapeLogSpread gives M₀ eigenvalues μ·spread^(t−½), t evenly in [0, 1].
 	ShapeLogSpread = "logspread"
+	// ShapeSpectrum gives M₀ the eigenvalues μ·InitSpectrum.
+	ShapeSpectrum = "spectrum"
 	// ShapeWishart draws W₀ (k×n) with independent N(0, μ/k) entries, so that
 	// E[M₀] = E[W₀ᵀW₀] = μI.
 	ShapeWishart = "wishart"
@@ -73,6 +75,9 @@ func (p Params) WithDefaults() Params {
 		}
 	}
 	p.InputSpectrum = p.InputSpectrum.withDefaults()
+	if !p.InitSpectrum.isZero() {
+		p.InitSpectrum = p.InitSpectrum.withDefaults()
+	}
 	if p.InputBasis == "" {
 		p.InputBasis = BasisIdentity
 	}
@@ -286,9 +291,17 @@ func (p Params) Validate(lim Limits) error {
 		add("init_scale", p.InitScale, "is out of range: init_scale (μ) must lie in [1e-30, 1e30]")
 	}
 	switch p.InitShape {
-	case ShapeIdentity, ShapeLogSpread, ShapeWishart:
+	case ShapeIdentity, ShapeLogSpread, ShapeWishart, ShapeSpectrum:
 	default:
-		add("init_shape", p.InitShape, "is not a known shape; use one of identity, logspread, wishart")
+		add("init_shape", p.InitShape, "is not a known shape; use one of identity, logspread, spectrum, wishart")
+	}
+	switch {
+	case p.InitShape == ShapeSpectrum && p.InitSpectrum.isZero():
+		add("init_spectrum", "", "is required by init_shape spectrum: give M₀'s eigenvalues over μ, a list of n numbers or {min, max, spacing}")
+	case p.InitShape == ShapeSpectrum && nOK:
+		errs = p.InitSpectrum.validate("init_spectrum", p.N, errs)
+	case p.InitShape != ShapeSpectrum && !p.InitSpectrum.isZero():
+		add("init_spectrum", p.InitSpectrum.text(), "is used only by init_shape spectrum; set init_shape: spectrum, or leave init_spectrum out")
 	}
 	if !inRange(p.InitSpread, 1, MaxMagnitude) {
 		add("init_spread", p.InitSpread, "is out of range: init_spread is a ratio of eigenvalues and must lie in [1, 1e30]")

@@ -56,6 +56,18 @@ type param struct {
 
 func textValue(s string) Value { return Value{Text: s} }
 
+// spectrumValue is a spectrum as its JSON text ("" when not given).
+func spectrumValue(s dynamics.Spectrum) Value {
+	if s.IsZero() {
+		return textValue("")
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		return textValue(fmt.Sprint(s))
+	}
+	return textValue(string(b))
+}
+
 func numValue(v float64) Value {
 	return Value{Text: strconv.FormatFloat(v, 'g', -1, 64), Num: v, Numeric: true}
 }
@@ -71,15 +83,10 @@ var params = []param{
 	{AxisMode, func(p *dynamics.Params) Value { return textValue(string(p.Mode)) }},
 	{AxisN, func(p *dynamics.Params) Value { return numValue(float64(p.N)) }},
 	{"k", func(p *dynamics.Params) Value { return numValue(float64(p.K)) }},
-	{"input_spectrum", func(p *dynamics.Params) Value {
-		b, err := json.Marshal(p.InputSpectrum)
-		if err != nil {
-			return textValue(fmt.Sprint(p.InputSpectrum))
-		}
-		return textValue(string(b))
-	}},
+	{"input_spectrum", func(p *dynamics.Params) Value { return spectrumValue(p.InputSpectrum) }},
 	{"input_basis", func(p *dynamics.Params) Value { return textValue(p.InputBasis) }},
 	{"init_shape", func(p *dynamics.Params) Value { return textValue(p.InitShape) }},
+	{"init_spectrum", func(p *dynamics.Params) Value { return spectrumValue(p.InitSpectrum) }},
 	{"init_spread", func(p *dynamics.Params) Value { return numValue(p.InitSpread) }},
 	{"init_basis", func(p *dynamics.Params) Value { return textValue(p.InitBasis) }},
 	{AxisEta, func(p *dynamics.Params) Value { return numValue(p.Eta) }},

@@ -20,6 +20,9 @@ type pointRecord struct {
 	*PointRow
 	spectrum                 string
 	spectrumMin, spectrumMax float64
+	// initSpectrum is the canonical JSON of Params.InitSpectrum, "" when
+	// the point has none (NULL).
+	initSpectrum string
 }
 
 // pointsTable is the points table, one column a line in schema order (see
@@ -38,6 +41,7 @@ var pointsTable = newTable(TablePoints, []column[pointRecord]{
 	required("spectrum_max", dictionary, func(r *pointRecord) float64 { return r.spectrumMax }, func(r *pointRecord, v float64) { r.spectrumMax = v }),
 	required("input_basis", dictionary, func(r *pointRecord) string { return r.Params.InputBasis }, func(r *pointRecord, v string) { r.Params.InputBasis = v }),
 	required("init_shape", dictionary, func(r *pointRecord) string { return r.Params.InitShape }, func(r *pointRecord, v string) { r.Params.InitShape = v }),
+	optional("init_spectrum", dictionary, func(r *pointRecord) (string, bool) { return r.initSpectrum, r.initSpectrum != "" }, func(r *pointRecord, v string) { r.initSpectrum = v }),
 	required("init_basis", dictionary, func(r *pointRecord) string { return r.Params.InitBasis }, func(r *pointRecord, v string) { r.Params.InitBasis = v }),
 	required("init_scale", dictionary, func(r *pointRecord) float64 { return r.Params.InitScale }, func(r *pointRecord, v float64) { r.Params.InitScale = v }),
 	required("init_spread", dictionary, func(r *pointRecord) float64 { return r.Params.InitSpread }, func(r *pointRecord, v float64) { r.Params.InitSpread = v }),
@@ -101,8 +105,9 @@ func EncodePoints(rows []PointRow) ([]byte, error) {
 		}
 		extra = append(extra, parquetwriter.KeyValue{Key: MetaPartition, Value: p.String()})
 	}
-	spectra := spectrumCaches.Get().(*spectrumCache)
+	spectra, initSpectra := spectrumCaches.Get().(*spectrumCache), spectrumCaches.Get().(*spectrumCache)
 	defer spectrumCaches.Put(spectra)
+	defer spectrumCaches.Put(initSpectra)
 	return pointsTable.encode(len(rows), func(buffers *partBuffers[pointRecord], start, end int) error {
 		for i := start; i < end; i++ {
 			r := &rows[i]
@@ -114,6 +119,12 @@ func EncodePoints(rows []PointRow) ([]byte, error) {
 			var err error
 			if rec.spectrum, rec.spectrumMin, rec.spectrumMax, err = spectra.json(r.Params.InputSpectrum); err != nil {
 				return fmt.Errorf("results: EncodePoints: row %d (point %q): %w", i, r.PointID, err)
+			}
+			rec.initSpectrum = ""
+			if !r.Params.InitSpectrum.IsZero() {
+				if rec.initSpectrum, _, _, err = initSpectra.json(r.Params.InitSpectrum); err != nil {
+					return fmt.Errorf("results: EncodePoints: row %d (point %q): init_spectrum: %w", i, r.PointID, err)
+				}
 			}
 		}
 		return nil
@@ -161,6 +172,11 @@ func DecodePoints(data []byte, alloc memory.Allocator) ([]PointRow, error) {
 				return fmt.Errorf("results: DecodePoints: row %d: %w", len(rows)-1, err)
 			}
 			r.Params.InputSpectrum = spectrum
+			if r.initSpectrum != "" {
+				if r.Params.InitSpectrum, err = spectra.parse(r.initSpectrum); err != nil {
+					return fmt.Errorf("results: DecodePoints: row %d: init_spectrum: %w", len(rows)-1, err)
+				}
+			}
 		}
 		return nil
 	})

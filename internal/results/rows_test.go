@@ -72,6 +72,12 @@ func sweepRows(rng *rand.Rand, sweepID string, chunk, firstIndex int64, count in
 			Attempt:     int32(1 + rng.IntN(3)),
 			WallSeconds: rng.ExpFloat64(),
 		}
+		if rng.IntN(4) == 0 {
+			r.Params.InitShape, r.Params.InitSpectrum = dynamics.ShapeSpectrum, spectra[rng.IntN(len(spectra))]
+			if v := r.Params.InitSpectrum.Values; v != nil {
+				r.Params.InitSpectrum.Values = append([]float64(nil), v...)
+			}
+		}
 		if mode == dynamics.Online {
 			r.Params.Hold = []float64{1, 1e-9, 5}[rng.IntN(3)]
 			if rng.IntN(2) == 0 {
