@@ -65,6 +65,10 @@ type flowRule interface {
 	// rhs writes dy/dt at y into dy; fs holds M̃(y) inverted (fs.wh.p) and
 	// gives C_rr on demand (fs.outputCovariance).
 	rhs(fs *flowSystem, y, dy []float64)
+	// resume returns the rule's state equal to the state y of the same
+	// network's flow for the context before, prev: the state carried
+	// across a switch of contexts (a new slice).
+	resume(prev *point, y []float64) []float64
 }
 
 // onlineRule is a network's online learning rule on the shared state of an
