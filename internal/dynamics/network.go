@@ -148,7 +148,8 @@ func sortNetworks(nets []Network) {
 // upper estimate for the chunk sizing, from its network's Cost: a flow
 // point as the network says; an online point its horizon of steps (it may
 // stop earlier on convergence) and an error evaluation (about
-// 1 + 0.0004·n³ µs) at up to record steps. It never returns a
+// 1 + 0.0004·n³ µs) at up to record steps; a point with contexts as
+// many flow points, or its horizon and durations of steps. It never returns a
 // negative, infinite or NaN value; an unknown network costs as much as the
 // direct one.
 func EstimateSeconds(p Params) float64 {
@@ -166,11 +167,11 @@ func EstimateSeconds(p Params) float64 {
 	const micro = 1e-6
 	var s float64
 	if p.Mode == Online {
-		steps := math.Min(math.Max(p.Horizon, 1), 1e12)
+		steps := math.Min(math.Max(p.RunLength(), 1), 1e12)
 		records := math.Min(float64(max(p.Record, 1)), steps)
 		s = micro * (steps*onlineStep + records*(1+0.0004*n*n*n))
 	} else {
-		s = micro * flowPoint
+		s = micro * flowPoint * float64(1+len(p.Contexts))
 	}
 	if math.IsNaN(s) || math.IsInf(s, 0) || s < 0 {
 		return 1
