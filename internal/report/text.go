@@ -40,8 +40,8 @@ func Analyze(points []results.PointRow, lambda map[string]float64, opts Options)
 
 // symbols are how the text writes each x of a fit.
 var symbols = map[string]struct{ name, x string }{
-	XInitScale: {"init_scale μ", "μ"},
-	XLambdaMax: {"λ_max(M₀), the largest eigenvalue of the initial M", "λ"},
+	XInitScale:  {"init_scale μ", "μ"},
+	XLambdaMax:  {"λ_max(M₀), the largest eigenvalue of the initial M", "λ"},
 	XScaleRatio: {"the mismatch at the switch, scale_ratio = (det M / det C^{1/2})^{1/n}", "r"},
 }
 
