@@ -286,3 +286,20 @@ func TestContextsWithDefaults(t *testing.T) {
 		t.Errorf("twice: got: %s want: %s", again, want)
 	}
 }
+
+// TestContextsHoldAtTheFixedPoint: a context runs on long after it
+// converged; the gain network started from M₀ = I (g₀ = 0, which made the
+// absolute tolerance vanish) used to take ten million steps there.
+func TestContextsHoldAtTheFixedPoint(t *testing.T) {
+	for _, alg := range []Algorithm{Direct, Interneuron, Gain} {
+		p := Params{Algorithm: alg, N: 2, InputSpectrum: Spectrum{Min: 4, Max: 4}, InputBasis: BasisRandom, Seed: 1, Horizon: 400,
+			Contexts: []Context{{InputSpectrum: Spectrum{Min: 1, Max: 1}, Duration: 400}}}
+		r, err := RunWithLimits(context.Background(), p, Limits{MaxFlowSteps: 1e5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Diverged || len(r.Contexts) != 2 || r.Contexts[1].ConvTime == nil {
+			t.Errorf("%s: got: diverged %v (%s) after %d steps, %d contexts want: both contexts converged", alg, r.Diverged, r.DivergeReason, r.Steps, len(r.Contexts))
+		}
+	}
+}

@@ -17,6 +17,11 @@ const (
 	FlowAbsTol = 1e-10
 )
 
+// contextAbsTolFloor bounds the absolute tolerance of the contexts of a
+// point with contexts from below, relative to FlowAbsTol (see
+// flowContext).
+const contextAbsTolFloor = 1e-6
+
 // flowRecordDecades is the number of decades below the horizon covered by
 // the log-spaced recording times of a flow trajectory.
 const flowRecordDecades = 8
@@ -183,6 +188,13 @@ func flowContext(ctx context.Context, fs *flowSystem, seg segment, y0 []float64,
 	atol := FlowAbsTol * math.Min(1, maxAbs(y0))
 	if !(atol > 0) {
 		atol = FlowAbsTol
+	}
+	if len(p.Contexts) > 0 {
+		// A context runs on past its convergence, where a state near 0
+		// at the start (the gain network's g₀ for M₀ = I) would leave an
+		// absolute tolerance below the rounding of the right-hand side
+		// and the steps collapse.
+		atol = math.Max(atol, contextAbsTolFloor*FlowAbsTol)
 	}
 	d := newDopri5(fs.rhs, fs.dim(), FlowRelTol, atol)
 	d.halt = func() bool { return fs.stop }
