@@ -85,13 +85,7 @@ func ReadaptationFits(sw []Switch) []Fit {
 		if len(x) < 3 || !varies(x) {
 			continue
 		}
-		lnx := make([]float64, len(x))
-		for i, v := range x {
-			lnx[i] = math.Log(v)
-		}
-		f := Fit{Key: keys[k], X: XScaleRatio, Points: len(x), Linear: fitLaw(x, y), Log: fitLaw(lnx, y)}
-		f.Law = decide(f.Linear.R2, f.Log.R2)
-		out = append(out, f)
+		out = append(out, fitBoth(keys[k], XScaleRatio, x, y))
 	}
 	return out
 }
