@@ -40,6 +40,7 @@ type column struct {
 	ints    []int64
 	nums    []float64
 	spectra []dynamics.Spectrum
+	ctxs    [][]dynamics.Context
 }
 
 func newColumn(f int, n int64) column {
@@ -51,6 +52,8 @@ func newColumn(f int, n int64) column {
 		c.ints = make([]int64, n)
 	case kindFloat:
 		c.nums = make([]float64, n)
+	case kindContexts:
+		c.ctxs = make([][]dynamics.Context, n)
 	default:
 		c.spectra = make([]dynamics.Spectrum, n)
 	}
@@ -58,7 +61,7 @@ func newColumn(f int, n int64) column {
 }
 
 func (c *column) len() int64 {
-	return int64(len(c.strs) + len(c.ints) + len(c.nums) + len(c.spectra))
+	return int64(len(c.strs) + len(c.ints) + len(c.nums) + len(c.spectra) + len(c.ctxs))
 }
 
 func (c *column) put(d int64, v *paramValue) {
@@ -69,6 +72,8 @@ func (c *column) put(d int64, v *paramValue) {
 		c.ints[d] = v.int
 	case kindFloat:
 		c.nums[d] = v.num
+	case kindContexts:
+		c.ctxs[d] = v.contexts
 	default:
 		c.spectra[d] = v.spectrum
 	}
@@ -82,6 +87,8 @@ func (c *column) at(d int64) paramValue {
 		return paramValue{int: c.ints[d]}
 	case kindFloat:
 		return paramValue{num: c.nums[d]}
+	case kindContexts:
+		return paramValue{contexts: c.ctxs[d]}
 	default:
 		return paramValue{spectrum: c.spectra[d]}
 	}
@@ -159,8 +166,8 @@ func (g *Grid) Point(i int64) Point {
 }
 
 // params decodes the defaulted parameters of point i. With own set, the
-// point gets its own copy of a spectrum list (the grid's copy is shared by
-// every point).
+// point gets its own copy of a spectrum list and of its contexts (the
+// grid's copy is shared by every point).
 func (g *Grid) params(i int64, own bool) dynamics.Params {
 	p := g.base
 	rem := i
@@ -172,6 +179,12 @@ func (g *Grid) params(i int64, own bool) dynamics.Params {
 			col := &ax.columns[c]
 			v := col.at(d)
 			setParam(&p, col.field, &v)
+		}
+	}
+	if own && p.Contexts != nil {
+		p.Contexts = slices.Clone(p.Contexts)
+		for c := range p.Contexts {
+			p.Contexts[c].InputSpectrum.Values = slices.Clone(p.Contexts[c].InputSpectrum.Values)
 		}
 	}
 	if own && p.InputSpectrum.Values != nil {
@@ -277,7 +290,9 @@ func (g *Grid) Describe(i int64) string {
 // -0 written 0; strings quoted as in Go (strconv.Quote); a spectrum as
 // "[v1,v2,…]" when it lists its eigenvalues and as
 // "{min=…,max=…,spacing="log"}" otherwise (an empty spacing is written as
-// its default, log). This encoding does not change between versions: a
+// its default, log); contexts (each defaulted) as
+// "[{input_spectrum=…,input_basis="…",duration=…},…]". This encoding does
+// not change between versions: a
 // parameter added later is written only when it differs from its default,
 // so that the ids of existing points stay valid.
 func PointID(p dynamics.Params) string {
@@ -324,6 +339,13 @@ func pointID(p *dynamics.Params) string {
 	if p.Noise != 0 {
 		// Noise 0 points keep the ids they had before noise existed.
 		b = appendIntLine(b, "noise=", p.Noise)
+	}
+	if len(p.Contexts) > 0 {
+		// Points without contexts keep the ids they had before contexts
+		// existed.
+		b = append(b, "contexts="...)
+		b = appendContexts(b, p.Contexts)
+		b = append(b, '\n')
 	}
 	sum := sha256.Sum256(b)
 	var id [32]byte
@@ -390,6 +412,9 @@ func expandAxis(f int, a Axis, path string) (column, *SpecError) {
 					if _, isNum := asFiniteFloat(raw); isNum {
 						err.Msg += "; an axis over " + def.name + " is a list of spectra, like [[1, 2], [0.5, 4]]"
 					}
+				}
+				if def.kind == kindContexts {
+					err.Msg += "; an axis over contexts is a list of context lists, like [[{duration: 50}], [{input_spectrum: [4, 4], duration: 50}]], and one list goes under fixed"
 				}
 				return column{}, err
 			}

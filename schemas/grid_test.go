@@ -220,6 +220,34 @@ seed=0
 `,
 			id: "3afcdafd532aef68db1d238023376d96",
 		},
+		{
+			name: "contexts",
+			params: dynamics.Params{Algorithm: dynamics.Direct, N: 2, Horizon: 50, Contexts: []dynamics.Context{
+				{InputSpectrum: dynamics.Spectrum{Values: []float64{4, 4}}, Duration: 30},
+				{InputBasis: dynamics.BasisRandom, Duration: 20.5},
+				{Duration: 10},
+			}},
+			encoding: `isweep.point.v1
+algorithm="direct"
+mode="flow"
+n=2
+k=2
+input_spectrum={min=1,max=1,spacing="log"}
+input_basis="identity"
+init_scale=1
+init_shape="identity"
+init_spread=10
+init_basis="aligned"
+eta=0.01
+batch=1
+tol=0.01
+horizon=50
+record=1000
+seed=0
+contexts=[{input_spectrum=[4,4],input_basis="identity",duration=30},{input_spectrum=[4,4],input_basis="random",duration=20.5},{input_spectrum=[4,4],input_basis="previous",duration=10}]
+`,
+			id: "4d8a8416c7dbe9efcf1f51d98312089e",
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -246,6 +274,15 @@ func TestPointIDDefaults(t *testing.T) {
 		// The flow has no learning rate, batch or hold.
 		{Algorithm: dynamics.Interneuron, N: 4, Eta: 0.5, Batch: 8, Hold: 3},
 		base.WithDefaults(),
+	}
+	// A context's spectrum and basis default to the previous one's.
+	withContext := dynamics.Params{Algorithm: dynamics.Interneuron, N: 4, Contexts: []dynamics.Context{{Duration: 5}}}
+	if got, want := PointID(withContext), PointID(dynamics.Params{Algorithm: dynamics.Interneuron, N: 4, Contexts: []dynamics.Context{
+		{InputSpectrum: dynamics.Spectrum{Min: 1, Max: 1}, InputBasis: dynamics.BasisPrevious, Duration: 5}}}); got != want {
+		t.Errorf("PointID(default context): got: %s want: %s", got, want)
+	}
+	if PointID(withContext) == PointID(base) {
+		t.Errorf("PointID(with a context): got: the id of the point without")
 	}
 	different := []dynamics.Params{
 		{Algorithm: dynamics.Interneuron, N: 4, K: 5},
@@ -387,6 +424,9 @@ func TestParamTableMatchesParams(t *testing.T) {
 		case kindSpectrum:
 			v.spectrum = dynamics.Spectrum{Values: []float64{float64(f)}}
 			want = v.spectrum
+		case kindContexts:
+			v.contexts = []dynamics.Context{{Duration: float64(f)}}
+			want = v.contexts
 		}
 		var p dynamics.Params
 		setParam(&p, f, &v)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,6 +20,7 @@ const (
 	kindInt
 	kindFloat
 	kindSpectrum
+	kindContexts
 )
 
 func (k paramKind) String() string {
@@ -29,6 +31,8 @@ func (k paramKind) String() string {
 		return "an integer"
 	case kindFloat:
 		return "a number"
+	case kindContexts:
+		return "a list of contexts, each {input_spectrum, input_basis, duration}"
 	default:
 		return "a spectrum (a list of numbers or {min, max, spacing})"
 	}
@@ -58,6 +62,7 @@ const (
 	fRecord
 	fSeed
 	fNoise
+	fContexts
 	numParams
 )
 
@@ -96,6 +101,7 @@ var paramDefs = [numParams]paramDef{
 	fRecord:        {"record", kindInt, "1000", "1000", false},
 	fSeed:          {"seed", kindInt, "1", "0", true},
 	fNoise:         {"noise", kindInt, "1", "0", true},
+	fContexts:      {"contexts", kindContexts, "[{input_spectrum: {min: 4, max: 4}, duration: 50}]", "none: the point's own input for horizon", false},
 }
 
 // zeroHint says why a zero value of parameter f is refused and what to
@@ -137,6 +143,7 @@ type paramValue struct {
 	int      int64
 	num      float64
 	spectrum dynamics.Spectrum
+	contexts []dynamics.Context
 }
 
 // setParam stores v in field f of p.
@@ -180,6 +187,8 @@ func setParam(p *dynamics.Params, f int, v *paramValue) {
 		p.Seed = v.int
 	case fNoise:
 		p.Noise = v.int
+	case fContexts:
+		p.Contexts = v.contexts
 	default:
 		panic(fmt.Sprintf("schemas: no parameter with field number %d", f))
 	}
@@ -226,6 +235,8 @@ func getParam(p *dynamics.Params, f int) paramValue {
 		return paramValue{int: p.Seed}
 	case fNoise:
 		return paramValue{int: p.Noise}
+	case fContexts:
+		return paramValue{contexts: p.Contexts}
 	default:
 		panic(fmt.Sprintf("schemas: no parameter with field number %d", f))
 	}
@@ -264,6 +275,8 @@ func isZeroValue(f int, v *paramValue) bool {
 		return v.int == 0
 	case kindFloat:
 		return v.num == 0
+	case kindContexts:
+		return len(v.contexts) == 0
 	default:
 		s := &v.spectrum
 		return len(s.Values) == 0 && s.Min == 0 && s.Max == 0 && s.Spacing == ""
@@ -310,6 +323,12 @@ func coerceKind(f int, raw any, path string) (paramValue, *SpecError) {
 			return bad("is not a finite number")
 		}
 		return paramValue{num: fl}, nil
+	case kindContexts:
+		cs, err := asContexts(raw, path)
+		if err != nil {
+			return paramValue{}, err
+		}
+		return paramValue{contexts: cs}, nil
 	default:
 		s, err := asSpectrum(raw, path)
 		if err != nil {
@@ -459,6 +478,100 @@ func asSpectrum(raw any, path string) (dynamics.Spectrum, *SpecError) {
 	return dynamics.Spectrum{}, &SpecError{Path: path, Msg: fmt.Sprintf("%s is %s; %s", formatRaw(raw), describe(raw), want)}
 }
 
+var contextKeys = []string{"input_spectrum", "input_basis", "duration"}
+
+// asContexts converts a contexts value: a []dynamics.Context, or a list of
+// {input_spectrum, input_basis, duration} objects.
+func asContexts(raw any, path string) ([]dynamics.Context, *SpecError) {
+	const want = "contexts takes a list of contexts like [{input_spectrum: {min: 4, max: 4}, input_basis: previous, duration: 50}]"
+	switch v := raw.(type) {
+	case []dynamics.Context:
+		return slices.Clone(v), nil
+	case []any:
+		if len(v) == 0 {
+			return nil, nil // refused by coerce as a zero value
+		}
+		out := make([]dynamics.Context, len(v))
+		for i, item := range v {
+			p := path + "[" + strconv.Itoa(i) + "]"
+			switch item.(type) {
+			case mapping, map[string]any:
+			default:
+				return nil, &SpecError{Path: p, Msg: fmt.Sprintf("%s is %s, not a context; %s", formatRaw(item), describe(item), want)}
+			}
+			var c dynamics.Context
+			var err *SpecError
+			eachEntry(item, func(key string, value any) {
+				if err != nil {
+					return
+				}
+				kp := p + "." + key
+				switch key {
+				case "input_spectrum":
+					c.InputSpectrum, err = asSpectrum(value, kp)
+				case "input_basis":
+					b, ok := asString(value)
+					if !ok {
+						err = &SpecError{Path: kp, Msg: fmt.Sprintf("%s is %s; input_basis is identity, random or previous", formatRaw(value), describe(value))}
+						return
+					}
+					c.InputBasis = b
+				case "duration":
+					x, ok := asFiniteFloat(value)
+					if !ok {
+						err = &SpecError{Path: kp, Msg: fmt.Sprintf("%s is not a finite number; duration is a time in flow mode, a number of steps online, like 50", formatRaw(value))}
+						return
+					}
+					c.Duration = x
+				default:
+					err = unknownKey(kp, key, "key", contextKeys)
+				}
+			})
+			if err != nil {
+				return nil, err
+			}
+			out[i] = c
+		}
+		return out, nil
+	}
+	return nil, &SpecError{Path: path, Msg: fmt.Sprintf("%s is %s; %s", formatRaw(raw), describe(raw), want)}
+}
+
+func jsonContexts(cs []dynamics.Context) any {
+	out := make([]any, len(cs))
+	for i, c := range cs {
+		obj := map[string]any{"duration": jsonFloat(c.Duration)}
+		if !c.InputSpectrum.IsZero() {
+			obj["input_spectrum"] = jsonSpectrum(c.InputSpectrum)
+		}
+		if c.InputBasis != "" {
+			obj["input_basis"] = c.InputBasis
+		}
+		out[i] = obj
+	}
+	return out
+}
+
+// appendContexts writes contexts as
+// [{input_spectrum=…,input_basis="…",duration=…},…], the form of messages
+// and of point ids.
+func appendContexts(b []byte, cs []dynamics.Context) []byte {
+	b = append(b, '[')
+	for i, c := range cs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, "{input_spectrum="...)
+		b = appendSpectrum(b, c.InputSpectrum)
+		b = append(b, ",input_basis="...)
+		b = appendQuoted(b, c.InputBasis)
+		b = append(b, ",duration="...)
+		b = appendFloat(b, c.Duration)
+		b = append(b, '}')
+	}
+	return append(b, ']')
+}
+
 // jsonParam returns v in the form the canonical JSON writes it.
 func jsonParam(f int, v *paramValue) any {
 	switch paramDefs[f].kind {
@@ -468,6 +581,8 @@ func jsonParam(f int, v *paramValue) any {
 		return v.int
 	case kindFloat:
 		return jsonFloat(v.num)
+	case kindContexts:
+		return jsonContexts(v.contexts)
 	default:
 		return jsonSpectrum(v.spectrum)
 	}
@@ -499,6 +614,8 @@ func appendParam(b []byte, f int, v *paramValue) []byte {
 		b = strconv.AppendInt(b, v.int, 10)
 	case kindFloat:
 		b = appendFloat(b, v.num)
+	case kindContexts:
+		b = appendContexts(b, v.contexts)
 	default:
 		b = appendSpectrum(b, v.spectrum)
 	}

@@ -581,6 +581,7 @@ func TestZeroValueHints(t *testing.T) {
 		{"horizon", "0", fmt.Sprintf("%s in flow mode, %s steps online", appendFloat(nil, def.Horizon), appendFloat(nil, online.Horizon))},
 		{"hold", "0", "1 online; a hold below one step, eta, is first passage"},
 		{"record", "0", plain(fRecord)},
+		{"contexts", "[]", "none: the point's own input for horizon"},
 	}
 	zeroIsValue := 0
 	for _, d := range paramDefs {

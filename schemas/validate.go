@@ -683,6 +683,8 @@ func typedValue(f int, v *paramValue) any {
 		return v.int
 	case kindFloat:
 		return v.num
+	case kindContexts:
+		return v.contexts
 	default:
 		return v.spectrum
 	}

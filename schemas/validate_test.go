@@ -279,6 +279,8 @@ var pools = map[string][]any{
 	"record":         {int64(2), int64(1000), int64(1)},
 	"seed":           {int64(0), int64(5), int64(-1)},
 	"noise":          {int64(0), int64(3), int64(-2)},
+	"contexts": {[]dynamics.Context{{Duration: 5}}, []dynamics.Context{{InputSpectrum: dynamics.Spectrum{Values: []float64{4, 4}}, Duration: 100}},
+		[]dynamics.Context{{Duration: 0}}, []dynamics.Context{{InputBasis: "random", Duration: 2.5}, {InputBasis: "bogus", Duration: 1}}},
 }
 
 func pick(rng *rand.Rand, name string, k int) []any {

@@ -71,6 +71,10 @@ func (f directFlow) initial() []float64 { return f.pt.m0InBasisOfC().Data }
 
 func (f directFlow) matrix(y []float64) []float64 { return y }
 
+func (f directFlow) resume(prev *point, y []float64) []float64 {
+	return toBasisOf(f.pt, prev.fromBasisOfC(y))
+}
+
 func (f directFlow) rhs(fs *flowSystem, y, dy []float64) {
 	n := f.pt.n
 	copy(dy[:n*n], fs.outputCovariance())

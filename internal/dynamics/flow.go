@@ -17,6 +17,11 @@ const (
 	FlowAbsTol = 1e-10
 )
 
+// contextAbsTolFloor bounds the absolute tolerance of the contexts of a
+// point with contexts from below, relative to FlowAbsTol (see
+// flowContext).
+const contextAbsTolFloor = 1e-6
+
 // flowRecordDecades is the number of decades below the horizon covered by
 // the log-spaced recording times of a flow trajectory.
 const flowRecordDecades = 8
@@ -99,55 +104,129 @@ func (fs *flowSystem) finalM(pt *point, y []float64) blas64.General {
 
 // runFlow integrates the mean dynamics of pt until the error reaches the
 // tolerance or the horizon, or until maxSteps accepted steps (diverged,
-// ReasonStepCap), recording into traj (see newRecorder).
+// ReasonStepCap), recording into traj (see newRecorder). A point with
+// contexts integrates each context but the last to its end, from the state
+// the one before left (a new integration at every switch: the right-hand
+// side jumps there), and the last as a point without contexts; maxSteps
+// bounds the accepted steps of the whole run.
 func runFlow(ctx context.Context, pt *point, maxSteps int64, traj []Sample) (outcome, error) {
 	p := pt.p
-	fs := newFlowSystem(ctx, pt)
-	y0 := fs.rule.initial()
+	segs := pt.segments()
 	var out outcome
 	rec := newRecorder(p.Record, traj)
+	var results []ContextResult
+	var prev *point
+	var y []float64
+	var steps, evals int64
+	for c, seg := range segs {
+		last := c == len(segs)-1
+		fs := newFlowSystem(ctx, seg.pt)
+		var y0 []float64
+		if c == 0 {
+			y0 = fs.rule.initial()
+		} else {
+			y0 = fs.rule.resume(prev, y)
+		}
+		cr := ContextResult{Index: c, Start: seg.start, StartStep: steps}
+		e0, ok := fs.errorAt(y0)
+		if !ok {
+			out.diverge(reasonFor(y0))
+			out.finalM = fs.finalM(seg.pt, y0)
+			cr.Diverged = true
+			if c > 0 {
+				out.Trajectory = rec.samples
+			}
+			out.setContexts(append(results, cr), len(segs) > 1)
+			return out, nil
+		}
+		cr.StartError, cr.FinalError, cr.MinError = e0, e0, e0
+		if c == 0 {
+			lo, hi := fs.eigRange(y0)
+			rec.add(Sample{T: 0, Step: 0, Error: e0, EigMin: lo, EigMax: hi})
+			out.MinError = e0
+		}
+		out.FinalError, out.MinError = e0, math.Min(out.MinError, e0)
+		if len(segs) > 1 {
+			cr.ScaleRatio = scaleRatio(fs.finalM(seg.pt, y0), seg.pt.s)
+		}
+		if e0 <= p.Tol {
+			zero := 0.0
+			cr.ConvTime = &zero
+			if last {
+				results = append(results, cr)
+				out.finalM = fs.finalM(seg.pt, y0)
+				break
+			}
+		}
+		yEnd, diverged, err := flowContext(ctx, fs, seg, y0, e0, last, maxSteps-steps, &cr, &out, rec, steps, evals)
+		if err != nil {
+			return outcome{}, err
+		}
+		steps, evals = out.Steps, out.RHSEvals
+		results = append(results, cr)
+		out.finalM = fs.finalM(seg.pt, yEnd)
+		if diverged {
+			break
+		}
+		prev, y = seg.pt, yEnd
+	}
+	out.Trajectory = rec.samples
+	out.setContexts(results, len(segs) > 1)
+	return out, nil
+}
 
-	e0, ok := fs.errorAt(y0)
-	if !ok {
-		out.diverge(reasonFor(y0))
-		out.finalM = fs.finalM(pt, y0)
-		return out, nil
-	}
-	lo, hi := fs.eigRange(y0)
-	rec.add(Sample{T: 0, Step: 0, Error: e0, EigMin: lo, EigMax: hi})
-	out.FinalError, out.MinError = e0, e0
-	if e0 <= p.Tol {
-		zero := 0.0
-		out.ConvTime = &zero
-		out.Trajectory = rec.samples
-		out.finalM = fs.finalM(pt, y0)
-		return out, nil
-	}
+// flowContext integrates the context seg from its state y0 (error e0 >
+// tol, or a context before the last that starts converged) over its
+// duration, with at most maxSteps accepted steps; the last context stops
+// at convergence. It fills in cr and the run's out (Steps and RHSEvals
+// counted from steps and evals, the run's before the context) and
+// returns the final state and whether the run diverged.
+func flowContext(ctx context.Context, fs *flowSystem, seg segment, y0 []float64, e0 float64, last bool,
+	maxSteps int64, cr *ContextResult, out *outcome, rec *recorder, steps, evals int64) ([]float64, bool, error) {
+	p := seg.pt.p
 	errCap := math.Max(ErrorCap, 100*e0)
-
 	atol := FlowAbsTol * math.Min(1, maxAbs(y0))
 	if !(atol > 0) {
 		atol = FlowAbsTol
 	}
+	if len(p.Contexts) > 0 {
+		// A context runs on past its convergence, where a state near 0
+		// at the start (the gain network's g₀ for M₀ = I) would leave an
+		// absolute tolerance below the rounding of the right-hand side
+		// and the steps collapse.
+		atol = math.Max(atol, contextAbsTolFloor*FlowAbsTol)
+	}
 	d := newDopri5(fs.rhs, fs.dim(), FlowRelTol, atol)
 	d.halt = func() bool { return fs.stop }
-	horizon := p.Horizon
+	horizon := seg.duration
 	if !d.start(0, y0, horizon) {
 		if fs.stop {
-			return out, ctx.Err()
+			return nil, false, ctx.Err()
 		}
 		out.diverge(reasonFor(y0))
-		out.finalM = fs.finalM(pt, y0)
-		return out, nil
+		cr.Diverged = true
+		return y0, true, nil
 	}
+	// sample describes the state reached, in the run's time and steps.
+	sample := func(e float64) Sample {
+		s := fs.sample(d, e)
+		s.T += seg.start
+		s.Step += steps
+		return s
+	}
+	// The recorded times of a context: log-spaced over its duration, the
+	// run's record shared among the contexts.
 	targets := newLogTargets(horizon, p.Record-2)
+	if len(p.Contexts) > 0 {
+		targets = newLogTargets(horizon, max(1, (p.Record-2)/(len(p.Contexts)+1)))
+	}
 	yTheta := make([]float64, fs.dim())
 	ePrev := e0
 	for {
 		status := d.advance(horizon)
-		out.Steps, out.RHSEvals = d.accepted, d.evals
+		out.Steps, out.RHSEvals = steps+d.accepted, evals+d.evals
 		if fs.stop {
-			return outcome{}, ctx.Err()
+			return nil, false, ctx.Err()
 		}
 		if status != stepAccepted {
 			// The last accepted state is in d.y (advance leaves it alone
@@ -157,43 +236,51 @@ func runFlow(ctx context.Context, pt *point, maxSteps int64, traj []Sample) (out
 			} else {
 				out.diverge(ReasonNonFinite)
 			}
-			break
+			cr.Diverged = true
+			return d.y, true, nil
 		}
 		e := fs.errorNorm()
 		if math.IsNaN(e) || !allFinite(d.y) {
 			out.diverge(ReasonNonFinite)
-			break
+			cr.Diverged = true
+			return d.y, true, nil
 		}
-		out.FinalError = e
+		out.FinalError, cr.FinalError = e, e
 		out.MinError = math.Min(out.MinError, e)
+		cr.MinError = math.Min(cr.MinError, e)
 		if e > errCap {
 			out.diverge(ReasonErrorAboveCap)
-			rec.addFinal(fs.sample(d, e))
-			break
+			cr.Diverged = true
+			rec.addFinal(sample(e))
+			return d.y, true, nil
 		}
-		if e <= p.Tol {
+		if e <= p.Tol && cr.ConvTime == nil {
 			t := fs.crossing(d, ePrev, e, p.Tol, yTheta)
-			out.ConvTime = &t
-			rec.addFinal(fs.sample(d, e))
-			break
+			cr.ConvTime = &t
+			if last {
+				rec.addFinal(sample(e))
+				return d.y, false, nil
+			}
 		}
 		if d.t >= horizon {
-			rec.addFinal(fs.sample(d, e))
-			break
+			if last {
+				rec.addFinal(sample(e))
+			} else if rec.room() > 1 {
+				rec.add(sample(e))
+			}
+			return d.y, false, nil
 		}
 		if d.accepted >= maxSteps {
 			out.diverge(ReasonStepCap)
-			rec.addFinal(fs.sample(d, e))
-			break
+			cr.Diverged = true
+			rec.addFinal(sample(e))
+			return d.y, true, nil
 		}
 		if targets.due(d.t) && rec.room() > 1 {
-			rec.add(fs.sample(d, e))
+			rec.add(sample(e))
 		}
 		ePrev = e
 	}
-	out.Trajectory = rec.samples
-	out.finalM = fs.finalM(pt, d.y)
-	return out, nil
 }
 
 // errorAt returns the whitening error of the state y.

@@ -197,6 +197,9 @@ func (f *gainFlow) dim() int { return f.pt.k }
 
 func (f *gainFlow) initial() []float64 { return append([]float64(nil), f.pt.start.(*gainStart).g0...) }
 
+// resume keeps the gains: the frame is the same in every context.
+func (f *gainFlow) resume(_ *point, y []float64) []float64 { return append([]float64(nil), y...) }
+
 func (f *gainFlow) matrix(y []float64) []float64 {
 	gainMatrix(f.m, f.wt, f.wg, y)
 	return f.m.Data

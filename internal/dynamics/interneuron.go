@@ -96,6 +96,10 @@ func (f interneuronFlow) initial() []float64 { return f.pt.m0InBasisOfC().Data }
 
 func (f interneuronFlow) matrix(y []float64) []float64 { return y }
 
+func (f interneuronFlow) resume(prev *point, y []float64) []float64 {
+	return toBasisOf(f.pt, prev.fromBasisOfC(y))
+}
+
 func (f interneuronFlow) rhs(fs *flowSystem, y, dy []float64) {
 	n, s, p := f.pt.n, f.pt.s, fs.wh.p
 	for i := 0; i < n; i++ {

@@ -74,6 +74,13 @@ func newOnlineState(pt *point) *onlineState {
 	return s
 }
 
+// setContext switches the samples and the error to the C of the context
+// pt: the state, the sample stream and the power iteration go on.
+func (s *onlineState) setContext(pt *point) {
+	s.cHalf = pt.cHalf
+	s.wh = newWhitening(pt.b)
+}
+
 // start prepares the first step; false (with failed set) when the initial
 // state cannot be used.
 func (s *onlineState) start() bool { return s.rule.start() }
@@ -222,124 +229,180 @@ func (s *onlineState) estimate() (e float64, ok bool) {
 // within Tol, and stops there; the trajectory holds the recorded steps
 // and the last state. FinalError is the error at the last check, MinError
 // the smallest error evaluated at a check.
+//
+// A point with contexts runs them in turn, each for its duration in
+// steps (the last stops at its convergence, as a point without contexts
+// does): at a switch the samples come from the new C, the state and the
+// sample stream go on, and the check grid and the hold start again from
+// the switch.
 func runOnline(ctx context.Context, pt *point, traj []Sample) (outcome, error) {
 	p := pt.p
 	s := newOnlineState(pt)
 	s.ctx = ctx
 	var out outcome
-	horizon := int64(p.Horizon)
-	records := min(int64(p.Record), horizon+1)
-	recordStep := func(j int64) int64 { return (j*horizon + (records-1)/2) / (records - 1) }
+	segs := pt.segments()
+	total := int64(p.RunLength())
+	records := min(int64(p.Record), total+1)
+	recordStep := func(j int64) int64 { return (j*total + (records-1)/2) / (records - 1) }
 	rec := newRecorder(int(records), traj)
 	sampleAt := func(step int64, e, lo, hi float64) Sample {
 		return Sample{T: p.Eta * float64(step), Step: step, Error: e, EigMin: lo, EigMax: hi}
 	}
+	many := len(segs) > 1
+	var results []ContextResult
+	finish := func() (outcome, error) {
+		out.setContexts(results, many)
+		out.finalM = s.fullM()
+		return out, nil
+	}
 
 	if !s.start() {
 		out.diverge(s.failed)
-		out.finalM = s.fullM()
-		return out, nil
+		results = append(results, ContextResult{Diverged: true})
+		return finish()
 	}
 	e0, lo, hi, ok := s.evaluate()
 	if !ok {
 		out.diverge(s.failed)
-		out.finalM = s.fullM()
-		return out, nil
+		results = append(results, ContextResult{Diverged: true})
+		return finish()
 	}
 	rec.add(sampleAt(0, e0, lo, hi))
 	out.FinalError, out.MinError = e0, e0
-	errCap := math.Max(ErrorCap, 100*e0)
-
-	// The hold: the run converges at holdFrom once the error has stayed
-	// within tol at every check for holdSteps steps; holdErrors are the
-	// errors of those checks, whose median is the floor.
-	holdSteps := holdStepsOf(p, horizon)
-	holdFrom := int64(-1)
-	holdErrors := s.holdErrors[:0]
 	last := Sample{Step: 0, Error: e0, EigMin: lo, EigMax: hi}
-	// within takes the error e of the check at step; it reports whether
-	// the run has converged.
-	within := func(step int64, e float64) bool {
-		if e > p.Tol {
-			holdFrom = -1
-			return false
-		}
-		if holdFrom < 0 {
-			holdFrom, holdErrors = step, holdErrors[:0]
-		}
-		holdErrors = append(holdErrors, e)
-		if step-holdFrom < holdSteps {
-			return false
-		}
-		st, t := holdFrom, p.Eta*float64(holdFrom)
-		out.ConvStep, out.ConvTime = &st, &t
-		if holdSteps > 0 {
-			floor := median(holdErrors)
-			out.FloorError = &floor
-		}
-		return true
-	}
-	converged := within(0, e0)
 
 	j := int64(1)
 	next := recordStep(j)
-	check := nextCheck(0)
 	poll := s.checkPeriod()
-	for step := int64(1); step <= horizon && !converged; step++ {
-		if !s.step() {
-			if s.stopped {
+	step := int64(0) // the steps taken
+	for c, seg := range segs {
+		first, lastSeg := c == 0, c == len(segs)-1
+		from := int64(seg.start)
+		end := from + int64(seg.duration)
+		cr := ContextResult{Index: c, Start: p.Eta * float64(from), StartStep: from}
+		if !first {
+			s.setContext(seg.pt)
+			e, _, _, ok := s.evaluate()
+			if !ok {
+				out.diverge(s.failed)
+				cr.Diverged = true
+				results = append(results, cr)
+				break
+			}
+			e0 = e
+			out.FinalError = e
+			out.MinError = math.Min(out.MinError, e)
+		}
+		cr.StartError, cr.FinalError, cr.MinError = e0, e0, e0
+		if many {
+			s.setM()
+			cr.ScaleRatio = scaleRatio(s.mFull, seg.pt.s)
+		}
+		errCap := math.Max(ErrorCap, 100*e0)
+
+		// The hold: the context converges at holdFrom once the error has
+		// stayed within tol at every check for holdSteps steps;
+		// holdErrors are the errors of those checks, whose median is the
+		// floor.
+		holdSteps := holdStepsOf(p, end-from)
+		holdFrom := int64(-1)
+		holdErrors := s.holdErrors[:0]
+		// within takes the error e of the check at step; it reports
+		// whether the context has converged.
+		within := func(step int64, e float64) bool {
+			if e > p.Tol {
+				holdFrom = -1
+				return false
+			}
+			if holdFrom < 0 {
+				holdFrom, holdErrors = step, holdErrors[:0]
+			}
+			holdErrors = append(holdErrors, e)
+			if step-holdFrom < holdSteps {
+				return false
+			}
+			st := holdFrom - from
+			t := p.Eta * float64(st)
+			cr.ConvStep, cr.ConvTime = &st, &t
+			if holdSteps > 0 {
+				floor := median(holdErrors)
+				cr.FloorError = &floor
+			}
+			return true
+		}
+		converged := within(from, e0)
+		stop := converged && lastSeg
+
+		check := from + nextCheck(0)
+		diverged := false
+		for step < end && !stop {
+			step++
+			if !s.step() {
+				if s.stopped {
+					return outcome{}, ctx.Err()
+				}
+				out.diverge(s.failed)
+				diverged = true
+				break
+			}
+			isCheck := step == end || (step == check && !converged)
+			if isCheck {
+				check = from + nextCheck(step-from)
+				est, ok := s.estimate()
+				if ok && est > p.Tol && est <= errCap && step != end {
+					holdFrom = -1 // e ≥ est > tol
+				} else {
+					e, lo, hi, ok := s.evaluate()
+					if !ok {
+						out.diverge(s.failed)
+						diverged = true
+						break
+					}
+					last = sampleAt(step, e, lo, hi)
+					out.FinalError, cr.FinalError = e, e
+					out.MinError = math.Min(out.MinError, e)
+					cr.MinError = math.Min(cr.MinError, e)
+					if e > errCap {
+						out.diverge(ReasonErrorAboveCap)
+						diverged = true
+						break
+					}
+					if !converged {
+						converged = within(step, e)
+						stop = converged && lastSeg
+					}
+				}
+			}
+			if step == next {
+				// A recorded sample, whether or not the step is a check;
+				// its evaluation decides nothing.
+				if last.Step == step {
+					rec.add(last)
+				} else if e, lo, hi, ok := s.evaluate(); ok {
+					rec.add(sampleAt(step, e, lo, hi))
+				}
+				for next <= step && j < records-1 {
+					j++
+					next = recordStep(j)
+				}
+			}
+			if step%poll == 0 && ctx.Err() != nil {
 				return outcome{}, ctx.Err()
 			}
-			out.diverge(s.failed)
+		}
+		s.holdErrors = holdErrors
+		cr.Diverged = diverged
+		results = append(results, cr)
+		if diverged || stop {
 			break
-		}
-		isCheck := step == check || step == horizon
-		if isCheck {
-			check = nextCheck(step)
-			est, ok := s.estimate()
-			if ok && est > p.Tol && est <= errCap && step != horizon {
-				holdFrom = -1 // e ≥ est > tol
-			} else {
-				e, lo, hi, ok := s.evaluate()
-				if !ok {
-					out.diverge(s.failed)
-					break
-				}
-				last = sampleAt(step, e, lo, hi)
-				out.FinalError = e
-				out.MinError = math.Min(out.MinError, e)
-				if e > errCap {
-					out.diverge(ReasonErrorAboveCap)
-					break
-				}
-				converged = within(step, e)
-			}
-		}
-		if step == next {
-			// A recorded sample, whether or not the step is a check; its
-			// evaluation decides nothing.
-			if last.Step == step {
-				rec.add(last)
-			} else if e, lo, hi, ok := s.evaluate(); ok {
-				rec.add(sampleAt(step, e, lo, hi))
-			}
-			for next <= step && j < records-1 {
-				j++
-				next = recordStep(j)
-			}
-		}
-		if step%poll == 0 && ctx.Err() != nil {
-			return outcome{}, ctx.Err()
 		}
 	}
 	if n := len(rec.samples); last.Step > 0 && (n == 0 || last.Step >= rec.samples[n-1].Step) {
 		rec.addFinal(last)
 	}
-	s.holdErrors = holdErrors
 	out.Steps = s.steps
 	out.Trajectory = rec.samples
-	out.finalM = s.fullM()
-	return out, nil
+	return finish()
 }
 
 // holdStepsOf returns the hold of p in steps: ⌈Hold/η⌉, 0 (first passage)

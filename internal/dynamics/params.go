@@ -109,6 +109,14 @@ type Params struct {
 	// in Noise are the same network on the same inputs' statistics with
 	// other samples. Default 0. Flow runs ignore it.
 	Noise int64 `json:"noise,omitempty"`
+	// Contexts are the input covariances presented after the point's own
+	// (InputSpectrum and InputBasis, the first context, presented for
+	// Horizon), each for its Duration, the network carrying its state
+	// across every switch (docs/model.md, "Statistical adaptation:
+	// switching contexts"). Default none: the point's C for Horizon. With
+	// contexts every context but the last runs to its end, and
+	// Result.Contexts holds one result per context presented.
+	Contexts []Context `json:"contexts,omitempty"`
 }
 
 // Sample is one recorded point of a trajectory.
@@ -154,4 +162,9 @@ type Result struct {
 	// Trajectory holds at most Record samples (log-spaced in time in flow
 	// mode, evenly spaced in steps online).
 	Trajectory []Sample `json:"trajectory,omitempty"`
+	// Contexts holds the outcome of each context presented, the point's
+	// own first, for a point with Params.Contexts (nil without). ConvTime,
+	// ConvStep and FloorError above are then those of context 0;
+	// FinalError, MinError, Steps and RHSEvals cover the whole run.
+	Contexts []ContextResult `json:"contexts,omitempty"`
 }

@@ -41,6 +41,12 @@ func referencePoints() []Params {
 				func(p *Params) { p.N = 5; p.K = 8; p.Seed = 11 },
 				func(p *Params) { p.InputSpectrum = Spectrum{Values: []float64{1, 1, 1}} }, // converged at t = 0
 				func(p *Params) { p.Horizon = 2; p.Tol = 1e-6 },                            // not converged
+				func(p *Params) { // contexts: a spectrum switch, then a basis switch
+					p.InitScale, p.Contexts = 3, []Context{{InputSpectrum: Spectrum{Values: []float64{2, 0.25, 9}}, Duration: p.Horizon / 2}, {InputBasis: BasisRandom, Duration: p.Horizon / 2}}
+					if p.Mode == Flow {
+						p.Horizon, p.Contexts[0].Duration, p.Contexts[1].Duration = 20, 20, 20
+					}
+				},
 			}
 			if mode == Online {
 				vary = append(vary,

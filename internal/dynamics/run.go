@@ -91,6 +91,19 @@ type outcome struct {
 	finalM blas64.General
 }
 
+// setContexts sets the point's convergence from that of its first
+// context, and Contexts to results for a point with contexts (many).
+func (o *outcome) setContexts(results []ContextResult, many bool) {
+	if len(results) == 0 {
+		return
+	}
+	first := results[0]
+	o.ConvTime, o.ConvStep, o.FloorError = first.ConvTime, first.ConvStep, first.FloorError
+	if many {
+		o.Contexts = results
+	}
+}
+
 func (o *outcome) diverge(reason string) {
 	o.Diverged = true
 	o.DivergeReason = reason

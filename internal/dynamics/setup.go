@@ -189,15 +189,7 @@ func (pt *point) setM0() {
 	} else {
 		pt.q = identity(n)
 	}
-	sqrtS := make([]float64, n)
-	for i, v := range pt.s {
-		sqrtS[i] = math.Sqrt(v)
-	}
-	pt.b = scaleColumns(pt.q, sqrtS)
-	pt.cHalf = newGeneral(n, n)
-	blas64.Gemm(blas.NoTrans, blas.Trans, 1, pt.b, pt.q, 0, pt.cHalf)
-	// Symmetrise C^{1/2} exactly: average with its transpose.
-	symmetrize(pt.cHalf)
+	pt.setC()
 
 	if p.InitShape == ShapeWishart {
 		pt.w0 = gaussian(newStream(p.Seed, streamWishart), k, n, math.Sqrt(p.InitScale/float64(k)))

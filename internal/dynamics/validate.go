@@ -61,9 +61,11 @@ const (
 // spacing log when min/max are given, input_basis identity, init_scale 1,
 // init_shape identity, init_spread 10, init_basis aligned, eta 0.01, batch 1,
 // tol 0.01, horizon 10⁴ (flow) or 10⁵ steps (online), hold 1 (online),
-// record 1000. Algorithm,
+// record 1000, and each context's spectrum and basis those of the context
+// before (see Context). Algorithm,
 // N and Seed have no default (Seed's zero value is seed 0). WithDefaults is
-// idempotent and does not allocate.
+// idempotent and does not allocate (but to fill in the contexts of a point
+// that has them).
 func (p Params) WithDefaults() Params {
 	if p.Mode == "" {
 		p.Mode = Flow
@@ -115,6 +117,7 @@ func (p Params) WithDefaults() Params {
 	if p.Hold == 0 && p.Mode == Online {
 		p.Hold = DefaultHold
 	}
+	p.Contexts = contextsWithDefaults(p.Contexts, p.InputSpectrum, p.InputBasis)
 	return p
 }
 
@@ -347,6 +350,7 @@ func (p Params) Validate(lim Limits) error {
 	if !(p.Hold >= 0) || math.IsInf(p.Hold, 1) {
 		add("hold", p.Hold, "is out of range: hold is a time ≥ 0 (a hold shorter than one step, eta, is first passage)")
 	}
+	errs = validateContexts(p, lim, nOK, batchOK, errs)
 	if p.Record < 2 {
 		add("record", p.Record, "is out of range: record must be at least 2 (the start and the end of the trajectory)")
 	}

@@ -118,8 +118,20 @@ type curve struct {
 // notes on what a figure leaves out: a value its axes cannot place (a
 // non-finite time; an x ≤ 0 on the log axis) or a whole figure with
 // nothing to draw. The axes are chosen from the data (see chooseAxis), so
-// any rows draw without panic.
+// any rows draw without panic. A sweep with contexts has one more
+// figure, the re-adaptation times against the mismatch
+// (readaptation.png, .svg).
 func WriteFigures(dir string, a *Analysis) (paths, notes []string, err error) {
+	paths, notes, err = writeTimeFigures(dir, a)
+	if err != nil {
+		return paths, notes, err
+	}
+	more, moreNotes, err := writeReadaptationFigure(dir, a.Switches, a.Readaptation)
+	return append(paths, more...), append(notes, moreNotes...), err
+}
+
+// writeTimeFigures writes the convergence-time figures of WriteFigures.
+func writeTimeFigures(dir string, a *Analysis) (paths, notes []string, err error) {
 	t := a.Table
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, nil, err

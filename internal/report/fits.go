@@ -91,15 +91,21 @@ func Fits(t *Table, x string) []Fit {
 		if len(x0) < 3 {
 			continue
 		}
-		lnx := make([]float64, len(x0))
-		for i, v := range x0 {
-			lnx[i] = math.Log(v)
-		}
-		f := Fit{Key: keys[k], X: x, Points: len(x0), Linear: fitLaw(x0, y), Log: fitLaw(lnx, y)}
-		f.Law = decide(f.Linear.R2, f.Log.R2)
-		out = append(out, f)
+		out = append(out, fitBoth(keys[k], x, x0, y))
 	}
 	return out
+}
+
+// fitBoth fits both laws of y against the positive x (of kind xKind), and
+// names the law.
+func fitBoth(key []Value, xKind string, x, y []float64) Fit {
+	lnx := make([]float64, len(x))
+	for i, v := range x {
+		lnx[i] = math.Log(v)
+	}
+	f := Fit{Key: key, X: xKind, Points: len(x), Linear: fitLaw(x, y), Log: fitLaw(lnx, y)}
+	f.Law = decide(f.Linear.R2, f.Log.R2)
+	return f
 }
 
 // decide names the law by the rule of MinR2 and R2Margin.

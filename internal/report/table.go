@@ -98,6 +98,19 @@ var params = []param{
 	{AxisInitScale, func(p *dynamics.Params) Value { return numValue(p.InitScale) }},
 	{AxisSeed, func(p *dynamics.Params) Value { return numValue(float64(p.Seed)) }},
 	{"noise", func(p *dynamics.Params) Value { return numValue(float64(p.Noise)) }},
+	{"contexts", func(p *dynamics.Params) Value { return contextsValue(p.Contexts) }},
+}
+
+// contextsValue is a point's contexts as their JSON text ("" for none).
+func contextsValue(cs []dynamics.Context) Value {
+	if len(cs) == 0 {
+		return textValue("")
+	}
+	b, err := json.Marshal(cs)
+	if err != nil {
+		return textValue(fmt.Sprint(cs))
+	}
+	return textValue(string(b))
 }
 
 // AxisNames returns the names of the axes a report can group or reduce

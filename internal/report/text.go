@@ -20,6 +20,11 @@ type Analysis struct {
 	// ByInitScale and ByLambdaMax are Fits(Table, XInitScale) and
 	// Fits(Table, XLambdaMax).
 	ByInitScale, ByLambdaMax []Fit
+	// Switches are the contexts after a switch of the points with
+	// contexts (none without), and Readaptation their fits
+	// (ReadaptationFits).
+	Switches     []Switch
+	Readaptation []Fit
 }
 
 // Analyze summarizes points (see Summarize) and fits their times.
@@ -28,13 +33,16 @@ func Analyze(points []results.PointRow, lambda map[string]float64, opts Options)
 	if err != nil {
 		return nil, err
 	}
-	return &Analysis{Table: t, ByInitScale: Fits(t, XInitScale), ByLambdaMax: Fits(t, XLambdaMax)}, nil
+	sw := Switches(points)
+	return &Analysis{Table: t, ByInitScale: Fits(t, XInitScale), ByLambdaMax: Fits(t, XLambdaMax),
+		Switches: sw, Readaptation: ReadaptationFits(sw)}, nil
 }
 
 // symbols are how the text writes each x of a fit.
 var symbols = map[string]struct{ name, x string }{
-	XInitScale: {"init_scale μ", "μ"},
-	XLambdaMax: {"λ_max(M₀), the largest eigenvalue of the initial M", "λ"},
+	XInitScale:  {"init_scale μ", "μ"},
+	XLambdaMax:  {"λ_max(M₀), the largest eigenvalue of the initial M", "λ"},
+	XScaleRatio: {"the mismatch at the switch, scale_ratio = (det M / det C^{1/2})^{1/n}", "r"},
 }
 
 // WriteText prints the analysis: how the rows are made, the table, a line
@@ -100,7 +108,8 @@ func WriteText(w io.Writer, a *Analysis, notes ...string) error {
 	default:
 		writeFits(w, t, a.ByLambdaMax, XLambdaMax)
 	}
-	if len(a.ByInitScale)+len(a.ByLambdaMax) > 0 {
+	writeReadaptation(w, a.Switches, a.Readaptation)
+	if len(a.ByInitScale)+len(a.ByLambdaMax)+len(a.Readaptation) > 0 {
 		fmt.Fprintf(w, "law: the one whose R² is at least %g and exceeds the other's by at least %g; otherwise undecided\n", MinR2, R2Margin)
 	}
 	if len(notes) > 0 {
@@ -254,7 +263,9 @@ func WriteTextFile(path string, a *Analysis, notes ...string) error {
 // "converged", "seeds", "points", "diverged", "not_converged", "failed";
 // a fit an object with its axes, "x" (init_scale or lambda_max),
 // "points", "linear_a", "linear_b", "linear_ci", "linear_r2", "log_a", …,
-// "law". Numbers are at full precision; NaN is null.
+// "law"; for a sweep with contexts, "readaptation": the re-adaptation
+// fits (ReadaptationFits), objects with the SwitchAxes, "x" (scale_ratio)
+// and the fields of a fit. Numbers are at full precision; NaN is null.
 func WriteJSON(w io.Writer, a *Analysis) error {
 	t := a.Table
 	val := func(v Value) any {
@@ -288,17 +299,36 @@ func WriteJSON(w io.Writer, a *Analysis) error {
 		for i, name := range axes {
 			m[name] = val(f.Key[i])
 		}
-		for _, l := range []struct {
-			prefix string
-			law    Law
-		}{{"linear_", f.Linear}, {"log_", f.Log}} {
-			m[l.prefix+"a"], m[l.prefix+"b"], m[l.prefix+"ci"], m[l.prefix+"r2"] = num(l.law.A), num(l.law.B), num(l.law.CI), num(l.law.R2)
-		}
+		lawFields(m, &f)
 		fits = append(fits, m)
+	}
+	readapt := []map[string]any{}
+	for _, f := range a.Readaptation {
+		m := map[string]any{"x": f.X, "points": f.Points, "law": f.Law}
+		for i, name := range SwitchAxes {
+			m[name] = val(f.Key[i])
+		}
+		lawFields(m, &f)
+		readapt = append(readapt, m)
+	}
+	out := map[string]any{"by": t.By, "best_over": t.BestOver, "determined": t.Determined, "rows": rows, "fits": fits}
+	if len(a.Switches) > 0 {
+		out["readaptation"] = readapt
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", " ")
-	return enc.Encode(map[string]any{"by": t.By, "best_over": t.BestOver, "determined": t.Determined, "rows": rows, "fits": fits})
+	return enc.Encode(out)
+}
+
+// lawFields sets the fields of both laws of f in m: linear_a, linear_b,
+// linear_ci, linear_r2, log_a, ….
+func lawFields(m map[string]any, f *Fit) {
+	for _, l := range []struct {
+		prefix string
+		law    Law
+	}{{"linear_", f.Linear}, {"log_", f.Log}} {
+		m[l.prefix+"a"], m[l.prefix+"b"], m[l.prefix+"ci"], m[l.prefix+"r2"] = num(l.law.A), num(l.law.B), num(l.law.CI), num(l.law.R2)
+	}
 }
 
 // num is v, or nil for a value JSON cannot hold.

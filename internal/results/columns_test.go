@@ -51,6 +51,7 @@ func TestTablesDeriveFromColumns(t *testing.T) {
 	rows := onePartition(sweepRows(rand.New(rand.NewPCG(3, 4)), "derive", 0, 0, 200))
 	rows[0].Params.Mode, rows[0].Params.Hold = dynamics.Online, 1 // hold is NULL in flow
 	rows[0].Params.InitShape, rows[0].Params.InitSpectrum = dynamics.ShapeSpectrum, dynamics.Spectrum{Min: 1, Max: 3}
+	rows[0].Params.Contexts = []dynamics.Context{{InputSpectrum: dynamics.Spectrum{Values: []float64{4, 4}}, InputBasis: "previous", Duration: 5}}
 	for i := range rows {
 		// One value per grid column for the whole part: every dictionary
 		// column pays.

@@ -23,6 +23,9 @@ type pointRecord struct {
 	// initSpectrum is the canonical JSON of Params.InitSpectrum, "" when
 	// the point has none (NULL).
 	initSpectrum string
+	// contexts and contextResults are the JSON of Params.Contexts and
+	// Result.Contexts, "" when the point has none (NULL).
+	contexts, contextResults string
 }
 
 // pointsTable is the points table, one column a line in schema order (see
@@ -53,11 +56,13 @@ var pointsTable = newTable(TablePoints, []column[pointRecord]{
 	required("record", dictionary, func(r *pointRecord) int64 { return int64(r.Params.Record) }, func(r *pointRecord, v int64) { r.Params.Record = int(v) }),
 	required("seed", plain, func(r *pointRecord) int64 { return r.Params.Seed }, func(r *pointRecord, v int64) { r.Params.Seed = v }),
 	optional("noise", dictionary, func(r *pointRecord) (int64, bool) { return r.Params.Noise, true }, func(r *pointRecord, v int64) { r.Params.Noise = v }),
+	optional("contexts", dictionary, func(r *pointRecord) (string, bool) { return r.contexts, r.contexts != "" }, func(r *pointRecord, v string) { r.contexts = v }),
 	optional("conv_time", plain, func(r *pointRecord) (float64, bool) { return deref(r.Result.ConvTime) }, func(r *pointRecord, v float64) { r.Result.ConvTime = &v }),
 	optional("conv_step", plain, func(r *pointRecord) (int64, bool) { return deref(r.Result.ConvStep) }, func(r *pointRecord, v int64) { r.Result.ConvStep = &v }),
 	required("final_error", plain, func(r *pointRecord) float64 { return r.Result.FinalError }, func(r *pointRecord, v float64) { r.Result.FinalError = v }),
 	required("min_error", plain, func(r *pointRecord) float64 { return r.Result.MinError }, func(r *pointRecord, v float64) { r.Result.MinError = v }),
 	optional("floor_error", plain, func(r *pointRecord) (float64, bool) { return deref(r.Result.FloorError) }, func(r *pointRecord, v float64) { r.Result.FloorError = &v }),
+	optional("context_results", plain, func(r *pointRecord) (string, bool) { return r.contextResults, r.contextResults != "" }, func(r *pointRecord, v string) { r.contextResults = v }),
 	required("diverged", plain, func(r *pointRecord) bool { return r.Result.Diverged }, func(r *pointRecord, v bool) { r.Result.Diverged = v }),
 	optional("diverge_reason", dictionary, func(r *pointRecord) (string, bool) { return r.Result.DivergeReason, r.Result.Diverged }, func(r *pointRecord, v string) { r.Result.DivergeReason = v }),
 	required("steps", plain, func(r *pointRecord) int64 { return r.Result.Steps }, func(r *pointRecord, v int64) { r.Result.Steps = v }),
@@ -126,6 +131,12 @@ func EncodePoints(rows []PointRow) ([]byte, error) {
 					return fmt.Errorf("results: EncodePoints: row %d (point %q): init_spectrum: %w", i, r.PointID, err)
 				}
 			}
+			if rec.contexts, err = ContextsJSON(r.Params.Contexts); err != nil {
+				return fmt.Errorf("results: EncodePoints: row %d (point %q): %w", i, r.PointID, err)
+			}
+			if rec.contextResults, err = ContextResultsJSON(r.Result.Contexts); err != nil {
+				return fmt.Errorf("results: EncodePoints: row %d (point %q): %w", i, r.PointID, err)
+			}
 		}
 		return nil
 	}, extra...)
@@ -175,6 +186,16 @@ func DecodePoints(data []byte, alloc memory.Allocator) ([]PointRow, error) {
 			if r.initSpectrum != "" {
 				if r.Params.InitSpectrum, err = spectra.parse(r.initSpectrum); err != nil {
 					return fmt.Errorf("results: DecodePoints: row %d: init_spectrum: %w", len(rows)-1, err)
+				}
+			}
+			if r.contexts != "" {
+				if r.Params.Contexts, err = ParseContextsJSON(r.contexts); err != nil {
+					return fmt.Errorf("results: DecodePoints: row %d: %w", len(rows)-1, err)
+				}
+			}
+			if r.contextResults != "" {
+				if r.Result.Contexts, err = ParseContextResultsJSON(r.contextResults); err != nil {
+					return fmt.Errorf("results: DecodePoints: row %d: %w", len(rows)-1, err)
 				}
 			}
 		}

@@ -85,6 +85,13 @@ func sweepRows(rng *rand.Rand, sweepID string, chunk, firstIndex int64, count in
 				r.Result.FloorError = &floor
 			}
 		}
+		if r.Params.Seed%5 == 0 {
+			// Contexts, without drawing (the other rows stay as they were).
+			conv, floor := 0.5, 0.01
+			r.Params.Contexts = []dynamics.Context{{InputSpectrum: dynamics.Spectrum{Min: 2, Max: 8}, InputBasis: "random", Duration: 30}, {InputSpectrum: dynamics.Spectrum{Values: []float64{1, 2}}, InputBasis: "previous", Duration: 7.5}}
+			r.Result.Contexts = []dynamics.ContextResult{{Index: 0, StartError: 3, ScaleRatio: 2, FinalError: 0.001, MinError: 0.001},
+				{Index: 1, Start: 10, StartStep: 1000, StartError: 0.5, ScaleRatio: 0.7, ConvTime: &conv, FinalError: 0.2, MinError: 0.01, FloorError: &floor, Diverged: true}}
+		}
 		// Copy explicit eigenvalues so rows do not share a backing array.
 		if v := r.Params.InputSpectrum.Values; v != nil {
 			r.Params.InputSpectrum.Values = append([]float64(nil), v...)

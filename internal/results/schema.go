@@ -75,9 +75,18 @@ func tableMetadata(table string) *arrow.Metadata {
 //	init_scale, init_spread, eta,
 //	tol, horizon                    float64
 //	batch, record, seed             int64
+//	contexts                        string   NULL without contexts; JSON list of the contexts after
+//	                                         the point's own: [{"input_spectrum":…,"input_basis":…,
+//	                                         "duration":…},…] (see ContextsJSON)
 //	conv_time                       float64  NULL when not converged
 //	conv_step                       int64    NULL unless online and converged
 //	final_error, min_error          float64
+//	context_results                 string   NULL without contexts; JSON list, one object per context
+//	                                         presented (the point's own first): context, start,
+//	                                         start_step, start_error, scale_ratio, conv_time (the
+//	                                         re-adaptation time, from the switch), conv_step,
+//	                                         final_error, min_error, floor_error, diverged
+//	                                         (see ContextResultsJSON)
 //	diverged                        bool
 //	diverge_reason                  string   NULL when not diverged
 //	steps, rhs_evals                int64

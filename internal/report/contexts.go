@@ -1,0 +1,221 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"text/tabwriter"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+
+	"github.com/isweep/isweep/internal/results"
+)
+
+// XScaleRatio, the x of the re-adaptation fits, is a context's
+// scale_ratio: (det M / det C^{1/2})^{1/n} at its switch, the mismatch
+// between the adapted state and the new input (dynamics.ContextResult).
+const XScaleRatio = "scale_ratio"
+
+// SwitchAxes are the axes of a re-adaptation fit: the points of one
+// network, mode and dimension are fitted together.
+var SwitchAxes = []string{AxisAlgorithm, AxisMode, AxisN}
+
+// Switch is one context after a switch (context ≥ 1) of a point of the
+// sweep: the point's SwitchAxes values, the mismatch at the switch and the
+// re-adaptation time (NaN when the context did not converge).
+type Switch struct {
+	Key        []Value
+	Context    int
+	ScaleRatio float64
+	Time       float64
+	Diverged   bool
+}
+
+// Switches returns the contexts after a switch of every point with
+// contexts, in the points' order.
+func Switches(points []results.PointRow) []Switch {
+	var out []Switch
+	for i := range points {
+		p := &points[i]
+		if len(p.Result.Contexts) < 2 {
+			continue
+		}
+		key := make([]Value, len(SwitchAxes))
+		for k, name := range SwitchAxes {
+			pr, _ := paramOf(name)
+			key[k] = pr.get(&p.Params)
+		}
+		for _, c := range p.Result.Contexts[1:] {
+			t := math.NaN()
+			if c.ConvTime != nil {
+				t = *c.ConvTime
+			}
+			out = append(out, Switch{Key: key, Context: c.Index, ScaleRatio: c.ScaleRatio, Time: t, Diverged: c.Diverged})
+		}
+	}
+	return out
+}
+
+// ReadaptationFits fits both laws of the re-adaptation time against the
+// mismatch (x = XScaleRatio) to the switches of each setting of the
+// SwitchAxes, in the order met: every converged switch with a finite
+// positive scale_ratio is a point (seeds are not reduced). A fit needs
+// three points, at two or more scale ratios.
+func ReadaptationFits(sw []Switch) []Fit {
+	var order []string
+	keys := map[string][]Value{}
+	xs, ys := map[string][]float64{}, map[string][]float64{}
+	for _, s := range sw {
+		k := keyString(s.Key)
+		if _, ok := keys[k]; !ok {
+			order = append(order, k)
+			keys[k] = s.Key
+		}
+		if finite(s.Time) && finite(s.ScaleRatio) && s.ScaleRatio > 0 {
+			xs[k] = append(xs[k], s.ScaleRatio)
+			ys[k] = append(ys[k], s.Time)
+		}
+	}
+	var out []Fit
+	for _, k := range order {
+		x, y := xs[k], ys[k]
+		if len(x) < 3 || !varies(x) {
+			continue
+		}
+		out = append(out, fitBoth(keys[k], XScaleRatio, x, y))
+	}
+	return out
+}
+
+func varies(x []float64) bool {
+	for _, v := range x {
+		if v != x[0] {
+			return true
+		}
+	}
+	return false
+}
+
+// writeReadaptation prints the re-adaptation fits and what they leave
+// out; nothing for a sweep without contexts.
+func writeReadaptation(w io.Writer, sw []Switch, fits []Fit) {
+	if len(sw) == 0 {
+		return
+	}
+	var conv, div int
+	for _, s := range sw {
+		switch {
+		case s.Diverged:
+			div++
+		case finite(s.Time):
+			conv++
+		}
+	}
+	fmt.Fprintf(w, "\nre-adaptation after a switch of contexts: %d switches, %d re-adapted, %d diverged, %d not within their context\n", len(sw), conv, div, len(sw)-conv-div)
+	if len(fits) == 0 {
+		fmt.Fprintln(w, "no re-adaptation fits: a fit needs three re-adapted switches at two or more scale ratios")
+		return
+	}
+	fmt.Fprintf(w, "fits of the re-adaptation time τ (from the switch) against %s (b ± its %g%% confidence interval):\n", symbols[XScaleRatio].name, 100*Confidence)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	sym := symbols[XScaleRatio].x
+	fmt.Fprintf(tw, "%s\tpoints\tlinear τ = a + b·%s\tR²\tlogarithmic τ = a + b·ln %s\tR²\tlaw\n", strings.Join(SwitchAxes, "\t"), sym, sym)
+	for _, f := range fits {
+		cells := make([]string, len(f.Key))
+		for i, v := range f.Key {
+			cells[i] = v.String()
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\n", strings.Join(cells, "\t"), f.Points,
+			lawText(f.Linear, sym), r2(f.Linear.R2), lawText(f.Log, "ln "+sym), r2(f.Log.R2), f.Law)
+	}
+	tw.Flush()
+}
+
+// writeReadaptationFigure draws readaptation.png and .svg: the
+// re-adaptation time of every re-adapted switch against its scale ratio,
+// a colour per setting of the SwitchAxes, with the laws the fits name.
+// Nothing for a sweep without contexts.
+func writeReadaptationFigure(dir string, sw []Switch, fits []Fit) (paths, notes []string, err error) {
+	if len(sw) == 0 {
+		return nil, nil, nil
+	}
+	const name = "readaptation"
+	type series struct {
+		label string
+		xy    plotter.XYs
+		fit   *Fit
+	}
+	var order []*series
+	byKey := map[string]*series{}
+	fitOf := map[string]*Fit{}
+	for i := range fits {
+		fitOf[keyString(fits[i].Key)] = &fits[i]
+	}
+	var all plotter.XYs
+	for _, s := range sw {
+		if !finite(s.Time) {
+			continue
+		}
+		k := keyString(s.Key)
+		se := byKey[k]
+		if se == nil {
+			parts := make([]string, len(s.Key))
+			for i, v := range s.Key {
+				parts[i] = SwitchAxes[i] + "=" + v.String()
+			}
+			se = &series{label: strings.Join(parts, " "), fit: fitOf[k]}
+			byKey[k] = se
+			order = append(order, se)
+		}
+		se.xy = append(se.xy, plotter.XY{X: s.ScaleRatio, Y: s.Time})
+		all = append(all, plotter.XY{X: s.ScaleRatio, Y: s.Time})
+	}
+	if len(all) == 0 {
+		return nil, []string{name + ".png: not written: no switch re-adapted within its context"}, nil
+	}
+	xr, yr := chooseAxes(all, true, true)
+	p := plot.New()
+	p.Title.Text = "Re-adaptation after a switch of contexts"
+	p.X.Label.Text = "mismatch at the switch, scale_ratio = (det M / det C^{1/2})^{1/n}"
+	p.Y.Label.Text = "re-adaptation time τ (from the switch)"
+	legend := plot.NewLegend()
+	left := 0
+	for i, se := range order {
+		var xy plotter.XYs
+		for _, v := range se.xy {
+			if xr.shows(v.X) && yr.shows(v.Y) {
+				xy = append(xy, v)
+			} else {
+				left++
+			}
+		}
+		if len(xy) == 0 {
+			continue
+		}
+		sc, err := plotter.NewScatter(xy)
+		if err != nil {
+			return paths, notes, err
+		}
+		sc.Color, sc.Shape = plotutil.Color(i), plotutil.Shape(i)
+		p.Add(sc)
+		legend.Add(se.label, sc)
+		if se.fit != nil {
+			for _, l := range lawCurves(se.fit, xy, xr, yr) {
+				l.line.Color = plotutil.Color(i)
+				p.Add(l.line)
+				legend.Add(se.label+": "+l.text, l.line)
+			}
+		}
+	}
+	if left > 0 {
+		notes = append(notes, fmt.Sprintf("%s.png: %s left out: a scale ratio or time its log axis cannot place", name, count(left, "switch")))
+	}
+	p.Add(plotter.NewGrid())
+	xr.apply(&p.X)
+	yr.apply(&p.Y)
+	paths, err = save(dir, name, p, legend)
+	return paths, notes, err
+}

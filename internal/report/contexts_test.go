@@ -1,0 +1,137 @@
+package report
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/isweep/isweep/internal/dynamics"
+	"github.com/isweep/isweep/internal/results"
+)
+
+// readaptationSweep runs real flow points of both networks: each adapts
+// to C_old = s·I, then switches to C = I, for s over two decades.
+func readaptationSweep(t *testing.T) []results.PointRow {
+	t.Helper()
+	var rows []results.PointRow
+	for _, alg := range []dynamics.Algorithm{dynamics.Direct, dynamics.Interneuron} {
+		for _, s := range []float64{4, 16, 64, 256, 1024, 4096} {
+			p := dynamics.Params{Algorithm: alg, N: 2, InputSpectrum: dynamics.Spectrum{Min: s, Max: s}, InitScale: 1, Horizon: 400,
+				Contexts: []dynamics.Context{{InputSpectrum: dynamics.Spectrum{Values: []float64{1, 1}}, Duration: 200}}}
+			r, err := dynamics.Run(context.Background(), p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows = append(rows, results.PointRow{PointID: fmt.Sprintf("%s-%g", alg, s), Params: p.WithDefaults(), Result: r, Status: results.StatusConverged})
+		}
+	}
+	return rows
+}
+
+// TestReadaptation: the report fits the re-adaptation times of real
+// switches against the mismatch, names the paper's laws (linear with
+// direct recurrence, logarithmic with interneurons), prints them and
+// draws them; a sweep without contexts has none of it.
+func TestReadaptation(t *testing.T) {
+	rows := readaptationSweep(t)
+	a, err := Analyze(rows, nil, DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(a.Switches); got != 12 {
+		t.Fatalf("switches: got: %d want: 12", got)
+	}
+	var got []string
+	for _, f := range a.Readaptation {
+		got = append(got, fmt.Sprintf("%s %s %d %s", f.Key[0].Text, f.Key[1].Text, f.Points, f.Law))
+	}
+	want := "[direct flow 6 linear interneuron flow 6 logarithmic]"
+	if fmt.Sprint(got) != want {
+		t.Errorf("fits: got: %v want: %s", got, want)
+	}
+	// The direct law's slope: τ ≈ √s_old = scale_ratio (the closed form
+	// for m₀ ≫ a), so b ≈ 1.
+	if b := a.Readaptation[0].Linear.B; b < 0.95 || b > 1.05 {
+		t.Errorf("direct slope: got: %g want: about 1", b)
+	}
+	// The interneuron law: τ ≈ ½ ln r + ¼ ln(1/(2ε)), so b ≈ ½.
+	if b := a.Readaptation[1].Log.B; b < 0.45 || b > 0.55 {
+		t.Errorf("interneuron slope: got: %g want: about 0.5", b)
+	}
+
+	var text strings.Builder
+	if err := WriteText(&text, a); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"re-adaptation after a switch of contexts: 12 switches, 12 re-adapted, 0 diverged, 0 not within their context",
+		"fits of the re-adaptation time τ (from the switch) against the mismatch at the switch"} {
+		if !strings.Contains(text.String(), w) {
+			t.Errorf("text: got:\n%s\nwant: a line %q", text.String(), w)
+		}
+	}
+	var js strings.Builder
+	if err := WriteJSON(&js, a); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(js.String(), `"readaptation"`) {
+		t.Errorf("JSON: got: no readaptation fits")
+	}
+
+	dir := t.TempDir()
+	paths, _, err := WriteFigures(dir, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, p := range pngs(t, paths) {
+		if filepath.Base(p) == "readaptation.png" {
+			found = true
+			checkFigure(t, p)
+		}
+	}
+	if !found {
+		t.Errorf("figures: got: %v want: readaptation.png among them", paths)
+	}
+
+	// Without contexts: no section, no figure.
+	plain := []results.PointRow{point(dynamics.Direct, 2, 1, 0.01, 0, results.StatusConverged, 1)}
+	b, err := Analyze(plain, nil, DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	text.Reset()
+	if err := WriteText(&text, b); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(text.String(), "re-adaptation") {
+		t.Errorf("no contexts: got: a re-adaptation section")
+	}
+}
+
+// TestReadaptationDegenerate: switches that never re-adapt, or all at one
+// mismatch, render without a panic and say so.
+func TestReadaptationDegenerate(t *testing.T) {
+	p := dynamics.Params{Algorithm: dynamics.Direct, Mode: dynamics.Flow, N: 1, Contexts: []dynamics.Context{{Duration: 1}, {Duration: 1}}}
+	row := results.PointRow{PointID: "x", Params: p, Status: results.StatusConverged,
+		Result: dynamics.Result{Contexts: []dynamics.ContextResult{{}, {Index: 1, ScaleRatio: 2}, {Index: 2, ScaleRatio: 2, Diverged: true}}}}
+	a, err := Analyze([]results.PointRow{row}, nil, DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text strings.Builder
+	if err := WriteText(&text, a); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text.String(), "2 switches, 0 re-adapted, 1 diverged, 1 not within their context") || !strings.Contains(text.String(), "no re-adaptation fits") {
+		t.Errorf("got:\n%s", text.String())
+	}
+	var notes []string
+	if noPanic(t, func() { _, notes, err = WriteFigures(t.TempDir(), a) }) || err != nil {
+		t.Fatalf("got: panic or %v", err)
+	}
+	if !strings.Contains(strings.Join(notes, "\n"), "readaptation.png: not written") {
+		t.Errorf("notes: got: %q", notes)
+	}
+}
