@@ -86,9 +86,13 @@ const (
 // triangle of l is not used), and the reciprocals of its diagonal into
 // rdiag (length n). It returns false, leaving l partly written, when M is
 // not positive definite: a pivot is ≤ 0, NaN or infinite (as happens when m
-// holds non-finite values). For gemvMin ≤ n ≤ choleskyGemvMax it runs
-// gonum's unblocked Dpotf2, otherwise choleskyRows.
+// holds non-finite values). With the vector kernels (useVec) it runs
+// choleskyVec; otherwise, for gemvMin ≤ n ≤ choleskyGemvMax, gonum's
+// unblocked Dpotf2, else choleskyRows.
 func cholesky(l, m []float64, n int, rdiag []float64) bool {
+	if useVec(n) {
+		return choleskyVec(l, m, n, rdiag)
+	}
 	if n < gemvMin || n > choleskyGemvMax {
 		return choleskyRows(l, m, n, rdiag)
 	}
@@ -231,6 +235,10 @@ func choleskyPanel(l []float64, n, c0, c1 int, rdiag []float64) bool {
 // H[i][j] = (δᵢⱼ − ⟨H[i][i:j], L[j][i:j]⟩)/L[j][j] for j ≥ i. Rows are
 // independent; they are computed two at a time.
 func invTransLower(h, l []float64, n int, rdiag []float64) {
+	if useVec(n) {
+		invTransLowerVec(h, l, n, rdiag)
+		return
+	}
 	h, l, rdiag = h[:n*n], l[:n*n], rdiag[:n]
 	i := 0
 	for ; i+2 <= n; i += 2 {
@@ -276,6 +284,10 @@ func invTransLower(h, l []float64, n int, rdiag []float64) {
 // triangular H with zeros below the diagonal (for H = L⁻ᵀ, P = M⁻¹):
 // P[i][j] = ⟨H[i][j:], H[j][j:]⟩ for i ≤ j, then mirrored.
 func gramUpper(p, h []float64, n int) {
+	if useVec(n) {
+		gramUpperVec(p, h, n)
+		return
+	}
 	p, h = p[:n*n], h[:n*n]
 	i := 0
 	for ; i+2 <= n; i += 2 {
@@ -311,6 +323,10 @@ func gramUpper(p, h []float64, n int) {
 // product (from n = gemvMin on; below, syrkTiles); the lower triangle is
 // then mirrored.
 func syrkRows(c, a []float64, n, k int) {
+	if useVec(n) {
+		syrkRowsVec(c, a, n, k)
+		return
+	}
 	if n < gemvMin {
 		syrkTiles(c, a, n, k)
 		return
@@ -357,6 +373,10 @@ func syrkTiles(c, a []float64, n, k int) {
 // mulRows computes the m×n C = A·B of the m×k A and the k×n B (both
 // row-major): row i of C is Bᵀ·A[i], one matrix–vector product.
 func mulRows(c, a, b []float64, m, n, k int) {
+	if useVec(n) {
+		mulRowsVec(c, a, b, m, n, k)
+		return
+	}
 	c, a, b = c[:m*n], a[:m*k], b[:k*n]
 	bm := blas64.General{Rows: k, Cols: n, Stride: max(n, 1), Data: b}
 	for i := 0; i < m; i++ {
@@ -379,6 +399,10 @@ func mirrorUpperData(a []float64, n int) {
 // reciprocals of L's diagonal): forward substitution with L (dot products
 // of rows), then back substitution with Lᵀ (row updates).
 func solveLower(l []float64, n int, rdiag, x []float64) {
+	if useVec(n) {
+		solveLowerVec(l, n, rdiag, x)
+		return
+	}
 	l, rdiag, x = l[:n*n], rdiag[:n], x[:n]
 	for i := 0; i < n; i++ {
 		x[i] = (x[i] - dot(l[i*n:i*n+i], x)) * rdiag[i]
