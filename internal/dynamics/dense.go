@@ -26,7 +26,11 @@ import (
 // the cost depends only on n, and each result is the same sequence of
 // floating-point operations on every run and every machine of the same
 // architecture (gonum's amd64 kernels use SSE2 only, no fused multiply–add):
-// a point is bit-for-bit reproducible.
+// a point is bit-for-bit reproducible. Each kernel also has a vectorised
+// form (kernels.go: AVX2/FMA assembly on amd64), taken from an order set
+// per kernel when the processor has AVX2 and FMA and the build has no
+// purego tag; it rounds differently, so from those orders on a point's bits
+// depend on that choice too (see NumericsVersion).
 
 // dot2x3 returns the six dot products of the rows a0, a1 with the rows
 // b0, b1, b2, summed in index order. All rows must be as long as a0.
@@ -86,11 +90,11 @@ const (
 // triangle of l is not used), and the reciprocals of its diagonal into
 // rdiag (length n). It returns false, leaving l partly written, when M is
 // not positive definite: a pivot is ≤ 0, NaN or infinite (as happens when m
-// holds non-finite values). With the vector kernels (useVec) it runs
-// choleskyVec; otherwise, for gemvMin ≤ n ≤ choleskyGemvMax, gonum's
-// unblocked Dpotf2, else choleskyRows.
+// holds non-finite values). With the vector kernels (useVec) and from
+// n = vecMinCholesky on it runs choleskyVec; otherwise, for gemvMin ≤ n ≤
+// choleskyGemvMax, gonum's unblocked Dpotf2, else choleskyRows.
 func cholesky(l, m []float64, n int, rdiag []float64) bool {
-	if useVec(n) {
+	if useVec(n, vecMinCholesky) {
 		return choleskyVec(l, m, n, rdiag)
 	}
 	if n < gemvMin || n > choleskyGemvMax {
@@ -235,7 +239,7 @@ func choleskyPanel(l []float64, n, c0, c1 int, rdiag []float64) bool {
 // H[i][j] = (δᵢⱼ − ⟨H[i][i:j], L[j][i:j]⟩)/L[j][j] for j ≥ i. Rows are
 // independent; they are computed two at a time.
 func invTransLower(h, l []float64, n int, rdiag []float64) {
-	if useVec(n) {
+	if useVec(n, vecMinInverse) {
 		invTransLowerVec(h, l, n, rdiag)
 		return
 	}
@@ -284,7 +288,7 @@ func invTransLower(h, l []float64, n int, rdiag []float64) {
 // triangular H with zeros below the diagonal (for H = L⁻ᵀ, P = M⁻¹):
 // P[i][j] = ⟨H[i][j:], H[j][j:]⟩ for i ≤ j, then mirrored.
 func gramUpper(p, h []float64, n int) {
-	if useVec(n) {
+	if useVec(n, vecMinGram) {
 		gramUpperVec(p, h, n)
 		return
 	}
@@ -323,7 +327,7 @@ func gramUpper(p, h []float64, n int) {
 // product (from n = gemvMin on; below, syrkTiles); the lower triangle is
 // then mirrored.
 func syrkRows(c, a []float64, n, k int) {
-	if useVec(n) {
+	if useVec(n, vecMinProduct) {
 		syrkRowsVec(c, a, n, k)
 		return
 	}
@@ -373,7 +377,7 @@ func syrkTiles(c, a []float64, n, k int) {
 // mulRows computes the m×n C = A·B of the m×k A and the k×n B (both
 // row-major): row i of C is Bᵀ·A[i], one matrix–vector product.
 func mulRows(c, a, b []float64, m, n, k int) {
-	if useVec(n) {
+	if useVec(n, vecMinProduct) {
 		mulRowsVec(c, a, b, m, n, k)
 		return
 	}
@@ -399,7 +403,7 @@ func mirrorUpperData(a []float64, n int) {
 // reciprocals of L's diagonal): forward substitution with L (dot products
 // of rows), then back substitution with Lᵀ (row updates).
 func solveLower(l []float64, n int, rdiag, x []float64) {
-	if useVec(n) {
+	if useVec(n, vecMinSolve) {
 		solveLowerVec(l, n, rdiag, x)
 		return
 	}

@@ -21,14 +21,22 @@ import "math"
 // tests switch it to compare the two paths in one binary.
 var useVecKernels = haveVecKernels
 
-// vecMin is the smallest n for which the dense kernels take their
-// vectorised form: below it the call overhead of the assembly outweighs
-// its speed.
-const vecMin = 8
+// The smallest orders n for which each dense kernel takes its vectorised
+// form, measured with BenchmarkVecKernels on an AMD EPYC (AVX2/FMA): below
+// them the call overhead of the assembly and the scalar triangles inside
+// the blocks outweigh the vector speed (for cholesky up to n = 64 gonum's
+// Dpotf2 stays faster).
+const (
+	vecMinCholesky = 96
+	vecMinInverse  = 64 // invTransLower
+	vecMinGram     = 48 // gramUpper
+	vecMinProduct  = 8  // syrkRows, mulRows
+	vecMinSolve    = 32 // solveLower
+)
 
-// useVec reports whether the dense kernels of order n take their vectorised
-// form.
-func useVec(n int) bool { return useVecKernels && n >= vecMin }
+// useVec reports whether a dense kernel whose vectorised form pays from
+// order min on takes it at order n.
+func useVec(n, min int) bool { return useVecKernels && n >= min }
 
 // checkGemv panics unless a matrix of rows rows and cols columns with row
 // stride lda fits in la values, the vector read has lx ≥ cols values and

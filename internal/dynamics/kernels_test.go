@@ -106,19 +106,25 @@ func TestVecKernelsMatchPureGo(t *testing.T) {
 			l, rd, h, p, c, x []float64
 			sol               []float64
 		}
+		// The vectorised kernels are called directly, at every order (the
+		// dispatch in dense.go uses them only from their vecMin on).
+		chol, inv, gram, syrk, mul, solve := choleskyVec, invTransLowerVec, gramUpperVec, syrkRowsVec, mulRowsVec, solveLowerVec
 		run := func(vec bool) (o outputs) {
 			withKernels(vec, func() {
+				if !vec {
+					chol, inv, gram, syrk, mul, solve = cholesky, invTransLower, gramUpper, syrkRows, mulRows, solveLower
+				}
 				o.l, o.rd = make([]float64, n*n), make([]float64, n)
-				o.ok = cholesky(o.l, m.Data, n, o.rd)
+				o.ok = chol(o.l, m.Data, n, o.rd)
 				o.h, o.p = make([]float64, n*n), make([]float64, n*n)
-				invTransLower(o.h, o.l, n, o.rd)
-				gramUpper(o.p, o.h, n)
+				inv(o.h, o.l, n, o.rd)
+				gram(o.p, o.h, n)
 				o.c = make([]float64, n*n)
-				syrkRows(o.c, a.Data, n, n)
+				syrk(o.c, a.Data, n, n)
 				o.x = make([]float64, n*n)
-				mulRows(o.x, a.Data, bm.Data, n, n, n)
+				mul(o.x, a.Data, bm.Data, n, n, n)
 				o.sol = append([]float64(nil), rhs...)
-				solveLower(o.l, n, o.rd, o.sol)
+				solve(o.l, n, o.rd, o.sol)
 			})
 			return o
 		}
@@ -168,6 +174,50 @@ func TestVecCholeskyRefusesIndefinite(t *testing.T) {
 					t.Errorf("n=%d pivot %d NaN: got: a factor want: not positive definite", n, bad)
 				}
 			})
+		}
+	}
+}
+
+// BenchmarkVecKernels measures each dense kernel on both paths (pure: the
+// Go kernels of dense.go; vec: the vectorised ones) in one binary, with the
+// achieved GFLOPS (the kernel's flop count over the time per call).
+func BenchmarkVecKernels(b *testing.B) {
+	rng := rand.New(rand.NewPCG(27, 28))
+	for _, n := range []int{16, 32, 64, 128, 256} {
+		m := randomSPD(rng, n, 100)
+		a := randomGeneral(rng, n, n)
+		l, rd := make([]float64, n*n), make([]float64, n)
+		cholesky(l, m.Data, n, rd)
+		h, out := make([]float64, n*n), make([]float64, n*n)
+		invTransLower(h, l, n, rd)
+		x := randomSlice(rng, n)
+		nf := float64(n)
+		kernels := []struct {
+			name  string
+			flops float64
+			run   func()
+		}{
+			{"cholesky", nf * nf * nf / 3, func() { cholesky(out, m.Data, n, rd) }},
+			{"invTransLower", nf * nf * nf / 3, func() { invTransLower(out, l, n, rd) }},
+			{"gramUpper", nf * nf * nf / 3, func() { gramUpper(out, h, n) }},
+			{"syrkRows", nf * nf * (nf + 1), func() { syrkRows(out, a.Data, n, n) }},
+			{"mulRows", 2 * nf * nf * nf, func() { mulRows(out, a.Data, m.Data, n, n, n) }},
+			{"solveLower", 2 * nf * nf, func() { solveLower(l, n, rd, x) }},
+		}
+		for _, k := range kernels {
+			for _, path := range []string{"pure", "vec"} {
+				if path == "vec" && !haveVecKernels {
+					continue
+				}
+				b.Run(fmt.Sprintf("%s/n=%d/%s", k.name, n, path), func(b *testing.B) {
+					withKernels(path == "vec", func() {
+						for range b.N {
+							k.run()
+						}
+					})
+					b.ReportMetric(k.flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOPS")
+				})
+			}
 		}
 	}
 }
