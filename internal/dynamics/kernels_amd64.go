@@ -37,7 +37,13 @@ func gemvNAsm(m, k int, a []float64, lda int, x, y []float64, sub bool) {
 	if sub {
 		s = 1
 	}
-	gemvNAVX(m, k, &a[0], lda, &x[0], &y[0], s)
+	if m4 := m / 4; m4 > 0 {
+		dots4AVX(m4, k, &a[0], lda, 4*lda, &x[0], 0, &y[0], 4, s)
+	}
+	if m%4 > 0 {
+		i := m &^ 3
+		gemvNAVX(m%4, k, &a[i*lda], lda, &x[0], &y[i], s)
+	}
 }
 
 // gemvTAsm is gemvTAVX with its bounds checked.
@@ -57,7 +63,7 @@ func gemvTAsm(m, n int, a []float64, lda int, x, y []float64, sub bool) {
 // caller has checked the bounds.
 //
 //go:noescape
-func dots4AVX(m, k int, b *float64, ldb int, x *float64, ldx int, y *float64, ldy int, sub int)
+func dots4AVX(m, k int, b *float64, ldb, bstep int, x *float64, ldx int, y *float64, ldy int, sub int)
 
 // dots4Asm is dots4AVX with its bounds checked.
 func dots4Asm(m, k int, b []float64, ldb int, x []float64, ldx int, y []float64, ldy int, sub bool) {
@@ -77,5 +83,5 @@ func dots4Asm(m, k int, b []float64, ldb int, x []float64, ldx int, y []float64,
 	if sub {
 		s = 1
 	}
-	dots4AVX(m, k, &b[0], ldb, &x[0], ldx, &y[0], ldy, s)
+	dots4AVX(m, k, &b[0], ldb, 0, &x[0], ldx, &y[0], ldy, s)
 }

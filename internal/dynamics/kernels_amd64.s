@@ -9,9 +9,10 @@
 // func gemvNAVX(m, k int, a *float64, lda int, x, y *float64, sub int)
 //
 // For i < m: s = Σ_{p<k} a[i*lda+p]·x[p]; y[i] = s, or y[i] − s when
-// sub ≠ 0. Four rows at a time with two accumulators per row (eight
-// independent FMA chains), eight columns per iteration, then four, then
-// the remaining columns one at a time after the lanes are summed.
+// sub ≠ 0, one row at a time with two accumulators (the rows of a block of
+// four go through dots4AVX, which does each dot product by the same
+// operations): eight columns per iteration, then four, then the remaining
+// columns one at a time after the lanes are summed.
 TEXT ·gemvNAVX(SB), NOSPLIT, $0-56
 	MOVQ m+0(FP), CX
 	MOVQ k+8(FP), DX
@@ -25,104 +26,6 @@ TEXT ·gemvNAVX(SB), NOSPLIT, $0-56
 	ANDQ $-8, R13 // columns in blocks of eight
 	MOVQ DX, R14
 	ANDQ $-4, R14 // columns in blocks of four
-
-rows4:
-	CMPQ CX, $4
-	JL   rows1
-	LEAQ (SI)(R8*1), R9
-	LEAQ (R9)(R8*1), R10
-	LEAQ (R10)(R8*1), R11
-	VXORPD Y0, Y0, Y0
-	VXORPD Y1, Y1, Y1
-	VXORPD Y2, Y2, Y2
-	VXORPD Y3, Y3, Y3
-	VXORPD Y4, Y4, Y4
-	VXORPD Y5, Y5, Y5
-	VXORPD Y6, Y6, Y6
-	VXORPD Y7, Y7, Y7
-	XORQ AX, AX
-
-rows4cols8:
-	CMPQ AX, R13
-	JGE  rows4cols4
-	VMOVUPD (DI)(AX*8), Y8
-	VMOVUPD 32(DI)(AX*8), Y9
-	VFMADD231PD (SI)(AX*8), Y8, Y0
-	VFMADD231PD 32(SI)(AX*8), Y9, Y4
-	VFMADD231PD (R9)(AX*8), Y8, Y1
-	VFMADD231PD 32(R9)(AX*8), Y9, Y5
-	VFMADD231PD (R10)(AX*8), Y8, Y2
-	VFMADD231PD 32(R10)(AX*8), Y9, Y6
-	VFMADD231PD (R11)(AX*8), Y8, Y3
-	VFMADD231PD 32(R11)(AX*8), Y9, Y7
-	ADDQ $8, AX
-	JMP  rows4cols8
-
-rows4cols4:
-	CMPQ AX, R14
-	JGE  rows4sum
-	VMOVUPD (DI)(AX*8), Y8
-	VFMADD231PD (SI)(AX*8), Y8, Y0
-	VFMADD231PD (R9)(AX*8), Y8, Y1
-	VFMADD231PD (R10)(AX*8), Y8, Y2
-	VFMADD231PD (R11)(AX*8), Y8, Y3
-	ADDQ $4, AX
-
-rows4sum:
-	VADDPD Y4, Y0, Y0
-	VADDPD Y5, Y1, Y1
-	VADDPD Y6, Y2, Y2
-	VADDPD Y7, Y3, Y3
-	// Each row's four lanes: (l0+l2) + (l1+l3).
-	VEXTRACTF128 $1, Y0, X8
-	VADDPD X8, X0, X0
-	VPERMILPD $1, X0, X8
-	VADDSD X8, X0, X0
-	VEXTRACTF128 $1, Y1, X8
-	VADDPD X8, X1, X1
-	VPERMILPD $1, X1, X8
-	VADDSD X8, X1, X1
-	VEXTRACTF128 $1, Y2, X8
-	VADDPD X8, X2, X2
-	VPERMILPD $1, X2, X8
-	VADDSD X8, X2, X2
-	VEXTRACTF128 $1, Y3, X8
-	VADDPD X8, X3, X3
-	VPERMILPD $1, X3, X8
-	VADDSD X8, X3, X3
-
-rows4tail:
-	CMPQ AX, DX
-	JGE  rows4store
-	VMOVSD (DI)(AX*8), X8
-	VFMADD231SD (SI)(AX*8), X8, X0
-	VFMADD231SD (R9)(AX*8), X8, X1
-	VFMADD231SD (R10)(AX*8), X8, X2
-	VFMADD231SD (R11)(AX*8), X8, X3
-	INCQ AX
-	JMP  rows4tail
-
-rows4store:
-	TESTQ R15, R15
-	JZ    rows4set
-	VMOVSD (BX), X8
-	VSUBSD X0, X8, X0
-	VMOVSD 8(BX), X8
-	VSUBSD X1, X8, X1
-	VMOVSD 16(BX), X8
-	VSUBSD X2, X8, X2
-	VMOVSD 24(BX), X8
-	VSUBSD X3, X8, X3
-
-rows4set:
-	VMOVSD X0, (BX)
-	VMOVSD X1, 8(BX)
-	VMOVSD X2, 16(BX)
-	VMOVSD X3, 24(BX)
-	ADDQ $32, BX
-	LEAQ (R11)(R8*1), SI
-	SUBQ $4, CX
-	JMP  rows4
 
 rows1:
 	TESTQ CX, CX
@@ -316,24 +219,29 @@ tdone:
 	VZEROUPPER
 	RET
 
-// func dots4AVX(m, k int, b *float64, ldb int, x *float64, ldx int, y *float64, ldy int, sub int)
+// func dots4AVX(m, k int, b *float64, ldb, bstep int, x *float64, ldx int, y *float64, ldy int, sub int)
 //
-// For r < m and c < 4: s = Σ_{p<k} b[c*ldb+p]·x[r*ldx+p]; y[r*ldy+c] = s,
-// or y[r*ldy+c] − s when sub ≠ 0: gemvNAVX on the four rows of b, once per
-// row of x, each dot product by the same operations as there.
-TEXT ·dots4AVX(SB), NOSPLIT, $0-72
+// For r < m and c < 4, with B = b + r·bstep, X = x + r·ldx, Y = y + r·ldy:
+// s = Σ_{p<k} B[c*ldb+p]·X[p]; Y[c] = s, or Y[c] − s when sub ≠ 0. Each
+// dot product has two accumulators of four lanes (eight independent FMA
+// chains in all), eight columns per iteration, then four, then the
+// remaining columns one at a time after the lanes are summed, as in
+// gemvNAVX. bstep = 0 is four rows against m vectors; ldx = 0 and
+// bstep = 4·ldb is the matrix–vector product of 4m rows.
+TEXT ·dots4AVX(SB), NOSPLIT, $0-80
 	MOVQ m+0(FP), CX
 	MOVQ k+8(FP), DX
 	MOVQ b+16(FP), SI
 	MOVQ ldb+24(FP), R8
 	SHLQ $3, R8
-	MOVQ x+32(FP), DI
-	MOVQ ldx+40(FP), R12
+	MOVQ bstep+32(FP), R15
+	SHLQ $3, R15
+	MOVQ x+40(FP), DI
+	MOVQ ldx+48(FP), R12
 	SHLQ $3, R12
-	MOVQ y+48(FP), BX
-	MOVQ ldy+56(FP), R9
+	MOVQ y+56(FP), BX
+	MOVQ ldy+64(FP), R9
 	SHLQ $3, R9
-	MOVQ sub+64(FP), R15
 	MOVQ DX, R13
 	ANDQ $-8, R13
 	MOVQ DX, R14
@@ -415,8 +323,8 @@ dtail:
 	JMP  dtail
 
 dstore:
-	TESTQ R15, R15
-	JZ    dset
+	CMPQ sub+72(FP), $0
+	JEQ  dset
 	VMOVSD (BX), X8
 	VSUBSD X0, X8, X0
 	VMOVSD 8(BX), X8
@@ -433,6 +341,10 @@ dset:
 	VMOVSD X3, 24(BX)
 	ADDQ R12, DI
 	ADDQ R9, BX
+	ADDQ R15, SI
+	ADDQ R15, R10
+	ADDQ R15, R11
+	ADDQ R15, R8
 	DECQ CX
 	JMP  drow
 
