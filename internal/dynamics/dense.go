@@ -26,7 +26,11 @@ import (
 // the cost depends only on n, and each result is the same sequence of
 // floating-point operations on every run and every machine of the same
 // architecture (gonum's amd64 kernels use SSE2 only, no fused multiply–add):
-// a point is bit-for-bit reproducible.
+// a point is bit-for-bit reproducible. Each kernel also has a vectorised
+// form (kernels.go: AVX2/FMA assembly on amd64), taken from an order set
+// per kernel when the processor has AVX2 and FMA and the build has no
+// purego tag; it rounds differently, so from those orders on a point's bits
+// depend on that choice too (see NumericsVersion).
 
 // dot2x3 returns the six dot products of the rows a0, a1 with the rows
 // b0, b1, b2, summed in index order. All rows must be as long as a0.
@@ -86,9 +90,13 @@ const (
 // triangle of l is not used), and the reciprocals of its diagonal into
 // rdiag (length n). It returns false, leaving l partly written, when M is
 // not positive definite: a pivot is ≤ 0, NaN or infinite (as happens when m
-// holds non-finite values). For gemvMin ≤ n ≤ choleskyGemvMax it runs
-// gonum's unblocked Dpotf2, otherwise choleskyRows.
+// holds non-finite values). With the vector kernels (useVec) and from
+// n = vecMinCholesky on it runs choleskyVec; otherwise, for gemvMin ≤ n ≤
+// choleskyGemvMax, gonum's unblocked Dpotf2, else choleskyRows.
 func cholesky(l, m []float64, n int, rdiag []float64) bool {
+	if useVec(n, vecMinCholesky) {
+		return choleskyVec(l, m, n, rdiag)
+	}
 	if n < gemvMin || n > choleskyGemvMax {
 		return choleskyRows(l, m, n, rdiag)
 	}
@@ -231,6 +239,10 @@ func choleskyPanel(l []float64, n, c0, c1 int, rdiag []float64) bool {
 // H[i][j] = (δᵢⱼ − ⟨H[i][i:j], L[j][i:j]⟩)/L[j][j] for j ≥ i. Rows are
 // independent; they are computed two at a time.
 func invTransLower(h, l []float64, n int, rdiag []float64) {
+	if useVec(n, vecMinInverse) {
+		invTransLowerVec(h, l, n, rdiag)
+		return
+	}
 	h, l, rdiag = h[:n*n], l[:n*n], rdiag[:n]
 	i := 0
 	for ; i+2 <= n; i += 2 {
@@ -276,6 +288,10 @@ func invTransLower(h, l []float64, n int, rdiag []float64) {
 // triangular H with zeros below the diagonal (for H = L⁻ᵀ, P = M⁻¹):
 // P[i][j] = ⟨H[i][j:], H[j][j:]⟩ for i ≤ j, then mirrored.
 func gramUpper(p, h []float64, n int) {
+	if useVec(n, vecMinGram) {
+		gramUpperVec(p, h, n)
+		return
+	}
 	p, h = p[:n*n], h[:n*n]
 	i := 0
 	for ; i+2 <= n; i += 2 {
@@ -311,6 +327,10 @@ func gramUpper(p, h []float64, n int) {
 // product (from n = gemvMin on; below, syrkTiles); the lower triangle is
 // then mirrored.
 func syrkRows(c, a []float64, n, k int) {
+	if useVec(n, vecMinProduct) {
+		syrkRowsVec(c, a, n, k)
+		return
+	}
 	if n < gemvMin {
 		syrkTiles(c, a, n, k)
 		return
@@ -357,6 +377,10 @@ func syrkTiles(c, a []float64, n, k int) {
 // mulRows computes the m×n C = A·B of the m×k A and the k×n B (both
 // row-major): row i of C is Bᵀ·A[i], one matrix–vector product.
 func mulRows(c, a, b []float64, m, n, k int) {
+	if useVec(n, vecMinProduct) {
+		mulRowsVec(c, a, b, m, n, k)
+		return
+	}
 	c, a, b = c[:m*n], a[:m*k], b[:k*n]
 	bm := blas64.General{Rows: k, Cols: n, Stride: max(n, 1), Data: b}
 	for i := 0; i < m; i++ {
@@ -379,6 +403,10 @@ func mirrorUpperData(a []float64, n int) {
 // reciprocals of L's diagonal): forward substitution with L (dot products
 // of rows), then back substitution with Lᵀ (row updates).
 func solveLower(l []float64, n int, rdiag, x []float64) {
+	if useVec(n, vecMinSolve) {
+		solveLowerVec(l, n, rdiag, x)
+		return
+	}
 	l, rdiag, x = l[:n*n], rdiag[:n], x[:n]
 	for i := 0; i < n; i++ {
 		x[i] = (x[i] - dot(l[i*n:i*n+i], x)) * rdiag[i]

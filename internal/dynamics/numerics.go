@@ -8,5 +8,9 @@ package dynamics
 //
 // Versions: 1, the first release; 2, online convergence decided on a grid
 // of its own (CheckResolution) with a hold (Params.Hold), no longer at the
-// recorded steps.
-const NumericsVersion = 2
+// recorded steps; 3, the vectorised AVX2/FMA dense kernels on amd64
+// (kernels.go: from n = 8 for the symmetric products, larger n for the
+// triangular kernels), which round differently; points with n < 8 keep
+// their bits. With the purego build tag, or on a processor without AVX2/FMA,
+// version 3 computes what version 2 did.
+const NumericsVersion = 3

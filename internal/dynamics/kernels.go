@@ -1,0 +1,331 @@
+package dynamics
+
+import "math"
+
+// This file holds the vectorised forms of the dense kernels of dense.go.
+// They are built on two matrix–vector kernels, gemvN (dot products of rows
+// with a vector) and gemvT (a combination of rows added to a vector), which
+// run in AVX2/FMA assembly on amd64 processors that have it
+// (kernels_amd64.s, chosen at run time) and in Go elsewhere. The triangular
+// recurrences (Cholesky, L⁻ᵀ, the solves) are blocked by four: the products
+// with everything before a block of four unknowns are one gemvN, and only
+// the small triangle inside the block is left to scalar code.
+//
+// The pure-Go kernels of dense.go stay the fallback: the purego build tag,
+// another architecture or a processor without AVX2/FMA gets them, and the
+// tests use them as the reference. The two paths round differently (fused
+// multiply–adds, sums in four lanes), so a point's output depends on which
+// path ran; each path on its own is deterministic.
+
+// useVecKernels selects the vectorised kernels; it is haveVecKernels, and
+// tests switch it to compare the two paths in one binary.
+var useVecKernels = haveVecKernels
+
+// The smallest orders n for which each dense kernel takes its vectorised
+// form, measured with BenchmarkVecKernels on an AMD EPYC (AVX2/FMA): below
+// them the call overhead of the assembly and the scalar triangles inside
+// the blocks outweigh the vector speed (for cholesky up to n = 64 gonum's
+// Dpotf2 stays faster).
+const (
+	vecMinCholesky = 96
+	vecMinInverse  = 64 // invTransLower
+	vecMinGram     = 48 // gramUpper
+	vecMinProduct  = 8  // syrkRows, mulRows
+	vecMinSolve    = 32 // solveLower
+)
+
+// useVec reports whether a dense kernel whose vectorised form pays from
+// order min on takes it at order n.
+func useVec(n, min int) bool { return useVecKernels && n >= min }
+
+// checkGemv panics unless a matrix of rows rows and cols columns with row
+// stride lda fits in la values, the vector read has lx ≥ cols values and
+// the vector written ly ≥ ny.
+func checkGemv(rows, cols, la, lda, lx, ly, ny int) {
+	if cols < 0 || lda < cols || la < (rows-1)*lda+cols || lx < cols || ly < ny {
+		panic("dynamics: gemv: slice too short")
+	}
+}
+
+// gemvN sets y[i] to ⟨a[i*lda:i*lda+k], x[:k]⟩ for i < m, or subtracts
+// that from y[i] when sub is set: gemvNAsm when the vector kernels are in
+// use, else gemvNGo.
+func gemvN(m, k int, a []float64, lda int, x, y []float64, sub bool) {
+	if useVecKernels {
+		gemvNAsm(m, k, a, lda, x, y, sub)
+		return
+	}
+	gemvNGo(m, k, a, lda, x, y, sub)
+}
+
+// gemvT adds Σ_{r<m} x[r]·a[r*lda:r*lda+n] to y[:n], or subtracts it when
+// sub is set: gemvTAsm when the vector kernels are in use, else gemvTGo.
+func gemvT(m, n int, a []float64, lda int, x, y []float64, sub bool) {
+	if useVecKernels {
+		gemvTAsm(m, n, a, lda, x, y, sub)
+		return
+	}
+	gemvTGo(m, n, a, lda, x, y, sub)
+}
+
+// dots4 sets y[r*ldy+c] to ⟨b[c*ldb:c*ldb+k], x[r*ldx:r*ldx+k]⟩ for
+// r < m and c < 4 (the four rows of b against m rows of x), or subtracts
+// that when sub is set: dots4Asm when the vector kernels are in use, else
+// dots4Go.
+func dots4(m, k int, b []float64, ldb int, x []float64, ldx int, y []float64, ldy int, sub bool) {
+	if useVecKernels {
+		dots4Asm(m, k, b, ldb, x, ldx, y, ldy, sub)
+		return
+	}
+	dots4Go(m, k, b, ldb, x, ldx, y, ldy, sub)
+}
+
+// checkDots4 panics unless the operands of dots4 fit their slices.
+func checkDots4(m, k, lb, ldb, lx, ldx, ly, ldy int) {
+	if k < 0 || ldb < k || ldx < k || ldy < 4 || lb < 3*ldb+k || lx < (m-1)*ldx+k || ly < (m-1)*ldy+4 {
+		panic("dynamics: dots4: slice too short")
+	}
+}
+
+// dots4Go is the Go model of dots4AVX: gemvNGo on the four rows of b, once
+// per row of x.
+func dots4Go(m, k int, b []float64, ldb int, x []float64, ldx int, y []float64, ldy int, sub bool) {
+	if m <= 0 {
+		return
+	}
+	checkDots4(m, k, len(b), ldb, len(x), ldx, len(y), ldy)
+	for r := range m {
+		gemvNGo(4, k, b, ldb, x[r*ldx:r*ldx+k], y[r*ldy:r*ldy+4], sub)
+	}
+}
+
+// gemvNGo is the Go model of gemvNAVX, operation for operation (math.FMA
+// for each fused multiply–add), so that the tests can hold the assembly to
+// it bit for bit: per row, eight accumulators (two vectors of four lanes)
+// over blocks of eight columns, one block of four into the first vector,
+// the lanes summed as ((l0+l4) + (l2+l6)) + ((l1+l5) + (l3+l7)), then the
+// remaining columns fused one at a time.
+func gemvNGo(m, k int, a []float64, lda int, x, y []float64, sub bool) {
+	if m <= 0 {
+		return
+	}
+	checkGemv(m, k, len(a), lda, len(x), len(y), m)
+	k8, k4 := k&^7, k&^3
+	for i := range m {
+		row := a[i*lda : i*lda+k]
+		var u, v [4]float64
+		p := 0
+		for ; p < k8; p += 8 {
+			for l := range 4 {
+				u[l] = math.FMA(row[p+l], x[p+l], u[l])
+				v[l] = math.FMA(row[p+4+l], x[p+4+l], v[l])
+			}
+		}
+		if p < k4 {
+			for l := range 4 {
+				u[l] = math.FMA(row[p+l], x[p+l], u[l])
+			}
+			p += 4
+		}
+		s := ((u[0] + v[0]) + (u[2] + v[2])) + ((u[1] + v[1]) + (u[3] + v[3]))
+		for ; p < k; p++ {
+			s = math.FMA(row[p], x[p], s)
+		}
+		if sub {
+			s = y[i] - s
+		}
+		y[i] = s
+	}
+}
+
+// gemvTGo is the Go model of gemvTAVX, operation for operation: every y[j]
+// receives x[r]·a[r][j] for r = 0, 1, … in order, each by one fused
+// multiply–add (with −x[r] when sub is set).
+func gemvTGo(m, n int, a []float64, lda int, x, y []float64, sub bool) {
+	if m <= 0 || n <= 0 {
+		return
+	}
+	checkGemv(m, n, len(a), lda, len(y), len(x), m)
+	y = y[:n]
+	for r := range m {
+		c := x[r]
+		if sub {
+			c = -c
+		}
+		row := a[r*lda : r*lda+n]
+		for j, v := range row {
+			y[j] = math.FMA(v, c, y[j])
+		}
+	}
+}
+
+// choleskyVec is cholesky in the bordered form by blocks of four
+// columns: L[i][j] = (M[i][j] − ⟨L[i][:j], L[j][:j]⟩)/L[j][j]. For each
+// block j0 ≤ j < j0+4, the rows of the block are finished one by one
+// (their products with the earlier columns one gemvN each), then the
+// products of all rows below with the earlier columns are one dots4, and
+// the rows below finish the small triangle inside the block (independent
+// recurrences, which overlap in the processor).
+func choleskyVec(l, m []float64, n int, rdiag []float64) bool {
+	l, m, rdiag = l[:n*n], m[:n*n], rdiag[:n]
+	for i := 0; i < n; i++ {
+		copy(l[i*n:i*n+i+1], m[i*n:i*n+i+1])
+	}
+	var t [16]float64 // products of a block's rows with the columns before it
+	for j0 := 0; j0 < n; j0 += 4 {
+		j1 := min(j0+4, n)
+		full := j0 > 0 && j1-j0 == 4
+		if full {
+			dots4(4, j0, l[j0*n:], n, l[j0*n:], n, t[:], 4, false)
+		}
+		for i := j0; i < j1; i++ {
+			r := l[i*n : i*n+i+1]
+			switch {
+			case full:
+				for j := j0; j <= i; j++ {
+					r[j] -= t[(i-j0)*4+j-j0]
+				}
+			case j0 > 0:
+				gemvN(i-j0+1, j0, l[j0*n:], n, r, r[j0:i+1], true)
+			}
+			finishRow(r, l, n, j0, i, rdiag)
+			d := r[i]
+			for _, v := range r[j0:i] {
+				d -= v * v
+			}
+			if !(d > 0) || math.IsInf(d, 1) {
+				return false
+			}
+			p := math.Sqrt(d)
+			r[i] = p
+			rdiag[i] = 1 / p
+		}
+		if j1 == n {
+			break
+		}
+		if j0 > 0 {
+			dots4(n-j1, j0, l[j0*n:], n, l[j1*n:], n, l[j1*n+j0:], n, true)
+		}
+		for i := j1; i < n; i++ {
+			finishRow(l[i*n:i*n+i+1], l, n, j0, j1, rdiag)
+		}
+	}
+	return true
+}
+
+// finishRow finishes the entries j0 ≤ j < j1 of the row r of a triangular
+// recurrence against the rows of the n×n lower triangular l, whose
+// products with the columns before j0 have been taken from r already:
+// r[j] = (r[j] − ⟨r[j0:j], L[j][j0:j]⟩)·rdiag[j].
+func finishRow(r, l []float64, n, j0, j1 int, rdiag []float64) {
+	for j := j0; j < j1; j++ {
+		s := r[j]
+		for t, v := range l[j*n+j0 : j*n+j] {
+			s -= v * r[j0+t]
+		}
+		r[j] = s * rdiag[j]
+	}
+}
+
+// invTransLowerVec is invTransLower by blocks of four columns:
+// H[i][j] = (δᵢⱼ − ⟨H[i][i:j], L[j][i:j]⟩)/L[j][j]. For each block
+// j0 ≤ j < j0+4, the rows of the block start inside it; the rows above it,
+// four at a time from i0 (H[i][i0:i] is zero), take their products with
+// the columns i0 ≤ q < j0 in one dots4 and then finish the small triangle
+// inside the block (independent recurrences, which overlap).
+func invTransLowerVec(h, l []float64, n int, rdiag []float64) {
+	h, l, rdiag = h[:n*n], l[:n*n], rdiag[:n]
+	for j0 := 0; j0 < n; j0 += 4 {
+		j1 := min(j0+4, n)
+		for i0 := 0; i0 < j0; i0 += 4 {
+			if j1-j0 == 4 {
+				dots4(4, j0-i0, l[j0*n+i0:], n, h[i0*n+i0:], n, h[i0*n+j0:], n, false)
+			} else {
+				for i := i0; i < i0+4; i++ {
+					gemvN(j1-j0, j0-i0, l[j0*n+i0:], n, h[i*n+i0:i*n+j0], h[i*n+j0:i*n+j1], false)
+				}
+			}
+			for i := i0; i < i0+4; i++ {
+				r := h[i*n : i*n+n]
+				for j := j0; j < j1; j++ {
+					r[j] = -r[j]
+				}
+				finishRow(r, l, n, j0, j1, rdiag)
+			}
+		}
+		for i := j0; i < j1; i++ {
+			r := h[i*n : i*n+n]
+			clear(r[:j1])
+			r[i] = 1
+			finishRow(r, l, n, i, j1, rdiag)
+		}
+	}
+}
+
+// gramUpperVec is gramUpper by blocks of four columns: for the block
+// j0 ≤ j < j0+4 of row i, P[i][j] = ⟨H[i][j0:], H[j][j0:]⟩ (H[j][j0:j] is
+// zero), one gemvN.
+func gramUpperVec(p, h []float64, n int) {
+	p, h = p[:n*n], h[:n*n]
+	for i := 0; i < n; i++ {
+		for j0 := i; j0 < n; j0 += 4 {
+			j1 := min(j0+4, n)
+			gemvN(j1-j0, n-j0, h[j0*n+j0:], n, h[i*n+j0:i*n+n], p[i*n+j0:i*n+j1], false)
+		}
+	}
+	mirrorUpperData(p, n)
+}
+
+// syrkRowsVec is syrkRows with gemvN for the rows of the upper triangle.
+func syrkRowsVec(c, a []float64, n, k int) {
+	c, a = c[:n*n], a[:n*k]
+	for i := 0; i < n; i++ {
+		gemvN(n-i, k, a[i*k:], k, a[i*k:i*k+k], c[i*n+i:i*n+n], false)
+	}
+	mirrorUpperData(c, n)
+}
+
+// mulRowsVec is mulRows with gemvT: row i of C is Σ_p A[i][p]·B[p].
+func mulRowsVec(c, a, b []float64, m, n, k int) {
+	c, a, b = c[:m*n], a[:m*k], b[:k*n]
+	for i := 0; i < m; i++ {
+		row := c[i*n : i*n+n]
+		clear(row)
+		gemvT(k, n, b, n, a[i*k:i*k+k], row, false)
+	}
+}
+
+// solveLowerVec is solveLower by blocks of four unknowns: the forward
+// substitution takes the products with the solved unknowns before a block
+// in one gemvN, the back substitution subtracts a solved block from the
+// unknowns before it in one gemvT.
+func solveLowerVec(l []float64, n int, rdiag, x []float64) {
+	l, rdiag, x = l[:n*n], rdiag[:n], x[:n]
+	for i0 := 0; i0 < n; i0 += 4 {
+		i1 := min(i0+4, n)
+		if i0 > 0 {
+			gemvN(i1-i0, i0, l[i0*n:], n, x, x[i0:i1], true)
+		}
+		for i := i0; i < i1; i++ {
+			s := x[i]
+			for t, v := range l[i*n+i0 : i*n+i] {
+				s -= v * x[i0+t]
+			}
+			x[i] = s * rdiag[i]
+		}
+	}
+	for i1 := n; i1 > 0; {
+		i0 := max(i1-4, 0)
+		for i := i1 - 1; i >= i0; i-- {
+			xi := x[i] * rdiag[i]
+			x[i] = xi
+			for t, v := range l[i*n+i0 : i*n+i] {
+				x[i0+t] -= v * xi
+			}
+		}
+		if i0 > 0 {
+			gemvT(i1-i0, i0, l[i0*n:], n, x[i0:i1], x[:i0], true)
+		}
+		i1 = i0
+	}
+}

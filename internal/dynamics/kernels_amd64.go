@@ -1,0 +1,87 @@
+//go:build amd64 && !purego
+
+package dynamics
+
+import "golang.org/x/sys/cpu"
+
+// haveVecKernels reports whether the AVX2/FMA kernels of kernels_amd64.s
+// can run here: the processor has both extensions and the operating system
+// saves the YMM registers (golang.org/x/sys/cpu checks both).
+var haveVecKernels = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+// gemvNAVX is gemvNGo in AVX2/FMA (kernels_amd64.s), on raw pointers: the
+// caller has checked the bounds.
+//
+//go:noescape
+func gemvNAVX(m, k int, a *float64, lda int, x, y *float64, sub int)
+
+// gemvTAVX is gemvTGo in AVX2/FMA (kernels_amd64.s), on raw pointers: the
+// caller has checked the bounds.
+//
+//go:noescape
+func gemvTAVX(m, n int, a *float64, lda int, x, y *float64, sub int)
+
+// gemvNAsm is gemvNAVX with its bounds checked.
+func gemvNAsm(m, k int, a []float64, lda int, x, y []float64, sub bool) {
+	if m <= 0 {
+		return
+	}
+	checkGemv(m, k, len(a), lda, len(x), len(y), m)
+	if k == 0 {
+		if !sub {
+			clear(y[:m])
+		}
+		return
+	}
+	s := 0
+	if sub {
+		s = 1
+	}
+	if m4 := m / 4; m4 > 0 {
+		dots4AVX(m4, k, &a[0], lda, 4*lda, &x[0], 0, &y[0], 4, s)
+	}
+	if m%4 > 0 {
+		i := m &^ 3
+		gemvNAVX(m%4, k, &a[i*lda], lda, &x[0], &y[i], s)
+	}
+}
+
+// gemvTAsm is gemvTAVX with its bounds checked.
+func gemvTAsm(m, n int, a []float64, lda int, x, y []float64, sub bool) {
+	if m <= 0 || n <= 0 {
+		return
+	}
+	checkGemv(m, n, len(a), lda, len(y), len(x), m)
+	s := 0
+	if sub {
+		s = 1
+	}
+	gemvTAVX(m, n, &a[0], lda, &x[0], &y[0], s)
+}
+
+// dots4AVX is dots4Go in AVX2/FMA (kernels_amd64.s), on raw pointers: the
+// caller has checked the bounds.
+//
+//go:noescape
+func dots4AVX(m, k int, b *float64, ldb, bstep int, x *float64, ldx int, y *float64, ldy int, sub int)
+
+// dots4Asm is dots4AVX with its bounds checked.
+func dots4Asm(m, k int, b []float64, ldb int, x []float64, ldx int, y []float64, ldy int, sub bool) {
+	if m <= 0 {
+		return
+	}
+	checkDots4(m, k, len(b), ldb, len(x), ldx, len(y), ldy)
+	if k == 0 {
+		if !sub {
+			for r := range m {
+				clear(y[r*ldy : r*ldy+4])
+			}
+		}
+		return
+	}
+	s := 0
+	if sub {
+		s = 1
+	}
+	dots4AVX(m, k, &b[0], ldb, 0, &x[0], ldx, &y[0], ldy, s)
+}

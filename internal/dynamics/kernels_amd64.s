@@ -1,0 +1,353 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// The AVX2/FMA kernels of kernels_amd64.go. Each keeps its accumulators in
+// YMM registers (four doubles each), sums them in a fixed order and ends
+// with VZEROUPPER, so a result depends only on its inputs.
+
+// func gemvNAVX(m, k int, a *float64, lda int, x, y *float64, sub int)
+//
+// For i < m: s = Σ_{p<k} a[i*lda+p]·x[p]; y[i] = s, or y[i] − s when
+// sub ≠ 0, one row at a time with two accumulators (the rows of a block of
+// four go through dots4AVX, which does each dot product by the same
+// operations): eight columns per iteration, then four, then the remaining
+// columns one at a time after the lanes are summed.
+TEXT ·gemvNAVX(SB), NOSPLIT, $0-56
+	MOVQ m+0(FP), CX
+	MOVQ k+8(FP), DX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), R8
+	SHLQ $3, R8
+	MOVQ x+32(FP), DI
+	MOVQ y+40(FP), BX
+	MOVQ sub+48(FP), R15
+	MOVQ DX, R13
+	ANDQ $-8, R13 // columns in blocks of eight
+	MOVQ DX, R14
+	ANDQ $-4, R14 // columns in blocks of four
+
+rows1:
+	TESTQ CX, CX
+	JZ    done
+	VXORPD Y0, Y0, Y0
+	VXORPD Y4, Y4, Y4
+	XORQ AX, AX
+
+rows1cols8:
+	CMPQ AX, R13
+	JGE  rows1cols4
+	VMOVUPD (DI)(AX*8), Y8
+	VMOVUPD 32(DI)(AX*8), Y9
+	VFMADD231PD (SI)(AX*8), Y8, Y0
+	VFMADD231PD 32(SI)(AX*8), Y9, Y4
+	ADDQ $8, AX
+	JMP  rows1cols8
+
+rows1cols4:
+	CMPQ AX, R14
+	JGE  rows1sum
+	VMOVUPD (DI)(AX*8), Y8
+	VFMADD231PD (SI)(AX*8), Y8, Y0
+	ADDQ $4, AX
+
+rows1sum:
+	VADDPD Y4, Y0, Y0
+	VEXTRACTF128 $1, Y0, X8
+	VADDPD X8, X0, X0
+	VPERMILPD $1, X0, X8
+	VADDSD X8, X0, X0
+
+rows1tail:
+	CMPQ AX, DX
+	JGE  rows1store
+	VMOVSD (DI)(AX*8), X8
+	VFMADD231SD (SI)(AX*8), X8, X0
+	INCQ AX
+	JMP  rows1tail
+
+rows1store:
+	TESTQ R15, R15
+	JZ    rows1set
+	VMOVSD (BX), X8
+	VSUBSD X0, X8, X0
+
+rows1set:
+	VMOVSD X0, (BX)
+	ADDQ $8, BX
+	ADDQ R8, SI
+	DECQ CX
+	JMP  rows1
+
+done:
+	VZEROUPPER
+	RET
+
+// func gemvTAVX(m, n int, a *float64, lda int, x, y *float64, sub int)
+//
+// For j < n: y[j] += Σ_{r<m} x[r]·a[r*lda+j] (−x[r] when sub ≠ 0), the
+// rows of a taken in order (y[j] += x0·a0[j]; += x1·a1[j]; …, each a fused
+// multiply–add, four rows per pass over y), eight columns per iteration,
+// then four, then one: every y[j] gets the same sequence of operations.
+TEXT ·gemvTAVX(SB), NOSPLIT, $0-56
+	MOVQ m+0(FP), CX
+	MOVQ n+8(FP), DX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), R8
+	SHLQ $3, R8
+	MOVQ x+32(FP), DI
+	MOVQ y+40(FP), BX
+	MOVQ sub+48(FP), R15
+	MOVQ DX, R13
+	ANDQ $-8, R13
+	MOVQ DX, R14
+	ANDQ $-4, R14
+	// Y11: the sign bit in every lane when sub ≠ 0, else zero; the
+	// coefficients are XORed with it (an exact negation).
+	VXORPD Y11, Y11, Y11
+	TESTQ R15, R15
+	JZ    trows4
+	VPCMPEQQ Y11, Y11, Y11
+	VPSLLQ $63, Y11, Y11
+
+trows4:
+	CMPQ CX, $4
+	JL   trows1
+	LEAQ (SI)(R8*1), R9
+	LEAQ (R9)(R8*1), R10
+	LEAQ (R10)(R8*1), R11
+	VBROADCASTSD (DI), Y12
+	VBROADCASTSD 8(DI), Y13
+	VBROADCASTSD 16(DI), Y14
+	VBROADCASTSD 24(DI), Y15
+	VXORPD Y11, Y12, Y12
+	VXORPD Y11, Y13, Y13
+	VXORPD Y11, Y14, Y14
+	VXORPD Y11, Y15, Y15
+	XORQ AX, AX
+
+trows4cols8:
+	CMPQ AX, R13
+	JGE  trows4cols4
+	VMOVUPD (BX)(AX*8), Y0
+	VMOVUPD 32(BX)(AX*8), Y1
+	VFMADD231PD (SI)(AX*8), Y12, Y0
+	VFMADD231PD 32(SI)(AX*8), Y12, Y1
+	VFMADD231PD (R9)(AX*8), Y13, Y0
+	VFMADD231PD 32(R9)(AX*8), Y13, Y1
+	VFMADD231PD (R10)(AX*8), Y14, Y0
+	VFMADD231PD 32(R10)(AX*8), Y14, Y1
+	VFMADD231PD (R11)(AX*8), Y15, Y0
+	VFMADD231PD 32(R11)(AX*8), Y15, Y1
+	VMOVUPD Y0, (BX)(AX*8)
+	VMOVUPD Y1, 32(BX)(AX*8)
+	ADDQ $8, AX
+	JMP  trows4cols8
+
+trows4cols4:
+	CMPQ AX, R14
+	JGE  trows4tail
+	VMOVUPD (BX)(AX*8), Y0
+	VFMADD231PD (SI)(AX*8), Y12, Y0
+	VFMADD231PD (R9)(AX*8), Y13, Y0
+	VFMADD231PD (R10)(AX*8), Y14, Y0
+	VFMADD231PD (R11)(AX*8), Y15, Y0
+	VMOVUPD Y0, (BX)(AX*8)
+	ADDQ $4, AX
+
+trows4tail:
+	CMPQ AX, DX
+	JGE  trows4next
+	VMOVSD (BX)(AX*8), X0
+	VFMADD231SD (SI)(AX*8), X12, X0
+	VFMADD231SD (R9)(AX*8), X13, X0
+	VFMADD231SD (R10)(AX*8), X14, X0
+	VFMADD231SD (R11)(AX*8), X15, X0
+	VMOVSD X0, (BX)(AX*8)
+	INCQ AX
+	JMP  trows4tail
+
+trows4next:
+	ADDQ $32, DI
+	LEAQ (R11)(R8*1), SI
+	SUBQ $4, CX
+	JMP  trows4
+
+trows1:
+	TESTQ CX, CX
+	JZ    tdone
+	VBROADCASTSD (DI), Y12
+	VXORPD Y11, Y12, Y12
+	XORQ AX, AX
+
+trows1cols8:
+	CMPQ AX, R13
+	JGE  trows1cols4
+	VMOVUPD (BX)(AX*8), Y0
+	VMOVUPD 32(BX)(AX*8), Y1
+	VFMADD231PD (SI)(AX*8), Y12, Y0
+	VFMADD231PD 32(SI)(AX*8), Y12, Y1
+	VMOVUPD Y0, (BX)(AX*8)
+	VMOVUPD Y1, 32(BX)(AX*8)
+	ADDQ $8, AX
+	JMP  trows1cols8
+
+trows1cols4:
+	CMPQ AX, R14
+	JGE  trows1tail
+	VMOVUPD (BX)(AX*8), Y0
+	VFMADD231PD (SI)(AX*8), Y12, Y0
+	VMOVUPD Y0, (BX)(AX*8)
+	ADDQ $4, AX
+
+trows1tail:
+	CMPQ AX, DX
+	JGE  trows1next
+	VMOVSD (BX)(AX*8), X0
+	VFMADD231SD (SI)(AX*8), X12, X0
+	VMOVSD X0, (BX)(AX*8)
+	INCQ AX
+	JMP  trows1tail
+
+trows1next:
+	ADDQ $8, DI
+	ADDQ R8, SI
+	DECQ CX
+	JMP  trows1
+
+tdone:
+	VZEROUPPER
+	RET
+
+// func dots4AVX(m, k int, b *float64, ldb, bstep int, x *float64, ldx int, y *float64, ldy int, sub int)
+//
+// For r < m and c < 4, with B = b + r·bstep, X = x + r·ldx, Y = y + r·ldy:
+// s = Σ_{p<k} B[c*ldb+p]·X[p]; Y[c] = s, or Y[c] − s when sub ≠ 0. Each
+// dot product has two accumulators of four lanes (eight independent FMA
+// chains in all), eight columns per iteration, then four, then the
+// remaining columns one at a time after the lanes are summed, as in
+// gemvNAVX. bstep = 0 is four rows against m vectors; ldx = 0 and
+// bstep = 4·ldb is the matrix–vector product of 4m rows.
+TEXT ·dots4AVX(SB), NOSPLIT, $0-80
+	MOVQ m+0(FP), CX
+	MOVQ k+8(FP), DX
+	MOVQ b+16(FP), SI
+	MOVQ ldb+24(FP), R8
+	SHLQ $3, R8
+	MOVQ bstep+32(FP), R15
+	SHLQ $3, R15
+	MOVQ x+40(FP), DI
+	MOVQ ldx+48(FP), R12
+	SHLQ $3, R12
+	MOVQ y+56(FP), BX
+	MOVQ ldy+64(FP), R9
+	SHLQ $3, R9
+	MOVQ DX, R13
+	ANDQ $-8, R13
+	MOVQ DX, R14
+	ANDQ $-4, R14
+	LEAQ (SI)(R8*1), R10
+	LEAQ (R10)(R8*1), R11
+	LEAQ (R11)(R8*1), R8 // R8: the fourth row of b from here on
+
+drow:
+	TESTQ CX, CX
+	JZ    ddone
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	VXORPD Y4, Y4, Y4
+	VXORPD Y5, Y5, Y5
+	VXORPD Y6, Y6, Y6
+	VXORPD Y7, Y7, Y7
+	XORQ AX, AX
+
+dcols8:
+	CMPQ AX, R13
+	JGE  dcols4
+	VMOVUPD (DI)(AX*8), Y8
+	VMOVUPD 32(DI)(AX*8), Y9
+	VFMADD231PD (SI)(AX*8), Y8, Y0
+	VFMADD231PD 32(SI)(AX*8), Y9, Y4
+	VFMADD231PD (R10)(AX*8), Y8, Y1
+	VFMADD231PD 32(R10)(AX*8), Y9, Y5
+	VFMADD231PD (R11)(AX*8), Y8, Y2
+	VFMADD231PD 32(R11)(AX*8), Y9, Y6
+	VFMADD231PD (R8)(AX*8), Y8, Y3
+	VFMADD231PD 32(R8)(AX*8), Y9, Y7
+	ADDQ $8, AX
+	JMP  dcols8
+
+dcols4:
+	CMPQ AX, R14
+	JGE  dsum
+	VMOVUPD (DI)(AX*8), Y8
+	VFMADD231PD (SI)(AX*8), Y8, Y0
+	VFMADD231PD (R10)(AX*8), Y8, Y1
+	VFMADD231PD (R11)(AX*8), Y8, Y2
+	VFMADD231PD (R8)(AX*8), Y8, Y3
+	ADDQ $4, AX
+
+dsum:
+	VADDPD Y4, Y0, Y0
+	VADDPD Y5, Y1, Y1
+	VADDPD Y6, Y2, Y2
+	VADDPD Y7, Y3, Y3
+	VEXTRACTF128 $1, Y0, X8
+	VADDPD X8, X0, X0
+	VPERMILPD $1, X0, X8
+	VADDSD X8, X0, X0
+	VEXTRACTF128 $1, Y1, X8
+	VADDPD X8, X1, X1
+	VPERMILPD $1, X1, X8
+	VADDSD X8, X1, X1
+	VEXTRACTF128 $1, Y2, X8
+	VADDPD X8, X2, X2
+	VPERMILPD $1, X2, X8
+	VADDSD X8, X2, X2
+	VEXTRACTF128 $1, Y3, X8
+	VADDPD X8, X3, X3
+	VPERMILPD $1, X3, X8
+	VADDSD X8, X3, X3
+
+dtail:
+	CMPQ AX, DX
+	JGE  dstore
+	VMOVSD (DI)(AX*8), X8
+	VFMADD231SD (SI)(AX*8), X8, X0
+	VFMADD231SD (R10)(AX*8), X8, X1
+	VFMADD231SD (R11)(AX*8), X8, X2
+	VFMADD231SD (R8)(AX*8), X8, X3
+	INCQ AX
+	JMP  dtail
+
+dstore:
+	CMPQ sub+72(FP), $0
+	JEQ  dset
+	VMOVSD (BX), X8
+	VSUBSD X0, X8, X0
+	VMOVSD 8(BX), X8
+	VSUBSD X1, X8, X1
+	VMOVSD 16(BX), X8
+	VSUBSD X2, X8, X2
+	VMOVSD 24(BX), X8
+	VSUBSD X3, X8, X3
+
+dset:
+	VMOVSD X0, (BX)
+	VMOVSD X1, 8(BX)
+	VMOVSD X2, 16(BX)
+	VMOVSD X3, 24(BX)
+	ADDQ R12, DI
+	ADDQ R9, BX
+	ADDQ R15, SI
+	ADDQ R15, R10
+	ADDQ R15, R11
+	ADDQ R15, R8
+	DECQ CX
+	JMP  drow
+
+ddone:
+	VZEROUPPER
+	RET
