@@ -8,9 +8,10 @@ package dynamics
 //
 // Versions: 1, the first release; 2, online convergence decided on a grid
 // of its own (CheckResolution) with a hold (Params.Hold), no longer at the
-// recorded steps; 3, the vectorised AVX2/FMA dense kernels on amd64
+// recorded steps, and the vectorised AVX2/FMA dense kernels on amd64
 // (kernels.go: from n = 8 for the symmetric products, larger n for the
-// triangular kernels), which round differently; points with n < 8 keep
-// their bits. With the purego build tag, or on a processor without AVX2/FMA,
-// version 3 computes what version 2 did.
-const NumericsVersion = 3
+// triangular kernels), which round differently from the pure-Go ones used
+// with the purego build tag or on a processor without AVX2/FMA (points
+// with n < 8 have the same bits either way). Both changes landed before
+// version 2 was released, so they share one number.
+const NumericsVersion = 2
