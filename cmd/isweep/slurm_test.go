@@ -17,8 +17,11 @@ import (
 	"github.com/isweep/isweep/workflows"
 )
 
-// slurmSpec has 40 chunks of 15 online points, about 90 core-seconds:
-// more than one worker computes before its one-minute time limit.
+// slurmSpec has 40 chunks of 15 online points, about 150 core-seconds
+// (0.25 s a point on this machine): more than a worker computes before its
+// one-minute time limit with room to spare, so that chunks are left for
+// the array after it (with 90 core-seconds the sweep could end while SLURM
+// started the array).
 const slurmSpec = `apiVersion: isweep/v1
 name: slurm
 output: %s
@@ -26,7 +29,7 @@ chunk: 15
 grid:
   algorithm: [direct, interneuron]
   seed: {range: [0, 300, 1]}
-fixed: {mode: online, n: 16, init_scale: 3, eta: 0.001, horizon: 200000, tol: 0.000000001, record: 10}
+fixed: {mode: online, n: 16, init_scale: 3, eta: 0.001, horizon: 320000, tol: 0.000000001, record: 10}
 `
 
 // slurmCluster is a single-node SLURM (munged, slurmctld, slurmd) on this
@@ -264,8 +267,8 @@ func TestSlurmWorkerArray(t *testing.T) {
 	s.waitState(t, limited, time.Minute, "RUNNING")
 	proctest.WaitFor(t, c, sweepID, "a chunk in flight", func(p workflows.Progress) bool { return p.ChunksInFlight > 0 })
 	s.waitState(t, limited, 3*time.Minute, "TIMEOUT")
-	if p, err := control.Progress(t.Context(), c, sweepID); err == nil && p.Phase == "done" {
-		t.Fatalf("the sweep ended before the first worker's time limit; make slurmSpec larger")
+	if p, err := control.Progress(t.Context(), c, sweepID); err == nil && p.ChunksTotal-p.ChunksDone < 6 {
+		t.Fatalf("the first worker left %d of %d chunks before its time limit: too few for the array; make slurmSpec larger", p.ChunksTotal-p.ChunksDone, p.ChunksTotal)
 	}
 
 	// An array of two: one cancelled mid-sweep, one to the end.

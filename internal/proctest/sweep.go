@@ -21,6 +21,8 @@ import (
 func WaitFor(t testing.TB, c client.Client, sweepID, what string, cond func(workflows.Progress) bool) workflows.Progress {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Minute)
+	var last workflows.Progress
+	var lastErr error
 	for time.Now().Before(deadline) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		p, err := control.Progress(ctx, c, sweepID)
@@ -28,9 +30,13 @@ func WaitFor(t testing.TB, c client.Client, sweepID, what string, cond func(work
 		if err == nil && cond(p) {
 			return p
 		}
+		if err == nil {
+			last = p
+		}
+		lastErr = err
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("sweep %s: timed out waiting for %s", sweepID, what)
+	t.Fatalf("sweep %s: timed out waiting for %s; last progress %+v, last error %v", sweepID, what, last, lastErr)
 	return workflows.Progress{}
 }
 
