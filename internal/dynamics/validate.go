@@ -276,7 +276,11 @@ func (p Params) Validate(lim Limits) error {
 		case p.K < 1:
 			add("k", p.K, "is out of range: k (interneurons) must be at least 1; leave it out for the network's default")
 		case p.K > lim.MaxN:
-			add("k", p.K, fmt.Sprintf("is above the limit %d; raise limits.max_n in the spec to allow it", lim.MaxN))
+			why := fmt.Sprintf("is above the limit %d; raise limits.max_n in the spec to allow it", lim.MaxN)
+			if known && p.K == net.DefaultK(p.N) && p.K != p.N {
+				why = fmt.Sprintf("(the %s network's default for n = %d) is above the limit %d; raise limits.max_n in the spec to allow it, or set a smaller k", net.Name(), p.N, lim.MaxN)
+			}
+			add("k", p.K, why)
 		case wishart && p.K < p.N:
 			add("k", p.K, fmt.Sprintf("is below n = %d: the wishart shape draws W₀ with k rows, and M₀ = W₀ᵀW₀ needs k ≥ n; set k ≥ %d", p.N, p.N))
 		default:

@@ -88,6 +88,7 @@ func TestValidateBadParams(t *testing.T) {
 		{"spectrum shape without init_spectrum", with(func(p *Params) { p.InitShape = ShapeSpectrum }), Limits{}, "init_spectrum", "is required by init_shape spectrum"},
 		{"init_spectrum without its shape", with(func(p *Params) { p.InitSpectrum = Spectrum{Min: 1, Max: 4} }), Limits{}, "init_spectrum", `init_spectrum: "{min: 1, max: 4, spacing: log}" is used only by init_shape spectrum`},
 		{"init_spectrum of another length", with(func(p *Params) { p.InitShape, p.InitSpectrum = ShapeSpectrum, Spectrum{Values: []float64{1, 2}} }), Limits{}, "init_spectrum", "has 2 values but n = 4"},
+		{"gain's default k above limit", with(func(p *Params) { p.Algorithm, p.N = Gain, 50 }), Limits{}, "k", "k: 1275 (the gain network's default for n = 50) is above the limit 1024; raise limits.max_n in the spec to allow it, or set a smaller k"},
 		{"wishart k below n", with(func(p *Params) { p.InitShape = ShapeWishart; p.K = 3 }), Limits{}, "k", "k: 3 is below n = 4: the wishart shape draws W₀ with k rows, and M₀ = W₀ᵀW₀ needs k ≥ n; set k ≥ 4"},
 		{"wishart k above limit", with(func(p *Params) { p.InitShape = ShapeWishart; p.K = 2000 }), Limits{}, "k", "k: 2000 is above the limit 1024"},
 		{"interneuron k negative", with(func(p *Params) { p.Algorithm = Interneuron; p.K = -1 }), Limits{}, "k", "k: -1 is out of range: k (interneurons) must be at least 1"},
