@@ -81,13 +81,7 @@ func TestValidateLimits(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			src := "apiVersion: isweep/v1\nname: big\noutput: o\nfixed: {algorithm: direct, horizon: 2000}\ngrid: {n: [2, 2048]}\n" + tc.limits
-			err := check(src)
-			switch {
-			case tc.want == "" && err != nil:
-				t.Errorf("got: %v want: no error", err)
-			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
-				t.Errorf("got: %v want a message with: %s", err, tc.want)
-			}
+			checkMessage(t, check(src), tc.want)
 		})
 	}
 }
@@ -114,12 +108,7 @@ func TestValidateWorkLimits(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			src := "apiVersion: isweep/v1\nname: work\noutput: o\nfixed: {algorithm: direct, mode: online, n: 2, horizon: 1000}\ngrid: {batch: [1, 1000000000000]}\n" + tc.limits
 			err := check(src)
-			switch {
-			case tc.want == "" && err != nil:
-				t.Errorf("got: %v want: no error", err)
-			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
-				t.Errorf("got: %v want a message with: %s", err, tc.want)
-			}
+			checkMessage(t, err, tc.want)
 			if err != nil {
 				return
 			}
@@ -430,5 +419,17 @@ func TestIndependentParams(t *testing.T) {
 				t.Fatalf("problems with %s in %+v change with the other parameters:\ngot: %s\nand: %s", paramDefs[f].name, mix(p1, q1), a, b)
 			}
 		}
+	}
+}
+
+// checkMessage checks err against want: no error for "", else an error
+// whose message holds want.
+func checkMessage(t *testing.T, err error, want string) {
+	t.Helper()
+	switch {
+	case want == "" && err != nil:
+		t.Errorf("got: %v want: no error", err)
+	case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+		t.Errorf("got: %v want a message with: %s", err, want)
 	}
 }

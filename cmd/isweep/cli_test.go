@@ -40,23 +40,12 @@ const readmeCommand = "go run ./cmd/isweep run examples/headline.yaml"
 var binary string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "isweep-cli-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
 	// ISWEEP_TEST_BINARY runs the tests against another build (for
 	// example an older commit's, to see a regression test fail there).
 	if binary = os.Getenv("ISWEEP_TEST_BINARY"); binary != "" {
 		os.Exit(m.Run())
 	}
-	if binary, err = proctest.Build(dir); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(proctest.RunWithBinary(m, "isweep-cli-", &binary))
 }
 
 func repoRoot(t *testing.T) string {

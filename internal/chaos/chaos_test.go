@@ -38,20 +38,7 @@ import (
 // isweepBin is the isweep command, built once for the package.
 var isweepBin string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "isweep-chaos-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	if isweepBin, err = proctest.Build(dir); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(proctest.RunWithBinary(m, "isweep-chaos-", &isweepBin)) }
 
 // defaultDuration is how long rounds keep starting by default: about
 // 2–4 minutes for the whole test on 2 cores, with the build.

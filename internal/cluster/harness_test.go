@@ -26,24 +26,13 @@ var isweepBin string
 var repoRoot string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "isweep-cluster-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
 	wd, err := os.Getwd()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	repoRoot = filepath.Join(wd, "..", "..")
-	if isweepBin, err = proctest.Build(dir); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(proctest.RunWithBinary(m, "isweep-cluster-", &isweepBin))
 }
 
 // proc is a child process of a test: a server, a worker or a command.

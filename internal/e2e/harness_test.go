@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -25,20 +24,7 @@ import (
 // isweepBin is the isweep command, built once for the whole package.
 var isweepBin string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "isweep-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	if isweepBin, err = proctest.Build(dir); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(proctest.RunWithBinary(m, "isweep-e2e-", &isweepBin)) }
 
 // startProc starts the isweep binary (see proctest.Start).
 func startProc(t testing.TB, name string, env []string, ready string, args ...string) *proctest.Proc {

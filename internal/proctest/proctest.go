@@ -35,6 +35,24 @@ func Build(dir string) (string, error) {
 	return bin, nil
 }
 
+// RunWithBinary is the body of a TestMain that needs the isweep command:
+// it builds it into a temporary folder named after prefix, sets *bin to
+// its path, runs the tests and removes the folder. It returns the exit
+// code for os.Exit; a failed build is reported and gives 1.
+func RunWithBinary(m *testing.M, prefix string, bin *string) int {
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	if *bin, err = Build(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return m.Run()
+}
+
 // Proc is a running child process of a test.
 type Proc struct {
 	t    testing.TB

@@ -162,19 +162,7 @@ func TestWriteFiguresDegenerate(t *testing.T) {
 			if noPanic(t, func() { paths, notes, err = WriteFigures(dir, analysisOf(tt.best...)) }) {
 				return
 			}
-			if err != nil {
-				t.Fatalf("got: error %v, want: none", err)
-			}
-			figures := pngs(t, paths)
-			if len(figures) != tt.figures {
-				t.Errorf("got: %d figures %q, want: %d", len(figures), paths, tt.figures)
-			}
-			if !slices.Equal(notes, tt.notes) {
-				t.Errorf("notes:\ngot:  %q\nwant: %q", notes, tt.notes)
-			}
-			for _, p := range figures {
-				checkFigure(t, p)
-			}
+			checkFigures(t, paths, notes, err, tt.figures, tt.notes)
 		})
 	}
 }
@@ -246,19 +234,27 @@ func TestWriteTrajectoryFigureDegenerate(t *testing.T) {
 			if noPanic(t, func() { paths, notes, err = WriteTrajectoryFigure(dir, points, traj) }) {
 				return
 			}
-			if err != nil {
-				t.Fatalf("got: error %v, want: none", err)
-			}
-			figures := pngs(t, paths)
-			if len(figures) != tt.figures {
-				t.Errorf("got: %d figures %q, want: %d", len(figures), paths, tt.figures)
-			}
-			if !slices.Equal(notes, tt.notes) {
-				t.Errorf("notes:\ngot:  %q\nwant: %q", notes, tt.notes)
-			}
-			for _, p := range figures {
-				checkFigure(t, p)
-			}
+			checkFigures(t, paths, notes, err, tt.figures, tt.notes)
 		})
+	}
+}
+
+// checkFigures checks what a figure writer returned: no error, the number
+// of PNG figures and the notes wanted, and every figure decodes with
+// content.
+func checkFigures(t *testing.T, paths, notes []string, err error, wantFigures int, wantNotes []string) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("got: error %v, want: none", err)
+	}
+	figures := pngs(t, paths)
+	if len(figures) != wantFigures {
+		t.Errorf("got: %d figures %q, want: %d", len(figures), paths, wantFigures)
+	}
+	if !slices.Equal(notes, wantNotes) {
+		t.Errorf("notes:\ngot:  %q\nwant: %q", notes, wantNotes)
+	}
+	for _, p := range figures {
+		checkFigure(t, p)
 	}
 }
