@@ -19,7 +19,8 @@ var updateReference = flag.Bool("update-reference", false, "rewrite testdata/ref
 // referencePoints are the points whose outputs pin the numerics: every
 // network in both modes, every initial shape and basis, the batch paths of
 // the online rules (1, Woodbury below n, explicit at n and above),
-// converged at t = 0, diverged and not converged.
+// converged at t = 0, diverged and not converged (all at n ≤ 6, below every
+// vector kernel), and kernelPoints.
 func referencePoints() []Params {
 	var ps []Params
 	for _, net := range Networks() {
@@ -62,7 +63,38 @@ func referencePoints() []Params {
 			}
 		}
 	}
-	return ps
+	return append(ps, kernelPoints()...)
+}
+
+// kernelPoints are reference points large enough for the vector kernels
+// (kernels.go), whose rounding differs from the pure-Go kernels': every
+// network in both modes at orders on both sides of the kernels' thresholds
+// and block edges, random bases, and one batch online point; the direct
+// network also at n = 163, past the Cholesky's in-cache panel threshold.
+func kernelPoints() []Params {
+	var ps []Params
+	for _, net := range Networks() {
+		alg := net.Name()
+		sizes := []int{8, 17, 64}
+		if alg == Gain {
+			sizes = []int{8, 17} // k = n(n+1)/2 gains: 2080 at n = 64
+		}
+		if alg == Direct {
+			sizes = append(sizes, 163)
+		}
+		for _, n := range sizes {
+			for _, mode := range []Mode{Flow, Online} {
+				p := Params{Algorithm: alg, Mode: mode, N: n, InputSpectrum: Spectrum{Min: 0.5, Max: 4, Spacing: LogSpacing}, InputBasis: BasisRandom,
+					InitScale: 3, InitShape: ShapeLogSpread, InitBasis: BasisRandom, Seed: 5, Record: 20, Eta: 0.005, Tol: 0.05}
+				if mode == Online {
+					p.Horizon = 200
+				}
+				ps = append(ps, p)
+			}
+		}
+	}
+	return append(ps, Params{Algorithm: Interneuron, Mode: Online, N: 17, Batch: 5, InputSpectrum: Spectrum{Min: 0.5, Max: 4}, InputBasis: BasisRandom,
+		InitScale: 2, Seed: 9, Record: 20, Eta: 0.005, Tol: 0.05, Horizon: 200})
 }
 
 // referenceOutput is what the reference file keeps of a Result: every
@@ -82,8 +114,12 @@ type referenceOutput struct {
 type referenceFile struct {
 	// Numerics is the NumericsVersion the outputs were made with.
 	Numerics int `json:"numerics"`
-	// Outputs maps a point's parameters (JSON) to its output.
+	// Outputs maps a point's parameters (JSON) to its output on the
+	// pure-Go kernels (the purego build, other processors).
 	Outputs map[string]referenceOutput `json:"outputs"`
+	// VecOutputs maps the points whose output on the vector kernels
+	// (amd64 with AVX2/FMA) differs from Outputs to that output.
+	VecOutputs map[string]referenceOutput `json:"vec_outputs"`
 }
 
 func referenceOf(r Result) referenceOutput {
@@ -100,28 +136,48 @@ func referenceOf(r Result) referenceOutput {
 // TestReferenceOutputsPinTheNumerics runs referencePoints and compares
 // their outputs with testdata/reference.json, bit for bit on amd64 (the
 // architecture the file is made on, where Go does not fuse multiply-adds),
-// to 1e-9 elsewhere. An integrator change that moves any output must bump
-// NumericsVersion, so that a sweep does not mix old and new results: the
-// test fails when outputs changed and the version did not. After a bump,
-// rewrite the file with
+// to 1e-9 elsewhere. Each point runs on the pure-Go kernels and, where the
+// processor has them, on the vector kernels, and each path is held to its
+// own outputs. An integrator or kernel change that moves any output must
+// bump NumericsVersion, so that a sweep does not mix old and new results:
+// the test fails when outputs changed and the version did not. After a
+// bump, rewrite the file (on an amd64 with AVX2/FMA, so that both paths
+// are written) with
 //
 //	go test ./internal/dynamics -run TestReferenceOutputsPinTheNumerics -update-reference
 func TestReferenceOutputsPinTheNumerics(t *testing.T) {
 	path := filepath.Join("testdata", "reference.json")
-	got := referenceFile{Numerics: NumericsVersion, Outputs: map[string]referenceOutput{}}
+	if *updateReference && !haveVecKernels {
+		t.Fatal("-update-reference writes the outputs of both kernel paths: run it on an amd64 processor with AVX2/FMA, without the purego tag")
+	}
+	pure := map[string]referenceOutput{}
+	vec := map[string]referenceOutput{}
 	for _, p := range referencePoints() {
 		key, err := json.Marshal(p)
 		if err != nil {
 			t.Fatal(err)
 		}
-		r, err := Run(context.Background(), p)
-		if err != nil {
-			t.Fatalf("%s: %v", key, err)
+		run := func(onVec bool) referenceOutput {
+			var r Result
+			withKernels(onVec, func() { r, err = Run(context.Background(), p) })
+			if err != nil {
+				t.Fatalf("%s: %v", key, err)
+			}
+			return referenceOf(r)
 		}
-		got.Outputs[string(key)] = referenceOf(r)
+		pure[string(key)] = run(false)
+		if haveVecKernels {
+			vec[string(key)] = run(true)
+		}
 	}
 	if *updateReference {
-		body, err := json.MarshalIndent(got, "", " ")
+		file := referenceFile{Numerics: NumericsVersion, Outputs: pure, VecOutputs: map[string]referenceOutput{}}
+		for key, v := range vec {
+			if !sameOutput(v, pure[key], true) {
+				file.VecOutputs[key] = v
+			}
+		}
+		body, err := json.MarshalIndent(file, "", " ")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -131,7 +187,7 @@ func TestReferenceOutputsPinTheNumerics(t *testing.T) {
 		if err := os.WriteFile(path, append(body, '\n'), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("wrote %s: %d outputs, numerics version %d", path, len(got.Outputs), NumericsVersion)
+		t.Logf("wrote %s: %d outputs (%d of them differ on the vector kernels), numerics version %d", path, len(file.Outputs), len(file.VecOutputs), NumericsVersion)
 		return
 	}
 	body, err := os.ReadFile(path)
@@ -147,25 +203,46 @@ func TestReferenceOutputsPinTheNumerics(t *testing.T) {
 	}
 	exact := runtime.GOARCH == "amd64"
 	changed := 0
-	for key, g := range got.Outputs {
-		w, ok := want.Outputs[key]
-		if !ok {
-			t.Errorf("point %s: not in %s; add it with -update-reference (a new point does not need a bump)", key, path)
-			continue
-		}
-		if !sameOutput(g, w, exact) {
-			changed++
-			if changed <= 5 {
-				t.Errorf("point %s:\n got: %+v\nwant: %+v", key, g, w)
+	compare := func(kernels string, got map[string]referenceOutput, wantOf func(key string) (referenceOutput, bool)) {
+		for key, g := range got {
+			w, ok := wantOf(key)
+			if !ok {
+				t.Errorf("point %s: not in %s; add it with -update-reference (a new point does not need a bump)", key, path)
+				continue
+			}
+			if !sameOutput(g, w, exact) {
+				changed++
+				if changed <= 5 {
+					t.Errorf("point %s on the %s kernels:\n got: %+v\nwant: %+v", key, kernels, g, w)
+				}
 			}
 		}
 	}
+	compare("pure-Go", pure, func(key string) (referenceOutput, bool) { w, ok := want.Outputs[key]; return w, ok })
+	compare("vector", vec, func(key string) (referenceOutput, bool) {
+		if w, ok := want.VecOutputs[key]; ok {
+			return w, true
+		}
+		w, ok := want.Outputs[key]
+		return w, ok
+	})
 	if changed > 0 {
-		t.Errorf("%d of %d reference outputs changed while NumericsVersion is still %d: bump NumericsVersion in numerics.go (sweeps must not mix old and new results), then rewrite %s with -update-reference", changed, len(got.Outputs), NumericsVersion, path)
+		t.Errorf("%d of %d reference outputs changed while NumericsVersion is still %d: bump NumericsVersion in numerics.go (sweeps must not mix old and new results), then rewrite %s with -update-reference", changed, len(pure)+len(vec), NumericsVersion, path)
 	}
 	for key := range want.Outputs {
-		if _, ok := got.Outputs[key]; !ok {
+		if _, ok := pure[key]; !ok {
 			t.Errorf("point %s of %s: no longer a reference point; rewrite the file with -update-reference", key, path)
+		}
+	}
+	if haveVecKernels {
+		differ := 0
+		for key, v := range vec {
+			if !sameOutput(v, pure[key], true) {
+				differ++
+			}
+		}
+		if differ == 0 {
+			t.Errorf("no reference point's output differs between the vector and the pure-Go kernels: the points do not reach the vector kernels (kernelPoints)")
 		}
 	}
 }
