@@ -87,15 +87,16 @@ const (
 
 // cholesky computes the lower triangular factor L of M = LLᵀ from the lower
 // triangle of the n×n m into the lower triangle of l (the strict upper
-// triangle of l is not used), and the reciprocals of its diagonal into
-// rdiag (length n). It returns false, leaving l partly written, when M is
-// not positive definite: a pivot is ≤ 0, NaN or infinite (as happens when m
-// holds non-finite values). With the vector kernels (useVec) and from
-// n = vecMinCholesky on it runs choleskyVec; otherwise, for gemvMin ≤ n ≤
-// choleskyGemvMax, gonum's unblocked Dpotf2, else choleskyRows.
+// triangle of l is not read; choleskyRank4 overwrites it), and the
+// reciprocals of its diagonal into rdiag (length n). It returns false,
+// leaving l partly written, when M is not positive definite: a pivot is
+// ≤ 0, NaN or infinite (as happens when m holds non-finite values). With
+// the vector kernels (useVec) and from n = vecMinCholesky on it runs
+// choleskyRank4; otherwise, for gemvMin ≤ n ≤ choleskyGemvMax, gonum's
+// unblocked Dpotf2, else choleskyRows.
 func cholesky(l, m []float64, n int, rdiag []float64) bool {
 	if useVec(n, vecMinCholesky) {
-		return choleskyVec(l, m, n, rdiag)
+		return choleskyRank4(l, m, n, rdiag)
 	}
 	if n < gemvMin || n > choleskyGemvMax {
 		return choleskyRows(l, m, n, rdiag)

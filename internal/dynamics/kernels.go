@@ -9,7 +9,9 @@ import "math"
 // (kernels_amd64.s, chosen at run time) and in Go elsewhere. The triangular
 // recurrences (Cholesky, L⁻ᵀ, the solves) are blocked by four: the products
 // with everything before a block of four unknowns are one gemvN, and only
-// the small triangle inside the block is left to scalar code.
+// the small triangle inside the block is left to scalar code; the Cholesky
+// factorisation is right-looking instead, its trailing update one
+// rank-four kernel (rank4Lower) per block.
 //
 // The pure-Go kernels of dense.go stay the fallback: the purego build tag,
 // another architecture or a processor without AVX2/FMA gets them, and the
@@ -24,10 +26,10 @@ var useVecKernels = haveVecKernels
 // The smallest orders n for which each dense kernel takes its vectorised
 // form, measured with BenchmarkVecKernels on an AMD EPYC (AVX2/FMA): below
 // them the call overhead of the assembly and the scalar triangles inside
-// the blocks outweigh the vector speed (for cholesky up to n = 64 gonum's
-// Dpotf2 stays faster).
+// the blocks outweigh the vector speed (choleskyRank4 is faster than
+// gonum's Dpotf2 from n = 16 on: 1.3 times at n = 64).
 const (
-	vecMinCholesky = 96
+	vecMinCholesky = 16
 	vecMinInverse  = 64 // invTransLower
 	vecMinGram     = 48 // gramUpper
 	vecMinProduct  = 8  // syrkRows, mulRows
@@ -159,60 +161,6 @@ func gemvTGo(m, n int, a []float64, lda int, x, y []float64, sub bool) {
 	}
 }
 
-// choleskyVec is cholesky in the bordered form by blocks of four
-// columns: L[i][j] = (M[i][j] − ⟨L[i][:j], L[j][:j]⟩)/L[j][j]. For each
-// block j0 ≤ j < j0+4, the rows of the block are finished one by one
-// (their products with the earlier columns one gemvN each), then the
-// products of all rows below with the earlier columns are one dots4, and
-// the rows below finish the small triangle inside the block (independent
-// recurrences, which overlap in the processor).
-func choleskyVec(l, m []float64, n int, rdiag []float64) bool {
-	l, m, rdiag = l[:n*n], m[:n*n], rdiag[:n]
-	for i := 0; i < n; i++ {
-		copy(l[i*n:i*n+i+1], m[i*n:i*n+i+1])
-	}
-	var t [16]float64 // products of a block's rows with the columns before it
-	for j0 := 0; j0 < n; j0 += 4 {
-		j1 := min(j0+4, n)
-		full := j0 > 0 && j1-j0 == 4
-		if full {
-			dots4(4, j0, l[j0*n:], n, l[j0*n:], n, t[:], 4, false)
-		}
-		for i := j0; i < j1; i++ {
-			r := l[i*n : i*n+i+1]
-			switch {
-			case full:
-				for j := j0; j <= i; j++ {
-					r[j] -= t[(i-j0)*4+j-j0]
-				}
-			case j0 > 0:
-				gemvN(i-j0+1, j0, l[j0*n:], n, r, r[j0:i+1], true)
-			}
-			finishRow(r, l, n, j0, i, rdiag)
-			d := r[i]
-			for _, v := range r[j0:i] {
-				d -= v * v
-			}
-			if !(d > 0) || math.IsInf(d, 1) {
-				return false
-			}
-			p := math.Sqrt(d)
-			r[i] = p
-			rdiag[i] = 1 / p
-		}
-		if j1 == n {
-			break
-		}
-		if j0 > 0 {
-			dots4(n-j1, j0, l[j0*n:], n, l[j1*n:], n, l[j1*n+j0:], n, true)
-		}
-		for i := j1; i < n; i++ {
-			finishRow(l[i*n:i*n+i+1], l, n, j0, j1, rdiag)
-		}
-	}
-	return true
-}
-
 // finishRow finishes the entries j0 ≤ j < j1 of the row r of a triangular
 // recurrence against the rows of the n×n lower triangular l, whose
 // products with the columns before j0 have been taken from r already:
@@ -328,4 +276,133 @@ func solveLowerVec(l []float64, n int, rdiag, x []float64) {
 		}
 		i1 = i0
 	}
+}
+
+// rank4Lower subtracts from the lower triangle of the m×m a (stride lda)
+// the rank-four product PᵀP of the four rows of p (stride ldp):
+// a[r][j] −= Σ_{c<4} P[c][r]·P[c][j] for j ≤ r < m: rank4LowerAsm when the
+// vector kernels are in use, else rank4LowerGo.
+func rank4Lower(m int, a []float64, lda int, p []float64, ldp int) {
+	if useVecKernels {
+		rank4LowerAsm(m, a, lda, p, ldp)
+		return
+	}
+	rank4LowerGo(m, a, lda, p, ldp)
+}
+
+// checkRank4Lower panics unless the operands of rank4Lower fit their
+// slices.
+func checkRank4Lower(m, la, lda, lp, ldp int) {
+	if lda < m || ldp < m || la < (m-1)*lda+m || lp < 3*ldp+m {
+		panic("dynamics: rank4Lower: slice too short")
+	}
+}
+
+// rank4LowerGo is the Go model of rank4LowerAVX: per row r, gemvTGo of the
+// four rows of p with the coefficients P[0…3][r] on the r+1 entries
+// a[r][:r+1], subtracted.
+func rank4LowerGo(m int, a []float64, lda int, p []float64, ldp int) {
+	if m <= 0 {
+		return
+	}
+	checkRank4Lower(m, len(a), lda, len(p), ldp)
+	for r := range m {
+		c := [4]float64{p[r], p[ldp+r], p[2*ldp+r], p[3*ldp+r]}
+		gemvTGo(4, r+1, p, ldp, c[:], a[r*lda:r*lda+r+1], true)
+	}
+}
+
+// rank2Pair applies the pending rank-two update (vo, wo) of a Householder
+// tridiagonalisation to two rows r0, r1 and takes their products with v:
+// for j < len(r0), r0[j] −= v0·wo[j] + w0·vo[j] and r1[j] −= v1·wo[j] +
+// w1·vo[j], then p[j] += r0[j]·u0 + r1[j]·u1; it returns s0 = ⟨r0, v⟩ and
+// s1 = ⟨r1, v⟩ of the updated rows. rank2PairAsm when the vector kernels
+// are in use, else rank2PairGo.
+func rank2Pair(r0, r1, vo, wo, v, p []float64, v0, w0, v1, w1, u0, u1 float64) (s0, s1 float64) {
+	if useVecKernels {
+		return rank2PairAsm(r0, r1, vo, wo, v, p, v0, w0, v1, w1, u0, u1)
+	}
+	return rank2PairGo(r0, r1, vo, wo, v, p, v0, w0, v1, w1, u0, u1)
+}
+
+// rank2PairGo is the Go model of rank2PairAVX, operation for operation:
+// each updated entry is two fused multiply–adds with the negated
+// coefficients (wo first), p[j] two more (row r0 first), and the sums run
+// in four lanes (lane j mod 4) over the first len(r0)&^3 entries, summed
+// as (l0+l2) + (l1+l3), then the remaining entries fused one at a time.
+func rank2PairGo(r0, r1, vo, wo, v, p []float64, v0, w0, v1, w1, u0, u1 float64) (s0, s1 float64) {
+	m := len(r0)
+	r1, vo, wo, v, p = r1[:m], vo[:m], wo[:m], v[:m], p[:m]
+	m4 := m &^ 3
+	var a0, a1 [4]float64
+	for j := range m {
+		x0 := math.FMA(-v0, wo[j], r0[j])
+		x0 = math.FMA(-w0, vo[j], x0)
+		x1 := math.FMA(-v1, wo[j], r1[j])
+		x1 = math.FMA(-w1, vo[j], x1)
+		r0[j], r1[j] = x0, x1
+		if j < m4 {
+			a0[j%4] = math.FMA(x0, v[j], a0[j%4])
+			a1[j%4] = math.FMA(x1, v[j], a1[j%4])
+		}
+		p[j] = math.FMA(x0, u0, p[j])
+		p[j] = math.FMA(x1, u1, p[j])
+	}
+	s0 = (a0[0] + a0[2]) + (a0[1] + a0[3])
+	s1 = (a1[0] + a1[2]) + (a1[1] + a1[3])
+	for j := m4; j < m; j++ {
+		s0 = math.FMA(r0[j], v[j], s0)
+		s1 = math.FMA(r1[j], v[j], s1)
+	}
+	return s0, s1
+}
+
+// choleskyRank4 is cholesky right-looking by blocks of four columns: the
+// 4×4 diagonal block is factored, then the rows below it (each a short
+// recurrence with that block), which are also written transposed into the
+// strict upper triangle of l (rows j0…j0+3, where the four columns lie
+// contiguous), and their product is taken from the trailing lower triangle
+// in one rank4Lower: one kernel call per block, four fused multiply–adds
+// per entry loaded and stored. The strict upper triangle of l is
+// overwritten.
+func choleskyRank4(l, m []float64, n int, rdiag []float64) bool {
+	l, m, rdiag = l[:n*n], m[:n*n], rdiag[:n]
+	for i := 0; i < n; i++ {
+		copy(l[i*n:i*n+i+1], m[i*n:i*n+i+1])
+	}
+	for j0 := 0; j0 < n; j0 += 4 {
+		j1 := min(j0+4, n)
+		for i := j0; i < j1; i++ {
+			r := l[i*n : i*n+i+1]
+			finishRow(r, l, n, j0, i, rdiag)
+			d := r[i]
+			for _, v := range r[j0:i] {
+				d -= v * v
+			}
+			if !(d > 0) || math.IsInf(d, 1) {
+				return false
+			}
+			p := math.Sqrt(d)
+			r[i] = p
+			rdiag[i] = 1 / p
+		}
+		if j1 == n {
+			break
+		}
+		// The rows below: finishRow(r, l, n, j0, j1, rdiag), written out.
+		d := rdiag[j0 : j0+4 : j0+4]
+		q1, q2, q3 := l[(j0+1)*n+j0:(j0+1)*n+j0+1], l[(j0+2)*n+j0:(j0+2)*n+j0+2], l[(j0+3)*n+j0:(j0+3)*n+j0+3]
+		t0, t1, t2, t3 := l[j0*n:j0*n+n], l[(j0+1)*n:(j0+1)*n+n], l[(j0+2)*n:(j0+2)*n+n], l[(j0+3)*n:(j0+3)*n+n]
+		for i := j1; i < n; i++ {
+			r := l[i*n+j0 : i*n+j0+4]
+			x0 := r[0] * d[0]
+			x1 := (r[1] - x0*q1[0]) * d[1]
+			x2 := (r[2] - x0*q2[0] - x1*q2[1]) * d[2]
+			x3 := (r[3] - x0*q3[0] - x1*q3[1] - x2*q3[2]) * d[3]
+			r[0], r[1], r[2], r[3] = x0, x1, x2, x3
+			t0[i], t1[i], t2[i], t3[i] = x0, x1, x2, x3
+		}
+		rank4Lower(n-j1, l[j1*n+j1:], n, l[j0*n+j1:], n)
+	}
+	return true
 }

@@ -85,3 +85,34 @@ func dots4Asm(m, k int, b []float64, ldb int, x []float64, ldx int, y []float64,
 	}
 	dots4AVX(m, k, &b[0], ldb, 0, &x[0], ldx, &y[0], ldy, s)
 }
+
+// rank4LowerAVX is rank4LowerGo in AVX2/FMA (kernels_amd64.s), on raw
+// pointers: the caller has checked the bounds.
+//
+//go:noescape
+func rank4LowerAVX(m int, a *float64, lda int, p *float64, ldp int)
+
+// rank4LowerAsm is rank4LowerAVX with its bounds checked.
+func rank4LowerAsm(m int, a []float64, lda int, p []float64, ldp int) {
+	if m <= 0 {
+		return
+	}
+	checkRank4Lower(m, len(a), lda, len(p), ldp)
+	rank4LowerAVX(m, &a[0], lda, &p[0], ldp)
+}
+
+// rank2PairAVX is rank2PairGo in AVX2/FMA (kernels_amd64.s), on raw
+// pointers: the caller has checked the bounds.
+//
+//go:noescape
+func rank2PairAVX(m int, r0, r1, vo, wo, v, p *float64, nv0, nw0, nv1, nw1, u0, u1 float64) (s0, s1 float64)
+
+// rank2PairAsm is rank2PairAVX with its bounds checked.
+func rank2PairAsm(r0, r1, vo, wo, v, p []float64, v0, w0, v1, w1, u0, u1 float64) (s0, s1 float64) {
+	m := len(r0)
+	if m == 0 {
+		return 0, 0
+	}
+	r1, vo, wo, v, p = r1[:m], vo[:m], wo[:m], v[:m], p[:m]
+	return rank2PairAVX(m, &r0[0], &r1[0], &vo[0], &wo[0], &v[0], &p[0], -v0, -w0, -v1, -w1, u0, u1)
+}

@@ -351,3 +351,186 @@ dset:
 ddone:
 	VZEROUPPER
 	RET
+
+// func rank4LowerAVX(m int, a *float64, lda int, p *float64, ldp int)
+//
+// The rank-four update of a lower triangle by four rows P0…P3 of p (stride
+// ldp): for r < m and j ≤ r, with c = (P0[r], P1[r], P2[r], P3[r]),
+// a[r*lda+j] −= c0·P0[j], then −= c1·P1[j], −= c2·P2[j], −= c3·P3[j], each
+// a fused multiply–add with the negated coefficient: per row the
+// operations of gemvTAVX with four rows and sub ≠ 0 (eight columns per
+// iteration, then four, then one).
+TEXT ·rank4LowerAVX(SB), NOSPLIT, $0-40
+	MOVQ m+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), R8
+	SHLQ $3, R8
+	MOVQ p+24(FP), DI
+	MOVQ ldp+32(FP), R12
+	SHLQ $3, R12
+	LEAQ (DI)(R12*1), R9
+	LEAQ (R9)(R12*1), R10
+	LEAQ (R10)(R12*1), R11
+	VPCMPEQQ Y11, Y11, Y11
+	VPSLLQ $63, Y11, Y11 // the sign bit in every lane
+	XORQ BX, BX          // the row r
+
+lrow:
+	CMPQ BX, CX
+	JGE  ldone
+	VBROADCASTSD (DI)(BX*8), Y12
+	VBROADCASTSD (R9)(BX*8), Y13
+	VBROADCASTSD (R10)(BX*8), Y14
+	VBROADCASTSD (R11)(BX*8), Y15
+	VXORPD Y11, Y12, Y12
+	VXORPD Y11, Y13, Y13
+	VXORPD Y11, Y14, Y14
+	VXORPD Y11, Y15, Y15
+	LEAQ 1(BX), DX // columns of row r
+	MOVQ DX, R13
+	ANDQ $-8, R13
+	MOVQ DX, R14
+	ANDQ $-4, R14
+	XORQ AX, AX
+
+lcols8:
+	CMPQ AX, R13
+	JGE  lcols4
+	VMOVUPD (SI)(AX*8), Y0
+	VMOVUPD 32(SI)(AX*8), Y1
+	VFMADD231PD (DI)(AX*8), Y12, Y0
+	VFMADD231PD 32(DI)(AX*8), Y12, Y1
+	VFMADD231PD (R9)(AX*8), Y13, Y0
+	VFMADD231PD 32(R9)(AX*8), Y13, Y1
+	VFMADD231PD (R10)(AX*8), Y14, Y0
+	VFMADD231PD 32(R10)(AX*8), Y14, Y1
+	VFMADD231PD (R11)(AX*8), Y15, Y0
+	VFMADD231PD 32(R11)(AX*8), Y15, Y1
+	VMOVUPD Y0, (SI)(AX*8)
+	VMOVUPD Y1, 32(SI)(AX*8)
+	ADDQ $8, AX
+	JMP  lcols8
+
+lcols4:
+	CMPQ AX, R14
+	JGE  ltail
+	VMOVUPD (SI)(AX*8), Y0
+	VFMADD231PD (DI)(AX*8), Y12, Y0
+	VFMADD231PD (R9)(AX*8), Y13, Y0
+	VFMADD231PD (R10)(AX*8), Y14, Y0
+	VFMADD231PD (R11)(AX*8), Y15, Y0
+	VMOVUPD Y0, (SI)(AX*8)
+	ADDQ $4, AX
+
+ltail:
+	CMPQ AX, DX
+	JGE  lnext
+	VMOVSD (SI)(AX*8), X0
+	VFMADD231SD (DI)(AX*8), X12, X0
+	VFMADD231SD (R9)(AX*8), X13, X0
+	VFMADD231SD (R10)(AX*8), X14, X0
+	VFMADD231SD (R11)(AX*8), X15, X0
+	VMOVSD X0, (SI)(AX*8)
+	INCQ AX
+	JMP  ltail
+
+lnext:
+	ADDQ R8, SI
+	INCQ BX
+	JMP  lrow
+
+ldone:
+	VZEROUPPER
+	RET
+
+// func rank2PairAVX(m int, r0, r1, vo, wo, v, p *float64, nv0, nw0, nv1, nw1, u0, u1 float64) (s0, s1 float64)
+//
+// One pass of the symmetric rank-two update of two rows with the product
+// by v, for j < m:
+// x0 = r0[j] + nv0·wo[j] + nw0·vo[j], x1 = r1[j] + nv1·wo[j] + nw1·vo[j]
+// (each two fused multiply–adds, in that order), stored back into r0[j]
+// and r1[j]; p[j] += x0·u0, then += x1·u1 (fused); s0 = Σ x0·v[j] and
+// s1 = Σ x1·v[j], in four lanes (lane j mod 4) over the first m&^3
+// columns, the lanes summed as (l0+l2) + (l1+l3), then the remaining
+// columns fused one at a time.
+TEXT ·rank2PairAVX(SB), NOSPLIT, $0-120
+	MOVQ m+0(FP), CX
+	MOVQ r0+8(FP), SI
+	MOVQ r1+16(FP), DI
+	MOVQ vo+24(FP), R8
+	MOVQ wo+32(FP), R9
+	MOVQ v+40(FP), R10
+	MOVQ p+48(FP), R11
+	VBROADCASTSD nv0+56(FP), Y10
+	VBROADCASTSD nw0+64(FP), Y11
+	VBROADCASTSD nv1+72(FP), Y12
+	VBROADCASTSD nw1+80(FP), Y13
+	VBROADCASTSD u0+88(FP), Y14
+	VBROADCASTSD u1+96(FP), Y15
+	VXORPD Y0, Y0, Y0 // s0 lanes
+	VXORPD Y1, Y1, Y1 // s1 lanes
+	MOVQ CX, R14
+	ANDQ $-4, R14
+	XORQ AX, AX
+
+pcols4:
+	CMPQ AX, R14
+	JGE  psum
+	VMOVUPD (R9)(AX*8), Y4 // wo
+	VMOVUPD (R8)(AX*8), Y5 // vo
+	VMOVUPD (SI)(AX*8), Y2
+	VMOVUPD (DI)(AX*8), Y3
+	VFMADD231PD Y4, Y10, Y2
+	VFMADD231PD Y5, Y11, Y2
+	VFMADD231PD Y4, Y12, Y3
+	VFMADD231PD Y5, Y13, Y3
+	VMOVUPD Y2, (SI)(AX*8)
+	VMOVUPD Y3, (DI)(AX*8)
+	VMOVUPD (R10)(AX*8), Y6 // v
+	VFMADD231PD Y2, Y6, Y0
+	VFMADD231PD Y3, Y6, Y1
+	VMOVUPD (R11)(AX*8), Y7 // p
+	VFMADD231PD Y2, Y14, Y7
+	VFMADD231PD Y3, Y15, Y7
+	VMOVUPD Y7, (R11)(AX*8)
+	ADDQ $4, AX
+	JMP  pcols4
+
+psum:
+	VEXTRACTF128 $1, Y0, X8
+	VADDPD X8, X0, X0
+	VPERMILPD $1, X0, X8
+	VADDSD X8, X0, X0
+	VEXTRACTF128 $1, Y1, X8
+	VADDPD X8, X1, X1
+	VPERMILPD $1, X1, X8
+	VADDSD X8, X1, X1
+
+ptail:
+	CMPQ AX, CX
+	JGE  pdone
+	VMOVSD (R9)(AX*8), X4
+	VMOVSD (R8)(AX*8), X5
+	VMOVSD (SI)(AX*8), X2
+	VMOVSD (DI)(AX*8), X3
+	VFMADD231SD X4, X10, X2
+	VFMADD231SD X5, X11, X2
+	VFMADD231SD X4, X12, X3
+	VFMADD231SD X5, X13, X3
+	VMOVSD X2, (SI)(AX*8)
+	VMOVSD X3, (DI)(AX*8)
+	VMOVSD (R10)(AX*8), X6
+	VFMADD231SD X2, X6, X0
+	VFMADD231SD X3, X6, X1
+	VMOVSD (R11)(AX*8), X7
+	VFMADD231SD X2, X14, X7
+	VFMADD231SD X3, X15, X7
+	VMOVSD X7, (R11)(AX*8)
+	INCQ AX
+	JMP  ptail
+
+pdone:
+	VMOVSD X0, s0+104(FP)
+	VMOVSD X1, s1+112(FP)
+	VZEROUPPER
+	RET

@@ -21,3 +21,13 @@ func gemvTAsm(m, n int, a []float64, lda int, x, y []float64, sub bool) {
 func dots4Asm(m, k int, b []float64, ldb int, x []float64, ldx int, y []float64, ldy int, sub bool) {
 	dots4Go(m, k, b, ldb, x, ldx, y, ldy, sub)
 }
+
+// rank4LowerAsm is rank4LowerGo: there is no assembly here.
+func rank4LowerAsm(m int, a []float64, lda int, p []float64, ldp int) {
+	rank4LowerGo(m, a, lda, p, ldp)
+}
+
+// rank2PairAsm is rank2PairGo: there is no assembly here.
+func rank2PairAsm(r0, r1, vo, wo, v, p []float64, v0, w0, v1, w1, u0, u1 float64) (s0, s1 float64) {
+	return rank2PairGo(r0, r1, vo, wo, v, p, v0, w0, v1, w1, u0, u1)
+}

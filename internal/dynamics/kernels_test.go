@@ -91,6 +91,69 @@ func TestVecPrimitivesMatchTheirModels(t *testing.T) {
 	}
 }
 
+// primitiveSizes are the lengths the newer primitives are held to their
+// models at: every length up to 40 and the edges of the blocks of four and
+// eight up to 300.
+func primitiveSizes() []int {
+	ns := []int{}
+	for m := 1; m <= 40; m++ {
+		ns = append(ns, m)
+	}
+	return append(ns, 63, 64, 65, 127, 128, 129, 255, 256, 257, 299, 300)
+}
+
+func TestRank4LowerMatchesItsModel(t *testing.T) {
+	if !haveVecKernels {
+		t.Skip("no vector kernels in this build or on this processor")
+	}
+	rng := rand.New(rand.NewPCG(29, 30))
+	for _, m := range primitiveSizes() {
+		for _, pad := range []int{0, 1, 3} { // odd strides
+			lda, ldp := m+pad, m+2*pad
+			a := randomSlice(rng, (m-1)*lda+m)
+			p := randomSlice(rng, 3*ldp+m)
+			got, want := append([]float64(nil), a...), append([]float64(nil), a...)
+			rank4LowerAsm(m, got, lda, p, ldp)
+			rank4LowerGo(m, want, lda, p, ldp)
+			if !sameBits(got, want) {
+				t.Errorf("m=%d lda=%d ldp=%d: got: %v want: %v", m, lda, ldp, got, want)
+			}
+		}
+	}
+}
+
+func TestRank2PairMatchesItsModel(t *testing.T) {
+	if !haveVecKernels {
+		t.Skip("no vector kernels in this build or on this processor")
+	}
+	rng := rand.New(rand.NewPCG(31, 32))
+	for _, m := range append([]int{0}, primitiveSizes()...) {
+		for _, off := range []int{0, 1, 3} { // unaligned starts
+			vecs := make([][]float64, 6) // r0, r1, vo, wo, v, p
+			for i := range vecs {
+				vecs[i] = randomSlice(rng, m+off)[off:]
+			}
+			c := randomSlice(rng, 6)
+			got, want := make([][]float64, 6), make([][]float64, 6)
+			for i := range vecs {
+				got[i] = append([]float64(nil), vecs[i]...)
+				want[i] = append([]float64(nil), vecs[i]...)
+			}
+			g0, g1 := rank2PairAsm(got[0], got[1], got[2], got[3], got[4], got[5], c[0], c[1], c[2], c[3], c[4], c[5])
+			w0, w1 := rank2PairGo(want[0], want[1], want[2], want[3], want[4], want[5], c[0], c[1], c[2], c[3], c[4], c[5])
+			name := fmt.Sprintf("m=%d off=%d", m, off)
+			if !sameBits([]float64{g0, g1}, []float64{w0, w1}) {
+				t.Errorf("%s sums: got: %v, %v want: %v, %v", name, g0, g1, w0, w1)
+			}
+			for i, which := range []string{"r0", "r1", "vo", "wo", "v", "p"} {
+				if !sameBits(got[i], want[i]) {
+					t.Errorf("%s %s: got: %v want: %v", name, which, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
 func TestVecKernelsMatchPureGo(t *testing.T) {
 	rng := rand.New(rand.NewPCG(23, 24))
 	const tol = 1e-11
@@ -106,7 +169,7 @@ func TestVecKernelsMatchPureGo(t *testing.T) {
 		}
 		// The vectorised kernels are called directly, at every order (the
 		// dispatch in dense.go uses them only from their vecMin on).
-		chol, inv, gram, syrk, mul, solve := choleskyVec, invTransLowerVec, gramUpperVec, syrkRowsVec, mulRowsVec, solveLowerVec
+		chol, inv, gram, syrk, mul, solve := choleskyRank4, invTransLowerVec, gramUpperVec, syrkRowsVec, mulRowsVec, solveLowerVec
 		run := func(vec bool) (o outputs) {
 			withKernels(vec, func() {
 				if !vec {
@@ -164,11 +227,11 @@ func TestVecCholeskyRefusesIndefinite(t *testing.T) {
 			m.Data[bad*n+bad] = -1
 			withKernels(true, func() {
 				l, rd := make([]float64, n*n), make([]float64, n)
-				if choleskyVec(l, m.Data, n, rd) {
+				if choleskyRank4(l, m.Data, n, rd) {
 					t.Errorf("n=%d pivot %d: got: a factor want: not positive definite", n, bad)
 				}
 				m.Data[bad*n+bad] = math.NaN()
-				if choleskyVec(l, m.Data, n, rd) {
+				if choleskyRank4(l, m.Data, n, rd) {
 					t.Errorf("n=%d pivot %d NaN: got: a factor want: not positive definite", n, bad)
 				}
 			})
@@ -181,7 +244,7 @@ func TestVecCholeskyRefusesIndefinite(t *testing.T) {
 // achieved GFLOPS (the kernel's flop count over the time per call).
 func BenchmarkVecKernels(b *testing.B) {
 	rng := rand.New(rand.NewPCG(27, 28))
-	for _, n := range []int{16, 32, 64, 128, 256} {
+	for _, n := range []int{16, 32, 48, 64, 96, 128, 256} {
 		m := randomSPD(rng, n, 100)
 		a := randomGeneral(rng, n, n)
 		l, rd := make([]float64, n*n), make([]float64, n)
@@ -191,20 +254,22 @@ func BenchmarkVecKernels(b *testing.B) {
 		x := randomSlice(rng, n)
 		nf := float64(n)
 		kernels := []struct {
-			name  string
-			flops float64
-			run   func()
+			name    string
+			flops   float64
+			run     func()
+			vecOnly bool // a vectorised form on its own, at every order
 		}{
-			{"cholesky", nf * nf * nf / 3, func() { cholesky(out, m.Data, n, rd) }},
-			{"invTransLower", nf * nf * nf / 3, func() { invTransLower(out, l, n, rd) }},
-			{"gramUpper", nf * nf * nf / 3, func() { gramUpper(out, h, n) }},
-			{"syrkRows", nf * nf * (nf + 1), func() { syrkRows(out, a.Data, n, n) }},
-			{"mulRows", 2 * nf * nf * nf, func() { mulRows(out, a.Data, m.Data, n, n, n) }},
-			{"solveLower", 2 * nf * nf, func() { solveLower(l, n, rd, x) }},
+			{"cholesky", nf * nf * nf / 3, func() { cholesky(out, m.Data, n, rd) }, false},
+			{"choleskyRank4", nf * nf * nf / 3, func() { choleskyRank4(out, m.Data, n, rd) }, true},
+			{"invTransLower", nf * nf * nf / 3, func() { invTransLower(out, l, n, rd) }, false},
+			{"gramUpper", nf * nf * nf / 3, func() { gramUpper(out, h, n) }, false},
+			{"syrkRows", nf * nf * (nf + 1), func() { syrkRows(out, a.Data, n, n) }, false},
+			{"mulRows", 2 * nf * nf * nf, func() { mulRows(out, a.Data, m.Data, n, n, n) }, false},
+			{"solveLower", 2 * nf * nf, func() { solveLower(l, n, rd, x) }, false},
 		}
 		for _, k := range kernels {
 			for _, path := range []string{"pure", "vec"} {
-				if path == "vec" && !haveVecKernels {
+				if (path == "vec" && !haveVecKernels) || (path == "pure" && k.vecOnly) {
 					continue
 				}
 				b.Run(fmt.Sprintf("%s/n=%d/%s", k.name, n, path), func(b *testing.B) {
