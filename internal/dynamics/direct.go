@@ -164,7 +164,7 @@ func (o *directOnline) stepOne() bool {
 	o.factored = false
 	s := o.s
 	s.draw(o.g)
-	blas64.Gemv(blas.NoTrans, 1, s.cHalf, vec(o.g), 0, vec(o.r))
+	mulVec(1, s.cHalf, o.g, o.r)
 	solveLower(o.chol.Data, s.n, o.rdiag, o.r)
 	n, eta := s.n, s.eta
 	r := o.r[:n]

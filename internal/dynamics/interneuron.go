@@ -212,7 +212,7 @@ func (o *interneuronOnline) matrix(m blas64.General) {
 
 // solve applies the carried M⁻¹.
 func (o *interneuronOnline) solve(v []float64) bool {
-	blas64.Gemv(blas.NoTrans, o.mScale, o.minv, vec(v), 0, vec(o.sol))
+	mulVec(o.mScale, o.minv, v, o.sol)
 	copy(v, o.sol)
 	return true
 }
@@ -232,13 +232,13 @@ func (o *interneuronOnline) flops() float64 {
 func (o *interneuronOnline) stepOne() bool {
 	eta := o.s.eta
 	o.s.draw(o.g)
-	blas64.Gemv(blas.NoTrans, 1, o.s.cHalf, vec(o.g), 0, vec(o.x))
-	blas64.Gemv(blas.NoTrans, o.mScale, o.minv, vec(o.x), 0, vec(o.r))
-	blas64.Gemv(blas.NoTrans, o.wScale, o.w, vec(o.r), 0, vec(o.z))
+	mulVec(1, o.s.cHalf, o.g, o.x)
+	mulVec(o.mScale, o.minv, o.x, o.r)
+	mulVec(o.wScale, o.w, o.r, o.z)
 	o.wScale *= 1 - eta
 	blas64.Ger(eta/o.wScale, vec(o.z), vec(o.r), o.w)
 
-	blas64.Gemv(blas.NoTrans, o.mScale, o.minv, vec(o.r), 0, vec(o.v))
+	mulVec(o.mScale, o.minv, o.r, o.v)
 	rr := blas64.Dot(vec(o.r), vec(o.r))
 	alpha := blas64.Dot(vec(o.r), vec(o.v))
 	c := eta / ((1 - eta) + eta*rr)

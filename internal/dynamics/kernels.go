@@ -1,6 +1,11 @@
 package dynamics
 
-import "math"
+import (
+	"math"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
+)
 
 // This file holds the vectorised forms of the dense kernels of dense.go.
 // They are built on two matrix–vector kernels, gemvN (dot products of rows
@@ -34,11 +39,31 @@ const (
 	vecMinGram     = 48 // gramUpper
 	vecMinProduct  = 8  // syrkRows, mulRows
 	vecMinSolve    = 32 // solveLower
+	vecMinEigen    = 16 // the rank-two update of symEig.tridiagonalize
+	vecMinGemv     = 8  // mulVec
 )
 
 // useVec reports whether a dense kernel whose vectorised form pays from
 // order min on takes it at order n.
 func useVec(n, min int) bool { return useVecKernels && n >= min }
+
+// mulVec sets y = alpha·A·x for the general A (y and x as long as A's
+// rows and columns): gemvN, then a scaling unless alpha = 1, when the
+// vector kernels pay (useVec on the number of columns, vecMinGemv), else
+// gonum's blas64.Gemv (the pure-Go numerics).
+func mulVec(alpha float64, a blas64.General, x, y []float64) {
+	if !useVec(a.Cols, vecMinGemv) {
+		blas64.Gemv(blas.NoTrans, alpha, a, vec(x), 0, vec(y))
+		return
+	}
+	y = y[:a.Rows]
+	gemvN(a.Rows, a.Cols, a.Data, a.Stride, x, y, false)
+	if alpha != 1 {
+		for i := range y {
+			y[i] *= alpha
+		}
+	}
+}
 
 // checkGemv panics unless a matrix of rows rows and cols columns with row
 // stride lda fits in la values, the vector read has lx ≥ cols values and

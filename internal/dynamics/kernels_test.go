@@ -219,6 +219,48 @@ func TestVecKernelsMatchPureGo(t *testing.T) {
 	}
 }
 
+func TestVecEigenMatchesPureGo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(33, 34))
+	const tol = 1e-11
+	for _, n := range vecSizes() {
+		a := randomSPD(rng, n, 1e3) // eigenvalues in [1e-3, 1], so both ends matter
+		type outputs struct {
+			diag, off []float64
+			ext       []float64
+		}
+		run := func(vec bool) (o outputs) {
+			withKernels(vec, func() {
+				e := newSymEig(n)
+				lo, hi, ok := e.extremes(a.Data, 0.5)
+				if !ok {
+					t.Fatalf("n=%d vec=%v: got: no eigenvalues want: the extremes", n, vec)
+				}
+				o.ext = []float64{lo, hi}
+				o.diag = append([]float64(nil), e.diag...)
+				for _, v := range e.off {
+					o.off = append(o.off, math.Abs(v)) // its sign follows a rounding near zero
+				}
+			})
+			return o
+		}
+		// The vector path runs from vecMinEigen on; below it both are the
+		// pure-Go path, and rank2Pair is held to its model at every length.
+		got, want := run(true), run(false)
+		for _, c := range []struct {
+			name      string
+			got, want []float64
+		}{
+			{"tridiagonal diagonal", got.diag, want.diag},
+			{"tridiagonal off-diagonal", got.off, want.off},
+			{"extremes", got.ext, want.ext},
+		} {
+			if d := maxRelDiff(c.got, c.want); !(d <= tol) {
+				t.Errorf("n=%d %s: got: relative difference %.3g from the pure-Go path want: ≤ %g", n, c.name, d, tol)
+			}
+		}
+	}
+}
+
 func TestVecCholeskyRefusesIndefinite(t *testing.T) {
 	rng := rand.New(rand.NewPCG(25, 26))
 	for _, n := range []int{8, 9, 31, 64, 65} {
@@ -252,6 +294,7 @@ func BenchmarkVecKernels(b *testing.B) {
 		h, out := make([]float64, n*n), make([]float64, n*n)
 		invTransLower(h, l, n, rd)
 		x := randomSlice(rng, n)
+		eig := newSymEig(n)
 		nf := float64(n)
 		kernels := []struct {
 			name    string
@@ -266,6 +309,8 @@ func BenchmarkVecKernels(b *testing.B) {
 			{"syrkRows", nf * nf * (nf + 1), func() { syrkRows(out, a.Data, n, n) }, false},
 			{"mulRows", 2 * nf * nf * nf, func() { mulRows(out, a.Data, m.Data, n, n, n) }, false},
 			{"solveLower", 2 * nf * nf, func() { solveLower(l, n, rd, x) }, false},
+			{"symEig", 4 * nf * nf * nf / 3, func() { eig.extremes(m.Data, 0) }, false},
+			{"mulVec", 2 * nf * nf, func() { mulVec(1, a, x, out) }, false},
 		}
 		for _, k := range kernels {
 			for _, path := range []string{"pure", "vec"} {

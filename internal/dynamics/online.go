@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"slices"
 
-	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
 )
 
@@ -203,8 +202,8 @@ func (s *onlineState) estimate() (e float64, ok bool) {
 	if !s.rule.solve(w) {
 		return 0, false
 	}
-	blas64.Gemv(blas.NoTrans, 1, s.cHalf, vec(w), 0, vec(s.pu))
-	blas64.Gemv(blas.NoTrans, 1, s.cHalf, vec(s.pu), 0, vec(w))
+	mulVec(1, s.cHalf, w, s.pu)
+	mulVec(1, s.cHalf, s.pu, w)
 	if !s.rule.solve(w) {
 		return 0, false
 	}
