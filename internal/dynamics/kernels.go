@@ -31,12 +31,13 @@ var useVecKernels = haveVecKernels
 // The smallest orders n for which each dense kernel takes its vectorised
 // form, measured with BenchmarkVecKernels on an AMD EPYC (AVX2/FMA): below
 // them the call overhead of the assembly and the scalar triangles inside
-// the blocks outweigh the vector speed (choleskyRank4 is faster than
-// gonum's Dpotf2 from n = 16 on: 1.3 times at n = 64).
+// the blocks outweigh the vector speed (16 is the smallest order measured:
+// there choleskyRank4, invTransLowerVec and gramUpperVec are already
+// faster than the pure-Go kernels and gonum's Dpotf2).
 const (
 	vecMinCholesky = 16
-	vecMinInverse  = 64 // invTransLower
-	vecMinGram     = 48 // gramUpper
+	vecMinInverse  = 16 // invTransLower
+	vecMinGram     = 16 // gramUpper
 	vecMinProduct  = 8  // syrkRows, mulRows
 	vecMinSolve    = 32 // solveLower
 	vecMinEigen    = 16 // the rank-two update of symEig.tridiagonalize
@@ -213,12 +214,22 @@ func invTransLowerVec(h, l []float64, n int, rdiag []float64) {
 		for i0 := 0; i0 < j0; i0 += 4 {
 			if j1-j0 == 4 {
 				dots4(4, j0-i0, l[j0*n+i0:], n, h[i0*n+i0:], n, h[i0*n+j0:], n, false)
-			} else {
+				// The triangle: finishRow(r, l, n, j0, j1, rdiag) on
+				// the negated products, written out.
+				d := rdiag[j0 : j0+4 : j0+4]
+				q1, q2, q3 := l[(j0+1)*n+j0:(j0+1)*n+j0+1], l[(j0+2)*n+j0:(j0+2)*n+j0+2], l[(j0+3)*n+j0:(j0+3)*n+j0+3]
 				for i := i0; i < i0+4; i++ {
-					gemvN(j1-j0, j0-i0, l[j0*n+i0:], n, h[i*n+i0:i*n+j0], h[i*n+j0:i*n+j1], false)
+					r := h[i*n+j0 : i*n+j0+4]
+					x0 := -r[0] * d[0]
+					x1 := (-r[1] - x0*q1[0]) * d[1]
+					x2 := (-r[2] - x0*q2[0] - x1*q2[1]) * d[2]
+					x3 := (-r[3] - x0*q3[0] - x1*q3[1] - x2*q3[2]) * d[3]
+					r[0], r[1], r[2], r[3] = x0, x1, x2, x3
 				}
+				continue
 			}
 			for i := i0; i < i0+4; i++ {
+				gemvN(j1-j0, j0-i0, l[j0*n+i0:], n, h[i*n+i0:i*n+j0], h[i*n+j0:i*n+j1], false)
 				r := h[i*n : i*n+n]
 				for j := j0; j < j1; j++ {
 					r[j] = -r[j]
@@ -236,13 +247,18 @@ func invTransLowerVec(h, l []float64, n int, rdiag []float64) {
 }
 
 // gramUpperVec is gramUpper by blocks of four columns: for the block
-// j0 ≤ j < j0+4 of row i, P[i][j] = ⟨H[i][j0:], H[j][j0:]⟩ (H[j][j0:j] is
-// zero), one gemvN.
+// j0 ≤ j < j0+4, P[i][j] = ⟨H[i][j0:], H[j][j0:]⟩ for every row i < j0+4
+// (H[j][j0:j] is zero, and so is H[i][j0:i] for the rows inside the
+// block), one dots4 per block (gemvN per row for a last, narrower block).
 func gramUpperVec(p, h []float64, n int) {
 	p, h = p[:n*n], h[:n*n]
-	for i := 0; i < n; i++ {
-		for j0 := i; j0 < n; j0 += 4 {
-			j1 := min(j0+4, n)
+	for j0 := 0; j0 < n; j0 += 4 {
+		j1 := min(j0+4, n)
+		if j1-j0 == 4 {
+			dots4(j1, n-j0, h[j0*n+j0:], n, h[j0:], n, p[j0:], n, false)
+			continue
+		}
+		for i := 0; i < j1; i++ {
 			gemvN(j1-j0, n-j0, h[j0*n+j0:], n, h[i*n+j0:i*n+n], p[i*n+j0:i*n+j1], false)
 		}
 	}
