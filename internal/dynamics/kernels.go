@@ -353,6 +353,47 @@ func rank4LowerGo(m int, a []float64, lda int, p []float64, ldp int) {
 	}
 }
 
+// panel4 finishes the entries of a block of four columns of a Cholesky
+// factor in m rows below the block: for r < m, the four entries at
+// a[r*lda:] become x0 = a0·d0, x1 = (a1 − q10·x0)·d1,
+// x2 = (a2 − q20·x0 − q21·x1)·d2, x3 = (a3 − q30·x0 − q31·x1 − q32·x2)·d3
+// with c = (d0, d1, d2, d3, q10, q20, q21, q30, q31, q32) (the reciprocal
+// diagonal and the strict lower triangle of the block's 4×4 diagonal
+// factor), and are also written transposed, x_k into t[k*ldt+r]:
+// panel4Asm when the vector kernels are in use, else panel4Go.
+func panel4(m int, a []float64, lda int, t []float64, ldt int, c *[10]float64) {
+	if useVecKernels {
+		panel4Asm(m, a, lda, t, ldt, c)
+		return
+	}
+	panel4Go(m, a, lda, t, ldt, c)
+}
+
+// checkPanel4 panics unless the operands of panel4 fit their slices.
+func checkPanel4(m, la, lda, lt, ldt int) {
+	if lda < 4 || ldt < m || la < (m-1)*lda+4 || lt < 3*ldt+m {
+		panic("dynamics: panel4: slice too short")
+	}
+}
+
+// panel4Go is the Go model of panel4AVX, operation for operation: each
+// subtraction is a fused multiply–add with the negated product.
+func panel4Go(m int, a []float64, lda int, t []float64, ldt int, c *[10]float64) {
+	if m <= 0 {
+		return
+	}
+	checkPanel4(m, len(a), lda, len(t), ldt)
+	for r := range m {
+		row := a[r*lda : r*lda+4]
+		x0 := row[0] * c[0]
+		x1 := math.FMA(-x0, c[4], row[1]) * c[1]
+		x2 := math.FMA(-x1, c[6], math.FMA(-x0, c[5], row[2])) * c[2]
+		x3 := math.FMA(-x2, c[9], math.FMA(-x1, c[8], math.FMA(-x0, c[7], row[3]))) * c[3]
+		row[0], row[1], row[2], row[3] = x0, x1, x2, x3
+		t[r], t[ldt+r], t[2*ldt+r], t[3*ldt+r] = x0, x1, x2, x3
+	}
+}
+
 // rank2Pair applies the pending rank-two update (vo, wo) of a Householder
 // tridiagonalisation to two rows r0, r1 and takes their products with v:
 // for j < len(r0), r0[j] −= v0·wo[j] + w0·vo[j] and r1[j] −= v1·wo[j] +
@@ -399,10 +440,10 @@ func rank2PairGo(r0, r1, vo, wo, v, p []float64, v0, w0, v1, w1, u0, u1 float64)
 }
 
 // choleskyRank4 is cholesky right-looking by blocks of four columns: the
-// 4×4 diagonal block is factored, then the rows below it (each a short
-// recurrence with that block), which are also written transposed into the
-// strict upper triangle of l (rows j0…j0+3, where the four columns lie
-// contiguous), and their product is taken from the trailing lower triangle
+// 4×4 diagonal block is factored, then the rows below it (panel4: each a
+// short recurrence with that block), which are also written transposed
+// into the strict upper triangle of l (rows j0…j0+3, where the four
+// columns lie contiguous), and their product is taken from the trailing lower triangle
 // in one rank4Lower: one kernel call per block, four fused multiply–adds
 // per entry loaded and stored. The strict upper triangle of l is
 // overwritten.
@@ -430,19 +471,9 @@ func choleskyRank4(l, m []float64, n int, rdiag []float64) bool {
 		if j1 == n {
 			break
 		}
-		// The rows below: finishRow(r, l, n, j0, j1, rdiag), written out.
-		d := rdiag[j0 : j0+4 : j0+4]
-		q1, q2, q3 := l[(j0+1)*n+j0:(j0+1)*n+j0+1], l[(j0+2)*n+j0:(j0+2)*n+j0+2], l[(j0+3)*n+j0:(j0+3)*n+j0+3]
-		t0, t1, t2, t3 := l[j0*n:j0*n+n], l[(j0+1)*n:(j0+1)*n+n], l[(j0+2)*n:(j0+2)*n+n], l[(j0+3)*n:(j0+3)*n+n]
-		for i := j1; i < n; i++ {
-			r := l[i*n+j0 : i*n+j0+4]
-			x0 := r[0] * d[0]
-			x1 := (r[1] - x0*q1[0]) * d[1]
-			x2 := (r[2] - x0*q2[0] - x1*q2[1]) * d[2]
-			x3 := (r[3] - x0*q3[0] - x1*q3[1] - x2*q3[2]) * d[3]
-			r[0], r[1], r[2], r[3] = x0, x1, x2, x3
-			t0[i], t1[i], t2[i], t3[i] = x0, x1, x2, x3
-		}
+		c := [10]float64{rdiag[j0], rdiag[j0+1], rdiag[j0+2], rdiag[j0+3],
+			l[(j0+1)*n+j0], l[(j0+2)*n+j0], l[(j0+2)*n+j0+1], l[(j0+3)*n+j0], l[(j0+3)*n+j0+1], l[(j0+3)*n+j0+2]}
+		panel4(n-j1, l[j1*n+j0:], n, l[j0*n+j1:], n, &c)
 		rank4Lower(n-j1, l[j1*n+j1:], n, l[j0*n+j1:], n)
 	}
 	return true

@@ -116,3 +116,25 @@ func rank2PairAsm(r0, r1, vo, wo, v, p []float64, v0, w0, v1, w1, u0, u1 float64
 	r1, vo, wo, v, p = r1[:m], vo[:m], wo[:m], v[:m], p[:m]
 	return rank2PairAVX(m, &r0[0], &r1[0], &vo[0], &wo[0], &v[0], &p[0], -v0, -w0, -v1, -w1, u0, u1)
 }
+
+// panel4AVX is panel4Go in AVX2/FMA (kernels_amd64.s) for a multiple of
+// four rows, on raw pointers: the caller has checked the bounds.
+//
+//go:noescape
+func panel4AVX(m int, a *float64, lda int, t *float64, ldt int, c *[10]float64)
+
+// panel4Asm is panel4AVX with its bounds checked, the rows after the last
+// multiple of four by panel4Go (the same operations).
+func panel4Asm(m int, a []float64, lda int, t []float64, ldt int, c *[10]float64) {
+	if m <= 0 {
+		return
+	}
+	checkPanel4(m, len(a), lda, len(t), ldt)
+	m4 := m &^ 3
+	if m4 > 0 {
+		panel4AVX(m4, &a[0], lda, &t[0], ldt, c)
+	}
+	if m4 < m {
+		panel4Go(m-m4, a[m4*lda:], lda, t[m4:], ldt, c)
+	}
+}

@@ -534,3 +534,88 @@ pdone:
 	VMOVSD X1, s1+112(FP)
 	VZEROUPPER
 	RET
+
+// func panel4AVX(m int, a *float64, lda int, t *float64, ldt int, c *[10]float64)
+//
+// The panel of a block of four columns of the Cholesky factor, four rows
+// at a time (m a multiple of four): for r < m, with (a0, a1, a2, a3) the
+// four entries at a + r·lda and c = (d0, d1, d2, d3, q10, q20, q21, q30,
+// q31, q32), x0 = a0·d0, x1 = (a1 − q10·x0)·d1,
+// x2 = (a2 − q20·x0 − q21·x1)·d2, x3 = (a3 − q30·x0 − q31·x1 − q32·x2)·d3
+// (each subtraction a fused negated multiply–add, in that order), stored
+// back over a0…a3 and, transposed, into t[c·ldt + r]. The four rows are
+// transposed in registers so that each lane carries one row.
+TEXT ·panel4AVX(SB), NOSPLIT, $0-48
+	MOVQ m+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), R8
+	SHLQ $3, R8
+	MOVQ t+24(FP), DI
+	MOVQ ldt+32(FP), R12
+	SHLQ $3, R12
+	MOVQ c+40(FP), AX
+	LEAQ (R8)(R8*1), R9   // 2·lda
+	LEAQ (R9)(R8*1), R10  // 3·lda
+	LEAQ (R12)(R12*1), R13 // 2·ldt
+	LEAQ (R13)(R12*1), R14 // 3·ldt
+	LEAQ (R10)(R8*1), R11 // 4·lda
+	VBROADCASTSD 0(AX), Y6
+	VBROADCASTSD 8(AX), Y7
+	VBROADCASTSD 16(AX), Y8
+	VBROADCASTSD 24(AX), Y9
+	VBROADCASTSD 32(AX), Y10
+	VBROADCASTSD 40(AX), Y11
+	VBROADCASTSD 48(AX), Y12
+	VBROADCASTSD 56(AX), Y13
+	VBROADCASTSD 64(AX), Y14
+	VBROADCASTSD 72(AX), Y15
+
+qrows:
+	CMPQ CX, $4
+	JL   qdone
+	VMOVUPD (SI), Y0
+	VMOVUPD (SI)(R8*1), Y1
+	VMOVUPD (SI)(R9*1), Y2
+	VMOVUPD (SI)(R10*1), Y3
+	VUNPCKLPD Y1, Y0, Y4
+	VUNPCKHPD Y1, Y0, Y5
+	VUNPCKLPD Y3, Y2, Y0
+	VUNPCKHPD Y3, Y2, Y1
+	VPERM2F128 $0x20, Y0, Y4, Y2 // column 0 of the four rows
+	VPERM2F128 $0x31, Y0, Y4, Y3 // column 2
+	VPERM2F128 $0x20, Y1, Y5, Y0 // column 1
+	VPERM2F128 $0x31, Y1, Y5, Y1 // column 3
+	VMULPD Y6, Y2, Y2            // x0
+	VFNMADD231PD Y2, Y10, Y0
+	VMULPD Y7, Y0, Y0            // x1
+	VFNMADD231PD Y2, Y11, Y3
+	VFNMADD231PD Y0, Y12, Y3
+	VMULPD Y8, Y3, Y3            // x2
+	VFNMADD231PD Y2, Y13, Y1
+	VFNMADD231PD Y0, Y14, Y1
+	VFNMADD231PD Y3, Y15, Y1
+	VMULPD Y9, Y1, Y1            // x3
+	VMOVUPD Y2, (DI)
+	VMOVUPD Y0, (DI)(R12*1)
+	VMOVUPD Y3, (DI)(R13*1)
+	VMOVUPD Y1, (DI)(R14*1)
+	VUNPCKLPD Y0, Y2, Y4
+	VUNPCKHPD Y0, Y2, Y5
+	VUNPCKLPD Y1, Y3, Y0
+	VUNPCKHPD Y1, Y3, Y2
+	VPERM2F128 $0x20, Y0, Y4, Y1 // row 0
+	VPERM2F128 $0x31, Y0, Y4, Y3 // row 2
+	VPERM2F128 $0x20, Y2, Y5, Y0 // row 1
+	VPERM2F128 $0x31, Y2, Y5, Y4 // row 3
+	VMOVUPD Y1, (SI)
+	VMOVUPD Y0, (SI)(R8*1)
+	VMOVUPD Y3, (SI)(R9*1)
+	VMOVUPD Y4, (SI)(R10*1)
+	ADDQ R11, SI
+	ADDQ $32, DI
+	SUBQ $4, CX
+	JMP  qrows
+
+qdone:
+	VZEROUPPER
+	RET

@@ -31,3 +31,8 @@ func rank4LowerAsm(m int, a []float64, lda int, p []float64, ldp int) {
 func rank2PairAsm(r0, r1, vo, wo, v, p []float64, v0, w0, v1, w1, u0, u1 float64) (s0, s1 float64) {
 	return rank2PairGo(r0, r1, vo, wo, v, p, v0, w0, v1, w1, u0, u1)
 }
+
+// panel4Asm is panel4Go: there is no assembly here.
+func panel4Asm(m int, a []float64, lda int, t []float64, ldt int, c *[10]float64) {
+	panel4Go(m, a, lda, t, ldt, c)
+}

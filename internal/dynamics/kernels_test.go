@@ -122,6 +122,29 @@ func TestRank4LowerMatchesItsModel(t *testing.T) {
 	}
 }
 
+func TestPanel4MatchesItsModel(t *testing.T) {
+	if !haveVecKernels {
+		t.Skip("no vector kernels in this build or on this processor")
+	}
+	rng := rand.New(rand.NewPCG(35, 36))
+	for _, m := range primitiveSizes() {
+		for _, pad := range []int{0, 1, 3} { // odd strides
+			lda, ldt := 4+pad, m+pad
+			a := randomSlice(rng, (m-1)*lda+4)
+			tt := randomSlice(rng, 3*ldt+m)
+			var c [10]float64
+			copy(c[:], randomSlice(rng, 10))
+			gotA, wantA := append([]float64(nil), a...), append([]float64(nil), a...)
+			gotT, wantT := append([]float64(nil), tt...), append([]float64(nil), tt...)
+			panel4Asm(m, gotA, lda, gotT, ldt, &c)
+			panel4Go(m, wantA, lda, wantT, ldt, &c)
+			if !sameBits(gotA, wantA) || !sameBits(gotT, wantT) {
+				t.Errorf("m=%d lda=%d ldt=%d: got: %v, %v want: %v, %v", m, lda, ldt, gotA, gotT, wantA, wantT)
+			}
+		}
+	}
+}
+
 func TestRank2PairMatchesItsModel(t *testing.T) {
 	if !haveVecKernels {
 		t.Skip("no vector kernels in this build or on this processor")
