@@ -357,9 +357,10 @@ ddone:
 // The rank-four update of a lower triangle by four rows P0…P3 of p (stride
 // ldp): for r < m and j ≤ r, with c = (P0[r], P1[r], P2[r], P3[r]),
 // a[r*lda+j] −= c0·P0[j], then −= c1·P1[j], −= c2·P2[j], −= c3·P3[j], each
-// a fused multiply–add with the negated coefficient: per row the
-// operations of gemvTAVX with four rows and sub ≠ 0 (eight columns per
-// iteration, then four, then one).
+// a fused multiply–add with the negated coefficient: per entry the
+// operations of gemvTAVX with four rows and sub ≠ 0. Rows go in pairs,
+// which share the loads of p (four columns per iteration, then one, then
+// the last column of the second row), a last odd row on its own.
 TEXT ·rank4LowerAVX(SB), NOSPLIT, $0-40
 	MOVQ m+0(FP), CX
 	MOVQ a+8(FP), SI
@@ -371,9 +372,90 @@ TEXT ·rank4LowerAVX(SB), NOSPLIT, $0-40
 	LEAQ (DI)(R12*1), R9
 	LEAQ (R9)(R12*1), R10
 	LEAQ (R10)(R12*1), R11
-	VPCMPEQQ Y11, Y11, Y11
-	VPSLLQ $63, Y11, Y11 // the sign bit in every lane
-	XORQ BX, BX          // the row r
+	VPCMPEQQ Y6, Y6, Y6
+	VPSLLQ $63, Y6, Y6 // the sign bit in every lane
+	XORQ BX, BX        // the row r
+
+lpair:
+	LEAQ 1(BX), DX // columns of row r
+	CMPQ DX, CX
+	JGE  lrow
+	VBROADCASTSD (DI)(BX*8), Y8
+	VBROADCASTSD (R9)(BX*8), Y9
+	VBROADCASTSD (R10)(BX*8), Y10
+	VBROADCASTSD (R11)(BX*8), Y11
+	VBROADCASTSD (DI)(DX*8), Y12
+	VBROADCASTSD (R9)(DX*8), Y13
+	VBROADCASTSD (R10)(DX*8), Y14
+	VBROADCASTSD (R11)(DX*8), Y15
+	VXORPD Y6, Y8, Y8
+	VXORPD Y6, Y9, Y9
+	VXORPD Y6, Y10, Y10
+	VXORPD Y6, Y11, Y11
+	VXORPD Y6, Y12, Y12
+	VXORPD Y6, Y13, Y13
+	VXORPD Y6, Y14, Y14
+	VXORPD Y6, Y15, Y15
+	LEAQ (SI)(R8*1), R15 // row r+1
+	MOVQ DX, R14
+	ANDQ $-4, R14
+	XORQ AX, AX
+
+lpcols4:
+	CMPQ AX, R14
+	JGE  lptail
+	VMOVUPD (DI)(AX*8), Y2
+	VMOVUPD (R9)(AX*8), Y3
+	VMOVUPD (R10)(AX*8), Y4
+	VMOVUPD (R11)(AX*8), Y5
+	VMOVUPD (SI)(AX*8), Y0
+	VMOVUPD (R15)(AX*8), Y1
+	VFMADD231PD Y2, Y8, Y0
+	VFMADD231PD Y2, Y12, Y1
+	VFMADD231PD Y3, Y9, Y0
+	VFMADD231PD Y3, Y13, Y1
+	VFMADD231PD Y4, Y10, Y0
+	VFMADD231PD Y4, Y14, Y1
+	VFMADD231PD Y5, Y11, Y0
+	VFMADD231PD Y5, Y15, Y1
+	VMOVUPD Y0, (SI)(AX*8)
+	VMOVUPD Y1, (R15)(AX*8)
+	ADDQ $4, AX
+	JMP  lpcols4
+
+lptail:
+	CMPQ AX, DX
+	JGE  lplast
+	VMOVSD (DI)(AX*8), X2
+	VMOVSD (R9)(AX*8), X3
+	VMOVSD (R10)(AX*8), X4
+	VMOVSD (R11)(AX*8), X5
+	VMOVSD (SI)(AX*8), X0
+	VMOVSD (R15)(AX*8), X1
+	VFMADD231SD X2, X8, X0
+	VFMADD231SD X2, X12, X1
+	VFMADD231SD X3, X9, X0
+	VFMADD231SD X3, X13, X1
+	VFMADD231SD X4, X10, X0
+	VFMADD231SD X4, X14, X1
+	VFMADD231SD X5, X11, X0
+	VFMADD231SD X5, X15, X1
+	VMOVSD X0, (SI)(AX*8)
+	VMOVSD X1, (R15)(AX*8)
+	INCQ AX
+	JMP  lptail
+
+lplast:
+	// The entry (r+1, r+1), which row r does not have.
+	VMOVSD (R15)(AX*8), X1
+	VFMADD231SD (DI)(AX*8), X12, X1
+	VFMADD231SD (R9)(AX*8), X13, X1
+	VFMADD231SD (R10)(AX*8), X14, X1
+	VFMADD231SD (R11)(AX*8), X15, X1
+	VMOVSD X1, (R15)(AX*8)
+	LEAQ (R15)(R8*1), SI
+	ADDQ $2, BX
+	JMP  lpair
 
 lrow:
 	CMPQ BX, CX
@@ -382,34 +464,13 @@ lrow:
 	VBROADCASTSD (R9)(BX*8), Y13
 	VBROADCASTSD (R10)(BX*8), Y14
 	VBROADCASTSD (R11)(BX*8), Y15
-	VXORPD Y11, Y12, Y12
-	VXORPD Y11, Y13, Y13
-	VXORPD Y11, Y14, Y14
-	VXORPD Y11, Y15, Y15
-	LEAQ 1(BX), DX // columns of row r
-	MOVQ DX, R13
-	ANDQ $-8, R13
+	VXORPD Y6, Y12, Y12
+	VXORPD Y6, Y13, Y13
+	VXORPD Y6, Y14, Y14
+	VXORPD Y6, Y15, Y15
 	MOVQ DX, R14
 	ANDQ $-4, R14
 	XORQ AX, AX
-
-lcols8:
-	CMPQ AX, R13
-	JGE  lcols4
-	VMOVUPD (SI)(AX*8), Y0
-	VMOVUPD 32(SI)(AX*8), Y1
-	VFMADD231PD (DI)(AX*8), Y12, Y0
-	VFMADD231PD 32(DI)(AX*8), Y12, Y1
-	VFMADD231PD (R9)(AX*8), Y13, Y0
-	VFMADD231PD 32(R9)(AX*8), Y13, Y1
-	VFMADD231PD (R10)(AX*8), Y14, Y0
-	VFMADD231PD 32(R10)(AX*8), Y14, Y1
-	VFMADD231PD (R11)(AX*8), Y15, Y0
-	VFMADD231PD 32(R11)(AX*8), Y15, Y1
-	VMOVUPD Y0, (SI)(AX*8)
-	VMOVUPD Y1, 32(SI)(AX*8)
-	ADDQ $8, AX
-	JMP  lcols8
 
 lcols4:
 	CMPQ AX, R14
@@ -421,10 +482,11 @@ lcols4:
 	VFMADD231PD (R11)(AX*8), Y15, Y0
 	VMOVUPD Y0, (SI)(AX*8)
 	ADDQ $4, AX
+	JMP  lcols4
 
 ltail:
 	CMPQ AX, DX
-	JGE  lnext
+	JGE  ldone
 	VMOVSD (SI)(AX*8), X0
 	VFMADD231SD (DI)(AX*8), X12, X0
 	VFMADD231SD (R9)(AX*8), X13, X0
@@ -433,11 +495,6 @@ ltail:
 	VMOVSD X0, (SI)(AX*8)
 	INCQ AX
 	JMP  ltail
-
-lnext:
-	ADDQ R8, SI
-	INCQ BX
-	JMP  lrow
 
 ldone:
 	VZEROUPPER
