@@ -319,37 +319,51 @@ func solveLowerVec(l []float64, n int, rdiag, x []float64) {
 	}
 }
 
-// rank4Lower subtracts from the lower triangle of the m×m a (stride lda)
-// the rank-four product PᵀP of the four rows of p (stride ldp):
-// a[r][j] −= Σ_{c<4} P[c][r]·P[c][j] for j ≤ r < m: rank4LowerAsm when the
-// vector kernels are in use, else rank4LowerGo.
-func rank4Lower(m int, a []float64, lda int, p []float64, ldp int) {
+// rank4Lower subtracts from the rows r0 ≤ r < m of the lower triangle of
+// the m×m a (stride lda) the rank-four product PᵀP of the four rows of p
+// (stride ldp): a[r][j] −= Σ_{k<4} P[k][r]·P[k][j] for j ≤ r. When c is not
+// nil, each row r then takes the panel4 step with c on its first four
+// entries, written transposed into the four rows of p after them:
+// p[(4+k)*ldp+r] (the next block of a right-looking Cholesky
+// factorisation, while the row is at hand). rank4LowerAsm when the vector
+// kernels are in use, else rank4LowerGo.
+func rank4Lower(m, r0 int, a []float64, lda int, p []float64, ldp int, c *[10]float64) {
 	if useVecKernels {
-		rank4LowerAsm(m, a, lda, p, ldp)
+		rank4LowerAsm(m, r0, a, lda, p, ldp, c)
 		return
 	}
-	rank4LowerGo(m, a, lda, p, ldp)
+	rank4LowerGo(m, r0, a, lda, p, ldp, c)
 }
 
 // checkRank4Lower panics unless the operands of rank4Lower fit their
-// slices.
-func checkRank4Lower(m, la, lda, lp, ldp int) {
-	if lda < m || ldp < m || la < (m-1)*lda+m || lp < 3*ldp+m {
+// slices (with the rows after p's four when panel is set).
+func checkRank4Lower(m, r0, la, lda, lp, ldp int, panel bool) {
+	rows := 3
+	if panel {
+		rows = 7
+		if m < 4 {
+			panic("dynamics: rank4Lower: a panel needs four columns")
+		}
+	}
+	if r0 < 0 || lda < m || ldp < m || la < (m-1)*lda+m || lp < rows*ldp+m {
 		panic("dynamics: rank4Lower: slice too short")
 	}
 }
 
 // rank4LowerGo is the Go model of rank4LowerAVX: per row r, gemvTGo of the
 // four rows of p with the coefficients P[0…3][r] on the r+1 entries
-// a[r][:r+1], subtracted.
-func rank4LowerGo(m int, a []float64, lda int, p []float64, ldp int) {
-	if m <= 0 {
+// a[r][:r+1], subtracted, then panel4Go on the row when c is not nil.
+func rank4LowerGo(m, r0 int, a []float64, lda int, p []float64, ldp int, c *[10]float64) {
+	if r0 >= m {
 		return
 	}
-	checkRank4Lower(m, len(a), lda, len(p), ldp)
-	for r := range m {
-		c := [4]float64{p[r], p[ldp+r], p[2*ldp+r], p[3*ldp+r]}
-		gemvTGo(4, r+1, p, ldp, c[:], a[r*lda:r*lda+r+1], true)
+	checkRank4Lower(m, r0, len(a), lda, len(p), ldp, c != nil)
+	for r := r0; r < m; r++ {
+		k := [4]float64{p[r], p[ldp+r], p[2*ldp+r], p[3*ldp+r]}
+		gemvTGo(4, r+1, p, ldp, k[:], a[r*lda:r*lda+r+1], true)
+		if c != nil {
+			panel4Go(1, a[r*lda:], lda, p[4*ldp+r:], ldp, c)
+		}
 	}
 }
 
@@ -443,38 +457,84 @@ func rank2PairGo(r0, r1, vo, wo, v, p []float64, v0, w0, v1, w1, u0, u1 float64)
 // 4×4 diagonal block is factored, then the rows below it (panel4: each a
 // short recurrence with that block), which are also written transposed
 // into the strict upper triangle of l (rows j0…j0+3, where the four
-// columns lie contiguous), and their product is taken from the trailing lower triangle
-// in one rank4Lower: one kernel call per block, four fused multiply–adds
-// per entry loaded and stored. The strict upper triangle of l is
-// overwritten.
+// columns lie contiguous), and their product is taken from the trailing
+// lower triangle by rank4Lower. From n = choleskyFuseMin on, the rows of
+// the next diagonal block come first, which is then factored, then the
+// rows below it, each of which takes its panel step for the next block in
+// the same pass while the row is in the cache (panel4 walks down a column,
+// which in a matrix with a stride of a power of two, as for n = 256,
+// misses the first-level cache at every row). The strict upper triangle of
+// l is overwritten.
 func choleskyRank4(l, m []float64, n int, rdiag []float64) bool {
 	l, m, rdiag = l[:n*n], m[:n*n], rdiag[:n]
 	for i := 0; i < n; i++ {
 		copy(l[i*n:i*n+i+1], m[i*n:i*n+i+1])
 	}
-	for j0 := 0; j0 < n; j0 += 4 {
-		j1 := min(j0+4, n)
-		for i := j0; i < j1; i++ {
-			r := l[i*n : i*n+i+1]
-			finishRow(r, l, n, j0, i, rdiag)
-			d := r[i]
-			for _, v := range r[j0:i] {
-				d -= v * v
-			}
-			if !(d > 0) || math.IsInf(d, 1) {
+	if !factorDiagonal(l, n, 0, rdiag) {
+		return false
+	}
+	if n > 4 {
+		c := panelCoefficients(l, n, 0, rdiag)
+		panel4(n-4, l[4*n:], n, l[4:], n, &c)
+	}
+	for j0 := 0; j0+4 < n; j0 += 4 {
+		// The panel of the block j0 is in place (rows below it, and
+		// transposed in rows j0…j0+3 from column j1 on).
+		j1 := j0 + 4
+		a, p := l[j1*n+j1:], l[j0*n+j1:]
+		if n-j1 <= 4 {
+			rank4Lower(n-j1, 0, a, n, p, n, nil)
+			return factorDiagonal(l, n, j1, rdiag)
+		}
+		if n < choleskyFuseMin {
+			rank4Lower(n-j1, 0, a, n, p, n, nil)
+			if !factorDiagonal(l, n, j1, rdiag) {
 				return false
 			}
-			p := math.Sqrt(d)
-			r[i] = p
-			rdiag[i] = 1 / p
+			c := panelCoefficients(l, n, j1, rdiag)
+			panel4(n-j1-4, l[(j1+4)*n+j1:], n, l[j1*n+j1+4:], n, &c)
+			continue
 		}
-		if j1 == n {
-			break
+		rank4Lower(4, 0, a, n, p, n, nil) // rows j1…j1+3
+		if !factorDiagonal(l, n, j1, rdiag) {
+			return false
 		}
-		c := [10]float64{rdiag[j0], rdiag[j0+1], rdiag[j0+2], rdiag[j0+3],
-			l[(j0+1)*n+j0], l[(j0+2)*n+j0], l[(j0+2)*n+j0+1], l[(j0+3)*n+j0], l[(j0+3)*n+j0+1], l[(j0+3)*n+j0+2]}
-		panel4(n-j1, l[j1*n+j0:], n, l[j0*n+j1:], n, &c)
-		rank4Lower(n-j1, l[j1*n+j1:], n, l[j0*n+j1:], n)
+		c := panelCoefficients(l, n, j1, rdiag)
+		rank4Lower(n-j1, 4, a, n, p, n, &c)
 	}
 	return true
+}
+
+// choleskyFuseMin is the smallest order for which choleskyRank4 takes the
+// panel steps inside rank4Lower; below it a separate panel4 (four rows at
+// a time in vector registers) is faster. Both do the same operations.
+var choleskyFuseMin = 160
+
+// factorDiagonal factors the diagonal block of choleskyRank4 at j0 (four
+// rows, or fewer at the end), whose products with the earlier columns have
+// been taken: false unless it is positive definite.
+func factorDiagonal(l []float64, n, j0 int, rdiag []float64) bool {
+	for i := j0; i < min(j0+4, n); i++ {
+		r := l[i*n : i*n+i+1]
+		finishRow(r, l, n, j0, i, rdiag)
+		d := r[i]
+		for _, v := range r[j0:i] {
+			d -= v * v
+		}
+		if !(d > 0) || math.IsInf(d, 1) {
+			return false
+		}
+		p := math.Sqrt(d)
+		r[i] = p
+		rdiag[i] = 1 / p
+	}
+	return true
+}
+
+// panelCoefficients returns the coefficients of panel4 for the factored
+// diagonal block at j0: its reciprocal diagonal, then its strict lower
+// triangle by rows.
+func panelCoefficients(l []float64, n, j0 int, rdiag []float64) [10]float64 {
+	return [10]float64{rdiag[j0], rdiag[j0+1], rdiag[j0+2], rdiag[j0+3],
+		l[(j0+1)*n+j0], l[(j0+2)*n+j0], l[(j0+2)*n+j0+1], l[(j0+3)*n+j0], l[(j0+3)*n+j0+1], l[(j0+3)*n+j0+2]}
 }

@@ -90,15 +90,15 @@ func dots4Asm(m, k int, b []float64, ldb int, x []float64, ldx int, y []float64,
 // pointers: the caller has checked the bounds.
 //
 //go:noescape
-func rank4LowerAVX(m int, a *float64, lda int, p *float64, ldp int)
+func rank4LowerAVX(m, r0 int, a *float64, lda int, p *float64, ldp int, c *[10]float64)
 
 // rank4LowerAsm is rank4LowerAVX with its bounds checked.
-func rank4LowerAsm(m int, a []float64, lda int, p []float64, ldp int) {
-	if m <= 0 {
+func rank4LowerAsm(m, r0 int, a []float64, lda int, p []float64, ldp int, c *[10]float64) {
+	if r0 >= m {
 		return
 	}
-	checkRank4Lower(m, len(a), lda, len(p), ldp)
-	rank4LowerAVX(m, &a[0], lda, &p[0], ldp)
+	checkRank4Lower(m, r0, len(a), lda, len(p), ldp, c != nil)
+	rank4LowerAVX(m, r0, &a[0], lda, &p[0], ldp, c)
 }
 
 // rank2PairAVX is rank2PairGo in AVX2/FMA (kernels_amd64.s), on raw

@@ -352,29 +352,63 @@ ddone:
 	VZEROUPPER
 	RET
 
-// func rank4LowerAVX(m int, a *float64, lda int, p *float64, ldp int)
+// PANELROW is the panel step of panel4AVX on the row at row, for
+// rank4LowerAVX: R14 the ten coefficients, DI, R9, R10, R11 the rows
+// P0…P3, R13 the byte offset from them of the transposed entry; it uses
+// X0…X3 only.
+#define PANELROW(row) \
+	VMOVSD 0(row), X0; \
+	VMULSD 0(R14), X0, X0; \
+	VMOVSD 8(row), X1; \
+	VFNMADD231SD 32(R14), X0, X1; \
+	VMULSD 8(R14), X1, X1; \
+	VMOVSD 16(row), X2; \
+	VFNMADD231SD 40(R14), X0, X2; \
+	VFNMADD231SD 48(R14), X1, X2; \
+	VMULSD 16(R14), X2, X2; \
+	VMOVSD 24(row), X3; \
+	VFNMADD231SD 56(R14), X0, X3; \
+	VFNMADD231SD 64(R14), X1, X3; \
+	VFNMADD231SD 72(R14), X2, X3; \
+	VMULSD 24(R14), X3, X3; \
+	VMOVSD X0, 0(row); \
+	VMOVSD X1, 8(row); \
+	VMOVSD X2, 16(row); \
+	VMOVSD X3, 24(row); \
+	VMOVSD X0, (DI)(R13*1); \
+	VMOVSD X1, (R9)(R13*1); \
+	VMOVSD X2, (R10)(R13*1); \
+	VMOVSD X3, (R11)(R13*1)
+
+// func rank4LowerAVX(m, r0 int, a *float64, lda int, p *float64, ldp int, c *[10]float64)
 //
 // The rank-four update of a lower triangle by four rows P0…P3 of p (stride
-// ldp): for r < m and j ≤ r, with c = (P0[r], P1[r], P2[r], P3[r]),
+// ldp): for r0 ≤ r < m and j ≤ r, with c = (P0[r], P1[r], P2[r], P3[r]),
 // a[r*lda+j] −= c0·P0[j], then −= c1·P1[j], −= c2·P2[j], −= c3·P3[j], each
 // a fused multiply–add with the negated coefficient: per entry the
 // operations of gemvTAVX with four rows and sub ≠ 0. Rows go in pairs,
 // which share the loads of p (four columns per iteration, then one, then
-// the last column of the second row), a last odd row on its own.
-TEXT ·rank4LowerAVX(SB), NOSPLIT, $0-40
+// the last column of the second row), a last odd row on its own. When c is
+// not nil, each row then takes the panel step of panel4AVX on its first
+// four entries (the same operations, in scalar registers), written
+// transposed into the four rows of p after P3 (p + 4·ldp).
+TEXT ·rank4LowerAVX(SB), NOSPLIT, $0-56
 	MOVQ m+0(FP), CX
-	MOVQ a+8(FP), SI
-	MOVQ lda+16(FP), R8
+	MOVQ r0+8(FP), BX // the row r
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), R8
 	SHLQ $3, R8
-	MOVQ p+24(FP), DI
-	MOVQ ldp+32(FP), R12
+	MOVQ p+32(FP), DI
+	MOVQ ldp+40(FP), R12
 	SHLQ $3, R12
 	LEAQ (DI)(R12*1), R9
 	LEAQ (R9)(R12*1), R10
 	LEAQ (R10)(R12*1), R11
+	MOVQ BX, AX
+	IMULQ R8, AX
+	ADDQ AX, SI
 	VPCMPEQQ Y6, Y6, Y6
 	VPSLLQ $63, Y6, Y6 // the sign bit in every lane
-	XORQ BX, BX        // the row r
 
 lpair:
 	LEAQ 1(BX), DX // columns of row r
@@ -453,6 +487,17 @@ lplast:
 	VFMADD231SD (R10)(AX*8), X14, X1
 	VFMADD231SD (R11)(AX*8), X15, X1
 	VMOVSD X1, (R15)(AX*8)
+	MOVQ c+48(FP), R14
+	TESTQ R14, R14
+	JZ    lpnext
+	MOVQ BX, R13
+	SHLQ $3, R13
+	LEAQ (R13)(R12*4), R13 // 4·ldp + 8r: the entry r of the rows after P3
+	PANELROW(SI)
+	ADDQ $8, R13
+	PANELROW(R15)
+
+lpnext:
 	LEAQ (R15)(R8*1), SI
 	ADDQ $2, BX
 	JMP  lpair
@@ -486,7 +531,7 @@ lcols4:
 
 ltail:
 	CMPQ AX, DX
-	JGE  ldone
+	JGE  llast
 	VMOVSD (SI)(AX*8), X0
 	VFMADD231SD (DI)(AX*8), X12, X0
 	VFMADD231SD (R9)(AX*8), X13, X0
@@ -495,6 +540,15 @@ ltail:
 	VMOVSD X0, (SI)(AX*8)
 	INCQ AX
 	JMP  ltail
+
+llast:
+	MOVQ c+48(FP), R14
+	TESTQ R14, R14
+	JZ    ldone
+	MOVQ BX, R13
+	SHLQ $3, R13
+	LEAQ (R13)(R12*4), R13
+	PANELROW(SI)
 
 ldone:
 	VZEROUPPER

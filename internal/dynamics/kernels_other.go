@@ -23,8 +23,8 @@ func dots4Asm(m, k int, b []float64, ldb int, x []float64, ldx int, y []float64,
 }
 
 // rank4LowerAsm is rank4LowerGo: there is no assembly here.
-func rank4LowerAsm(m int, a []float64, lda int, p []float64, ldp int) {
-	rank4LowerGo(m, a, lda, p, ldp)
+func rank4LowerAsm(m, r0 int, a []float64, lda int, p []float64, ldp int, c *[10]float64) {
+	rank4LowerGo(m, r0, a, lda, p, ldp, c)
 }
 
 // rank2PairAsm is rank2PairGo: there is no assembly here.

@@ -109,14 +109,27 @@ func TestRank4LowerMatchesItsModel(t *testing.T) {
 	rng := rand.New(rand.NewPCG(29, 30))
 	for _, m := range primitiveSizes() {
 		for _, pad := range []int{0, 1, 3} { // odd strides
-			lda, ldp := m+pad, m+2*pad
-			a := randomSlice(rng, (m-1)*lda+m)
-			p := randomSlice(rng, 3*ldp+m)
-			got, want := append([]float64(nil), a...), append([]float64(nil), a...)
-			rank4LowerAsm(m, got, lda, p, ldp)
-			rank4LowerGo(m, want, lda, p, ldp)
-			if !sameBits(got, want) {
-				t.Errorf("m=%d lda=%d ldp=%d: got: %v want: %v", m, lda, ldp, got, want)
+			for _, r0 := range []int{0, 1, 4} {
+				for _, panel := range []bool{false, true} {
+					if r0 >= m || (panel && m < 4) {
+						continue
+					}
+					lda, ldp := m+pad, m+2*pad
+					a := randomSlice(rng, (m-1)*lda+m)
+					p := randomSlice(rng, 7*ldp+m)
+					var c *[10]float64
+					if panel {
+						c = new([10]float64)
+						copy(c[:], randomSlice(rng, 10))
+					}
+					gotA, wantA := append([]float64(nil), a...), append([]float64(nil), a...)
+					gotP, wantP := append([]float64(nil), p...), append([]float64(nil), p...)
+					rank4LowerAsm(m, r0, gotA, lda, gotP, ldp, c)
+					rank4LowerGo(m, r0, wantA, lda, wantP, ldp, c)
+					if !sameBits(gotA, wantA) || !sameBits(gotP, wantP) {
+						t.Errorf("m=%d r0=%d lda=%d ldp=%d panel=%v: got: %v, %v want: %v, %v", m, r0, lda, ldp, panel, gotA, gotP, wantA, wantP)
+					}
+				}
 			}
 		}
 	}
@@ -284,6 +297,29 @@ func TestVecEigenMatchesPureGo(t *testing.T) {
 	}
 }
 
+func TestCholeskyRank4FusedPanelsSameBits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(37, 38))
+	for _, n := range vecSizes() {
+		m := randomSPD(rng, n, 1e3)
+		run := func(fuseMin int) ([]float64, []float64) {
+			defer func(old int) { choleskyFuseMin = old }(choleskyFuseMin)
+			choleskyFuseMin = fuseMin
+			l, rd := make([]float64, n*n), make([]float64, n)
+			withKernels(true, func() {
+				if !choleskyRank4(l, m.Data, n, rd) {
+					t.Fatalf("n=%d fuseMin=%d: got: not positive definite want: a factor", n, fuseMin)
+				}
+			})
+			return l, rd
+		}
+		gotL, gotRd := run(0)
+		wantL, wantRd := run(n + 1)
+		if !sameBits(gotL, wantL) || !sameBits(gotRd, wantRd) {
+			t.Errorf("n=%d: got: fused panels %v want: the bits of separate panels %v", n, gotL, wantL)
+		}
+	}
+}
+
 func TestVecCholeskyRefusesIndefinite(t *testing.T) {
 	rng := rand.New(rand.NewPCG(25, 26))
 	for _, n := range []int{8, 9, 31, 64, 65} {
@@ -309,7 +345,7 @@ func TestVecCholeskyRefusesIndefinite(t *testing.T) {
 // achieved GFLOPS (the kernel's flop count over the time per call).
 func BenchmarkVecKernels(b *testing.B) {
 	rng := rand.New(rand.NewPCG(27, 28))
-	for _, n := range []int{16, 32, 48, 64, 96, 128, 256} {
+	for _, n := range []int{16, 32, 48, 64, 96, 128, 192, 256} {
 		m := randomSPD(rng, n, 100)
 		a := randomGeneral(rng, n, n)
 		l, rd := make([]float64, n*n), make([]float64, n)
@@ -327,6 +363,11 @@ func BenchmarkVecKernels(b *testing.B) {
 		}{
 			{"cholesky", nf * nf * nf / 3, func() { cholesky(out, m.Data, n, rd) }, false},
 			{"choleskyRank4", nf * nf * nf / 3, func() { choleskyRank4(out, m.Data, n, rd) }, true},
+			{"choleskyRank4Fused", nf * nf * nf / 3, func() {
+				defer func(old int) { choleskyFuseMin = old }(choleskyFuseMin)
+				choleskyFuseMin = 0
+				choleskyRank4(out, m.Data, n, rd)
+			}, true},
 			{"invTransLower", nf * nf * nf / 3, func() { invTransLower(out, l, n, rd) }, false},
 			{"gramUpper", nf * nf * nf / 3, func() { gramUpper(out, h, n) }, false},
 			{"syrkRows", nf * nf * (nf + 1), func() { syrkRows(out, a.Data, n, n) }, false},
