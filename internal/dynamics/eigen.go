@@ -96,7 +96,7 @@ func (e *symEig) tridiagonalize() {
 		}
 		e.diag[k] = row[0]
 		x := row[1:]
-		beta, tau := householder(x)
+		beta, tau := householder(x, vec)
 		e.off[k] = beta
 		// v = (1, x[1:]) over the indices k+1…n−1.
 		v[k+1] = 1
@@ -118,8 +118,12 @@ func (e *symEig) tridiagonalize() {
 		}
 		// w = τp − ½τ²(pᵀv)v, stored over the indices k+1…n−1.
 		var pv float64
-		for i := k + 1; i < n; i++ {
-			pv += p[i] * v[i]
+		if vec {
+			pv = dotVec(p[k+1:], v[k+1:])
+		} else {
+			for i := k + 1; i < n; i++ {
+				pv += p[i] * v[i]
+			}
 		}
 		alpha := -0.5 * tau * tau * pv
 		for i := k + 1; i < n; i++ {
@@ -203,14 +207,20 @@ func (e *symEig) passTwoRowsVec(i int, v, p, vOld, wOld []float64) {
 
 // householder computes the reflection H = I − τvvᵀ with v = (1, x[1:]) that
 // maps x to (β, 0, …, 0): it returns β and τ and overwrites x[1:] with
-// v[1:]. τ = 0 (H = I, β = x[0]) when x[1:] is zero.
-func householder(x []float64) (beta, tau float64) {
+// v[1:]. τ = 0 (H = I, β = x[0]) when x[1:] is zero. vec takes the sum of
+// squares of the norm with dotVec.
+func householder(x []float64, vec bool) (beta, tau float64) {
 	if len(x) == 0 {
 		return 0, 0
 	}
 	alpha := x[0]
 	tail := x[1:]
-	xnorm := norm2(tail)
+	var xnorm float64
+	if vec {
+		xnorm = norm2From(tail, dotVec(tail, tail))
+	} else {
+		xnorm = norm2(tail)
+	}
 	if xnorm == 0 {
 		return alpha, 0
 	}
@@ -230,12 +240,21 @@ func norm2(x []float64) float64 {
 	for _, v := range x {
 		s += v * v
 	}
+	return norm2From(x, s)
+}
+
+// norm2From is norm2 given the sum of squares s of x, computed in any
+// order: √s unless s is so large or small (or zero) that the squares may
+// have overflowed or underflowed, then again with x scaled.
+func norm2From(x []float64, s float64) float64 {
 	if s > 0x1p-900 && s < 0x1p900 {
 		return math.Sqrt(s)
 	}
 	var big float64
 	for _, v := range x {
-		big = math.Max(big, math.Abs(v))
+		if a := math.Abs(v); a > big || a != a {
+			big = a // a NaN stays: no comparison with it is true
+		}
 	}
 	if big == 0 || math.IsInf(big, 0) {
 		return big

@@ -66,6 +66,17 @@ func mulVec(alpha float64, a blas64.General, x, y []float64) {
 	}
 }
 
+// dotVec returns ⟨x, y[:len(x)]⟩ by gemvN (eight lanes when the vector
+// kernels are in use).
+func dotVec(x, y []float64) float64 {
+	if len(x) == 0 {
+		return 0
+	}
+	var out [1]float64
+	gemvN(1, len(x), x, len(x), y, out[:], false)
+	return out[0]
+}
+
 // checkGemv panics unless a matrix of rows rows and cols columns with row
 // stride lda fits in la values, the vector read has lx ≥ cols values and
 // the vector written ly ≥ ny.
