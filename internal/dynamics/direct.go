@@ -168,6 +168,13 @@ func (o *directOnline) stepOne() bool {
 	solveLower(o.chol.Data, s.n, o.rdiag, o.r)
 	n, eta := s.n, s.eta
 	r := o.r[:n]
+	if useVec(n, vecMinSyr) {
+		syrLower(n, o.m.Data, n, r, eta)
+		for i := range n {
+			o.m.Data[i*n+i] -= eta
+		}
+		return true
+	}
 	for i, ri := range r {
 		row := o.m.Data[i*n : i*n+i+1]
 		h := eta * ri

@@ -42,6 +42,7 @@ const (
 	vecMinSolve    = 32 // solveLower
 	vecMinEigen    = 16 // the rank-two update of symEig.tridiagonalize
 	vecMinGemv     = 8  // mulVec
+	vecMinSyr      = 8  // the rank-one update of the direct online step
 )
 
 // useVec reports whether a dense kernel whose vectorised form pays from
@@ -374,6 +375,40 @@ func rank4LowerGo(m, r0 int, a []float64, lda int, p []float64, ldp int, c *[10]
 		gemvTGo(4, r+1, p, ldp, k[:], a[r*lda:r*lda+r+1], true)
 		if c != nil {
 			panel4Go(1, a[r*lda:], lda, p[4*ldp+r:], ldp, c)
+		}
+	}
+}
+
+// syrLower adds alpha·x xᵀ to the lower triangle of the n×n a (stride
+// lda): a[i][j] += (alpha·x[i])·x[j] for j ≤ i < n. syrLowerAsm when the
+// vector kernels are in use, else syrLowerGo.
+func syrLower(n int, a []float64, lda int, x []float64, alpha float64) {
+	if useVecKernels {
+		syrLowerAsm(n, a, lda, x, alpha)
+		return
+	}
+	syrLowerGo(n, a, lda, x, alpha)
+}
+
+// checkSyrLower panics unless the operands of syrLower fit their slices.
+func checkSyrLower(n, la, lda, lx int) {
+	if lda < n || la < (n-1)*lda+n || lx < n {
+		panic("dynamics: syrLower: slice too short")
+	}
+}
+
+// syrLowerGo is the Go model of syrLowerAVX: each entry one fused
+// multiply–add with h = alpha·x[i].
+func syrLowerGo(n int, a []float64, lda int, x []float64, alpha float64) {
+	if n <= 0 {
+		return
+	}
+	checkSyrLower(n, len(a), lda, len(x))
+	for i := range n {
+		h := alpha * x[i]
+		row := a[i*lda : i*lda+i+1]
+		for j, xj := range x[:i+1] {
+			row[j] = math.FMA(h, xj, row[j])
 		}
 	}
 }

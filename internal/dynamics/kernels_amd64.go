@@ -138,3 +138,18 @@ func panel4Asm(m int, a []float64, lda int, t []float64, ldt int, c *[10]float64
 		panel4Go(m-m4, a[m4*lda:], lda, t[m4:], ldt, c)
 	}
 }
+
+// syrLowerAVX is syrLowerGo in AVX2/FMA (kernels_amd64.s), on raw
+// pointers: the caller has checked the bounds.
+//
+//go:noescape
+func syrLowerAVX(n int, a *float64, lda int, x *float64, alpha float64)
+
+// syrLowerAsm is syrLowerAVX with its bounds checked.
+func syrLowerAsm(n int, a []float64, lda int, x []float64, alpha float64) {
+	if n <= 0 {
+		return
+	}
+	checkSyrLower(n, len(a), lda, len(x))
+	syrLowerAVX(n, &a[0], lda, &x[0], alpha)
+}

@@ -730,3 +730,67 @@ qrows:
 qdone:
 	VZEROUPPER
 	RET
+
+// func syrLowerAVX(n int, a *float64, lda int, x *float64, alpha float64)
+//
+// The symmetric rank-one update of a lower triangle: for i < n, with
+// h = alpha·x[i], a[i*lda+j] += h·x[j] for j ≤ i, each a fused
+// multiply–add (eight columns per iteration, then four, then one).
+TEXT ·syrLowerAVX(SB), NOSPLIT, $0-40
+	MOVQ n+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), R8
+	SHLQ $3, R8
+	MOVQ x+24(FP), DI
+	VBROADCASTSD alpha+32(FP), Y15
+	XORQ BX, BX
+
+srow:
+	CMPQ BX, CX
+	JGE  sdone
+	VBROADCASTSD (DI)(BX*8), Y12
+	VMULPD Y15, Y12, Y12
+	LEAQ 1(BX), DX
+	MOVQ DX, R13
+	ANDQ $-8, R13
+	MOVQ DX, R14
+	ANDQ $-4, R14
+	XORQ AX, AX
+
+scols8:
+	CMPQ AX, R13
+	JGE  scols4
+	VMOVUPD (SI)(AX*8), Y0
+	VMOVUPD 32(SI)(AX*8), Y1
+	VFMADD231PD (DI)(AX*8), Y12, Y0
+	VFMADD231PD 32(DI)(AX*8), Y12, Y1
+	VMOVUPD Y0, (SI)(AX*8)
+	VMOVUPD Y1, 32(SI)(AX*8)
+	ADDQ $8, AX
+	JMP  scols8
+
+scols4:
+	CMPQ AX, R14
+	JGE  stail
+	VMOVUPD (SI)(AX*8), Y0
+	VFMADD231PD (DI)(AX*8), Y12, Y0
+	VMOVUPD Y0, (SI)(AX*8)
+	ADDQ $4, AX
+
+stail:
+	CMPQ AX, DX
+	JGE  snext
+	VMOVSD (SI)(AX*8), X0
+	VFMADD231SD (DI)(AX*8), X12, X0
+	VMOVSD X0, (SI)(AX*8)
+	INCQ AX
+	JMP  stail
+
+snext:
+	ADDQ R8, SI
+	INCQ BX
+	JMP  srow
+
+sdone:
+	VZEROUPPER
+	RET

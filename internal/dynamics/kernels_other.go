@@ -36,3 +36,8 @@ func rank2PairAsm(r0, r1, vo, wo, v, p []float64, v0, w0, v1, w1, u0, u1 float64
 func panel4Asm(m int, a []float64, lda int, t []float64, ldt int, c *[10]float64) {
 	panel4Go(m, a, lda, t, ldt, c)
 }
+
+// syrLowerAsm is syrLowerGo: there is no assembly here.
+func syrLowerAsm(n int, a []float64, lda int, x []float64, alpha float64) {
+	syrLowerGo(n, a, lda, x, alpha)
+}

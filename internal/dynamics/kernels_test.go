@@ -158,6 +158,27 @@ func TestPanel4MatchesItsModel(t *testing.T) {
 	}
 }
 
+func TestSyrLowerMatchesItsModel(t *testing.T) {
+	if !haveVecKernels {
+		t.Skip("no vector kernels in this build or on this processor")
+	}
+	rng := rand.New(rand.NewPCG(39, 40))
+	for _, n := range primitiveSizes() {
+		for _, pad := range []int{0, 1, 3} { // odd strides
+			lda := n + pad
+			a := randomSlice(rng, (n-1)*lda+n)
+			x := randomSlice(rng, n)
+			alpha := rng.NormFloat64()
+			got, want := append([]float64(nil), a...), append([]float64(nil), a...)
+			syrLowerAsm(n, got, lda, x, alpha)
+			syrLowerGo(n, want, lda, x, alpha)
+			if !sameBits(got, want) {
+				t.Errorf("n=%d lda=%d: got: %v want: %v", n, lda, got, want)
+			}
+		}
+	}
+}
+
 func TestRank2PairMatchesItsModel(t *testing.T) {
 	if !haveVecKernels {
 		t.Skip("no vector kernels in this build or on this processor")
