@@ -92,10 +92,17 @@ type dopri5 struct {
 	// to give up at once (stepHalted) instead of shrinking the step.
 	halt func() bool
 
-	t, h      float64
-	y, yOld   []float64
-	k         [7][]float64
-	stage     []float64
+	t, h    float64
+	y, yOld []float64
+	k       [7][]float64
+	stage   []float64
+	// vec makes attempt combine the stages with gemvT (the vector
+	// kernels, from dim = vecMinStages on): the k are then the rows of
+	// kRows in order (advance copies k[6] into k[0] instead of swapping
+	// them), and errs holds the error estimate.
+	vec       bool
+	kRows     []float64
+	errs      []float64
 	errPrev   float64
 	rejected  bool // the last attempt was rejected
 	fsal      bool // k[6] holds f(y) for the next step
@@ -111,6 +118,15 @@ func newDopri5(f rhsFunc, dim int, rtol, atol float64) *dopri5 {
 	d.y = make([]float64, dim)
 	d.yOld = make([]float64, dim)
 	d.stage = make([]float64, dim)
+	d.vec = useVec(dim, vecMinStages)
+	if d.vec {
+		d.kRows = make([]float64, 7*dim)
+		d.errs = make([]float64, dim)
+		for i := range d.k {
+			d.k[i] = d.kRows[i*dim : (i+1)*dim : (i+1)*dim]
+		}
+		return d
+	}
 	for i := range d.k {
 		d.k[i] = make([]float64, dim)
 	}
@@ -179,7 +195,11 @@ func (d *dopri5) initialStep(hMax float64) float64 {
 // with smaller steps after rejections.
 func (d *dopri5) advance(tEnd float64) stepStatus {
 	if d.fsal {
-		d.k[0], d.k[6] = d.k[6], d.k[0]
+		if d.vec {
+			copy(d.k[0], d.k[6])
+		} else {
+			d.k[0], d.k[6] = d.k[6], d.k[0]
+		}
 		d.fsal = false
 	}
 	for {
@@ -248,6 +268,9 @@ const epsilon = 0x1p-52
 // fifth-order solution in d.stage and f of it in d.k[6]. It returns the
 // scaled RMS error estimate, and false when f failed at a stage.
 func (d *dopri5) attempt(h float64) (float64, bool) {
+	if d.vec {
+		return d.attemptVec(h)
+	}
 	y, s := d.y, d.stage
 	k1, k2, k3, k4, k5, k6, k7 := d.k[0], d.k[1], d.k[2], d.k[3], d.k[4], d.k[5], d.k[6]
 	for i := range s {
@@ -299,6 +322,65 @@ func (d *dopri5) attempt(h float64) (float64, bool) {
 		sum += (e / sk) * (e / sk)
 	}
 	return math.Sqrt(sum / float64(len(s))), true
+}
+
+// attemptVec is attempt with each stage y + h·Σ aⱼkⱼ, and the error
+// estimate h·Σ eⱼkⱼ, as gemvT over the rows of kRows (the coefficients
+// h·aⱼ, in the order of j, each a fused multiply–add), and the error norm
+// summed in four lanes.
+func (d *dopri5) attemptVec(h float64) (float64, bool) {
+	y, s, dim := d.y, d.stage, len(d.y)
+	k := d.kRows
+	row := func(j int) []float64 { return k[j*dim:] }
+	// stage sets s = y + Σ c[j]·k[first+j].
+	stage := func(first int, c ...float64) {
+		copy(s, y)
+		gemvT(len(c), dim, row(first), dim, c, s, false)
+	}
+	steps := []struct {
+		first int
+		c     []float64
+	}{
+		{0, []float64{h * dpA21}},
+		{0, []float64{h * dpA31, h * dpA32}},
+		{0, []float64{h * dpA41, h * dpA42, h * dpA43}},
+		{0, []float64{h * dpA51, h * dpA52, h * dpA53, h * dpA54}},
+		{0, []float64{h * dpA61, h * dpA62, h * dpA63, h * dpA64, h * dpA65}},
+	}
+	for j, st := range steps {
+		stage(st.first, st.c...)
+		d.evals++
+		if !d.f(s, d.k[j+1]) {
+			return 0, false
+		}
+	}
+	// The fifth-order solution (no k2 term).
+	stage(0, h*dpA71)
+	c7 := [4]float64{h * dpA73, h * dpA74, h * dpA75, h * dpA76}
+	gemvT(4, dim, row(2), dim, c7[:], s, false)
+	d.evals++
+	if !d.f(s, d.k[6]) {
+		return 0, false
+	}
+	e := d.errs
+	clear(e)
+	c1 := [1]float64{h * dpE1}
+	gemvT(1, dim, row(0), dim, c1[:], e, false)
+	ce := [5]float64{h * dpE3, h * dpE4, h * dpE5, h * dpE6, h * dpE7}
+	gemvT(5, dim, row(2), dim, ce[:], e, false)
+	var sum [4]float64
+	i := 0
+	for ; i+4 <= dim; i += 4 {
+		for l := range 4 {
+			r := e[i+l] / (d.atol + d.rtol*maxAbs2(y[i+l], s[i+l]))
+			sum[l] += r * r
+		}
+	}
+	for ; i < dim; i++ {
+		r := e[i] / (d.atol + d.rtol*maxAbs2(y[i], s[i]))
+		sum[0] += r * r
+	}
+	return math.Sqrt(((sum[0] + sum[2]) + (sum[1] + sum[3])) / float64(dim)), true
 }
 
 // dense writes into out the continuous extension at t = tOld + θ·hLast,

@@ -144,3 +144,58 @@ func TestDopri5Undefined(t *testing.T) {
 		t.Errorf("last state: got: %v want: in [0.99, 1)", d.y[0])
 	}
 }
+
+// TestDopri5VecStagesMatchScalar integrates many logistic equations at
+// once, long enough (dim ≥ vecMinStages) for the stages to run through
+// gemvT, and holds the result, the step count and the dense output to the
+// scalar stages of the pure-Go path.
+func TestDopri5VecStagesMatchScalar(t *testing.T) {
+	for _, dim := range []int{vecMinStages, 101, 256} {
+		many := func(y, dy []float64) bool {
+			for i, v := range y {
+				dy[i] = v * (1 - v) * (1 + float64(i%7))
+			}
+			return true
+		}
+		type result struct {
+			y, mid   []float64
+			accepted int64
+		}
+		run := func(vec bool) (r result) {
+			withKernels(vec, func() {
+				d := newDopri5(many, dim, 1e-8, 1e-10)
+				if d.vec != (vec && dim >= vecMinStages) {
+					t.Fatalf("dim=%d: got: vec stages %v want: %v", dim, d.vec, vec)
+				}
+				y0 := make([]float64, dim)
+				for i := range y0 {
+					y0[i] = 0.01 * float64(1+i%5)
+				}
+				if !d.start(0, y0, 20) {
+					t.Fatal("start failed")
+				}
+				for d.t < 20 {
+					if st := d.advance(20); st != stepAccepted {
+						t.Fatalf("dim=%d: step failed at t=%g: %v", dim, d.t, st)
+					}
+				}
+				r.mid = make([]float64, dim)
+				d.dense(0.5, r.mid)
+				r.y, r.accepted = append([]float64(nil), d.y...), d.accepted
+			})
+			return r
+		}
+		got, want := run(true), run(false)
+		if got.accepted != want.accepted {
+			t.Errorf("dim=%d: got: %d steps want: %d, as with scalar stages", dim, got.accepted, want.accepted)
+		}
+		for _, c := range []struct {
+			name      string
+			got, want []float64
+		}{{"y", got.y, want.y}, {"dense output", got.mid, want.mid}} {
+			if d := maxRelDiff(c.got, c.want); !(d <= 1e-9) {
+				t.Errorf("dim=%d %s: got: relative difference %.3g from scalar stages want: ≤ 1e-9", dim, c.name, d)
+			}
+		}
+	}
+}

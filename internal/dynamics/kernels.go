@@ -43,6 +43,7 @@ const (
 	vecMinEigen    = 16 // the rank-two update of symEig.tridiagonalize
 	vecMinGemv     = 8  // mulVec
 	vecMinSyr      = 8  // the rank-one update of the direct online step
+	vecMinStages   = 64 // the stages of dopri5 (the length of its state)
 )
 
 // useVec reports whether a dense kernel whose vectorised form pays from
