@@ -561,7 +561,10 @@ var choleskyFuseMin = 160
 // rows, or fewer at the end), whose products with the earlier columns have
 // been taken: false unless it is positive definite.
 func factorDiagonal(l []float64, n, j0 int, rdiag []float64) bool {
-	for i := j0; i < min(j0+4, n); i++ {
+	if j0+4 <= n {
+		return factorDiagonal4(l, n, j0, rdiag)
+	}
+	for i := j0; i < n; i++ {
 		r := l[i*n : i*n+i+1]
 		finishRow(r, l, n, j0, i, rdiag)
 		d := r[i]
@@ -576,6 +579,44 @@ func factorDiagonal(l []float64, n, j0 int, rdiag []float64) bool {
 		rdiag[i] = 1 / p
 	}
 	return true
+}
+
+// factorDiagonal4 is factorDiagonal for a full block of four rows, written
+// out (the same operations as finishRow and the pivots there).
+func factorDiagonal4(l []float64, n, j0 int, rdiag []float64) bool {
+	r0 := l[j0*n+j0 : j0*n+j0+1]
+	r1 := l[(j0+1)*n+j0 : (j0+1)*n+j0+2]
+	r2 := l[(j0+2)*n+j0 : (j0+2)*n+j0+3]
+	r3 := l[(j0+3)*n+j0 : (j0+3)*n+j0+4]
+	rd := rdiag[j0 : j0+4 : j0+4]
+	pivot := func(d float64) (p, inv float64, ok bool) {
+		if !(d > 0) || math.IsInf(d, 1) {
+			return 0, 0, false
+		}
+		p = math.Sqrt(d)
+		return p, 1 / p, true
+	}
+	var ok bool
+	if r0[0], rd[0], ok = pivot(r0[0]); !ok {
+		return false
+	}
+	x10 := r1[0] * rd[0]
+	x20 := r2[0] * rd[0]
+	x30 := r3[0] * rd[0]
+	r1[0], r2[0], r3[0] = x10, x20, x30
+	if r1[1], rd[1], ok = pivot(r1[1] - x10*x10); !ok {
+		return false
+	}
+	x21 := (r2[1] - x20*x10) * rd[1]
+	x31 := (r3[1] - x30*x10) * rd[1]
+	r2[1], r3[1] = x21, x31
+	if r2[2], rd[2], ok = pivot(r2[2] - x20*x20 - x21*x21); !ok {
+		return false
+	}
+	x32 := (r3[2] - x30*x20 - x31*x21) * rd[2]
+	r3[2] = x32
+	r3[3], rd[3], ok = pivot(r3[3] - x30*x30 - x31*x31 - x32*x32)
+	return ok
 }
 
 // panelCoefficients returns the coefficients of panel4 for the factored
