@@ -103,12 +103,12 @@ func (e *symEig) tridiagonalize() {
 		copy(v[k+2:], x[1:])
 		clear(p[k+1:])
 		i := k + 1
+		if vec {
+			rank2Pass(n, i, a, n, vOld, wOld, v, p)
+			i = n - (n-i)%2
+		}
 		for ; i+2 <= n; i += 2 {
-			if vec {
-				e.passTwoRowsVec(i, v, p, vOld, wOld)
-			} else {
-				e.passTwoRows(i, v, p, vOld, wOld)
-			}
+			e.passTwoRows(i, v, p, vOld, wOld)
 		}
 		if i < n {
 			// The last row holds only its diagonal entry.
@@ -177,32 +177,6 @@ func (e *symEig) passTwoRows(i int, v, p, vOld, wOld []float64) {
 	}
 	p[i] += s0
 	pp[0] += s1
-}
-
-// passTwoRowsVec is passTwoRows with the entries after the first three
-// (from (i, i+2) and (i+1, i+2) on) in one rank2Pair.
-func (e *symEig) passTwoRowsVec(i int, v, p, vOld, wOld []float64) {
-	n := e.n
-	r0 := e.a[i*n+i : i*n+n]
-	r1 := e.a[(i+1)*n+i+1 : (i+1)*n+n]
-	m := len(r1)
-	vo, wo, vv, pp := vOld[i+1:i+1+m], wOld[i+1:i+1+m], v[i+1:i+1+m], p[i+1:i+1+m]
-	v0i, w0i, vi0 := vOld[i], wOld[i], v[i]
-	v1i, w1i, vi1 := vOld[i+1], wOld[i+1], v[i+1]
-	d0 := r0[0] - (v0i*wOld[i] + w0i*vOld[i])
-	r0[0] = d0
-	s0 := d0 * vi0
-	r0 = r0[1 : 1+m]
-	x := r0[0] - (v0i*wo[0] + w0i*vo[0])
-	r0[0] = x
-	s0 += x * vv[0]
-	pp[0] += x * vi0
-	d1 := r1[0] - (v1i*wo[0] + w1i*vo[0])
-	r1[0] = d1
-	s1 := d1 * vv[0]
-	t0, t1 := rank2Pair(r0[1:], r1[1:], vo[1:], wo[1:], vv[1:], pp[1:], v0i, w0i, v1i, w1i, vi0, vi1)
-	p[i] += s0 + t0
-	pp[0] += s1 + t1
 }
 
 // householder computes the reflection H = I − τvvᵀ with v = (1, x[1:]) that

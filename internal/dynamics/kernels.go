@@ -455,24 +455,65 @@ func panel4Go(m int, a []float64, lda int, t []float64, ldt int, c *[10]float64)
 	}
 }
 
-// rank2Pair applies the pending rank-two update (vo, wo) of a Householder
-// tridiagonalisation to two rows r0, r1 and takes their products with v:
-// for j < len(r0), r0[j] −= v0·wo[j] + w0·vo[j] and r1[j] −= v1·wo[j] +
-// w1·vo[j], then p[j] += r0[j]·u0 + r1[j]·u1; it returns s0 = ⟨r0, v⟩ and
-// s1 = ⟨r1, v⟩ of the updated rows. rank2PairAsm when the vector kernels
-// are in use, else rank2PairGo.
-func rank2Pair(r0, r1, vo, wo, v, p []float64, v0, w0, v1, w1, u0, u1 float64) (s0, s1 float64) {
+// rank2Pass is one pass of symEig.tridiagonalize over the rows
+// i0 ≤ i < n of the upper triangle of the n×n a (stride lda), in pairs
+// (i, i+1) while i+1 < n (a last odd row is left to the caller): the
+// pending update (vo, wo) is applied to each row from its diagonal on,
+// and the rows' products with v are added to p (p[j] += A[i][j]·v[i] over
+// the upper triangle and its mirror). rank2PassAsm when the vector kernels
+// are in use, else rank2PassGo.
+func rank2Pass(n, i0 int, a []float64, lda int, vo, wo, v, p []float64) {
 	if useVecKernels {
-		return rank2PairAsm(r0, r1, vo, wo, v, p, v0, w0, v1, w1, u0, u1)
+		rank2PassAsm(n, i0, a, lda, vo, wo, v, p)
+		return
 	}
-	return rank2PairGo(r0, r1, vo, wo, v, p, v0, w0, v1, w1, u0, u1)
+	rank2PassGo(n, i0, a, lda, vo, wo, v, p)
 }
 
-// rank2PairGo is the Go model of rank2PairAVX, operation for operation:
-// each updated entry is two fused multiply–adds with the negated
-// coefficients (wo first), p[j] two more (row r0 first), and the sums run
-// in four lanes (lane j mod 4) over the first len(r0)&^3 entries, summed
-// as (l0+l2) + (l1+l3), then the remaining entries fused one at a time.
+// checkRank2Pass panics unless the operands of rank2Pass fit their slices.
+func checkRank2Pass(n, i0, la, lda, lvo, lwo, lv, lp int) {
+	if i0 < 0 || lda < n || la < (n-1)*lda+n || lvo < n || lwo < n || lv < n || lp < n {
+		panic("dynamics: rank2Pass: slice too short")
+	}
+}
+
+// rank2PassGo is the Go model of rank2PassAVX, operation for operation:
+// per pair, the entries (i, i), (i, i+1) and (i+1, i+1) by the fused
+// multiply–adds of rank2PairGo, then rank2PairGo on the columns from i+2.
+func rank2PassGo(n, i0 int, a []float64, lda int, vo, wo, v, p []float64) {
+	if i0+1 >= n {
+		return
+	}
+	checkRank2Pass(n, i0, len(a), lda, len(vo), len(wo), len(v), len(p))
+	for i := i0; i+1 < n; i += 2 {
+		r0 := a[i*lda+i : i*lda+n]
+		r1 := a[(i+1)*lda+i+1 : (i+1)*lda+n]
+		nv0, nw0, nv1, nw1 := -vo[i], -wo[i], -vo[i+1], -wo[i+1]
+		u0, u1 := v[i], v[i+1]
+		d0 := math.FMA(nw0, vo[i], math.FMA(nv0, wo[i], r0[0]))
+		r0[0] = d0
+		s0 := d0 * u0
+		x := math.FMA(nw0, vo[i+1], math.FMA(nv0, wo[i+1], r0[1]))
+		r0[1] = x
+		s0 = math.FMA(x, v[i+1], s0)
+		p[i+1] = math.FMA(x, u0, p[i+1])
+		d1 := math.FMA(nw1, vo[i+1], math.FMA(nv1, wo[i+1], r1[0]))
+		r1[0] = d1
+		s1 := d1 * u1
+		t0, t1 := rank2PairGo(r0[2:], r1[1:], vo[i+2:n], wo[i+2:n], v[i+2:n], p[i+2:n], vo[i], wo[i], vo[i+1], wo[i+1], u0, u1)
+		p[i] += s0 + t0
+		p[i+1] += s1 + t1
+	}
+}
+
+// rank2PairGo is the part of rank2PassGo after the first three entries of
+// a pair of rows r0, r1 (from column i+2 on): for j < len(r0),
+// r0[j] −= v0·wo[j] + w0·vo[j] and r1[j] −= v1·wo[j] + w1·vo[j], each two
+// fused multiply–adds with the negated coefficients (wo first), then
+// p[j] += r0[j]·u0 + r1[j]·u1, two more (row r0 first); it returns
+// s0 = ⟨r0, v⟩ and s1 = ⟨r1, v⟩ of the updated rows, in four lanes (lane
+// j mod 4) over the first len(r0)&^3 entries, summed as (l0+l2) + (l1+l3),
+// then the remaining entries fused one at a time.
 func rank2PairGo(r0, r1, vo, wo, v, p []float64, v0, w0, v1, w1, u0, u1 float64) (s0, s1 float64) {
 	m := len(r0)
 	r1, vo, wo, v, p = r1[:m], vo[:m], wo[:m], v[:m], p[:m]

@@ -101,22 +101,6 @@ func rank4LowerAsm(m, r0 int, a []float64, lda int, p []float64, ldp int, c *[10
 	rank4LowerAVX(m, r0, &a[0], lda, &p[0], ldp, c)
 }
 
-// rank2PairAVX is rank2PairGo in AVX2/FMA (kernels_amd64.s), on raw
-// pointers: the caller has checked the bounds.
-//
-//go:noescape
-func rank2PairAVX(m int, r0, r1, vo, wo, v, p *float64, nv0, nw0, nv1, nw1, u0, u1 float64) (s0, s1 float64)
-
-// rank2PairAsm is rank2PairAVX with its bounds checked.
-func rank2PairAsm(r0, r1, vo, wo, v, p []float64, v0, w0, v1, w1, u0, u1 float64) (s0, s1 float64) {
-	m := len(r0)
-	if m == 0 {
-		return 0, 0
-	}
-	r1, vo, wo, v, p = r1[:m], vo[:m], wo[:m], v[:m], p[:m]
-	return rank2PairAVX(m, &r0[0], &r1[0], &vo[0], &wo[0], &v[0], &p[0], -v0, -w0, -v1, -w1, u0, u1)
-}
-
 // panel4AVX is panel4Go in AVX2/FMA (kernels_amd64.s) for a multiple of
 // four rows, on raw pointers: the caller has checked the bounds.
 //
@@ -152,4 +136,19 @@ func syrLowerAsm(n int, a []float64, lda int, x []float64, alpha float64) {
 	}
 	checkSyrLower(n, len(a), lda, len(x))
 	syrLowerAVX(n, &a[0], lda, &x[0], alpha)
+}
+
+// rank2PassAVX is rank2PassGo in AVX2/FMA (kernels_amd64.s), on raw
+// pointers: the caller has checked the bounds.
+//
+//go:noescape
+func rank2PassAVX(n, i0 int, a *float64, lda int, vo, wo, v, p *float64)
+
+// rank2PassAsm is rank2PassAVX with its bounds checked.
+func rank2PassAsm(n, i0 int, a []float64, lda int, vo, wo, v, p []float64) {
+	if i0+1 >= n {
+		return
+	}
+	checkRank2Pass(n, i0, len(a), lda, len(vo), len(wo), len(v), len(p))
+	rank2PassAVX(n, i0, &a[0], lda, &vo[0], &wo[0], &v[0], &p[0])
 }

@@ -554,98 +554,6 @@ ldone:
 	VZEROUPPER
 	RET
 
-// func rank2PairAVX(m int, r0, r1, vo, wo, v, p *float64, nv0, nw0, nv1, nw1, u0, u1 float64) (s0, s1 float64)
-//
-// One pass of the symmetric rank-two update of two rows with the product
-// by v, for j < m:
-// x0 = r0[j] + nv0·wo[j] + nw0·vo[j], x1 = r1[j] + nv1·wo[j] + nw1·vo[j]
-// (each two fused multiply–adds, in that order), stored back into r0[j]
-// and r1[j]; p[j] += x0·u0, then += x1·u1 (fused); s0 = Σ x0·v[j] and
-// s1 = Σ x1·v[j], in four lanes (lane j mod 4) over the first m&^3
-// columns, the lanes summed as (l0+l2) + (l1+l3), then the remaining
-// columns fused one at a time.
-TEXT ·rank2PairAVX(SB), NOSPLIT, $0-120
-	MOVQ m+0(FP), CX
-	MOVQ r0+8(FP), SI
-	MOVQ r1+16(FP), DI
-	MOVQ vo+24(FP), R8
-	MOVQ wo+32(FP), R9
-	MOVQ v+40(FP), R10
-	MOVQ p+48(FP), R11
-	VBROADCASTSD nv0+56(FP), Y10
-	VBROADCASTSD nw0+64(FP), Y11
-	VBROADCASTSD nv1+72(FP), Y12
-	VBROADCASTSD nw1+80(FP), Y13
-	VBROADCASTSD u0+88(FP), Y14
-	VBROADCASTSD u1+96(FP), Y15
-	VXORPD Y0, Y0, Y0 // s0 lanes
-	VXORPD Y1, Y1, Y1 // s1 lanes
-	MOVQ CX, R14
-	ANDQ $-4, R14
-	XORQ AX, AX
-
-pcols4:
-	CMPQ AX, R14
-	JGE  psum
-	VMOVUPD (R9)(AX*8), Y4 // wo
-	VMOVUPD (R8)(AX*8), Y5 // vo
-	VMOVUPD (SI)(AX*8), Y2
-	VMOVUPD (DI)(AX*8), Y3
-	VFMADD231PD Y4, Y10, Y2
-	VFMADD231PD Y5, Y11, Y2
-	VFMADD231PD Y4, Y12, Y3
-	VFMADD231PD Y5, Y13, Y3
-	VMOVUPD Y2, (SI)(AX*8)
-	VMOVUPD Y3, (DI)(AX*8)
-	VMOVUPD (R10)(AX*8), Y6 // v
-	VFMADD231PD Y2, Y6, Y0
-	VFMADD231PD Y3, Y6, Y1
-	VMOVUPD (R11)(AX*8), Y7 // p
-	VFMADD231PD Y2, Y14, Y7
-	VFMADD231PD Y3, Y15, Y7
-	VMOVUPD Y7, (R11)(AX*8)
-	ADDQ $4, AX
-	JMP  pcols4
-
-psum:
-	VEXTRACTF128 $1, Y0, X8
-	VADDPD X8, X0, X0
-	VPERMILPD $1, X0, X8
-	VADDSD X8, X0, X0
-	VEXTRACTF128 $1, Y1, X8
-	VADDPD X8, X1, X1
-	VPERMILPD $1, X1, X8
-	VADDSD X8, X1, X1
-
-ptail:
-	CMPQ AX, CX
-	JGE  pdone
-	VMOVSD (R9)(AX*8), X4
-	VMOVSD (R8)(AX*8), X5
-	VMOVSD (SI)(AX*8), X2
-	VMOVSD (DI)(AX*8), X3
-	VFMADD231SD X4, X10, X2
-	VFMADD231SD X5, X11, X2
-	VFMADD231SD X4, X12, X3
-	VFMADD231SD X5, X13, X3
-	VMOVSD X2, (SI)(AX*8)
-	VMOVSD X3, (DI)(AX*8)
-	VMOVSD (R10)(AX*8), X6
-	VFMADD231SD X2, X6, X0
-	VFMADD231SD X3, X6, X1
-	VMOVSD (R11)(AX*8), X7
-	VFMADD231SD X2, X14, X7
-	VFMADD231SD X3, X15, X7
-	VMOVSD X7, (R11)(AX*8)
-	INCQ AX
-	JMP  ptail
-
-pdone:
-	VMOVSD X0, s0+104(FP)
-	VMOVSD X1, s1+112(FP)
-	VZEROUPPER
-	RET
-
 // func panel4AVX(m int, a *float64, lda int, t *float64, ldt int, c *[10]float64)
 //
 // The panel of a block of four columns of the Cholesky factor, four rows
@@ -792,5 +700,165 @@ snext:
 	JMP  srow
 
 sdone:
+	VZEROUPPER
+	RET
+
+// func rank2PassAVX(n, i0 int, a *float64, lda int, vo, wo, v, p *float64)
+//
+// One pass of symEig.tridiagonalize over the rows i0 ≤ i < n of the upper
+// triangle of a, in pairs (i, i+1) while i+1 < n (a last odd row is left
+// to the caller). For a pair, with nv0 = −vo[i], nw0 = −wo[i],
+// nv1 = −vo[i+1], nw1 = −wo[i+1]: each entry x of row i from column i on,
+// and of row i+1 from column i+1 on, becomes x + nv·wo[j] + nw·vo[j] (two
+// fused multiply–adds, in that order); s0 = d0·v[i] (d0 the new diagonal
+// entry of row i) then s0 += x·v[i+1] and p[i+1] += x·v[i] (fused) for its
+// entry x at column i+1; s1 = d1·v[i+1]; the rest of both rows (from
+// column i+2) as in rank2PairAVX, whose sums t0, t1 end the pair:
+// p[i] += s0 + t0, p[i+1] += s1 + t1.
+TEXT ·rank2PassAVX(SB), NOSPLIT, $0-64
+	MOVQ i0+8(FP), BX
+	MOVQ lda+24(FP), R12
+	SHLQ $3, R12
+	VPCMPEQQ Y9, Y9, Y9
+	VPSLLQ $63, Y9, Y9 // the sign bit in every lane
+
+rpair:
+	MOVQ n+0(FP), CX
+	LEAQ 1(BX), AX
+	CMPQ AX, CX
+	JGE  rdone
+	SUBQ BX, CX
+	SUBQ $2, CX // m = n − i − 2, the columns from i+2 on
+	MOVQ a+16(FP), SI
+	MOVQ BX, AX
+	IMULQ R12, AX
+	ADDQ AX, SI
+	LEAQ (SI)(BX*8), SI    // row i at column i
+	LEAQ 8(SI)(R12*1), DI  // row i+1 at column i+1
+	MOVQ vo+32(FP), R8
+	LEAQ (R8)(BX*8), R8
+	MOVQ wo+40(FP), R9
+	LEAQ (R9)(BX*8), R9
+	MOVQ v+48(FP), R10
+	LEAQ (R10)(BX*8), R10
+	MOVQ p+56(FP), R11
+	LEAQ (R11)(BX*8), R11
+	VBROADCASTSD 0(R8), Y10
+	VXORPD Y9, Y10, Y10 // nv0
+	VBROADCASTSD 0(R9), Y11
+	VXORPD Y9, Y11, Y11 // nw0
+	VBROADCASTSD 8(R8), Y12
+	VXORPD Y9, Y12, Y12 // nv1
+	VBROADCASTSD 8(R9), Y13
+	VXORPD Y9, Y13, Y13 // nw1
+	VBROADCASTSD 0(R10), Y14 // u0 = v[i]
+	VBROADCASTSD 8(R10), Y15 // u1 = v[i+1]
+
+	// The entries (i, i), (i, i+1) and (i+1, i+1).
+	VMOVSD 0(SI), X2
+	VFMADD231SD 0(R9), X10, X2
+	VFMADD231SD 0(R8), X11, X2
+	VMOVSD X2, 0(SI)
+	VMULSD X14, X2, X6 // s0
+	VMOVSD 8(SI), X3
+	VFMADD231SD 8(R9), X10, X3
+	VFMADD231SD 8(R8), X11, X3
+	VMOVSD X3, 8(SI)
+	VFMADD231SD 8(R10), X3, X6
+	VMOVSD 8(R11), X4
+	VFMADD231SD X3, X14, X4
+	VMOVSD X4, 8(R11)
+	VMOVSD 0(DI), X5
+	VFMADD231SD 8(R9), X12, X5
+	VFMADD231SD 8(R8), X13, X5
+	VMOVSD X5, 0(DI)
+	VMULSD X15, X5, X7 // s1
+	MOVQ X6, R13
+	MOVQ X7, R15
+
+	// The columns from i+2 on.
+	ADDQ $16, SI
+	ADDQ $8, DI
+	ADDQ $16, R8
+	ADDQ $16, R9
+	ADDQ $16, R10
+	ADDQ $16, R11
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	MOVQ CX, R14
+	ANDQ $-4, R14
+	XORQ AX, AX
+
+rcols4:
+	CMPQ AX, R14
+	JGE  rsum
+	VMOVUPD (R9)(AX*8), Y4
+	VMOVUPD (R8)(AX*8), Y5
+	VMOVUPD (SI)(AX*8), Y2
+	VMOVUPD (DI)(AX*8), Y3
+	VFMADD231PD Y4, Y10, Y2
+	VFMADD231PD Y5, Y11, Y2
+	VFMADD231PD Y4, Y12, Y3
+	VFMADD231PD Y5, Y13, Y3
+	VMOVUPD Y2, (SI)(AX*8)
+	VMOVUPD Y3, (DI)(AX*8)
+	VMOVUPD (R10)(AX*8), Y6
+	VFMADD231PD Y2, Y6, Y0
+	VFMADD231PD Y3, Y6, Y1
+	VMOVUPD (R11)(AX*8), Y7
+	VFMADD231PD Y2, Y14, Y7
+	VFMADD231PD Y3, Y15, Y7
+	VMOVUPD Y7, (R11)(AX*8)
+	ADDQ $4, AX
+	JMP  rcols4
+
+rsum:
+	VEXTRACTF128 $1, Y0, X8
+	VADDPD X8, X0, X0
+	VPERMILPD $1, X0, X8
+	VADDSD X8, X0, X0
+	VEXTRACTF128 $1, Y1, X8
+	VADDPD X8, X1, X1
+	VPERMILPD $1, X1, X8
+	VADDSD X8, X1, X1
+
+rtail:
+	CMPQ AX, CX
+	JGE  rend
+	VMOVSD (R9)(AX*8), X4
+	VMOVSD (R8)(AX*8), X5
+	VMOVSD (SI)(AX*8), X2
+	VMOVSD (DI)(AX*8), X3
+	VFMADD231SD X4, X10, X2
+	VFMADD231SD X5, X11, X2
+	VFMADD231SD X4, X12, X3
+	VFMADD231SD X5, X13, X3
+	VMOVSD X2, (SI)(AX*8)
+	VMOVSD X3, (DI)(AX*8)
+	VMOVSD (R10)(AX*8), X6
+	VFMADD231SD X2, X6, X0
+	VFMADD231SD X3, X6, X1
+	VMOVSD (R11)(AX*8), X7
+	VFMADD231SD X2, X14, X7
+	VFMADD231SD X3, X15, X7
+	VMOVSD X7, (R11)(AX*8)
+	INCQ AX
+	JMP  rtail
+
+rend:
+	MOVQ R13, X6
+	MOVQ R15, X7
+	VADDSD X0, X6, X6 // s0 + t0
+	VADDSD X1, X7, X7 // s1 + t1
+	VMOVSD -16(R11), X2
+	VADDSD X6, X2, X2
+	VMOVSD X2, -16(R11)
+	VMOVSD -8(R11), X3
+	VADDSD X7, X3, X3
+	VMOVSD X3, -8(R11)
+	ADDQ $2, BX
+	JMP  rpair
+
+rdone:
 	VZEROUPPER
 	RET

@@ -27,11 +27,6 @@ func rank4LowerAsm(m, r0 int, a []float64, lda int, p []float64, ldp int, c *[10
 	rank4LowerGo(m, r0, a, lda, p, ldp, c)
 }
 
-// rank2PairAsm is rank2PairGo: there is no assembly here.
-func rank2PairAsm(r0, r1, vo, wo, v, p []float64, v0, w0, v1, w1, u0, u1 float64) (s0, s1 float64) {
-	return rank2PairGo(r0, r1, vo, wo, v, p, v0, w0, v1, w1, u0, u1)
-}
-
 // panel4Asm is panel4Go: there is no assembly here.
 func panel4Asm(m int, a []float64, lda int, t []float64, ldt int, c *[10]float64) {
 	panel4Go(m, a, lda, t, ldt, c)
@@ -40,4 +35,9 @@ func panel4Asm(m int, a []float64, lda int, t []float64, ldt int, c *[10]float64
 // syrLowerAsm is syrLowerGo: there is no assembly here.
 func syrLowerAsm(n int, a []float64, lda int, x []float64, alpha float64) {
 	syrLowerGo(n, a, lda, x, alpha)
+}
+
+// rank2PassAsm is rank2PassGo: there is no assembly here.
+func rank2PassAsm(n, i0 int, a []float64, lda int, vo, wo, v, p []float64) {
+	rank2PassGo(n, i0, a, lda, vo, wo, v, p)
 }

@@ -179,32 +179,34 @@ func TestSyrLowerMatchesItsModel(t *testing.T) {
 	}
 }
 
-func TestRank2PairMatchesItsModel(t *testing.T) {
+func TestRank2PassMatchesItsModel(t *testing.T) {
 	if !haveVecKernels {
 		t.Skip("no vector kernels in this build or on this processor")
 	}
 	rng := rand.New(rand.NewPCG(31, 32))
-	for _, m := range append([]int{0}, primitiveSizes()...) {
-		for _, off := range []int{0, 1, 3} { // unaligned starts
-			vecs := make([][]float64, 6) // r0, r1, vo, wo, v, p
-			for i := range vecs {
-				vecs[i] = randomSlice(rng, m+off)[off:]
-			}
-			c := randomSlice(rng, 6)
-			got, want := make([][]float64, 6), make([][]float64, 6)
-			for i := range vecs {
-				got[i] = append([]float64(nil), vecs[i]...)
-				want[i] = append([]float64(nil), vecs[i]...)
-			}
-			g0, g1 := rank2PairAsm(got[0], got[1], got[2], got[3], got[4], got[5], c[0], c[1], c[2], c[3], c[4], c[5])
-			w0, w1 := rank2PairGo(want[0], want[1], want[2], want[3], want[4], want[5], c[0], c[1], c[2], c[3], c[4], c[5])
-			name := fmt.Sprintf("m=%d off=%d", m, off)
-			if !sameBits([]float64{g0, g1}, []float64{w0, w1}) {
-				t.Errorf("%s sums: got: %v, %v want: %v, %v", name, g0, g1, w0, w1)
-			}
-			for i, which := range []string{"r0", "r1", "vo", "wo", "v", "p"} {
-				if !sameBits(got[i], want[i]) {
-					t.Errorf("%s %s: got: %v want: %v", name, which, got[i], want[i])
+	for _, n := range primitiveSizes() {
+		for _, pad := range []int{0, 1, 3} { // odd strides
+			for _, i0 := range []int{0, 1, n / 2, n - 2} {
+				if i0 < 0 {
+					continue
+				}
+				lda := n + pad
+				vecs := make([][]float64, 5) // a, vo, wo, v, p
+				vecs[0] = randomSlice(rng, (n-1)*lda+n)
+				for i := 1; i < 5; i++ {
+					vecs[i] = randomSlice(rng, n)
+				}
+				got, want := make([][]float64, 5), make([][]float64, 5)
+				for i := range vecs {
+					got[i] = append([]float64(nil), vecs[i]...)
+					want[i] = append([]float64(nil), vecs[i]...)
+				}
+				rank2PassAsm(n, i0, got[0], lda, got[1], got[2], got[3], got[4])
+				rank2PassGo(n, i0, want[0], lda, want[1], want[2], want[3], want[4])
+				for i, which := range []string{"a", "vo", "wo", "v", "p"} {
+					if !sameBits(got[i], want[i]) {
+						t.Errorf("n=%d lda=%d i0=%d %s: got: %v want: %v", n, lda, i0, which, got[i], want[i])
+					}
 				}
 			}
 		}
