@@ -149,10 +149,11 @@ func (w *whitening) invert(m []float64) bool {
 func (w *whitening) outputCovariance() {
 	n := w.n
 	if w.diag != nil {
+		dg := w.diag[:n]
 		for i := 0; i < n; i++ {
-			pr := w.p[i*n : i*n+n]
-			xr := w.x[i*n : i*n+n]
-			for j, d := range w.diag[:n] {
+			pr := w.p[i*n : i*n+n][:len(dg)]
+			xr := w.x[i*n : i*n+n][:len(dg)]
+			for j, d := range dg {
 				xr[j] = pr[j] * d
 			}
 		}
