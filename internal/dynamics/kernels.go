@@ -297,11 +297,21 @@ func mulRowsVec(c, a, b []float64, m, n, k int) {
 	}
 }
 
-// solveLowerVec is solveLower by blocks of four unknowns: the forward
-// substitution takes the products with the solved unknowns before a block
-// in one gemvN, the back substitution subtracts a solved block from the
-// unknowns before it in one gemvT.
+// solveLowerVec is solveLower by blocks of four unknowns, in one call of
+// solveLowerAsm when the vector kernels are in use, else solveLowerVecGo.
 func solveLowerVec(l []float64, n int, rdiag, x []float64) {
+	if useVecKernels {
+		solveLowerAsm(l, n, rdiag, x)
+		return
+	}
+	solveLowerVecGo(l, n, rdiag, x)
+}
+
+// solveLowerVecGo is solveLowerVec in Go, the model of solveLowerAVX: the
+// forward substitution takes the products with the solved unknowns before
+// a block in one gemvN, the back substitution subtracts a solved block
+// from the unknowns before it in one gemvT.
+func solveLowerVecGo(l []float64, n int, rdiag, x []float64) {
 	l, rdiag, x = l[:n*n], rdiag[:n], x[:n]
 	for i0 := 0; i0 < n; i0 += 4 {
 		i1 := min(i0+4, n)

@@ -152,3 +152,18 @@ func rank2PassAsm(n, i0 int, a []float64, lda int, vo, wo, v, p []float64) {
 	checkRank2Pass(n, i0, len(a), lda, len(vo), len(wo), len(v), len(p))
 	rank2PassAVX(n, i0, &a[0], lda, &vo[0], &wo[0], &v[0], &p[0])
 }
+
+// solveLowerAVX is solveLowerVecGo in AVX2/FMA (kernels_amd64.s), on raw
+// pointers: the caller has checked the bounds.
+//
+//go:noescape
+func solveLowerAVX(n int, l *float64, ldl int, rdiag, x *float64)
+
+// solveLowerAsm is solveLowerAVX with its bounds checked.
+func solveLowerAsm(l []float64, n int, rdiag, x []float64) {
+	if n <= 0 {
+		return
+	}
+	l, rdiag, x = l[:n*n], rdiag[:n], x[:n]
+	solveLowerAVX(n, &l[0], n, &rdiag[0], &x[0])
+}

@@ -862,3 +862,221 @@ rend:
 rdone:
 	VZEROUPPER
 	RET
+
+// func solveLowerAVX(n int, l *float64, ldl int, rdiag, x *float64)
+//
+// solveLowerVecGo in one call, operation for operation. Forward, by
+// blocks of four rows from the top: each row i of a block first takes
+// x[i] −= ⟨L[i][:i0], x[:i0]⟩ (i0 the block's first row; the dot product as
+// in gemvNAVX), then its triangle x[i] = (x[i] − L[i][i0]·x[i0] − …)·rdiag[i]
+// (separate multiplications and subtractions, as in Go). Backward, by
+// blocks of four rows from the bottom: each row i of a block, last first,
+// x[i] *= rdiag[i] and x[t] −= L[i][t]·x[i] for the rows t of the block
+// above it, then the block is subtracted from the entries above it as in
+// gemvTAVX with sub ≠ 0 (fused multiply–adds with the negated x, rows in
+// order).
+TEXT ·solveLowerAVX(SB), NOSPLIT, $0-40
+	MOVQ n+0(FP), CX
+	MOVQ l+8(FP), SI
+	MOVQ ldl+16(FP), R8
+	SHLQ $3, R8
+	MOVQ rdiag+24(FP), R9
+	MOVQ x+32(FP), DI
+	XORQ BX, BX // i0
+
+fblock:
+	CMPQ BX, CX
+	JGE  bstart
+	LEAQ 4(BX), R11
+	CMPQ R11, CX
+	JLE  fblock1
+	MOVQ CX, R11 // the block ends at min(i0+4, n)
+
+fblock1:
+	MOVQ BX, R13
+	ANDQ $-8, R13
+	MOVQ BX, R14
+	ANDQ $-4, R14
+	MOVQ BX, DX // the row i
+	MOVQ BX, R10
+	IMULQ R8, R10
+	ADDQ SI, R10 // L[i]
+
+frow:
+	CMPQ DX, R11
+	JGE  fnext
+	VMOVSD (DI)(DX*8), X0 // x[i]
+	TESTQ BX, BX
+	JZ    ftri
+	VXORPD Y1, Y1, Y1
+	VXORPD Y4, Y4, Y4
+	XORQ AX, AX
+
+fcols8:
+	CMPQ AX, R13
+	JGE  fcols4
+	VMOVUPD (DI)(AX*8), Y8
+	VMOVUPD 32(DI)(AX*8), Y9
+	VFMADD231PD (R10)(AX*8), Y8, Y1
+	VFMADD231PD 32(R10)(AX*8), Y9, Y4
+	ADDQ $8, AX
+	JMP  fcols8
+
+fcols4:
+	CMPQ AX, R14
+	JGE  fsum
+	VMOVUPD (DI)(AX*8), Y8
+	VFMADD231PD (R10)(AX*8), Y8, Y1
+	ADDQ $4, AX
+
+fsum:
+	VADDPD Y4, Y1, Y1
+	VEXTRACTF128 $1, Y1, X8
+	VADDPD X8, X1, X1
+	VPERMILPD $1, X1, X8
+	VADDSD X8, X1, X1
+
+ftail:
+	CMPQ AX, BX
+	JGE  fsub
+	VMOVSD (DI)(AX*8), X8
+	VFMADD231SD (R10)(AX*8), X8, X1
+	INCQ AX
+	JMP  ftail
+
+fsub:
+	VSUBSD X1, X0, X0
+
+ftri:
+	MOVQ BX, AX
+
+ftri1:
+	CMPQ AX, DX
+	JGE  fstore
+	VMOVSD (R10)(AX*8), X9
+	VMULSD (DI)(AX*8), X9, X9
+	VSUBSD X9, X0, X0
+	INCQ AX
+	JMP  ftri1
+
+fstore:
+	VMULSD (R9)(DX*8), X0, X0
+	VMOVSD X0, (DI)(DX*8)
+	INCQ DX
+	ADDQ R8, R10
+	JMP  frow
+
+fnext:
+	MOVQ R11, BX
+	JMP  fblock
+
+bstart:
+	MOVQ CX, BX // i1
+
+bblock:
+	TESTQ BX, BX
+	JLE  bdone
+	LEAQ -4(BX), R11 // i0 = max(i1−4, 0)
+	TESTQ R11, R11
+	JGE  bblock1
+	XORQ R11, R11
+
+bblock1:
+	LEAQ -1(BX), DX // the row i, last first
+	MOVQ DX, R10
+	IMULQ R8, R10
+	ADDQ SI, R10 // L[i]
+
+brow:
+	CMPQ DX, R11
+	JL   bupdate
+	VMOVSD (DI)(DX*8), X0
+	VMULSD (R9)(DX*8), X0, X0
+	VMOVSD X0, (DI)(DX*8)
+	MOVQ R11, AX
+
+brow1:
+	CMPQ AX, DX
+	JGE  brownext
+	VMOVSD (R10)(AX*8), X9
+	VMULSD X0, X9, X9
+	VMOVSD (DI)(AX*8), X8
+	VSUBSD X9, X8, X8
+	VMOVSD X8, (DI)(AX*8)
+	INCQ AX
+	JMP  brow1
+
+brownext:
+	DECQ DX
+	SUBQ R8, R10
+	JMP  brow
+
+bupdate:
+	// The entries above the block: x[j] −= Σ_r x[i0+r]·L[i0+r][j], four
+	// rows (a block that does not start at 0 has four).
+	TESTQ R11, R11
+	JZ    bnext
+	MOVQ R11, R10
+	IMULQ R8, R10
+	ADDQ SI, R10 // L[i0]
+	LEAQ (R10)(R8*1), R12
+	LEAQ (R12)(R8*1), R13
+	LEAQ (R13)(R8*1), R14
+	VBROADCASTSD (DI)(R11*8), Y12
+	VBROADCASTSD 8(DI)(R11*8), Y13
+	VBROADCASTSD 16(DI)(R11*8), Y14
+	VBROADCASTSD 24(DI)(R11*8), Y15
+	MOVQ R11, R15
+	ANDQ $-8, R15
+	MOVQ R11, DX
+	ANDQ $-4, DX
+	XORQ AX, AX
+
+bcols8:
+	CMPQ AX, R15
+	JGE  bcols4
+	VMOVUPD (DI)(AX*8), Y0
+	VMOVUPD 32(DI)(AX*8), Y1
+	VFNMADD231PD (R10)(AX*8), Y12, Y0
+	VFNMADD231PD 32(R10)(AX*8), Y12, Y1
+	VFNMADD231PD (R12)(AX*8), Y13, Y0
+	VFNMADD231PD 32(R12)(AX*8), Y13, Y1
+	VFNMADD231PD (R13)(AX*8), Y14, Y0
+	VFNMADD231PD 32(R13)(AX*8), Y14, Y1
+	VFNMADD231PD (R14)(AX*8), Y15, Y0
+	VFNMADD231PD 32(R14)(AX*8), Y15, Y1
+	VMOVUPD Y0, (DI)(AX*8)
+	VMOVUPD Y1, 32(DI)(AX*8)
+	ADDQ $8, AX
+	JMP  bcols8
+
+bcols4:
+	CMPQ AX, DX
+	JGE  btail
+	VMOVUPD (DI)(AX*8), Y0
+	VFNMADD231PD (R10)(AX*8), Y12, Y0
+	VFNMADD231PD (R12)(AX*8), Y13, Y0
+	VFNMADD231PD (R13)(AX*8), Y14, Y0
+	VFNMADD231PD (R14)(AX*8), Y15, Y0
+	VMOVUPD Y0, (DI)(AX*8)
+	ADDQ $4, AX
+
+btail:
+	CMPQ AX, R11
+	JGE  bnext
+	VMOVSD (DI)(AX*8), X0
+	VFNMADD231SD (R10)(AX*8), X12, X0
+	VFNMADD231SD (R12)(AX*8), X13, X0
+	VFNMADD231SD (R13)(AX*8), X14, X0
+	VFNMADD231SD (R14)(AX*8), X15, X0
+	VMOVSD X0, (DI)(AX*8)
+	INCQ AX
+	JMP  btail
+
+bnext:
+	MOVQ R11, BX
+	JMP  bblock
+
+bdone:
+	VZEROUPPER
+	RET

@@ -41,3 +41,8 @@ func syrLowerAsm(n int, a []float64, lda int, x []float64, alpha float64) {
 func rank2PassAsm(n, i0 int, a []float64, lda int, vo, wo, v, p []float64) {
 	rank2PassGo(n, i0, a, lda, vo, wo, v, p)
 }
+
+// solveLowerAsm is solveLowerVecGo: there is no assembly here.
+func solveLowerAsm(l []float64, n int, rdiag, x []float64) {
+	solveLowerVecGo(l, n, rdiag, x)
+}

@@ -179,6 +179,24 @@ func TestSyrLowerMatchesItsModel(t *testing.T) {
 	}
 }
 
+func TestSolveLowerAsmMatchesItsModel(t *testing.T) {
+	if !haveVecKernels {
+		t.Skip("no vector kernels in this build or on this processor")
+	}
+	rng := rand.New(rand.NewPCG(43, 44))
+	for _, n := range primitiveSizes() {
+		l := randomSlice(rng, n*n)
+		rd := randomSlice(rng, n)
+		x := randomSlice(rng, n)
+		got, want := append([]float64(nil), x...), append([]float64(nil), x...)
+		solveLowerAsm(l, n, rd, got)
+		withKernels(true, func() { solveLowerVecGo(l, n, rd, want) })
+		if !sameBits(got, want) {
+			t.Errorf("n=%d: got: %v want: %v", n, got, want)
+		}
+	}
+}
+
 func TestRank2PassMatchesItsModel(t *testing.T) {
 	if !haveVecKernels {
 		t.Skip("no vector kernels in this build or on this processor")
