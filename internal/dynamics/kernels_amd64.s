@@ -385,8 +385,9 @@ ddone:
 // The rank-four update of a lower triangle by four rows P0…P3 of p (stride
 // ldp): for r0 ≤ r < m and j ≤ r, with c = (P0[r], P1[r], P2[r], P3[r]),
 // a[r*lda+j] −= c0·P0[j], then −= c1·P1[j], −= c2·P2[j], −= c3·P3[j], each
-// a fused multiply–add with the negated coefficient: per entry the
-// operations of gemvTAVX with four rows and sub ≠ 0. Rows go in pairs,
+// a fused negated multiply–add (the same result as gemvTAVX's fused
+// multiply–add with the negated coefficient): per entry the operations of
+// gemvTAVX with four rows and sub ≠ 0. Rows go in pairs,
 // which share the loads of p (four columns per iteration, then one, then
 // the last column of the second row), a last odd row on its own. When c is
 // not nil, each row then takes the panel step of panel4AVX on its first
@@ -407,8 +408,6 @@ TEXT ·rank4LowerAVX(SB), NOSPLIT, $0-56
 	MOVQ BX, AX
 	IMULQ R8, AX
 	ADDQ AX, SI
-	VPCMPEQQ Y6, Y6, Y6
-	VPSLLQ $63, Y6, Y6 // the sign bit in every lane
 
 lpair:
 	LEAQ 1(BX), DX // columns of row r
@@ -422,14 +421,6 @@ lpair:
 	VBROADCASTSD (R9)(DX*8), Y13
 	VBROADCASTSD (R10)(DX*8), Y14
 	VBROADCASTSD (R11)(DX*8), Y15
-	VXORPD Y6, Y8, Y8
-	VXORPD Y6, Y9, Y9
-	VXORPD Y6, Y10, Y10
-	VXORPD Y6, Y11, Y11
-	VXORPD Y6, Y12, Y12
-	VXORPD Y6, Y13, Y13
-	VXORPD Y6, Y14, Y14
-	VXORPD Y6, Y15, Y15
 	LEAQ (SI)(R8*1), R15 // row r+1
 	MOVQ DX, R14
 	ANDQ $-4, R14
@@ -444,14 +435,14 @@ lpcols4:
 	VMOVUPD (R11)(AX*8), Y5
 	VMOVUPD (SI)(AX*8), Y0
 	VMOVUPD (R15)(AX*8), Y1
-	VFMADD231PD Y2, Y8, Y0
-	VFMADD231PD Y2, Y12, Y1
-	VFMADD231PD Y3, Y9, Y0
-	VFMADD231PD Y3, Y13, Y1
-	VFMADD231PD Y4, Y10, Y0
-	VFMADD231PD Y4, Y14, Y1
-	VFMADD231PD Y5, Y11, Y0
-	VFMADD231PD Y5, Y15, Y1
+	VFNMADD231PD Y2, Y8, Y0
+	VFNMADD231PD Y2, Y12, Y1
+	VFNMADD231PD Y3, Y9, Y0
+	VFNMADD231PD Y3, Y13, Y1
+	VFNMADD231PD Y4, Y10, Y0
+	VFNMADD231PD Y4, Y14, Y1
+	VFNMADD231PD Y5, Y11, Y0
+	VFNMADD231PD Y5, Y15, Y1
 	VMOVUPD Y0, (SI)(AX*8)
 	VMOVUPD Y1, (R15)(AX*8)
 	ADDQ $4, AX
@@ -466,14 +457,14 @@ lptail:
 	VMOVSD (R11)(AX*8), X5
 	VMOVSD (SI)(AX*8), X0
 	VMOVSD (R15)(AX*8), X1
-	VFMADD231SD X2, X8, X0
-	VFMADD231SD X2, X12, X1
-	VFMADD231SD X3, X9, X0
-	VFMADD231SD X3, X13, X1
-	VFMADD231SD X4, X10, X0
-	VFMADD231SD X4, X14, X1
-	VFMADD231SD X5, X11, X0
-	VFMADD231SD X5, X15, X1
+	VFNMADD231SD X2, X8, X0
+	VFNMADD231SD X2, X12, X1
+	VFNMADD231SD X3, X9, X0
+	VFNMADD231SD X3, X13, X1
+	VFNMADD231SD X4, X10, X0
+	VFNMADD231SD X4, X14, X1
+	VFNMADD231SD X5, X11, X0
+	VFNMADD231SD X5, X15, X1
 	VMOVSD X0, (SI)(AX*8)
 	VMOVSD X1, (R15)(AX*8)
 	INCQ AX
@@ -482,10 +473,10 @@ lptail:
 lplast:
 	// The entry (r+1, r+1), which row r does not have.
 	VMOVSD (R15)(AX*8), X1
-	VFMADD231SD (DI)(AX*8), X12, X1
-	VFMADD231SD (R9)(AX*8), X13, X1
-	VFMADD231SD (R10)(AX*8), X14, X1
-	VFMADD231SD (R11)(AX*8), X15, X1
+	VFNMADD231SD (DI)(AX*8), X12, X1
+	VFNMADD231SD (R9)(AX*8), X13, X1
+	VFNMADD231SD (R10)(AX*8), X14, X1
+	VFNMADD231SD (R11)(AX*8), X15, X1
 	VMOVSD X1, (R15)(AX*8)
 	MOVQ c+48(FP), R14
 	TESTQ R14, R14
@@ -509,10 +500,6 @@ lrow:
 	VBROADCASTSD (R9)(BX*8), Y13
 	VBROADCASTSD (R10)(BX*8), Y14
 	VBROADCASTSD (R11)(BX*8), Y15
-	VXORPD Y6, Y12, Y12
-	VXORPD Y6, Y13, Y13
-	VXORPD Y6, Y14, Y14
-	VXORPD Y6, Y15, Y15
 	MOVQ DX, R14
 	ANDQ $-4, R14
 	XORQ AX, AX
@@ -521,10 +508,10 @@ lcols4:
 	CMPQ AX, R14
 	JGE  ltail
 	VMOVUPD (SI)(AX*8), Y0
-	VFMADD231PD (DI)(AX*8), Y12, Y0
-	VFMADD231PD (R9)(AX*8), Y13, Y0
-	VFMADD231PD (R10)(AX*8), Y14, Y0
-	VFMADD231PD (R11)(AX*8), Y15, Y0
+	VFNMADD231PD (DI)(AX*8), Y12, Y0
+	VFNMADD231PD (R9)(AX*8), Y13, Y0
+	VFNMADD231PD (R10)(AX*8), Y14, Y0
+	VFNMADD231PD (R11)(AX*8), Y15, Y0
 	VMOVUPD Y0, (SI)(AX*8)
 	ADDQ $4, AX
 	JMP  lcols4
@@ -533,10 +520,10 @@ ltail:
 	CMPQ AX, DX
 	JGE  llast
 	VMOVSD (SI)(AX*8), X0
-	VFMADD231SD (DI)(AX*8), X12, X0
-	VFMADD231SD (R9)(AX*8), X13, X0
-	VFMADD231SD (R10)(AX*8), X14, X0
-	VFMADD231SD (R11)(AX*8), X15, X0
+	VFNMADD231SD (DI)(AX*8), X12, X0
+	VFNMADD231SD (R9)(AX*8), X13, X0
+	VFNMADD231SD (R10)(AX*8), X14, X0
+	VFNMADD231SD (R11)(AX*8), X15, X0
 	VMOVSD X0, (SI)(AX*8)
 	INCQ AX
 	JMP  ltail
