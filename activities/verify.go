@@ -137,13 +137,9 @@ func checkPartsFully(ctx context.Context, st store.Store, m *chunkMarker, pts []
 		}
 		bodies[part.Key] = body
 	}
-	byPartition := map[results.Partition][]schemas.Point{}
-	for _, pt := range pts {
-		k := results.Partition{Algorithm: pt.Params.Algorithm, N: pt.Params.N}
-		byPartition[k] = append(byPartition[k], pt)
-	}
 	var all []results.PointRow
-	for k, pp := range byPartition {
+	for _, p := range partitionsOf(pts) {
+		k, pp := p.Partition, p.points
 		pointsKey := results.PointsKey(m.SweepID, k, m.Chunk)
 		trajKey := results.TrajectoriesKey(m.SweepID, k, m.Chunk)
 		pb, ok1 := bodies[pointsKey]
