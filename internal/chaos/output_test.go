@@ -245,7 +245,10 @@ func (h *harness) corrupt(rng *rand.Rand, o *output) *damage {
 		if len(derived) > 0 {
 			i := rng.IntN(len(derived))
 			d := &damage{kind: "flip-derived", key: derived[i], owner: owners[i], chunk: -1}
-			d.sha = h.flip(rng, o, d.key)
+			var ok bool
+			if d.sha, ok = h.flip(rng, o, d.key); !ok {
+				return nil
+			}
 			h.logf("damage: %s", d)
 			return d
 		}
@@ -266,21 +269,38 @@ func (h *harness) corrupt(rng *rand.Rand, o *output) *damage {
 		h.violation("marker %s: %v (%d parts)", markerKey, err, len(m.Parts))
 		return nil
 	}
-	part := m.Parts[rng.IntN(len(m.Parts))]
-	d := &damage{owner: m.SweepID, chunk: m.Chunk, key: part.Key}
+	// A part an earlier damage removed (or a run quarantined) is not
+	// there to damage again.
+	var present []string
+	for _, part := range m.Parts {
+		if _, err := st.Stat(ctx(), part.Key); err == nil {
+			present = append(present, part.Key)
+		} else if !errors.Is(err, store.ErrNotFound) {
+			h.t.Fatalf("stat %s: %v", part.Key, err)
+		}
+	}
+	if len(present) == 0 {
+		h.logf("damage: every part of %s is gone already", markerKey)
+		return nil
+	}
+	d := &damage{owner: m.SweepID, chunk: m.Chunk, key: present[rng.IntN(len(present))]}
+	ok := true
 	switch r := rng.Float64(); {
 	case r < 0.4:
 		d.kind = "flip"
-		d.sha = h.flip(rng, o, d.key)
+		d.sha, ok = h.flip(rng, o, d.key)
 	case r < 0.6:
 		d.kind = "truncate"
-		d.sha = h.truncate(rng, o, d.key)
+		d.sha, ok = h.truncate(rng, o, d.key)
 	case r < 0.8:
 		d.kind = "remove-part"
 		h.remove(o, d.key)
 	default:
 		d.kind, d.key = "remove-marker", markerKey
 		h.remove(o, d.key)
+	}
+	if !ok {
+		return nil
 	}
 	h.logf("damage: %s", d)
 	return d
@@ -292,29 +312,44 @@ func sha(b []byte) string {
 }
 
 // flip flips one to three bytes of the object at key, keeping its size,
-// and returns the SHA-256 of the damaged bytes.
-func (h *harness) flip(rng *rand.Rand, o *output, key string) string {
-	body, err := o.store(h).Get(ctx(), key)
-	if err != nil {
-		h.t.Fatalf("read %s: %v", key, err)
+// and returns the SHA-256 of the damaged bytes; false when the object is
+// gone (a run running meanwhile may quarantine it).
+func (h *harness) flip(rng *rand.Rand, o *output, key string) (string, bool) {
+	body, ok := h.getForDamage(o, key)
+	if !ok {
+		return "", false
 	}
 	for range 1 + rng.IntN(3) {
 		body[rng.IntN(len(body))] ^= byte(1 + rng.IntN(255))
 	}
 	h.replace(o, key, body)
-	return sha(body)
+	return sha(body), true
 }
 
 // truncate cuts the object at key short and returns the SHA-256 of what
-// is left.
-func (h *harness) truncate(rng *rand.Rand, o *output, key string) string {
-	body, err := o.store(h).Get(ctx(), key)
-	if err != nil {
-		h.t.Fatalf("read %s: %v", key, err)
+// is left; false when the object is gone.
+func (h *harness) truncate(rng *rand.Rand, o *output, key string) (string, bool) {
+	body, ok := h.getForDamage(o, key)
+	if !ok {
+		return "", false
 	}
 	body = body[:rng.IntN(len(body))]
 	h.replace(o, key, body)
-	return sha(body)
+	return sha(body), true
+}
+
+// getForDamage reads the object at key to damage it; false, logged, when
+// it is gone.
+func (h *harness) getForDamage(o *output, key string) ([]byte, bool) {
+	body, err := o.store(h).Get(ctx(), key)
+	if errors.Is(err, store.ErrNotFound) {
+		h.logf("damage: %s is gone already", key)
+		return nil, false
+	}
+	if err != nil {
+		h.t.Fatalf("read %s: %v", key, err)
+	}
+	return body, true
 }
 
 // replace overwrites the object at key: in place for a folder (as a disk
