@@ -207,11 +207,12 @@ func (s *onlineState) estimate() (e float64, ok bool) {
 	if !s.rule.solve(w) {
 		return 0, false
 	}
-	var norm float64
+	var sq float64
 	for i := range w {
 		w[i] -= v[i]
-		norm = math.Hypot(norm, w[i])
+		sq += w[i] * w[i]
 	}
+	norm := norm2From(w, sq)
 	if norm > 0 && !math.IsInf(norm, 0) {
 		for i := range v {
 			v[i] = w[i] / norm
