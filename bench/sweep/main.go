@@ -201,6 +201,11 @@ func main() {
 	if *bin == "" {
 		fail("-isweep: the path of the isweep command is required; build it with go build -o /tmp/isweep ./cmd/isweep")
 	}
+	if profileDir != "" {
+		if err := os.MkdirAll(profileDir, 0o755); err != nil {
+			fail("-profile: %v", err)
+		}
+	}
 	if *work == "" {
 		dir, err := os.MkdirTemp("", "isweep-sweepbench-")
 		if err != nil {

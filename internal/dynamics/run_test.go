@@ -815,3 +815,41 @@ func TestRunExtremeParams(t *testing.T) {
 		}
 	}
 }
+
+// TestLogTargetsSkipLikeSteppingOneByOne holds logTargets.due, which jumps
+// over the targets a step passes, to the plain walk through them one by
+// one: the same answers and the same next target at every step, for
+// steps that pass none, one or hundreds of targets, land exactly on one,
+// or go past the last.
+func TestLogTargetsSkipLikeSteppingOneByOne(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	for _, c := range []struct {
+		horizon float64
+		count   int
+	}{{1e4, 998}, {1e4, 1}, {20, 2}, {3, 18}, {1e-3, 5000}} {
+		for trial := range 20 {
+			lt := newLogTargets(c.horizon, c.count)
+			walk := newLogTargets(c.horizon, c.count)
+			walkDue := func(t float64) bool {
+				if walk.next >= walk.count || t < walk.at(walk.next) {
+					return false
+				}
+				for walk.next < walk.count && walk.at(walk.next) <= t {
+					walk.next++
+				}
+				return true
+			}
+			tm := walk.lo * math.Exp(-rng.Float64())
+			for step := 0; tm <= 2*c.horizon; step++ {
+				if step%7 == 3 && walk.next < walk.count {
+					tm = walk.at(walk.next) // exactly on a target
+				}
+				got, want := lt.due(tm), walkDue(tm)
+				if got != want || lt.next != walk.next {
+					t.Fatalf("horizon %g count %d trial %d step %d t=%g: got: due %v next %d want: due %v next %d", c.horizon, c.count, trial, step, tm, got, lt.next, want, walk.next)
+				}
+				tm *= math.Exp(rng.ExpFloat64() * float64(1+trial%4) * 0.5)
+			}
+		}
+	}
+}
