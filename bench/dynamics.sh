@@ -10,7 +10,8 @@
 #      peer uses one BLAS thread, so both sides are timed single-threaded;
 #   3. runs bench/peer/goreference (Go's answers: convergence time, steps,
 #      divergence) and the NumPy peer for n in $DIMS, both networks, both modes;
-#   4. prints a Markdown table and writes it to bench/out/dynamics-<date>.md.
+#   4. prints a Markdown table and writes it to bench/out/dynamics-<date>.md
+#      (dynamics-<date>-<HHMM>.md when that file exists already).
 #
 # Usage (from anywhere):  bench/dynamics.sh
 # Settings (environment):
@@ -106,6 +107,10 @@ date="$(date -u +%Y-%m-%d)"
 cpu="$(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -n 1)"
 mkdir -p bench/out
 out="bench/out/dynamics-$date.md"
+# A second run on the same day keeps the first: its file gets the time too.
+if [[ -e "$out" ]]; then
+	out="bench/out/dynamics-$date-$(date -u +%H%M).md"
+fi
 "${numpy_env[@]}" "$PYTHON" bench/peer/dynamics_table.py \
 	--go-bench "$work/go-bench.txt" \
 	--numpy "$work/numpy.jsonl" \
