@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -540,6 +541,11 @@ spawn:
 					fail(err)
 					return
 				}
+				// Let the worker's other goroutines (workflow tasks, gRPC,
+				// storage) run between points: with every core computing,
+				// they would otherwise wait for the scheduler to preempt a
+				// point (10 ms per hop).
+				runtime.Gosched()
 			}
 		})
 	}

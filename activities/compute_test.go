@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -136,5 +137,51 @@ func TestComputeStopsOnCancel(t *testing.T) {
 	}
 	if got := len(a.cpu); got != 0 {
 		t.Errorf("got: %d units of the bound still held want: 0", got)
+	}
+}
+
+// TestComputeLetsOtherGoroutinesRunBetweenPoints holds compute to yielding
+// the core after every point: with every core computing, the worker's other
+// goroutines (workflow tasks, gRPC, storage) would otherwise wait for the
+// scheduler to preempt a point, about 10 ms per hop. On one core, a
+// goroutine that counts whenever it runs must have run between the first
+// points and the tenth, which take microseconds.
+func TestComputeLetsOtherGoroutinesRunBetweenPoints(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	a := newComputeActivities(t, 1)
+	var ran atomic.Int64
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			ran.Add(1)
+			runtime.Gosched()
+		}
+	}()
+	seen := make([]int64, 10)
+	err := a.compute(context.Background(), len(seen), func(_, i int) error {
+		seen[i] = ran.Load()
+		x := 1.0
+		for range 1000 { // a point of a microsecond or so, never blocking
+			x = x*1.0000001 + 1e-9
+		}
+		if x == 0 {
+			t.Log(x)
+		}
+		return nil
+	})
+	close(stop)
+	<-done
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seen[len(seen)-1] <= seen[0] {
+		t.Errorf("got: the other goroutine ran %d times before the first point and %d before the last want: more, so that it runs between points", seen[0], seen[len(seen)-1])
 	}
 }
