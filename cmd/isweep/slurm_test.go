@@ -236,6 +236,24 @@ func (s *slurmCluster) jobLog(t *testing.T, job, task string) string {
 	return string(body)
 }
 
+// waitJobLog waits until the log of array task (or step) task of job holds
+// text, or fails the test after timeout.
+func (s *slurmCluster) waitJobLog(t *testing.T, job, task, text string, timeout time.Duration) {
+	t.Helper()
+	path := filepath.Join(s.dir, fmt.Sprintf("isweep-worker-%s_%s.log", job, task))
+	deadline := time.Now().Add(timeout)
+	for {
+		body, _ := os.ReadFile(path)
+		if strings.Contains(string(body), text) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("log of job %s_%s: no %q after %v; it holds:\n%s\n%s", job, task, text, timeout, body, s.logs())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // TestSlurmWorkerArray runs a sweep on workers started by a real
 // single-node SLURM from deploy/slurm/isweep-workers.sbatch: a first
 // worker runs until its one-minute time limit (SLURM's SIGTERM, the
@@ -275,6 +293,10 @@ func TestSlurmWorkerArray(t *testing.T) {
 	array := s.sbatch(t, jobEnv, "--cpus-per-task=1", "--array=0-1")
 	s.waitState(t, array+"_0", time.Minute, "RUNNING")
 	s.waitState(t, array+"_1", time.Minute, "RUNNING")
+	// Chunks in flight are those the workflow has scheduled, started or
+	// not: the worker to cancel must be polling, or it would be cancelled
+	// before it could drain (seen once: its log held only SLURM's line).
+	s.waitJobLog(t, array, "1", "polling task queue", time.Minute)
 	proctest.WaitFor(t, c, sweepID, "two chunks in flight", func(p workflows.Progress) bool { return p.ChunksInFlight >= 2 })
 	if out, err := s.run(t, "scancel", array+"_1"); err != nil {
 		t.Fatalf("scancel: %v\n%s", err, out)
