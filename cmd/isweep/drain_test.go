@@ -16,6 +16,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 
+	"github.com/isweep/isweep/internal/devserver"
 	"github.com/isweep/isweep/internal/proctest"
 	"github.com/isweep/isweep/schemas"
 	"github.com/isweep/isweep/worker"
@@ -194,6 +195,40 @@ func TestWorkerWaitsThenGivesUp(t *testing.T) {
 	code, out = runIsweep(t, dir, time.Minute, "worker", "-address", "127.0.0.1:"+strconv.Itoa(port), "-namespace", "nosuch", "-connect-timeout", "0")
 	if code != exitNoNamespace || !strings.Contains(out, "temporal operator namespace create --namespace nosuch") {
 		t.Errorf("no namespace: got: exit %d:\n%s\nwant: exit %d pointing at temporal operator namespace create", code, out, exitNoNamespace)
+	}
+}
+
+// TestWorkerWarnsWhenTheServerDropsTasksOnStop starts workers on a server
+// that cancels the polls of a stopping worker, as a stock Temporal server
+// does by default, and on `isweep server`, which ends them: only the
+// first worker warns, naming the setting that fixes it.
+func TestWorkerWarnsWhenTheServerDropsTasksOnStop(t *testing.T) {
+	dir := t.TempDir()
+	stock, err := devserver.Start(context.Background(), devserver.Options{
+		LogOutput:     io.Discard,
+		DynamicConfig: map[string]any{devserver.CancelPollsOnShutdown: false},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stock.Stop()
+	port := proctest.FreePort(t)
+	server := startIsweep(t, dir, nil, "server", "-db", filepath.Join(dir, "temporal.db"), "-port", strconv.Itoa(port), "-ui-port", "-1")
+	waitOutput(t, server, "Temporal frontend on")
+
+	for _, tc := range []struct {
+		name, addr string
+		warns      bool
+	}{
+		{"stock default", stock.FrontendAddress(), true},
+		{"isweep server", "127.0.0.1:" + strconv.Itoa(port), false},
+	} {
+		code, out := runIsweep(t, dir, time.Minute, "worker", "-address", tc.addr, "-connect-timeout", "0", "-idle-exit", "1s")
+		warned := strings.Contains(out, "warning: the Temporal server at "+tc.addr+" does not end the polls") &&
+			strings.Contains(out, devserver.CancelPollsOnShutdown+": true")
+		if code != 0 || warned != tc.warns {
+			t.Errorf("%s: got: exit %d, warned %v:\n%s\nwant: exit 0, warned %v", tc.name, code, warned, out, tc.warns)
+		}
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
 
+	"github.com/isweep/isweep/internal/devserver"
 	"github.com/isweep/isweep/worker"
 )
 
@@ -59,6 +60,16 @@ func isNamespaceNotFound(err error) bool {
 	return errors.As(err, &nf)
 }
 
+// droppedTaskWarning says what a worker risks on a server at addr that
+// cancels a stopping worker's polls instead of ending them: the SDK
+// drops a task dispatched to a poll as it is cancelled, and the chunk
+// waits for its heartbeat timeout.
+func droppedTaskWarning(addr string) string {
+	return fmt.Sprintf("isweep worker: warning: the Temporal server at %s does not end the polls of a worker that stops (dynamic config %s is off): "+
+		"a chunk dispatched to this worker as it stops waits for its heartbeat timeout (30 s by default) before another worker runs it; "+
+		"set %s: true on the server (docs/cluster.md)", addr, devserver.CancelPollsOnShutdown, devserver.CancelPollsOnShutdown)
+}
+
 // dialFailureIsFinal reports whether a failed dial cannot succeed by
 // waiting: the TLS handshake failed, something other than a Temporal
 // server answers, or the server refused the credentials. A server that
@@ -89,10 +100,14 @@ func connectWorker(ctx context.Context, opts client.Options, timeout time.Durati
 		final := err != nil && dialFailureIsFinal(err)
 		if err == nil {
 			dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			_, err = c.WorkflowService().DescribeNamespace(dctx, &workflowservice.DescribeNamespaceRequest{Namespace: opts.Namespace})
+			var ns *workflowservice.DescribeNamespaceResponse
+			ns, err = c.WorkflowService().DescribeNamespace(dctx, &workflowservice.DescribeNamespaceRequest{Namespace: opts.Namespace})
 			cancel()
 			switch {
 			case err == nil:
+				if !ns.GetNamespaceInfo().GetCapabilities().GetWorkerPollCompleteOnShutdown() {
+					fmt.Fprintln(logw, droppedTaskWarning(opts.HostPort))
+				}
 				return c, nil
 			case isNamespaceNotFound(err):
 				err = namespaceMissing(opts.HostPort, opts.Namespace)

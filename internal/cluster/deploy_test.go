@@ -13,11 +13,14 @@ import (
 	"strings"
 	"testing"
 
+	"go.temporal.io/server/common/dynamicconfig"
 	"go.yaml.in/yaml/v3"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	k8syaml "sigs.k8s.io/yaml"
+
+	"github.com/isweep/isweep/internal/devserver"
 )
 
 // workerDeployment is how a deployment file runs the worker: the arguments
@@ -72,6 +75,7 @@ type composeService struct {
 	EnvFile       []string  `yaml:"env_file"`
 	Environment   yaml.Node `yaml:"environment"`
 	ContainerName string    `yaml:"container_name"`
+	Volumes       []string  `yaml:"volumes"`
 	Ports         []string  `yaml:"ports"`
 	Build         *struct {
 		Context    string `yaml:"context"`
@@ -392,6 +396,43 @@ func TestComposeFile(t *testing.T) {
 					t.Errorf("service %s: env file %s has no .example to start from: %v", name, f, err)
 				}
 			}
+		}
+	}
+}
+
+// TestComposeServerDynamicConfig holds the Temporal server of
+// deploy/compose.yaml to what isweep needs from any server
+// (devserver.ClusterDynamicConfig): its dynamic config file is mounted
+// where DYNAMIC_CONFIG_FILE_PATH points, the server's own loader accepts
+// it, and it sets every setting isweep needs to its value.
+func TestComposeServerDynamicConfig(t *testing.T) {
+	temporal := readCompose(t)["temporal"]
+	path := temporal.environment(t)["DYNAMIC_CONFIG_FILE_PATH"]
+	if path == "" {
+		t.Fatal("temporal: got: no DYNAMIC_CONFIG_FILE_PATH, want: the file of deploy/compose/dynamicconfig")
+	}
+	var file string
+	for _, v := range temporal.Volumes {
+		host, mount, _ := strings.Cut(strings.TrimSuffix(v, ":ro"), ":")
+		if rel, err := filepath.Rel(mount, path); err == nil && filepath.IsLocal(rel) {
+			file = filepath.Join(repoRoot, "deploy", host, rel)
+		}
+	}
+	if file == "" {
+		t.Fatalf("temporal: got: volumes %v, want: one holding %s", temporal.Volumes, path)
+	}
+	body, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loader := dynamicconfig.LoadYamlFile(body)
+	if err := loader.Err(); err != nil || len(loader.Warnings) > 0 {
+		t.Fatalf("%s: got: errors %v, warnings %v; want: none", file, err, loader.Warnings)
+	}
+	for key, want := range devserver.ClusterDynamicConfig() {
+		values := loader.Map[dynamicconfig.MakeKey(key)]
+		if len(values) != 1 || values[0].Value != want || values[0].Constraints != (dynamicconfig.Constraints{}) {
+			t.Errorf("%s: %s: got: %+v, want: %v for every namespace", file, key, values, want)
 		}
 	}
 }

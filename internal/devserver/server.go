@@ -54,10 +54,12 @@ const (
 // a workflow that runs one activity at a time waited for the next 50 ms
 // slot. Measured here: 100 sequential activities took 4.1 to 5.0 s at the
 // default and 0.6 s with the limit raised.
+//
+// It also holds ClusterDynamicConfig, which isweep needs for correctness.
 func DevDynamicConfig() map[string]any {
 	const unlimited = 1_000_000
 	const pollsPerSecond = 10_000
-	return map[string]any{
+	settings := map[string]any{
 		"history.transferProcessorMaxPollRPS":            pollsPerSecond,
 		"history.timerProcessorMaxPollRPS":               pollsPerSecond,
 		"history.visibilityProcessorMaxPollRPS":          pollsPerSecond,
@@ -79,6 +81,26 @@ func DevDynamicConfig() map[string]any {
 		"matching.numTaskqueueWritePartitions":           1,
 		"system.forceSearchAttributesCacheRefreshOnRead": true,
 	}
+	maps.Copy(settings, ClusterDynamicConfig())
+	return settings
+}
+
+// CancelPollsOnShutdown is the dynamic configuration key that lets a
+// worker stop without dropping a task: the server ends the polls of a
+// worker that shuts down, and the SDK (seeing the namespace capability
+// WorkerPollCompleteOnShutdown) runs or hands back whatever they already
+// received. Off, the default of a stock server, the SDK cancels its polls
+// as it stops, and a task the server dispatched to one meanwhile stays
+// started on a worker that is gone until the activity's heartbeat timeout
+// (TestStoppedWorkerKeepsNoTask).
+const CancelPollsOnShutdown = "frontend.enableCancelWorkerPollsOnShutdown"
+
+// ClusterDynamicConfig returns the dynamic configuration isweep needs from
+// any Temporal server it runs on, not only this one: a fresh map each
+// call. DevDynamicConfig includes it; deploy/ sets it for a self-hosted
+// server, and a test holds deploy/'s files to it.
+func ClusterDynamicConfig() map[string]any {
+	return map[string]any{CancelPollsOnShutdown: true}
 }
 
 // Server is a running embedded Temporal server. Its methods are safe for
