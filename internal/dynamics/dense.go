@@ -390,13 +390,53 @@ func mulRows(c, a, b []float64, m, n, k int) {
 }
 
 // mirrorUpperData copies the strict upper triangle of the n×n a onto its
-// lower triangle.
+// lower triangle, by bands of eight rows: each row written takes eight
+// entries of a column at a time, instead of one row per entry of a
+// column walked down (a stride of a power of two, as for n = 256, misses
+// the cache at every row). From vecMinMirror on, with the vector kernels,
+// the blocks off the diagonal are transposed in registers
+// (mirrorTilesAsm) and the rest is copied by mirrorBlock. Only data
+// moves: every path gives the same matrix.
 func mirrorUpperData(a []float64, n int) {
-	for i := 0; i < n; i++ {
-		row := a[i*n+i+1 : i*n+n]
-		for jj, v := range row {
-			a[(i+1+jj)*n+i] = v
+	a = a[:n*n]
+	n8 := 0
+	if useVec(n, vecMinMirror) {
+		n8 = n &^ 7
+		n4 := n &^ 3
+		mirrorTilesAsm(a, n, n8, n4)
+		for i0 := 0; i0 < n8; i0 += 8 {
+			mirrorBlock(a, n, i0, i0+8, i0, min(i0+8, n4))
 		}
+		mirrorBlock(a, n, 0, n8, n4, n)
+	}
+	for i0 := n8; i0 < n; i0 += 8 {
+		mirrorBlock(a, n, i0, min(i0+8, n), i0, n)
+	}
+}
+
+// mirrorBlock copies a[i][j] onto a[j][i] for i0 ≤ i < i1 and
+// j0 ≤ j < j1 with i < j, in the n×n a: column j's entries are written
+// contiguous into row j.
+func mirrorBlock(a []float64, n, i0, i1, j0, j1 int) {
+	for j := j0; j < j1; j++ {
+		end := min(i1, j)
+		if end <= i0 {
+			continue
+		}
+		dst := a[j*n+i0 : j*n+end]
+		for t := range dst {
+			dst[t] = a[(i0+t)*n+j]
+		}
+	}
+}
+
+// mirrorTilesGo is the Go model of mirrorTilesAVX: for each band of eight
+// rows i0 < n8 and j0 from i0+8 below n4, the block at rows i0…i0+7,
+// columns j0…j0+3 is copied transposed onto rows j0…j0+3, columns
+// i0…i0+7.
+func mirrorTilesGo(a []float64, n, n8, n4 int) {
+	for i0 := 0; i0 < n8; i0 += 8 {
+		mirrorBlock(a, n, i0, i0+8, i0+8, n4)
 	}
 }
 

@@ -44,6 +44,7 @@ const (
 	vecMinGemv     = 8  // mulVec
 	vecMinSyr      = 8  // the rank-one update of the direct online step
 	vecMinStages   = 64 // the stages of dopri5 (the length of its state)
+	vecMinMirror   = 16 // mirrorUpperData
 )
 
 // useVec reports whether a dense kernel whose vectorised form pays from

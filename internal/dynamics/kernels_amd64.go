@@ -167,3 +167,23 @@ func solveLowerAsm(l []float64, n int, rdiag, x []float64) {
 	l, rdiag, x = l[:n*n], rdiag[:n], x[:n]
 	solveLowerAVX(n, &l[0], n, &rdiag[0], &x[0])
 }
+
+// mirrorTilesAVX copies, for each band of eight rows i0 < n8 (a multiple
+// of eight) and each j0 from i0+8 below n4 (multiples of four), the 8×4
+// block of the n×n a at rows i0…, columns j0… transposed onto rows j0…,
+// columns i0… (kernels_amd64.s), on a raw pointer: the caller has checked
+// the bounds.
+//
+//go:noescape
+func mirrorTilesAVX(a *float64, n, n8, n4 int)
+
+// mirrorTilesAsm is mirrorTilesAVX with its bounds checked.
+func mirrorTilesAsm(a []float64, n, n8, n4 int) {
+	if n8 < 8 || n4 <= 8 {
+		return
+	}
+	if n4 > n || n8 > n4 || n4%4 != 0 || n8%8 != 0 || len(a) < n*n {
+		panic("dynamics: mirrorTiles: bad operands")
+	}
+	mirrorTilesAVX(&a[0], n, n8, n4)
+}

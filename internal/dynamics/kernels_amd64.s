@@ -2,6 +2,21 @@
 
 #include "textflag.h"
 
+// TRANSPOSE4 transposes the 4×4 block of doubles in rows a0…a3 into
+// columns: o0 gets the first entries of a0…a3, o1 the second, o2 the
+// third, o3 the fourth. t0…t3 are scratch; an output may reuse an input or
+// a scratch register that the steps before it have consumed (o0 and o2
+// are written before o1 and o3).
+#define TRANSPOSE4(a0, a1, a2, a3, t0, t1, t2, t3, o0, o1, o2, o3) \
+	VUNPCKLPD a1, a0, t0; \
+	VUNPCKHPD a1, a0, t1; \
+	VUNPCKLPD a3, a2, t2; \
+	VUNPCKHPD a3, a2, t3; \
+	VPERM2F128 $0x20, t2, t0, o0; \
+	VPERM2F128 $0x31, t2, t0, o2; \
+	VPERM2F128 $0x20, t3, t1, o1; \
+	VPERM2F128 $0x31, t3, t1, o3
+
 // The AVX2/FMA kernels of kernels_amd64.go. Each keeps its accumulators in
 // YMM registers (four doubles each), sums them in a fixed order and ends
 // with VZEROUPPER, so a result depends only on its inputs.
@@ -583,14 +598,8 @@ qrows:
 	VMOVUPD (SI)(R8*1), Y1
 	VMOVUPD (SI)(R9*1), Y2
 	VMOVUPD (SI)(R10*1), Y3
-	VUNPCKLPD Y1, Y0, Y4
-	VUNPCKHPD Y1, Y0, Y5
-	VUNPCKLPD Y3, Y2, Y0
-	VUNPCKHPD Y3, Y2, Y1
-	VPERM2F128 $0x20, Y0, Y4, Y2 // column 0 of the four rows
-	VPERM2F128 $0x31, Y0, Y4, Y3 // column 2
-	VPERM2F128 $0x20, Y1, Y5, Y0 // column 1
-	VPERM2F128 $0x31, Y1, Y5, Y1 // column 3
+	// Columns 0, 1, 2, 3 of the four rows into Y2, Y0, Y3, Y1.
+	TRANSPOSE4(Y0, Y1, Y2, Y3, Y4, Y5, Y0, Y1, Y2, Y0, Y3, Y1)
 	VMULPD Y6, Y2, Y2            // x0
 	VFNMADD231PD Y2, Y10, Y0
 	VMULPD Y7, Y0, Y0            // x1
@@ -605,14 +614,8 @@ qrows:
 	VMOVUPD Y0, (DI)(R12*1)
 	VMOVUPD Y3, (DI)(R13*1)
 	VMOVUPD Y1, (DI)(R14*1)
-	VUNPCKLPD Y0, Y2, Y4
-	VUNPCKHPD Y0, Y2, Y5
-	VUNPCKLPD Y1, Y3, Y0
-	VUNPCKHPD Y1, Y3, Y2
-	VPERM2F128 $0x20, Y0, Y4, Y1 // row 0
-	VPERM2F128 $0x31, Y0, Y4, Y3 // row 2
-	VPERM2F128 $0x20, Y2, Y5, Y0 // row 1
-	VPERM2F128 $0x31, Y2, Y5, Y4 // row 3
+	// Back to rows 0, 1, 2, 3 in Y1, Y0, Y3, Y4.
+	TRANSPOSE4(Y2, Y0, Y3, Y1, Y4, Y5, Y0, Y2, Y1, Y0, Y3, Y4)
 	VMOVUPD Y1, (SI)
 	VMOVUPD Y0, (SI)(R8*1)
 	VMOVUPD Y3, (SI)(R9*1)
@@ -1065,5 +1068,72 @@ bnext:
 	JMP  bblock
 
 bdone:
+	VZEROUPPER
+	RET
+
+// func mirrorTilesAVX(a *float64, n, n8, n4 int)
+//
+// For each band of eight rows i0 < n8 (a multiple of eight) and each
+// j0 from i0+8 below n4 (multiples of four), the 8×4 block of a at rows
+// i0…i0+7, columns j0…j0+3 is written transposed at rows j0…j0+3, columns
+// i0…i0+7 (a has stride n): two 4×4 tiles by TRANSPOSE4, and every row
+// written takes eight entries, a whole cache line when the rows are
+// aligned.
+TEXT ·mirrorTilesAVX(SB), NOSPLIT, $0-32
+	MOVQ a+0(FP), SI
+	MOVQ n+8(FP), DX
+	MOVQ n8+16(FP), BX
+	MOVQ n4+24(FP), CX
+	MOVQ DX, R8
+	SHLQ $3, R8               // R8: the stride in bytes
+	LEAQ (R8)(R8*2), R13      // R13: three strides
+	LEAQ (R8)(R8*4), R14      // R14: five strides
+	XORQ R9, R9               // R9: i0
+
+mband:
+	CMPQ R9, BX
+	JGE  mdone
+	LEAQ 8(R9), R10           // R10: j0
+	CMPQ R10, CX
+	JGE  mdone
+	MOVQ R9, AX
+	IMULQ DX, AX
+	ADDQ R10, AX
+	LEAQ (SI)(AX*8), R11      // R11: &a[i0][j0], the block read
+	LEAQ (R11)(R8*4), R15     // R15: &a[i0+4][j0]
+	MOVQ R10, AX
+	IMULQ DX, AX
+	ADDQ R9, AX
+	LEAQ (SI)(AX*8), R12      // R12: &a[j0][i0], the block written
+
+mtile:
+	VMOVUPD (R11), Y0
+	VMOVUPD (R11)(R8*1), Y1
+	VMOVUPD (R11)(R8*2), Y2
+	VMOVUPD (R11)(R13*1), Y3
+	TRANSPOSE4(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y0, Y1, Y2, Y3)
+	VMOVUPD (R15), Y8
+	VMOVUPD (R15)(R8*1), Y9
+	VMOVUPD (R15)(R8*2), Y10
+	VMOVUPD (R15)(R13*1), Y11
+	TRANSPOSE4(Y8, Y9, Y10, Y11, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11)
+	VMOVUPD Y0, (R12)
+	VMOVUPD Y8, 32(R12)
+	VMOVUPD Y1, (R12)(R8*1)
+	VMOVUPD Y9, 32(R12)(R8*1)
+	VMOVUPD Y2, (R12)(R8*2)
+	VMOVUPD Y10, 32(R12)(R8*2)
+	VMOVUPD Y3, (R12)(R13*1)
+	VMOVUPD Y11, 32(R12)(R13*1)
+	ADDQ $32, R11
+	ADDQ $32, R15
+	LEAQ (R12)(R8*4), R12
+	ADDQ $4, R10
+	CMPQ R10, CX
+	JLT  mtile
+	ADDQ $8, R9
+	JMP  mband
+
+mdone:
 	VZEROUPPER
 	RET

@@ -46,3 +46,8 @@ func rank2PassAsm(n, i0 int, a []float64, lda int, vo, wo, v, p []float64) {
 func solveLowerAsm(l []float64, n int, rdiag, x []float64) {
 	solveLowerVecGo(l, n, rdiag, x)
 }
+
+// mirrorTilesAsm is mirrorTilesGo: there is no assembly here.
+func mirrorTilesAsm(a []float64, n, n8, n4 int) {
+	mirrorTilesGo(a, n, n8, n4)
+}
