@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/temporal"
 )
@@ -23,9 +24,9 @@ const HandedBackErrorType = "WorkerStopping"
 // stop timeout longer than the grace period), let the running activities
 // finish for a grace period, then call HandBack: each one still running
 // has its context cancelled and returns a retryable error of type
-// HandedBackErrorType, which the SDK reports at once, so that Temporal
-// retries the activity on another worker without waiting for a heartbeat
-// timeout. The activities are idempotent (deterministic keys), so a chunk
+// HandedBackErrorType, which the SDK reports as soon as it has stopped
+// polling, so that Temporal retries the activity on another worker
+// without waiting for a heartbeat timeout. The activities are idempotent (deterministic keys), so a chunk
 // handed back midway is computed again elsewhere, every point once.
 type Drainer struct {
 	mu         sync.Mutex
@@ -128,11 +129,28 @@ func handedBackError() error {
 	return temporal.NewApplicationError("the worker is stopping: handed back to run on another worker", HandedBackErrorType)
 }
 
+// handBackWait bounds how long a handed-back activity waits for its SDK
+// worker to begin stopping (see awaitWorkerStop).
+const handBackWait = 10 * time.Second
+
+// awaitWorkerStop returns once the SDK worker running the activity of ctx
+// has begun to stop, or after handBackWait. The SDK stops polling before
+// it says so: an activity handed back returns only then, so that the
+// slot it frees does not fetch another task, which would be handed back
+// too (an attempt of that chunk spent, and a second of backoff).
+func awaitWorkerStop(ctx context.Context) {
+	select {
+	case <-activity.GetWorkerStopChannel(ctx):
+	case <-time.After(handBackWait):
+	}
+}
+
 func (a *drainActivityInbound) ExecuteActivity(ctx context.Context, in *interceptor.ExecuteActivityInput) (any, error) {
 	d := a.drainer
 	d.start()
 	if d.handingBack() {
 		// Polled just before the worker stopped: another worker runs it.
+		awaitWorkerStop(ctx)
 		d.end(true)
 		return nil, handedBackError()
 	}
@@ -147,6 +165,7 @@ func (a *drainActivityInbound) ExecuteActivity(ctx context.Context, in *intercep
 	}()
 	result, err := a.Next.ExecuteActivity(ctx, in)
 	if err != nil && d.handingBack() {
+		awaitWorkerStop(ctx)
 		d.end(true)
 		return nil, handedBackError()
 	}
