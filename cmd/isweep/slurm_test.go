@@ -226,10 +226,16 @@ func (s *slurmCluster) logs() string {
 	return b.String()
 }
 
+// jobLogPath is where the sbatch script writes the log of array task (or
+// step) task of job.
+func (s *slurmCluster) jobLogPath(job, task string) string {
+	return filepath.Join(s.dir, fmt.Sprintf("isweep-worker-%s_%s.log", job, task))
+}
+
 // jobLog returns the log of job (array job and task, or a job alone).
 func (s *slurmCluster) jobLog(t *testing.T, job, task string) string {
 	t.Helper()
-	body, err := os.ReadFile(filepath.Join(s.dir, fmt.Sprintf("isweep-worker-%s_%s.log", job, task)))
+	body, err := os.ReadFile(s.jobLogPath(job, task))
 	if err != nil {
 		t.Fatalf("log of job %s_%s: %v\n%s", job, task, err, s.logs())
 	}
@@ -240,10 +246,9 @@ func (s *slurmCluster) jobLog(t *testing.T, job, task string) string {
 // text, or fails the test after timeout.
 func (s *slurmCluster) waitJobLog(t *testing.T, job, task, text string, timeout time.Duration) {
 	t.Helper()
-	path := filepath.Join(s.dir, fmt.Sprintf("isweep-worker-%s_%s.log", job, task))
 	deadline := time.Now().Add(timeout)
 	for {
-		body, _ := os.ReadFile(path)
+		body, _ := os.ReadFile(s.jobLogPath(job, task))
 		if strings.Contains(string(body), text) {
 			return
 		}
