@@ -28,6 +28,8 @@ const markerReaders = 16
 // that no longer matches them (a chunk was recomputed) is moved to
 // quarantine and written anew. A sweep with missing chunks gets no
 // manifest: its status is "incomplete" and a later submit finishes it.
+// An earlier sweep whose chunk this one computed again gets its derived
+// objects written anew too (FinalizeResult.Replaced names them).
 func (a *Activities) FinalizeSweep(ctx context.Context, ref SweepRef) (FinalizeResult, error) {
 	var none atomic.Int64
 	defer a.heartbeat(ctx, &none, 0)()
@@ -237,7 +239,70 @@ func (a *Activities) finalize(ctx context.Context, ref SweepRef) (FinalizeResult
 		}
 	}
 	info(ctx, "Sweep finalized", "SweepID", p.SweepID, "Points", m.Points, "Parts", len(m.Parts), "Replaced", len(res.Replaced))
+	// A chunk of an earlier sweep that this one computed again (the owner
+	// lost a part of it) has new parts at the owner's keys, with other
+	// bytes (timings): the owner's manifest, derived from its chunks, is
+	// derived again, so that its report and verify agree with what is
+	// stored.
+	for _, owner := range staleOwners(ctx, sc.store, p.SweepID, markers) {
+		ores, err := a.finalize(ctx, SweepRef{Output: ref.Output, SweepID: owner})
+		if err != nil {
+			warn(ctx, "Manifest of an earlier sweep not refreshed", "SweepID", owner, "Error", err)
+			continue
+		}
+		res.Replaced = append(res.Replaced, ores.Replaced...)
+	}
 	return res, nil
+}
+
+// staleOwners returns the earlier sweeps, among the owners of markers
+// other than sweepID, whose manifest lists a part of those chunks with
+// other bytes than their marker records, in the order of markers.
+func staleOwners(ctx context.Context, st store.Store, sweepID string, markers []storedMarker) []string {
+	var owners []string
+	manifests := map[string]map[string]string{} // owner → part key → SHA-256; nil: no manifest
+	stale := map[string]bool{}
+	for i := range markers {
+		mk := &markers[i]
+		if mk.SweepID == sweepID || stale[mk.SweepID] {
+			continue
+		}
+		parts, ok := manifests[mk.SweepID]
+		if !ok {
+			parts = manifestParts(ctx, st, mk.SweepID)
+			manifests[mk.SweepID] = parts
+		}
+		if parts == nil {
+			continue
+		}
+		for _, part := range mk.Parts {
+			if parts[part.Key] != part.SHA256 {
+				stale[mk.SweepID] = true
+				owners = append(owners, mk.SweepID)
+				break
+			}
+		}
+	}
+	return owners
+}
+
+// manifestParts returns the SHA-256 of each part the manifest of sweepID
+// lists, by key; nil when it has no readable manifest (not finished yet:
+// nothing to refresh).
+func manifestParts(ctx context.Context, st store.Store, sweepID string) map[string]string {
+	body, err := st.Get(ctx, results.ManifestKey(sweepID))
+	if err != nil {
+		return nil
+	}
+	m, err := results.DecodeManifest(body)
+	if err != nil {
+		return nil
+	}
+	parts := make(map[string]string, len(m.Parts))
+	for _, part := range m.Parts {
+		parts[part.Key] = part.SHA256
+	}
+	return parts
 }
 
 // putDerived stores body, derived from the stored chunks, at key. An

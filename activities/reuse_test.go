@@ -715,3 +715,42 @@ func TestReuseNumericsReusesOlderPoints(t *testing.T) {
 		t.Errorf("reused from: got: %v want: %v", p.ReusedFrom, want)
 	}
 }
+
+// An extended sweep that computes again a chunk of an earlier, finished
+// sweep (a part of it was lost) stores new parts at the earlier sweep's
+// keys: their bytes differ (timings), so the earlier sweep's manifest,
+// derived from its chunks, no longer matched them, and its report and
+// verify refused correct data until it was run again. The extension now
+// refreshes the owner's derived objects at its finalize.
+func TestExtensionRepairingAnEarlierSweepRefreshesItsManifest(t *testing.T) {
+	_, env, output := newTestActivities(t)
+	first, _ := runSweep(t, env, output, sweepSpec("first", output, `"n": [2], "init_scale": [1, 10]`, 3), -1)
+	var lost string
+	for _, part := range readManifest(t, output, first.SweepID).Parts {
+		if part.Table == results.TablePoints {
+			lost = part.Key
+			break
+		}
+	}
+	if err := os.Remove(filepath.Join(output, filepath.FromSlash(lost))); err != nil {
+		t.Fatal(err)
+	}
+	second, _ := runSweep(t, env, output, sweepSpec("second", output, `"n": [2], "init_scale": [1, 10, 100]`, 3), -1)
+	if len(second.Rejected) == 0 {
+		t.Fatalf("second: got: no chunk rejected, want: the first sweep's chunk that lost %s", lost)
+	}
+	st, err := store.Open(context.Background(), output, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{first.SweepID, second.SweepID} {
+		rep, err := Verify(context.Background(), st, id, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rep.Problems) != 0 || !rep.Manifest {
+			t.Errorf("verify %s: got: problems %q, manifest ok %v; want: none, ok", id, rep.Problems, rep.Manifest)
+		}
+	}
+	checkStoredOnce(t, output)
+}
