@@ -128,3 +128,70 @@ func TestExitCodeAfterSignal(t *testing.T) {
 		})
 	}
 }
+
+// TestReportOnAFullDiskIsAStorageError makes each file the report writes
+// unwritable in turn — a link to /dev/full, whose writes fail with
+// ENOSPC as on a full disk, or a file where the reports folder goes —
+// and writes the report of a finished sweep, by `isweep run` and by
+// `isweep report`: exit 4 with one line naming the file and what to do,
+// as a full disk while chunks are stored gives (the report gave exit 1).
+func TestReportOnAFullDiskIsAStorageError(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skipf("no /dev/full to fill: %v", err)
+	}
+	dir := t.TempDir()
+	spec := writeFile(t, dir, "small.yaml", fmt.Sprintf(smallSpec, "out"))
+	if code, out := runIsweep(t, dir, 3*time.Minute, "run", "-no-report", "-quiet", spec); code != 0 {
+		t.Fatalf("first run: exit %d:\n%s", code, out)
+	}
+	reports := filepath.Join(dir, "out", "reports")
+	reportDir := filepath.Join(reports, sweepIDOf(t, dir, spec))
+	tests := []struct {
+		name string
+		// block makes the report's files unwritable and returns the
+		// path the message must name.
+		block func(t *testing.T) string
+		want  string
+	}{
+		{"full at a figure", fullAt(reportDir, "conv-time-flow-n3.png"), "free space"},
+		{"full at an SVG", fullAt(reportDir, "trajectories-flow.svg"), "free space"},
+		{"full at report.txt", fullAt(reportDir, "report.txt"), "free space"},
+		{"full at report.json", fullAt(reportDir, "report.json"), "free space"},
+		{"a file in the way", func(t *testing.T) string {
+			if err := os.WriteFile(reports, []byte("in the way"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return reports
+		}, "move it away"},
+	}
+	for _, tc := range tests {
+		for _, args := range [][]string{{"run", "-quiet", spec}, {"report", spec}} {
+			t.Run(tc.name+"/"+args[0], func(t *testing.T) {
+				if err := os.RemoveAll(reports); err != nil {
+					t.Fatal(err)
+				}
+				path := tc.block(t)
+				code, out := runIsweep(t, dir, 3*time.Minute, args...)
+				last := lastLine(out)
+				if code != exitStorage || !strings.HasPrefix(last, "isweep "+args[0]+": ") || !strings.Contains(last, path) || !strings.Contains(last, tc.want) {
+					t.Errorf("got: exit %d:\n%s\nwant: exit %d, the last line naming %s and saying %q", code, out, exitStorage, path, tc.want)
+				}
+			})
+		}
+	}
+}
+
+// fullAt returns a block of TestReportOnAFullDiskIsAStorageError that
+// makes dir/name a link to /dev/full.
+func fullAt(dir, name string) func(t *testing.T) string {
+	return func(t *testing.T) string {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, name)
+		if err := os.Symlink("/dev/full", path); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+}

@@ -89,27 +89,37 @@ func (s *folderStore) Put(ctx context.Context, key string, body []byte) error {
 	return nil
 }
 
+// FileSystemFix says what is wrong and what to do, in words a user acts
+// on, for a file system error that retrying cannot cure: a read-only or
+// full file system, an exceeded quota, a permission, a file or folder in
+// the way, a path too long. It is "" for any other error. Whatever writes
+// files of the output (the folder store, the report) classifies its
+// failures by it.
+func FileSystemFix(err error) string {
+	switch {
+	case errors.Is(err, syscall.EROFS):
+		return "the file system is read-only; give an output on a writable file system"
+	case errors.Is(err, syscall.ENOSPC):
+		return "no space left on the device; free space (or choose another output) and run again: what is stored is kept"
+	case errors.Is(err, syscall.EDQUOT):
+		return "the disk quota is exceeded; free space (or choose another output) and run again: what is stored is kept"
+	case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM):
+		return "permission denied; make the output folder writable by this user, or choose another output"
+	case errors.Is(err, syscall.ENOTDIR):
+		return "a file is in the way of a folder of the output; move it away"
+	case errors.Is(err, syscall.EISDIR):
+		return "a folder is in the way of an object of the output; move it away"
+	case errors.Is(err, syscall.ENAMETOOLONG):
+		return "the path is too long for the file system; choose a shorter output path"
+	}
+	return ""
+}
+
 // fail describes the failure err of operation op on key; failures that
 // retrying cannot cure (a read-only or full file system, a permission, a
 // file in the way) are a *PermanentError naming the fix.
 func (s *folderStore) fail(op, key string, err error) error {
-	var fix string
-	switch {
-	case errors.Is(err, syscall.EROFS):
-		fix = "the file system is read-only; give an output on a writable file system"
-	case errors.Is(err, syscall.ENOSPC):
-		fix = "no space left on the device; free space (or choose another output) and run again: what is stored is kept"
-	case errors.Is(err, syscall.EDQUOT):
-		fix = "the disk quota is exceeded; free space (or choose another output) and run again: what is stored is kept"
-	case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM):
-		fix = "permission denied; make the output folder writable by this user, or choose another output"
-	case errors.Is(err, syscall.ENOTDIR):
-		fix = "a file is in the way of a folder of the output; move it away"
-	case errors.Is(err, syscall.EISDIR):
-		fix = "a folder is in the way of an object of the output; move it away"
-	case errors.Is(err, syscall.ENAMETOOLONG):
-		fix = "the path is too long for the file system; choose a shorter output path"
-	}
+	fix := FileSystemFix(err)
 	subject := ""
 	if key != "" {
 		subject = " " + key
