@@ -195,3 +195,24 @@ func fullAt(dir, name string) func(t *testing.T) string {
 		return path
 	}
 }
+
+// TestRunNamesTheFileInTheWay puts a file where each folder of the
+// sweep's points goes in turn: the run exits 4 naming that file, the one
+// to move away (it named the folder below it, points/algorithm=…/n=3,
+// when the file was points/algorithm=…).
+func TestRunNamesTheFileInTheWay(t *testing.T) {
+	for _, file := range []string{"points/algorithm=interneuron", "points/algorithm=interneuron/n=3"} {
+		t.Run(file, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.MkdirAll(filepath.Join(dir, "out", filepath.Dir(file)), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			writeFile(t, dir, filepath.Join("out", file), "junk")
+			spec := writeFile(t, dir, "small.yaml", fmt.Sprintf(smallSpec, "out"))
+			code, out := runIsweep(t, dir, 3*time.Minute, "run", "-no-report", "-quiet", spec)
+			if want := fmt.Sprintf("%q is a file", file); code != exitStorage || !strings.Contains(out, want) {
+				t.Errorf("got: exit %d:\n%s\nwant: exit %d saying %s", code, out, exitStorage, want)
+			}
+		})
+	}
+}

@@ -120,6 +120,11 @@ func FileSystemFix(err error) string {
 // file in the way) are a *PermanentError naming the fix.
 func (s *folderStore) fail(op, key string, err error) error {
 	fix := FileSystemFix(err)
+	if errors.Is(err, syscall.ENOTDIR) && key != "" {
+		if file := s.fileAbove(s.path(key)); file != "" {
+			fix = fmt.Sprintf("%q is a file in the way of a folder of the output; move it away", s.rel(file))
+		}
+	}
 	subject := ""
 	if key != "" {
 		subject = " " + key
@@ -199,7 +204,8 @@ func (s *folderStore) makeDirs(dir, key string) error {
 	}
 	if !errors.Is(err, fs.ErrNotExist) || dir == s.root {
 		if errors.Is(err, syscall.ENOTDIR) {
-			return s.fileInTheWay(dir, key)
+			// Not dir but a folder above it is a file: name that one.
+			return s.fileInTheWay(cmp.Or(s.fileAbove(dir), dir), key)
 		}
 		return s.fail("put", key, err)
 	}
@@ -219,16 +225,36 @@ func (s *folderStore) makeDirs(dir, key string) error {
 	return nil
 }
 
-// fileInTheWay reports a Put whose key needs a folder where an object is.
-func (s *folderStore) fileInTheWay(dir, key string) error {
-	rel, err := filepath.Rel(s.root, dir)
-	if err != nil {
-		rel = dir
-	}
+// fileInTheWay reports a Put whose key needs a folder where an object is:
+// the file at path.
+func (s *folderStore) fileInTheWay(path, key string) error {
 	return &PermanentError{
-		Reason: fmt.Sprintf("store: put %s in %s: %q is a file, and a folder store cannot also hold objects under it; move it away", key, s.location, filepath.ToSlash(rel)),
+		Reason: fmt.Sprintf("store: put %s in %s: %q is a file, and a folder store cannot also hold objects under it; move it away", key, s.location, s.rel(path)),
 		Err:    syscall.ENOTDIR,
 	}
+}
+
+// fileAbove returns the file that is in the way of path's folders (the
+// reason of an ENOTDIR at path): the nearest folder above path, up to the
+// root, that exists and is not a folder; "" when there is none (any more).
+func (s *folderStore) fileAbove(path string) string {
+	for p := filepath.Dir(path); ; p = filepath.Dir(p) {
+		if info, err := os.Stat(p); err == nil && !info.IsDir() {
+			return p
+		}
+		if p == s.root || p == filepath.Dir(p) {
+			return ""
+		}
+	}
+}
+
+// rel is path relative to the root, with slashes as in keys.
+func (s *folderStore) rel(path string) string {
+	rel, err := filepath.Rel(s.root, path)
+	if err != nil {
+		rel = path
+	}
+	return filepath.ToSlash(rel)
 }
 
 // syncDir fsyncs a directory so the entries made in it are durable.
