@@ -21,10 +21,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	sdkworker "go.temporal.io/sdk/worker"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
+
+	sdkworker "go.temporal.io/sdk/worker"
 )
 
 // Exit codes a script can rely on.
@@ -109,20 +111,37 @@ func run(args []string) int {
 		if c.name != args[0] {
 			continue
 		}
-		err := c.run(ctx, args[1:])
-		if err == nil {
-			return exitOK
-		}
-		var ee *exitError
-		if errors.As(err, &ee) {
-			if ee.err != nil && ee.err.Error() != "" {
-				fmt.Fprintf(os.Stderr, "isweep %s: %v\n", c.name, ee.err)
-			}
-			return ee.code
-		}
-		fmt.Fprintf(os.Stderr, "isweep %s: %v\n", c.name, err)
-		return exitFailed
+		return exitCode(ctx, os.Stderr, c.name, c.run(ctx, args[1:]))
 	}
 	fmt.Fprintf(os.Stderr, "isweep: unknown command %q; run 'isweep help' for the list\n", args[0])
 	return exitBadInput
+}
+
+// interruptedMessage is what a command stopped by a signal says, whatever
+// it was doing.
+const interruptedMessage = "interrupted; what is stored stays: run the same command again to resume"
+
+// exitCode writes the error of command name (if any) to w, in one line,
+// and returns its exit code. ctx is the context the signals cancel: an
+// error returned once it is cancelled is the command stopping because of
+// the signal, whatever phase it was in and whatever code the phase gives
+// its own failures (a cancelled database open, server start, submit or
+// report): exit 130, saying how to resume, not blaming the cancelled
+// step.
+func exitCode(ctx context.Context, w io.Writer, name string, err error) int {
+	if err == nil {
+		return exitOK
+	}
+	code, msg := exitFailed, err
+	var ee *exitError
+	if errors.As(err, &ee) {
+		code, msg = ee.code, ee.err
+	}
+	if ctx.Err() != nil && code != exitInterrupted {
+		code, msg = exitInterrupted, errors.New(interruptedMessage)
+	}
+	if msg != nil && msg.Error() != "" {
+		fmt.Fprintf(w, "isweep %s: %v\n", name, msg)
+	}
+	return code
 }

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -68,11 +70,11 @@ func writeReport(ctx context.Context, w io.Writer, location, sweepID, dir string
 	}
 	sweep, err := report.Load(ctx, st, sweepID, memory.DefaultAllocator)
 	if err != nil {
-		return fail(exitFailed, "report: %v", err)
+		return reportError("report", err)
 	}
 	lambda, err := report.InitialSpectrum(ctx, st, sweep.Points, memory.DefaultAllocator)
 	if err != nil {
-		return fmt.Errorf("initial spectra: %w", err)
+		return reportError("initial spectra", err)
 	}
 	analysis, err := report.Analyze(sweep.Points, lambda, opts)
 	if err != nil {
@@ -83,7 +85,7 @@ func writeReport(ctx context.Context, w io.Writer, location, sweepID, dir string
 		fmt.Fprintf(os.Stderr, "isweep report: warning: %s\n", warning)
 	}
 	if err := report.WriteText(w, analysis); err != nil {
-		return err
+		return reportError("report", err)
 	}
 	if dir == "" {
 		if strings.HasPrefix(location, "s3://") {
@@ -94,23 +96,23 @@ func writeReport(ctx context.Context, w io.Writer, location, sweepID, dir string
 	}
 	paths, notes, err := report.WriteFigures(dir, analysis)
 	if err != nil {
-		return fmt.Errorf("figures: %w", err)
+		return reportError("figures", err)
 	}
 	chosen := report.ChosenPoints(sweep.Points, analysis.Table)
 	traj, err := report.LoadTrajectories(ctx, st, chosen, memory.DefaultAllocator)
 	if err != nil {
-		return fmt.Errorf("trajectories: %w", err)
+		return reportError("trajectories", err)
 	}
 	more, moreNotes, err := report.WriteTrajectoryFigure(dir, chosen, traj)
 	if err != nil {
-		return fmt.Errorf("figures: %w", err)
+		return reportError("figures", err)
 	}
 	paths, notes = append(paths, more...), append(notes, moreNotes...)
 	if err := report.WriteTextFile(filepath.Join(dir, "report.txt"), analysis, notes...); err != nil {
-		return err
+		return reportError("report", err)
 	}
 	if err := writeJSONFile(filepath.Join(dir, "report.json"), analysis); err != nil {
-		return err
+		return reportError("report", err)
 	}
 	fmt.Fprintf(w, "\nfigures, report.txt and report.json in %s:\n", dir)
 	for _, p := range paths {
@@ -126,6 +128,26 @@ func writeReport(ctx context.Context, w io.Writer, location, sweepID, dir string
 		return fail(exitFailed, "the report of sweep %s does not cover all its points (see the warnings above)", sweepID)
 	}
 	return nil
+}
+
+// reportError is the exit error of the report's step what, which failed
+// with err: storage (4) when the output cannot be read (store.IsPermanent)
+// or a file cannot be written for a reason retrying cannot cure (a full
+// or read-only file system, a permission, a file in the way: the reason
+// and the fix as the folder store says them, for the path the file system
+// names), as when the sweep's chunks are stored; else exit 1.
+func reportError(what string, err error) error {
+	if store.IsPermanent(err) {
+		return fail(exitStorage, "%s: %v", what, err)
+	}
+	if fix := store.FileSystemFix(err); fix != "" {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return fail(exitStorage, "%s: %s %s: %s (%v)", what, pe.Op, pe.Path, fix, pe.Err)
+		}
+		return fail(exitStorage, "%s: %s (%v)", what, fix, err)
+	}
+	return fail(exitFailed, "%s: %v", what, err)
 }
 
 // writeJSONFile writes the analysis as JSON (report.WriteJSON) to path.

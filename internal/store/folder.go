@@ -89,26 +89,41 @@ func (s *folderStore) Put(ctx context.Context, key string, body []byte) error {
 	return nil
 }
 
+// FileSystemFix says what is wrong and what to do, in words a user acts
+// on, for a file system error that retrying cannot cure: a read-only or
+// full file system, an exceeded quota, a permission, a file or folder in
+// the way, a path too long. It is "" for any other error. Whatever writes
+// files of the output (the folder store, the report) classifies its
+// failures by it.
+func FileSystemFix(err error) string {
+	switch {
+	case errors.Is(err, syscall.EROFS):
+		return "the file system is read-only; give an output on a writable file system"
+	case errors.Is(err, syscall.ENOSPC):
+		return "no space left on the device; free space (or choose another output) and run again: what is stored is kept"
+	case errors.Is(err, syscall.EDQUOT):
+		return "the disk quota is exceeded; free space (or choose another output) and run again: what is stored is kept"
+	case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM):
+		return "permission denied; make the output folder writable by this user, or choose another output"
+	case errors.Is(err, syscall.ENOTDIR):
+		return "a file is in the way of a folder of the output; move it away"
+	case errors.Is(err, syscall.EISDIR):
+		return "a folder is in the way of an object of the output; move it away"
+	case errors.Is(err, syscall.ENAMETOOLONG):
+		return "the path is too long for the file system; choose a shorter output path"
+	}
+	return ""
+}
+
 // fail describes the failure err of operation op on key; failures that
 // retrying cannot cure (a read-only or full file system, a permission, a
 // file in the way) are a *PermanentError naming the fix.
 func (s *folderStore) fail(op, key string, err error) error {
-	var fix string
-	switch {
-	case errors.Is(err, syscall.EROFS):
-		fix = "the file system is read-only; give an output on a writable file system"
-	case errors.Is(err, syscall.ENOSPC):
-		fix = "no space left on the device; free space (or choose another output) and run again: what is stored is kept"
-	case errors.Is(err, syscall.EDQUOT):
-		fix = "the disk quota is exceeded; free space (or choose another output) and run again: what is stored is kept"
-	case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM):
-		fix = "permission denied; make the output folder writable by this user, or choose another output"
-	case errors.Is(err, syscall.ENOTDIR):
-		fix = "a file is in the way of a folder of the output; move it away"
-	case errors.Is(err, syscall.EISDIR):
-		fix = "a folder is in the way of an object of the output; move it away"
-	case errors.Is(err, syscall.ENAMETOOLONG):
-		fix = "the path is too long for the file system; choose a shorter output path"
+	fix := FileSystemFix(err)
+	if errors.Is(err, syscall.ENOTDIR) && key != "" {
+		if file := s.fileAbove(s.path(key)); file != "" {
+			fix = fmt.Sprintf("%q is a file in the way of a folder of the output; move it away", s.rel(file))
+		}
 	}
 	subject := ""
 	if key != "" {
@@ -189,7 +204,8 @@ func (s *folderStore) makeDirs(dir, key string) error {
 	}
 	if !errors.Is(err, fs.ErrNotExist) || dir == s.root {
 		if errors.Is(err, syscall.ENOTDIR) {
-			return s.fileInTheWay(dir, key)
+			// Not dir but a folder above it is a file: name that one.
+			return s.fileInTheWay(cmp.Or(s.fileAbove(dir), dir), key)
 		}
 		return s.fail("put", key, err)
 	}
@@ -209,16 +225,36 @@ func (s *folderStore) makeDirs(dir, key string) error {
 	return nil
 }
 
-// fileInTheWay reports a Put whose key needs a folder where an object is.
-func (s *folderStore) fileInTheWay(dir, key string) error {
-	rel, err := filepath.Rel(s.root, dir)
-	if err != nil {
-		rel = dir
-	}
+// fileInTheWay reports a Put whose key needs a folder where an object is:
+// the file at path.
+func (s *folderStore) fileInTheWay(path, key string) error {
 	return &PermanentError{
-		Reason: fmt.Sprintf("store: put %s in %s: %q is a file, and a folder store cannot also hold objects under it; move it away", key, s.location, filepath.ToSlash(rel)),
+		Reason: fmt.Sprintf("store: put %s in %s: %q is a file, and a folder store cannot also hold objects under it; move it away", key, s.location, s.rel(path)),
 		Err:    syscall.ENOTDIR,
 	}
+}
+
+// fileAbove returns the file that is in the way of path's folders (the
+// reason of an ENOTDIR at path): the nearest folder above path, up to the
+// root, that exists and is not a folder; "" when there is none (any more).
+func (s *folderStore) fileAbove(path string) string {
+	for p := filepath.Dir(path); ; p = filepath.Dir(p) {
+		if info, err := os.Stat(p); err == nil && !info.IsDir() {
+			return p
+		}
+		if p == s.root || p == filepath.Dir(p) {
+			return ""
+		}
+	}
+}
+
+// rel is path relative to the root, with slashes as in keys.
+func (s *folderStore) rel(path string) string {
+	rel, err := filepath.Rel(s.root, path)
+	if err != nil {
+		rel = path
+	}
+	return filepath.ToSlash(rel)
 }
 
 // syncDir fsyncs a directory so the entries made in it are durable.

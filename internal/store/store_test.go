@@ -424,6 +424,28 @@ func TestFolderObjectAndFolderOfSameName(t *testing.T) {
 	}
 }
 
+// TestFolderFileInTheWayNamesTheFile puts an object at each folder of a
+// deep key in turn: the Put that needs a folder there must name the
+// object that is in the way, not the folder of the key below it (it named
+// "points/algorithm=interneuron/n=4" when the file was
+// "points/algorithm=interneuron").
+func TestFolderFileInTheWayNamesTheFile(t *testing.T) {
+	const key = "points/algorithm=interneuron/n=4/part-0.parquet"
+	for _, file := range []string{"points", "points/algorithm=interneuron", "points/algorithm=interneuron/n=4"} {
+		t.Run(file, func(t *testing.T) {
+			s := openFolder(t)
+			ctx := context.Background()
+			if err := s.Put(ctx, file, []byte("junk")); err != nil {
+				t.Fatal(err)
+			}
+			err := s.Put(ctx, key, []byte("x"))
+			if want := fmt.Sprintf("%q is a file", file); err == nil || !strings.Contains(err.Error(), want) || !store.IsPermanent(err) {
+				t.Errorf("Put(%q) with the object %q in the way: got: %v, want: a permanent error saying %s", key, file, err, want)
+			}
+		})
+	}
+}
+
 func TestFolderRelativeLocation(t *testing.T) {
 	t.Chdir(t.TempDir())
 	s, err := store.Open(context.Background(), "results/run1", store.Options{})
