@@ -93,36 +93,59 @@ type SweepInput struct {
 }
 
 // Counts tallies finished points by status.
+//
+// A chunk this execution schedules was not complete when the sweep was
+// planned, so whatever its activity reports, its points were computed by
+// this execution: in that attempt, or in an earlier attempt that stored
+// them and whose result the workflow never got (a pause cancelled it after
+// it had stored its chunk, or its completion was lost), whereupon the next
+// attempt finds the chunk done.
 type Counts struct {
-	// Points counts the points finished by this sweep execution, and
-	// StatusCounts those points by status (in JSON, a field per status
-	// beside points).
+	// Points counts the points computed (integrated and stored) by this
+	// sweep execution, in its own chunks and in chunks of earlier sweeps
+	// it made done, and StatusCounts those points by status (in JSON, a
+	// field per status beside points).
 	Points int64 `json:"points"`
 	results.StatusCounts
 	// AlreadyDone counts points of the sweep's own chunks found complete
-	// in the store (a resumed sweep): they were not computed again.
+	// in the store when the sweep was planned (a resumed sweep: stored by
+	// an earlier execution): they were not computed again.
 	AlreadyDone int64 `json:"already_done"`
-	// Reused counts points stored by earlier sweeps into the same output,
-	// in chunks done (found done, or made done by this sweep).
+	// Reused counts the sweep's points that earlier sweeps stored into the
+	// same output, in their chunks found complete (when the sweep was
+	// planned, or when this execution came to them): not computed again.
+	// The sweep's points in an earlier sweep's chunk this execution
+	// computed count in Points instead.
 	Reused int64 `json:"reused"`
+	// NotMembers counts the points of Points that are not points of this
+	// sweep: an earlier sweep's chunk that this execution computed holds
+	// them beside the sweep's own points. The sweep's points done are
+	// Points − NotMembers + AlreadyDone + Reused.
+	NotMembers int64 `json:"not_members,omitempty"`
 	// ComputeSeconds sums the time workers spent integrating points.
 	ComputeSeconds float64 `json:"compute_seconds"`
 }
 
-func (c *Counts) add(r activities.ChunkResult) {
-	if r.Foreign {
+// add counts the result of a chunk this execution scheduled (see Counts).
+// again reports a chunk scheduled once more after a pause cancelled it: a
+// chunk of an earlier sweep found complete then was most likely completed
+// by the cancelled attempt, and counts as computed; found complete on its
+// first schedule, it was completed by its own sweep and counts as reused.
+func (c *Counts) add(r activities.ChunkResult, again bool) {
+	if r.Foreign && r.AlreadyDone && !again {
 		c.Reused += r.Reused
-		c.ComputeSeconds += r.ComputeSeconds
-		return
-	}
-	if r.AlreadyDone {
-		c.AlreadyDone += r.Points
 		return
 	}
 	c.Points += r.Points
 	c.AddCounts(r.StatusCounts)
 	c.ComputeSeconds += r.ComputeSeconds
+	if r.Foreign {
+		c.NotMembers += max(0, r.Points-r.Reused)
+	}
 }
+
+// done returns the sweep's points with a row among those counted.
+func (c *Counts) done() int64 { return c.Points - c.NotMembers + c.AlreadyDone + c.Reused }
 
 // State is the part of a sweep that outlives one workflow run.
 type State struct {
@@ -218,7 +241,7 @@ func SweepWorkflow(ctx workflow.Context, in SweepInput) (SweepResult, error) {
 		p.SweepID, p.Name = st.Plan.SweepID, st.Plan.Name
 		p.Total, p.Reused = st.Plan.Points, st.Plan.Reused
 		p.Counts = st.Counts
-		p.Done = st.Counts.Points + st.Counts.AlreadyDone + st.Counts.Reused
+		p.Done = st.Counts.done()
 		p.ChunksTotal, p.ChunksDone = st.Plan.Chunks, st.ChunksDone
 		p.ChunksInFlight, p.ChunksFailed = int64(len(inFlight)), int64(len(st.FailedChunks))
 		p.Runs = st.Runs
@@ -301,16 +324,17 @@ func SweepWorkflow(ctx workflow.Context, in SweepInput) (SweepResult, error) {
 
 	var failure error
 	scheduledThisRun := 0
-	// next returns the next chunk to schedule, or false when none is left.
-	next := func() (int64, bool) {
+	// next returns the next chunk to schedule and whether it was
+	// scheduled before (a pause cancelled it), or false when none is left.
+	next := func() (c int64, again, ok bool) {
 		for {
 			if len(st.Requeued) > 0 {
 				c := st.Requeued[0]
 				st.Requeued = st.Requeued[1:]
-				return c, true
+				return c, true, true
 			}
 			if st.Next >= plan.Chunks {
-				return 0, false
+				return 0, false, false
 			}
 			c := st.Next
 			st.Next++
@@ -319,7 +343,7 @@ func SweepWorkflow(ctx workflow.Context, in SweepInput) (SweepResult, error) {
 				st.Counts.AlreadyDone += chunkPoints(c)
 				continue
 			}
-			return c, true
+			return c, false, true
 		}
 	}
 	for {
@@ -332,13 +356,13 @@ func SweepWorkflow(ctx workflow.Context, in SweepInput) (SweepResult, error) {
 			return SweepResult{}, temporal.NewCanceledError("sweep canceled")
 		}
 		for !st.Paused && failure == nil && len(inFlight) < opts.MaxInFlight && scheduledThisRun < opts.ChunksPerRun {
-			c, ok := next()
+			c, again, ok := next()
 			if !ok {
 				break
 			}
 			scheduledThisRun++
 			cctx, cancel := workflow.WithCancel(ctx)
-			inFlight = append(inFlight, chunkInFlight{chunk: c, cancel: cancel})
+			inFlight = append(inFlight, chunkInFlight{chunk: c, cancel: cancel, again: again})
 			f := workflow.ExecuteActivity(cctx, a.RunChunk, activities.ChunkRef{Output: plan.Output, SweepID: plan.SweepID, Chunk: c})
 			sel.AddFuture(f, func(f workflow.Future) {
 				i := slices.IndexFunc(inFlight, func(x chunkInFlight) bool { return x.chunk == c })
@@ -368,7 +392,7 @@ func SweepWorkflow(ctx workflow.Context, in SweepInput) (SweepResult, error) {
 					return
 				}
 				st.ChunksDone++
-				st.Counts.add(r)
+				st.Counts.add(r, again)
 				if opts.FailFast && r.Failed > 0 && failure == nil {
 					failure = temporal.NewNonRetryableApplicationError(
 						fmt.Sprintf("chunk %d of sweep %s has %d failed points (fail-fast)", c, plan.SweepID, r.Failed),
@@ -405,11 +429,13 @@ func SweepWorkflow(ctx workflow.Context, in SweepInput) (SweepResult, error) {
 }
 
 // chunkInFlight is a chunk activity the workflow waits for; cancel
-// cancels it, and paused records that a pause did.
+// cancels it, paused records that a pause did, and again that a pause
+// cancelled the chunk before.
 type chunkInFlight struct {
 	chunk  int64
 	cancel workflow.CancelFunc
 	paused bool
+	again  bool
 }
 
 // SweepWorkflowName is the name SweepWorkflow is registered and started
