@@ -163,9 +163,31 @@ type State struct {
 	Paused       bool    `json:"paused,omitempty"`
 	// StartedAt is when the first run of this execution started.
 	StartedAt time.Time `json:"started_at"`
+	// PausedSeconds sums the time this execution spent in pauses that
+	// ended; PausedAt is when the pause under way began.
+	PausedSeconds float64   `json:"paused_seconds,omitempty"`
+	PausedAt      time.Time `json:"paused_at,omitzero"`
 	// Runs counts the workflow runs so far (continue-as-new).
 	Runs int `json:"runs"`
 }
+
+// runningSeconds returns the time this execution has run until now, its
+// pauses left out.
+func (st *State) runningSeconds(now time.Time) float64 {
+	if st.Paused && !st.PausedAt.IsZero() {
+		now = st.PausedAt
+	}
+	return now.Sub(st.StartedAt).Seconds() - st.PausedSeconds
+}
+
+// A rate is given once the execution has computed points for
+// minRateSeconds of running time, and at least minRateChunks chunks' worth
+// of them: the first chunks come back at nearly the same time, and a rate
+// from them says little.
+const (
+	minRateSeconds = 10
+	minRateChunks  = 2
+)
 
 // Progress is the answer to ProgressQuery.
 type Progress struct {
@@ -184,8 +206,10 @@ type Progress struct {
 	ChunksDone     int64  `json:"chunks_done"`
 	ChunksInFlight int64  `json:"chunks_in_flight"`
 	ChunksFailed   int64  `json:"chunks_failed"`
-	// Rate is points computed per second since the execution started;
-	// ETASeconds the time left at that rate (zero when unknown).
+	// Rate is points computed per second of the execution's running time
+	// (its pauses left out), zero until there is enough to go by (10 s and
+	// two chunks' worth of points); ETASeconds the time left at that rate,
+	// zero when unknown and while paused.
 	Rate       float64 `json:"rate"`
 	ETASeconds float64 `json:"eta_seconds"`
 	Runs       int     `json:"runs"`
@@ -248,9 +272,12 @@ func SweepWorkflow(ctx workflow.Context, in SweepInput) (SweepResult, error) {
 		if st.Paused && phase == "running" {
 			p.Phase = "paused"
 		}
-		if elapsed := workflow.Now(ctx).Sub(st.StartedAt).Seconds(); elapsed > 0 && st.Counts.Points > 0 {
-			p.Rate = float64(st.Counts.Points) / elapsed
-			p.ETASeconds = float64(p.Total-p.Done) / p.Rate
+		running := st.runningSeconds(workflow.Now(ctx))
+		if running >= minRateSeconds && st.Counts.Points >= minRateChunks*max(st.Plan.ChunkSize, 1) {
+			p.Rate = float64(st.Counts.Points) / running
+			if p.Phase == "running" {
+				p.ETASeconds = float64(p.Total-p.Done) / p.Rate
+			}
 		}
 		return p
 	}
@@ -298,6 +325,7 @@ func SweepWorkflow(ctx workflow.Context, in SweepInput) (SweepResult, error) {
 		c.Receive(ctx, nil)
 		if !st.Paused {
 			logger.Info("Sweep paused", "SweepID", plan.SweepID, "ChunksCancelled", len(inFlight))
+			st.PausedAt = workflow.Now(ctx)
 		}
 		st.Paused = true
 		// No new point starts: the chunks in flight are cancelled, and
@@ -313,6 +341,8 @@ func SweepWorkflow(ctx workflow.Context, in SweepInput) (SweepResult, error) {
 		c.Receive(ctx, nil)
 		if st.Paused {
 			logger.Info("Sweep resumed", "SweepID", plan.SweepID)
+			st.PausedSeconds += workflow.Now(ctx).Sub(st.PausedAt).Seconds()
+			st.PausedAt = time.Time{}
 		}
 		st.Paused = false
 	})
