@@ -20,7 +20,10 @@ const (
 	ProgressQuery = "progress"
 	// PauseSignal stops new points from starting: no chunk is scheduled,
 	// and the chunks in flight are cancelled (their points not yet stored
-	// are computed again after ResumeSignal).
+	// are computed again after ResumeSignal). A cancelled chunk stays in
+	// flight until its worker has stopped it; one that completes first
+	// (the cancellation reaches a worker at its next heartbeat) is counted
+	// done then.
 	PauseSignal = "pause"
 	// ResumeSignal undoes PauseSignal.
 	ResumeSignal = "resume"
@@ -307,6 +310,16 @@ func SweepWorkflow(ctx workflow.Context, in SweepInput) (SweepResult, error) {
 	st.Runs++
 	phase = "running"
 
+	// Since version 1 the workflow waits for the chunks a pause cancelled
+	// to end: a chunk that completes before its cancellation reaches the
+	// worker is counted when it completes, not when its next attempt
+	// finds it done after the resume, and it is not scheduled again while
+	// the cancelled attempt runs on.
+	chunkCtx := ctx
+	if workflow.GetVersion(ctx, pauseWaitsChange, workflow.DefaultVersion, 1) >= 1 {
+		chunkCtx = workflow.WithWaitForCancellation(ctx, true)
+	}
+
 	plan := st.Plan
 	chunkPoints := func(c int64) int64 {
 		switch {
@@ -391,7 +404,7 @@ func SweepWorkflow(ctx workflow.Context, in SweepInput) (SweepResult, error) {
 				break
 			}
 			scheduledThisRun++
-			cctx, cancel := workflow.WithCancel(ctx)
+			cctx, cancel := workflow.WithCancel(chunkCtx)
 			inFlight = append(inFlight, chunkInFlight{chunk: c, cancel: cancel, again: again})
 			f := workflow.ExecuteActivity(cctx, a.RunChunk, activities.ChunkRef{Output: plan.Output, SweepID: plan.SweepID, Chunk: c})
 			sel.AddFuture(f, func(f workflow.Future) {
@@ -400,10 +413,18 @@ func SweepWorkflow(ctx workflow.Context, in SweepInput) (SweepResult, error) {
 				inFlight = slices.Delete(inFlight, i, i+1)
 				var r activities.ChunkResult
 				if err := f.Get(ctx, &r); err != nil {
-					if temporal.IsCanceledError(err) {
-						if paused && ctx.Err() == nil {
-							st.Requeued = append(st.Requeued, c)
+					if paused && ctx.Err() == nil {
+						// Cancelled by the pause, or ended otherwise once
+						// cancelled (a worker lost meanwhile: the server
+						// does not retry a cancelled activity): computed
+						// again after the resume.
+						if !temporal.IsCanceledError(err) {
+							logger.Info("Chunk cancelled by the pause ended with an error; it runs again after the resume", "SweepID", plan.SweepID, "Chunk", c, "Error", err)
 						}
+						st.Requeued = append(st.Requeued, c)
+						return
+					}
+					if temporal.IsCanceledError(err) {
 						return
 					}
 					logger.Error("Chunk failed", "SweepID", plan.SweepID, "Chunk", c, "Error", err)
@@ -467,6 +488,10 @@ type chunkInFlight struct {
 	paused bool
 	again  bool
 }
+
+// pauseWaitsChange is the change id of the chunks whose cancellation by a
+// pause the workflow waits for (workflow.GetVersion).
+const pauseWaitsChange = "pause-waits-for-cancelled-chunks"
 
 // SweepWorkflowName is the name SweepWorkflow is registered and started
 // under.
