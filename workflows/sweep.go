@@ -20,7 +20,10 @@ const (
 	ProgressQuery = "progress"
 	// PauseSignal stops new points from starting: no chunk is scheduled,
 	// and the chunks in flight are cancelled (their points not yet stored
-	// are computed again after ResumeSignal).
+	// are computed again after ResumeSignal). A cancelled chunk stays in
+	// flight until its worker has stopped it; one that completes first
+	// (the cancellation reaches a worker at its next heartbeat) is counted
+	// done then.
 	PauseSignal = "pause"
 	// ResumeSignal undoes PauseSignal.
 	ResumeSignal = "resume"
@@ -93,36 +96,59 @@ type SweepInput struct {
 }
 
 // Counts tallies finished points by status.
+//
+// A chunk this execution schedules was not complete when the sweep was
+// planned, so whatever its activity reports, its points were computed by
+// this execution: in that attempt, or in an earlier attempt that stored
+// them and whose result the workflow never got (a pause cancelled it after
+// it had stored its chunk, or its completion was lost), whereupon the next
+// attempt finds the chunk done.
 type Counts struct {
-	// Points counts the points finished by this sweep execution, and
-	// StatusCounts those points by status (in JSON, a field per status
-	// beside points).
+	// Points counts the points computed (integrated and stored) by this
+	// sweep execution, in its own chunks and in chunks of earlier sweeps
+	// it made done, and StatusCounts those points by status (in JSON, a
+	// field per status beside points).
 	Points int64 `json:"points"`
 	results.StatusCounts
 	// AlreadyDone counts points of the sweep's own chunks found complete
-	// in the store (a resumed sweep): they were not computed again.
+	// in the store when the sweep was planned (a resumed sweep: stored by
+	// an earlier execution): they were not computed again.
 	AlreadyDone int64 `json:"already_done"`
-	// Reused counts points stored by earlier sweeps into the same output,
-	// in chunks done (found done, or made done by this sweep).
+	// Reused counts the sweep's points that earlier sweeps stored into the
+	// same output, in their chunks found complete (when the sweep was
+	// planned, or when this execution came to them): not computed again.
+	// The sweep's points in an earlier sweep's chunk this execution
+	// computed count in Points instead.
 	Reused int64 `json:"reused"`
+	// NotMembers counts the points of Points that are not points of this
+	// sweep: an earlier sweep's chunk that this execution computed holds
+	// them beside the sweep's own points. The sweep's points done are
+	// Points − NotMembers + AlreadyDone + Reused.
+	NotMembers int64 `json:"not_members,omitempty"`
 	// ComputeSeconds sums the time workers spent integrating points.
 	ComputeSeconds float64 `json:"compute_seconds"`
 }
 
-func (c *Counts) add(r activities.ChunkResult) {
-	if r.Foreign {
+// add counts the result of a chunk this execution scheduled (see Counts).
+// again reports a chunk scheduled once more after a pause cancelled it: a
+// chunk of an earlier sweep found complete then was most likely completed
+// by the cancelled attempt, and counts as computed; found complete on its
+// first schedule, it was completed by its own sweep and counts as reused.
+func (c *Counts) add(r activities.ChunkResult, again bool) {
+	if r.Foreign && r.AlreadyDone && !again {
 		c.Reused += r.Reused
-		c.ComputeSeconds += r.ComputeSeconds
-		return
-	}
-	if r.AlreadyDone {
-		c.AlreadyDone += r.Points
 		return
 	}
 	c.Points += r.Points
 	c.AddCounts(r.StatusCounts)
 	c.ComputeSeconds += r.ComputeSeconds
+	if r.Foreign {
+		c.NotMembers += max(0, r.Points-r.Reused)
+	}
 }
+
+// done returns the sweep's points with a row among those counted.
+func (c *Counts) done() int64 { return c.Points - c.NotMembers + c.AlreadyDone + c.Reused }
 
 // State is the part of a sweep that outlives one workflow run.
 type State struct {
@@ -140,9 +166,31 @@ type State struct {
 	Paused       bool    `json:"paused,omitempty"`
 	// StartedAt is when the first run of this execution started.
 	StartedAt time.Time `json:"started_at"`
+	// PausedSeconds sums the time this execution spent in pauses that
+	// ended; PausedAt is when the pause under way began.
+	PausedSeconds float64   `json:"paused_seconds,omitempty"`
+	PausedAt      time.Time `json:"paused_at,omitzero"`
 	// Runs counts the workflow runs so far (continue-as-new).
 	Runs int `json:"runs"`
 }
+
+// runningSeconds returns the time this execution has run until now, its
+// pauses left out.
+func (st *State) runningSeconds(now time.Time) float64 {
+	if st.Paused && !st.PausedAt.IsZero() {
+		now = st.PausedAt
+	}
+	return now.Sub(st.StartedAt).Seconds() - st.PausedSeconds
+}
+
+// A rate is given once the execution has computed points for
+// minRateSeconds of running time, and at least minRateChunks chunks' worth
+// of them: the first chunks come back at nearly the same time, and a rate
+// from them says little.
+const (
+	minRateSeconds = 10
+	minRateChunks  = 2
+)
 
 // Progress is the answer to ProgressQuery.
 type Progress struct {
@@ -161,8 +209,10 @@ type Progress struct {
 	ChunksDone     int64  `json:"chunks_done"`
 	ChunksInFlight int64  `json:"chunks_in_flight"`
 	ChunksFailed   int64  `json:"chunks_failed"`
-	// Rate is points computed per second since the execution started;
-	// ETASeconds the time left at that rate (zero when unknown).
+	// Rate is points computed per second of the execution's running time
+	// (its pauses left out), zero until there is enough to go by (10 s and
+	// two chunks' worth of points); ETASeconds the time left at that rate,
+	// zero when unknown and while paused.
 	Rate       float64 `json:"rate"`
 	ETASeconds float64 `json:"eta_seconds"`
 	Runs       int     `json:"runs"`
@@ -218,16 +268,19 @@ func SweepWorkflow(ctx workflow.Context, in SweepInput) (SweepResult, error) {
 		p.SweepID, p.Name = st.Plan.SweepID, st.Plan.Name
 		p.Total, p.Reused = st.Plan.Points, st.Plan.Reused
 		p.Counts = st.Counts
-		p.Done = st.Counts.Points + st.Counts.AlreadyDone + st.Counts.Reused
+		p.Done = st.Counts.done()
 		p.ChunksTotal, p.ChunksDone = st.Plan.Chunks, st.ChunksDone
 		p.ChunksInFlight, p.ChunksFailed = int64(len(inFlight)), int64(len(st.FailedChunks))
 		p.Runs = st.Runs
 		if st.Paused && phase == "running" {
 			p.Phase = "paused"
 		}
-		if elapsed := workflow.Now(ctx).Sub(st.StartedAt).Seconds(); elapsed > 0 && st.Counts.Points > 0 {
-			p.Rate = float64(st.Counts.Points) / elapsed
-			p.ETASeconds = float64(p.Total-p.Done) / p.Rate
+		running := st.runningSeconds(workflow.Now(ctx))
+		if running >= minRateSeconds && st.Counts.Points >= minRateChunks*max(st.Plan.ChunkSize, 1) {
+			p.Rate = float64(st.Counts.Points) / running
+			if p.Phase == "running" {
+				p.ETASeconds = float64(p.Total-p.Done) / p.Rate
+			}
 		}
 		return p
 	}
@@ -257,6 +310,16 @@ func SweepWorkflow(ctx workflow.Context, in SweepInput) (SweepResult, error) {
 	st.Runs++
 	phase = "running"
 
+	// Since version 1 the workflow waits for the chunks a pause cancelled
+	// to end: a chunk that completes before its cancellation reaches the
+	// worker is counted when it completes, not when its next attempt
+	// finds it done after the resume, and it is not scheduled again while
+	// the cancelled attempt runs on.
+	chunkCtx := ctx
+	if workflow.GetVersion(ctx, pauseWaitsChange, workflow.DefaultVersion, 1) >= 1 {
+		chunkCtx = workflow.WithWaitForCancellation(ctx, true)
+	}
+
 	plan := st.Plan
 	chunkPoints := func(c int64) int64 {
 		switch {
@@ -275,6 +338,7 @@ func SweepWorkflow(ctx workflow.Context, in SweepInput) (SweepResult, error) {
 		c.Receive(ctx, nil)
 		if !st.Paused {
 			logger.Info("Sweep paused", "SweepID", plan.SweepID, "ChunksCancelled", len(inFlight))
+			st.PausedAt = workflow.Now(ctx)
 		}
 		st.Paused = true
 		// No new point starts: the chunks in flight are cancelled, and
@@ -290,6 +354,8 @@ func SweepWorkflow(ctx workflow.Context, in SweepInput) (SweepResult, error) {
 		c.Receive(ctx, nil)
 		if st.Paused {
 			logger.Info("Sweep resumed", "SweepID", plan.SweepID)
+			st.PausedSeconds += workflow.Now(ctx).Sub(st.PausedAt).Seconds()
+			st.PausedAt = time.Time{}
 		}
 		st.Paused = false
 	})
@@ -301,16 +367,17 @@ func SweepWorkflow(ctx workflow.Context, in SweepInput) (SweepResult, error) {
 
 	var failure error
 	scheduledThisRun := 0
-	// next returns the next chunk to schedule, or false when none is left.
-	next := func() (int64, bool) {
+	// next returns the next chunk to schedule and whether it was
+	// scheduled before (a pause cancelled it), or false when none is left.
+	next := func() (c int64, again, ok bool) {
 		for {
 			if len(st.Requeued) > 0 {
 				c := st.Requeued[0]
 				st.Requeued = st.Requeued[1:]
-				return c, true
+				return c, true, true
 			}
 			if st.Next >= plan.Chunks {
-				return 0, false
+				return 0, false, false
 			}
 			c := st.Next
 			st.Next++
@@ -319,7 +386,7 @@ func SweepWorkflow(ctx workflow.Context, in SweepInput) (SweepResult, error) {
 				st.Counts.AlreadyDone += chunkPoints(c)
 				continue
 			}
-			return c, true
+			return c, false, true
 		}
 	}
 	for {
@@ -332,13 +399,13 @@ func SweepWorkflow(ctx workflow.Context, in SweepInput) (SweepResult, error) {
 			return SweepResult{}, temporal.NewCanceledError("sweep canceled")
 		}
 		for !st.Paused && failure == nil && len(inFlight) < opts.MaxInFlight && scheduledThisRun < opts.ChunksPerRun {
-			c, ok := next()
+			c, again, ok := next()
 			if !ok {
 				break
 			}
 			scheduledThisRun++
-			cctx, cancel := workflow.WithCancel(ctx)
-			inFlight = append(inFlight, chunkInFlight{chunk: c, cancel: cancel})
+			cctx, cancel := workflow.WithCancel(chunkCtx)
+			inFlight = append(inFlight, chunkInFlight{chunk: c, cancel: cancel, again: again})
 			f := workflow.ExecuteActivity(cctx, a.RunChunk, activities.ChunkRef{Output: plan.Output, SweepID: plan.SweepID, Chunk: c})
 			sel.AddFuture(f, func(f workflow.Future) {
 				i := slices.IndexFunc(inFlight, func(x chunkInFlight) bool { return x.chunk == c })
@@ -346,10 +413,18 @@ func SweepWorkflow(ctx workflow.Context, in SweepInput) (SweepResult, error) {
 				inFlight = slices.Delete(inFlight, i, i+1)
 				var r activities.ChunkResult
 				if err := f.Get(ctx, &r); err != nil {
-					if temporal.IsCanceledError(err) {
-						if paused && ctx.Err() == nil {
-							st.Requeued = append(st.Requeued, c)
+					if paused && ctx.Err() == nil {
+						// Cancelled by the pause, or ended otherwise once
+						// cancelled (a worker lost meanwhile: the server
+						// does not retry a cancelled activity): computed
+						// again after the resume.
+						if !temporal.IsCanceledError(err) {
+							logger.Info("Chunk cancelled by the pause ended with an error; it runs again after the resume", "SweepID", plan.SweepID, "Chunk", c, "Error", err)
 						}
+						st.Requeued = append(st.Requeued, c)
+						return
+					}
+					if temporal.IsCanceledError(err) {
 						return
 					}
 					logger.Error("Chunk failed", "SweepID", plan.SweepID, "Chunk", c, "Error", err)
@@ -368,7 +443,7 @@ func SweepWorkflow(ctx workflow.Context, in SweepInput) (SweepResult, error) {
 					return
 				}
 				st.ChunksDone++
-				st.Counts.add(r)
+				st.Counts.add(r, again)
 				if opts.FailFast && r.Failed > 0 && failure == nil {
 					failure = temporal.NewNonRetryableApplicationError(
 						fmt.Sprintf("chunk %d of sweep %s has %d failed points (fail-fast)", c, plan.SweepID, r.Failed),
@@ -405,12 +480,18 @@ func SweepWorkflow(ctx workflow.Context, in SweepInput) (SweepResult, error) {
 }
 
 // chunkInFlight is a chunk activity the workflow waits for; cancel
-// cancels it, and paused records that a pause did.
+// cancels it, paused records that a pause did, and again that a pause
+// cancelled the chunk before.
 type chunkInFlight struct {
 	chunk  int64
 	cancel workflow.CancelFunc
 	paused bool
+	again  bool
 }
+
+// pauseWaitsChange is the change id of the chunks whose cancellation by a
+// pause the workflow waits for (workflow.GetVersion).
+const pauseWaitsChange = "pause-waits-for-cancelled-chunks"
 
 // SweepWorkflowName is the name SweepWorkflow is registered and started
 // under.
