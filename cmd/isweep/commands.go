@@ -501,7 +501,7 @@ func cmdStatus(ctx context.Context, args []string) error {
 			}
 			cn := res.Counts
 			fmt.Printf("%s %s %s: %d points (%d computed, %d already done, %d reused); %v\n",
-				st.WorkflowID, st.State, res.Final.Status, res.Plan.Points, cn.Points, cn.AlreadyDone, res.Plan.Reused, cn.StatusCounts)
+				st.WorkflowID, st.State, res.Final.Status, res.Plan.Points, cn.Points-cn.NotMembers, cn.AlreadyDone, cn.Reused, cn.StatusCounts)
 			return nil
 		}
 		qctx, cancel := context.WithTimeout(ctx, control.QueryTimeout)

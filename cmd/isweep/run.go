@@ -362,7 +362,10 @@ func printResult(w io.Writer, res workflows.SweepResult) {
 		points = fmt.Sprintf("%d (%d grid entries: repeated values and parameters a point ignores are one point)", p.Points, p.GridPoints)
 	}
 	fmt.Fprintf(w, "  points: %s; %d computed now, %d found stored by earlier runs of this sweep, %d reused from earlier sweeps\n",
-		points, c.Points, c.AlreadyDone, p.Reused)
+		points, c.Points-c.NotMembers, c.AlreadyDone, c.Reused)
+	if c.NotMembers > 0 {
+		fmt.Fprintf(w, "  also computed: %d points of earlier sweeps, in their chunks this sweep completed\n", c.NotMembers)
+	}
 	for _, line := range otherNumericsLines(p.OtherNumerics) {
 		fmt.Fprintf(w, "  %s\n", line)
 	}
