@@ -396,6 +396,11 @@ func Wait(ctx context.Context, c client.Client, sweep string, interval time.Dura
 	for {
 		select {
 		case <-done:
+			if ctx.Err() != nil {
+				// The wait ended because ctx did: Get's error is then the
+				// RPC's cancellation, which does not match context.Canceled.
+				return res, ctx.Err()
+			}
 			return res, err
 		case <-ctx.Done():
 			<-done

@@ -145,6 +145,21 @@ func TestRunningSweepWithoutWorker(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Wait: got: %v want: context.Canceled", err)
 	}
+	// Once ctx is cancelled, the workflow's Get returns too (the RPC's
+	// cancellation, which is not context.Canceled) and Wait's select took
+	// either: it failed in one run of the suite (a half chance each time).
+	for i := range 8 {
+		// Cancelled from onTick, with time for Get to return before
+		// Wait selects again: both of its cases are ready then.
+		cctx, cancel := context.WithCancel(ctx)
+		_, err := control.Wait(cctx, c, sub.SweepID, time.Millisecond, func(control.Tick) {
+			cancel()
+			time.Sleep(20 * time.Millisecond)
+		})
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("Wait cancelled, try %d: got: %v want: context.Canceled", i, err)
+		}
+	}
 	if last := ticks[len(ticks)-1]; last.Answered || last.Pollers != 0 || last.TaskQueue != "nobody" {
 		t.Errorf("Wait's tick: got: answered %v, %d pollers of %q want: not answered, 0 pollers of nobody", last.Answered, last.Pollers, last.TaskQueue)
 	}
