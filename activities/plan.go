@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"math"
 	"slices"
 	"sync/atomic"
 
@@ -585,6 +587,65 @@ type Preview struct {
 	ReusedFrom                                     []string
 	ChunkSize                                      int64
 	OtherNumerics                                  []NumericsCount
+	// Near says, a line each, which axis values of the spec are within
+	// nearULPs of a different value of the same parameter on an axis of an
+	// earlier sweep in the output, or of the spec itself: distinct points
+	// that were most likely meant to be one (NumPy's logspace and isweep's
+	// differ in the last bits).
+	Near []string
+}
+
+// nearULPs is how close two different numbers must be for Preview.Near:
+// logspace agrees with NumPy's to within 4 ulp.
+const nearULPs = 4
+
+// ulpsApart returns how many representable doubles lie between a and b
+// plus one (0 when equal), for finite numbers of one sign; otherwise a
+// number above nearULPs.
+func ulpsApart(a, b float64) uint64 {
+	if a == b {
+		return 0
+	}
+	if math.Signbit(a) != math.Signbit(b) || math.IsInf(a, 0) || math.IsInf(b, 0) || a != a || b != b {
+		return math.MaxUint64
+	}
+	x, y := math.Float64bits(math.Abs(a)), math.Float64bits(math.Abs(b))
+	return max(x, y) - min(x, y)
+}
+
+// nearValues returns the Preview.Near lines of the axis numbers mine
+// against those of earlier (a sweep id and name each) and against
+// themselves.
+func nearValues(mine map[string][]float64, earlier []sweepNumbers) []string {
+	var lines []string
+	names := slices.Sorted(maps.Keys(mine))
+	for _, name := range names {
+		vals := slices.Clone(mine[name])
+		slices.Sort(vals)
+		vals = slices.Compact(vals)
+		for i := 1; i < len(vals); i++ {
+			if d := ulpsApart(vals[i-1], vals[i]); d <= nearULPs {
+				lines = append(lines, fmt.Sprintf("%s: %v and %v are %d ulp apart, two points; use one value", name, vals[i-1], vals[i], d))
+			}
+		}
+		for _, e := range earlier {
+			for _, v := range vals {
+				for _, w := range e.numbers[name] {
+					if d := ulpsApart(v, w); d > 0 && d <= nearULPs {
+						lines = append(lines, fmt.Sprintf("%s: %v is %d ulp from %v of sweep %s (%s), a distinct point; write %v to reuse that sweep's point", name, v, d, w, e.sweepID, e.name, w))
+						break
+					}
+				}
+			}
+		}
+	}
+	return lines
+}
+
+// sweepNumbers are the axis numbers of an earlier sweep (Grid.AxisNumbers).
+type sweepNumbers struct {
+	sweepID, name string
+	numbers       map[string][]float64
 }
 
 // PreviewPlan returns what PlanSweep would decide for spec, reusing the
@@ -618,7 +679,17 @@ func PreviewPlan(ctx context.Context, st store.Store, spec *schemas.Spec, reuse 
 	if err != nil {
 		return Preview{}, err
 	}
-	return previewOf(p, false), nil
+	pv := previewOf(p, false)
+	var earlier []sweepNumbers
+	for _, e := range entries {
+		sc, err := a.sweepFromPlan(ctx, st, st.Location(), e)
+		if err != nil {
+			return Preview{}, err
+		}
+		earlier = append(earlier, sweepNumbers{sweepID: e.SweepID, name: sc.spec.Name, numbers: sc.grid.AxisNumbers()})
+	}
+	pv.Near = nearValues(grid.AxisNumbers(), earlier)
+	return pv, nil
 }
 
 func previewOf(p *planFile, stored bool) Preview {

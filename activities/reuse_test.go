@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,6 +20,7 @@ import (
 	"github.com/isweep/isweep/internal/dynamics"
 	"github.com/isweep/isweep/internal/results"
 	"github.com/isweep/isweep/internal/store"
+	"github.com/isweep/isweep/schemas"
 )
 
 // sweepSpec is a spec of flow points of both networks over grid axes
@@ -753,4 +755,65 @@ func TestExtensionRepairingAnEarlierSweepRefreshesItsManifest(t *testing.T) {
 		}
 	}
 	checkStoredOnce(t, output)
+}
+
+// A value pasted from NumPy (its 10^1.5) beside isweep's logspace value,
+// one ulp apart, is another point: the preview says so, naming both, and
+// says nothing of equal or far values.
+func TestPreviewNamesNearValues(t *testing.T) {
+	_, env, output := newTestActivities(t)
+	first, _ := runSweep(t, env, output, sweepSpec("first", output, `"n": [2], "init_scale": {"logspace": [0, 2, 5]}`, 4), -1)
+	st, err := store.Open(context.Background(), output, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, grid string
+		want       []string
+	}{
+		{"numpy's value", `"n": [2], "init_scale": [1, 31.622776601683793]`,
+			[]string{"init_scale: 31.622776601683793 is 1 ulp from 31.622776601683796 of sweep " + first.SweepID + " (first)"}},
+		{"two values of its own", `"n": [2], "init_scale": [2, 2.0000000000000004, 3]`,
+			[]string{"init_scale: 2 and 2.0000000000000004 are 1 ulp apart"}},
+		{"equal and far values", `"n": [2], "init_scale": [1, 1.0, 31.622776601683796, 31.7, 50]`, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			spec, err := schemas.Parse(sweepSpec("second", output, tc.grid, 4), "second.json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			pv, err := PreviewPlan(context.Background(), st, spec, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(pv.Near) != len(tc.want) {
+				t.Fatalf("got: %q, want: %d lines starting %q", pv.Near, len(tc.want), tc.want)
+			}
+			for i, w := range tc.want {
+				if !strings.HasPrefix(pv.Near[i], w) {
+					t.Errorf("line %d: got: %q, want: it to start %q", i, pv.Near[i], w)
+				}
+			}
+		})
+	}
+}
+
+func TestULPsApart(t *testing.T) {
+	for _, tc := range []struct {
+		a, b float64
+		want uint64
+	}{
+		{1, 1, 0},
+		{1, math.Nextafter(1, 2), 1},
+		{-2, math.Nextafter(-2, -3), 1},
+		{31.622776601683796, 31.622776601683793, 1},
+		{0, -0.0, 0},
+		{1, -1, math.MaxUint64},
+		{math.Inf(1), math.MaxFloat64, math.MaxUint64},
+		{math.NaN(), 1, math.MaxUint64},
+	} {
+		if got := ulpsApart(tc.a, tc.b); got != tc.want {
+			t.Errorf("ulpsApart(%v, %v): got: %d want: %d", tc.a, tc.b, got, tc.want)
+		}
+	}
 }

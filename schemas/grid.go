@@ -156,6 +156,21 @@ func (g *Grid) Varying() []string {
 	return names
 }
 
+// AxisNumbers returns the values of each number parameter that a grid or
+// zip axis sets, by parameter name, in axis order (repeats kept).
+func (g *Grid) AxisNumbers() map[string][]float64 {
+	out := map[string][]float64{}
+	for _, ax := range g.axes {
+		for _, c := range ax.columns {
+			if paramDefs[c.field].kind == kindFloat {
+				name := paramDefs[c.field].name
+				out[name] = append(out[name], c.nums...)
+			}
+		}
+	}
+	return out
+}
+
 // Point returns point i. It panics if i is not in [0, Len()).
 func (g *Grid) Point(i int64) Point {
 	if i < 0 || i >= g.size {

@@ -196,6 +196,9 @@ func printPlanPreview(ctx context.Context, w io.Writer, spec *schemas.Spec, grid
 		points += fmt.Sprintf(" (%d grid entries: %d repeat another entry's point)", pv.GridPoints, pv.GridPoints-pv.Points)
 	}
 	fmt.Fprintf(w, "points:  %s\n", points)
+	for _, line := range pv.Near {
+		fmt.Fprintf(w, "note:    %s\n", line)
+	}
 	if note != "" {
 		fmt.Fprintf(w, "reuse:   unknown%s\n", note)
 	}
