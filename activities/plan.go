@@ -283,6 +283,12 @@ func (a *Activities) PlanSweep(ctx context.Context, in PlanInput) (Plan, error) 
 		return Plan{}, storageError(err)
 	}
 	plan.Done, plan.ReusedReady, plan.Rejected = &done.bits, done.reusedReady, done.rejected
+	if justPlanned {
+		if entries, err := readPlanLog(ctx, st); err == nil {
+			earlier := slices.DeleteFunc(entries, func(e *planFile) bool { return e.Seq >= p.Seq })
+			plan.Near = a.nearValuesOf(ctx, st, spec.Output, sc.grid, earlier)
+		}
+	}
 	info(ctx, "Planned sweep", "SweepID", sweepID, "Seq", p.Seq, "Points", p.Points,
 		"Planned", p.Planned, "Reused", p.Reused, "Chunks", p.chunks(), "Done", done.bits.Done, "Rejected", len(done.rejected))
 	return plan, nil
@@ -680,16 +686,23 @@ func PreviewPlan(ctx context.Context, st store.Store, spec *schemas.Spec, reuse 
 		return Preview{}, err
 	}
 	pv := previewOf(p, false)
-	var earlier []sweepNumbers
-	for _, e := range entries {
-		sc, err := a.sweepFromPlan(ctx, st, st.Location(), e)
-		if err != nil {
-			return Preview{}, err
-		}
-		earlier = append(earlier, sweepNumbers{sweepID: e.SweepID, name: sc.spec.Name, numbers: sc.grid.AxisNumbers()})
-	}
-	pv.Near = nearValues(grid.AxisNumbers(), earlier)
+	pv.Near = a.nearValuesOf(ctx, st, spec.Output, grid, entries)
 	return pv, nil
+}
+
+// nearValuesOf returns the Preview.Near lines of grid against the sweeps
+// of the plan log entries earlier in output (st). They are advice: an
+// earlier sweep that cannot be read is left out.
+func (a *Activities) nearValuesOf(ctx context.Context, st store.Store, output string, grid *schemas.Grid, earlier []*planFile) []string {
+	var numbers []sweepNumbers
+	for _, e := range earlier {
+		sc, err := a.sweepFromPlan(ctx, st, output, e)
+		if err != nil {
+			continue
+		}
+		numbers = append(numbers, sweepNumbers{sweepID: e.SweepID, name: sc.spec.Name, numbers: sc.grid.AxisNumbers()})
+	}
+	return nearValues(grid.AxisNumbers(), numbers)
 }
 
 func previewOf(p *planFile, stored bool) Preview {

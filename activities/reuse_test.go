@@ -798,6 +798,21 @@ func TestPreviewNamesNearValues(t *testing.T) {
 	}
 }
 
+// PlanSweep says the same when it first plans the sweep, for the
+// summary at its end.
+func TestPlanNamesNearValues(t *testing.T) {
+	_, env, output := newTestActivities(t)
+	first, _ := runSweep(t, env, output, sweepSpec("first", output, `"n": [2], "init_scale": {"logspace": [0, 2, 5]}`, 4), -1)
+	spec := sweepSpec("second", output, `"n": [2], "init_scale": [1, 31.622776601683793]`, 4)
+	want := "init_scale: 31.622776601683793 is 1 ulp from 31.622776601683796 of sweep " + first.SweepID
+	if p := planSpec(t, env, spec); len(p.Near) != 1 || !strings.HasPrefix(p.Near[0], want) {
+		t.Errorf("first plan: got: %q, want: one line starting %q", p.Near, want)
+	}
+	if p := planSpec(t, env, spec); len(p.Near) != 0 {
+		t.Errorf("planned again: got: %q, want: none (said when first planned)", p.Near)
+	}
+}
+
 func TestULPsApart(t *testing.T) {
 	for _, tc := range []struct {
 		a, b float64

@@ -71,6 +71,10 @@ type Plan struct {
 	// quarantine (those chunks are computed again).
 	Done     *DoneChunks `json:"done,omitempty"`
 	Rejected []string    `json:"rejected,omitempty"`
+	// Near says, a line each, which axis values are within 4 ulp of
+	// another value of the same parameter (Preview.Near), when the sweep
+	// was first planned.
+	Near []string `json:"near,omitempty"`
 }
 
 // ChunkRef names one chunk of a sweep: its position in the chunks the

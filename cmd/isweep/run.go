@@ -370,6 +370,9 @@ func printResult(w io.Writer, res workflows.SweepResult) {
 		fmt.Fprintf(w, "  %s\n", line)
 	}
 	fmt.Fprintf(w, "  computed now: %v\n", c.StatusCounts)
+	for _, line := range p.Near {
+		fmt.Fprintf(w, "  note: %s\n", line)
+	}
 	for _, line := range p.Rejected {
 		fmt.Fprintf(w, "  rejected by verification and computed again: %s\n", line)
 	}
