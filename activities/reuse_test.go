@@ -822,7 +822,7 @@ func TestULPsApart(t *testing.T) {
 		{1, math.Nextafter(1, 2), 1},
 		{-2, math.Nextafter(-2, -3), 1},
 		{31.622776601683796, 31.622776601683793, 1},
-		{0, -0.0, 0},
+		{0, math.Copysign(0, -1), 0},
 		{1, -1, math.MaxUint64},
 		{math.Inf(1), math.MaxFloat64, math.MaxUint64},
 		{math.NaN(), 1, math.MaxUint64},
