@@ -260,11 +260,12 @@ func (a *Activities) finalize(ctx context.Context, ref SweepRef) (FinalizeResult
 // other bytes than their marker records, in the order of markers.
 func staleOwners(ctx context.Context, st store.Store, sweepID string, markers []storedMarker) []string {
 	var owners []string
-	manifests := map[string]map[string]string{} // owner → part key → SHA-256; nil: no manifest
-	stale := map[string]bool{}
+	// owner → part key → SHA-256; nil once the owner has no manifest or
+	// is found stale: nothing more to look at.
+	manifests := map[string]map[string]string{}
 	for i := range markers {
 		mk := &markers[i]
-		if mk.SweepID == sweepID || stale[mk.SweepID] {
+		if mk.SweepID == sweepID {
 			continue
 		}
 		parts, ok := manifests[mk.SweepID]
@@ -272,13 +273,10 @@ func staleOwners(ctx context.Context, st store.Store, sweepID string, markers []
 			parts = manifestParts(ctx, st, mk.SweepID)
 			manifests[mk.SweepID] = parts
 		}
-		if parts == nil {
-			continue
-		}
 		for _, part := range mk.Parts {
-			if parts[part.Key] != part.SHA256 {
-				stale[mk.SweepID] = true
+			if parts != nil && parts[part.Key] != part.SHA256 {
 				owners = append(owners, mk.SweepID)
+				manifests[mk.SweepID] = nil
 				break
 			}
 		}

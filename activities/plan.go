@@ -269,7 +269,7 @@ func (a *Activities) PlanSweep(ctx context.Context, in PlanInput) (Plan, error) 
 		}
 		return Plan{}, storageError(fmt.Errorf("store spec of sweep %s: %w", sweepID, err))
 	}
-	p, justPlanned, err := a.plan(ctx, st, spec, in.ReuseNumerics)
+	p, justPlanned, earlier, err := a.plan(ctx, st, spec, in.ReuseNumerics)
 	if err != nil {
 		return Plan{}, storageError(err)
 	}
@@ -284,10 +284,7 @@ func (a *Activities) PlanSweep(ctx context.Context, in PlanInput) (Plan, error) 
 	}
 	plan.Done, plan.ReusedReady, plan.Rejected = &done.bits, done.reusedReady, done.rejected
 	if justPlanned {
-		if entries, err := readPlanLog(ctx, st); err == nil {
-			earlier := slices.DeleteFunc(entries, func(e *planFile) bool { return e.Seq >= p.Seq })
-			plan.Near = a.nearValuesOf(ctx, st, spec.Output, sc.grid, earlier)
-		}
+		plan.Near = a.nearValuesOf(ctx, st, spec.Output, sc.grid, earlier)
 	}
 	info(ctx, "Planned sweep", "SweepID", sweepID, "Seq", p.Seq, "Points", p.Points,
 		"Planned", p.Planned, "Reused", p.Reused, "Chunks", p.chunks(), "Done", done.bits.Done, "Rejected", len(done.rejected))
@@ -295,39 +292,40 @@ func (a *Activities) PlanSweep(ctx context.Context, in PlanInput) (Plan, error) 
 }
 
 // plan returns the stored plan of spec's sweep, or makes and stores it;
-// justPlanned reports the latter.
-func (a *Activities) plan(ctx context.Context, st store.Store, spec *schemas.Spec, reuse []int) (p *planFile, justPlanned bool, err error) {
+// justPlanned reports the latter, and earlier are then the plan log's
+// entries before it.
+func (a *Activities) plan(ctx context.Context, st store.Store, spec *schemas.Spec, reuse []int) (p *planFile, justPlanned bool, earlier []*planFile, err error) {
 	sweepID := spec.SweepID()
 	if p, err := readPlan(ctx, st, sweepID); err == nil {
-		return p, false, nil
+		return p, false, nil, nil
 	} else if !errors.Is(err, store.ErrNotFound) {
-		return nil, false, err
+		return nil, false, nil, err
 	}
 	grid, err := spec.Grid()
 	if err != nil {
-		return nil, false, invalidSpec(err)
+		return nil, false, nil, invalidSpec(err)
 	}
 	for {
 		entries, err := readPlanLog(ctx, st)
 		if err != nil {
-			return nil, false, err
+			return nil, false, nil, err
 		}
 		if i := slices.IndexFunc(entries, func(e *planFile) bool { return e.SweepID == sweepID }); i >= 0 {
 			// Planned before, and the copy at PlanKey was not written (a
 			// crash in between) or lost: the log entry stands.
 			p := entries[i]
 			if err := putPlanCopy(ctx, st, p); err != nil {
-				return nil, false, err
+				return nil, false, nil, err
 			}
-			return p, false, nil
+			return p, false, nil, nil
 		}
 		p, err := a.newPlan(ctx, st, spec, grid, entries, reuse)
 		if err != nil {
-			return nil, false, err
+			return nil, false, nil, err
 		}
 		body, err := json.Marshal(p)
 		if err != nil {
-			return nil, false, err
+			return nil, false, nil, err
 		}
 		if err := st.Put(ctx, results.PlanLogKey(p.Seq), body); err != nil {
 			var conflict *store.ConflictError
@@ -336,12 +334,12 @@ func (a *Activities) plan(ctx context.Context, st store.Store, spec *schemas.Spe
 				info(ctx, "Plan log entry taken; planning again", "SweepID", sweepID, "Seq", p.Seq)
 				continue
 			}
-			return nil, false, fmt.Errorf("store plan of sweep %s: %w", sweepID, err)
+			return nil, false, nil, fmt.Errorf("store plan of sweep %s: %w", sweepID, err)
 		}
 		if err := putPlanCopy(ctx, st, p); err != nil {
-			return nil, false, err
+			return nil, false, nil, err
 		}
-		return p, true, nil
+		return p, true, entries, nil
 	}
 }
 
@@ -621,24 +619,29 @@ func ulpsApart(a, b float64) uint64 {
 
 // nearValues returns the Preview.Near lines of the axis numbers mine
 // against those of earlier (a sweep id and name each) and against
-// themselves.
+// themselves. Each side's values are sorted once, so that a value's
+// nearest neighbours are found by a binary search (axes of 10⁶ values
+// each are compared in O(n log n), not O(n²)).
 func nearValues(mine map[string][]float64, earlier []sweepNumbers) []string {
 	var lines []string
-	names := slices.Sorted(maps.Keys(mine))
-	for _, name := range names {
-		vals := slices.Clone(mine[name])
-		slices.Sort(vals)
-		vals = slices.Compact(vals)
+	for _, name := range slices.Sorted(maps.Keys(mine)) {
+		vals := sortedDistinct(mine[name])
 		for i := 1; i < len(vals); i++ {
 			if d := ulpsApart(vals[i-1], vals[i]); d <= nearULPs {
 				lines = append(lines, fmt.Sprintf("%s: %v and %v are %d ulp apart, two points; use one value", name, vals[i-1], vals[i], d))
 			}
 		}
 		for _, e := range earlier {
+			theirs := sortedDistinct(e.numbers[name])
 			for _, v := range vals {
-				for _, w := range e.numbers[name] {
-					if d := ulpsApart(v, w); d > 0 && d <= nearULPs {
-						lines = append(lines, fmt.Sprintf("%s: %v is %d ulp from %v of sweep %s (%s), a distinct point; write %v to reuse that sweep's point", name, v, d, w, e.sweepID, e.name, w))
+				i, _ := slices.BinarySearch(theirs, v)
+				// The nearest different values are just below and above v.
+				for _, j := range [...]int{i - 1, i, i + 1} {
+					if j < 0 || j >= len(theirs) {
+						continue
+					}
+					if w := theirs[j]; w != v && ulpsApart(v, w) <= nearULPs {
+						lines = append(lines, fmt.Sprintf("%s: %v is %d ulp from %v of sweep %s (%s), a distinct point; write %v to reuse that sweep's point", name, v, ulpsApart(v, w), w, e.sweepID, e.name, w))
 						break
 					}
 				}
@@ -646,6 +649,13 @@ func nearValues(mine map[string][]float64, earlier []sweepNumbers) []string {
 		}
 	}
 	return lines
+}
+
+// sortedDistinct returns the values of x in increasing order, once each.
+func sortedDistinct(x []float64) []float64 {
+	x = slices.Clone(x)
+	slices.Sort(x)
+	return slices.Compact(x)
 }
 
 // sweepNumbers are the axis numbers of an earlier sweep (Grid.AxisNumbers).

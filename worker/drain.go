@@ -26,8 +26,9 @@ const HandedBackErrorType = "WorkerStopping"
 // has its context cancelled and returns a retryable error of type
 // HandedBackErrorType, which the SDK reports as soon as it has stopped
 // polling, so that Temporal retries the activity on another worker
-// without waiting for a heartbeat timeout. The activities are idempotent (deterministic keys), so a chunk
-// handed back midway is computed again elsewhere, every point once.
+// without waiting for a heartbeat timeout. The activities are idempotent
+// (deterministic keys), so a chunk handed back midway is computed again
+// elsewhere, every point once.
 type Drainer struct {
 	mu         sync.Mutex
 	running    int
