@@ -65,8 +65,7 @@ type Options struct {
 	FrontendHTTPPort int
 
 	// HistoryPort, MatchingPort and WorkerPort are the internal gRPC ports of
-	// the other three services. Default 0: free ports. The services' gossip
-	// (membership) ports are always free ports.
+	// the other three services. Default 0: free ports.
 	HistoryPort  int
 	MatchingPort int
 	WorkerPort   int
@@ -215,8 +214,7 @@ func (o Options) dialHost() string {
 	return o.IP
 }
 
-// internalIP is the address of the history, matching and worker services and
-// of all membership traffic.
+// internalIP is the address of the history, matching and worker services.
 func (o Options) internalIP() string {
 	ip := net.ParseIP(o.IP)
 	if ip.IsLoopback() || ip.IsUnspecified() {

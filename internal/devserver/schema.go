@@ -54,9 +54,8 @@ func schemaStatements() (statements, tables []string, err error) {
 // schema of this server version. A missing or empty file gets the whole
 // schema in one transaction, so a start that is interrupted leaves either no
 // schema or all of it. A file that already has tables is checked, not
-// changed: every table of the schema must be there. The membership rows
-// of earlier servers are cleared (see forgetEarlierMembers). It reports
-// whether the schema was created.
+// changed: every table of the schema must be there. It reports whether the
+// schema was created.
 func prepareDatabase(ctx context.Context, path string) (created bool, err error) {
 	statements, want, err := schemaStatements()
 	if err != nil {
@@ -97,21 +96,7 @@ func prepareDatabase(ctx context.Context, path string) (created bool, err error)
 	if len(missing) > 0 {
 		return false, optionError("DBPath", path, nil, "is not a Temporal database of this server version: it lacks the tables %s; it may come from another program or another Temporal version, which this server cannot migrate: move the file away or choose another database file", strings.Join(missing, ", "))
 	}
-	if err := forgetEarlierMembers(ctx, conn); err != nil {
-		return false, optionError("DBPath", path, err, "cannot be cleared of the membership of earlier servers: %v", err)
-	}
 	return created, nil
-}
-
-// forgetEarlierMembers deletes the gossip membership rows of earlier
-// server processes on this file. The caller holds the database lock, so
-// every row belongs to a server that has stopped or died. Left in place,
-// rows heartbeated in the last 20 seconds become the seeds the first
-// restarted service tries to join, and it waits out the whole 30-second
-// join timeout on addresses where nobody listens.
-func forgetEarlierMembers(ctx context.Context, conn *sql.Conn) error {
-	_, err := conn.ExecContext(ctx, `DELETE FROM cluster_membership`)
-	return err
 }
 
 // tableNames lists the tables of the database, lower-cased and sorted.

@@ -108,28 +108,3 @@ func TestPrepareDatabaseRefusesForeignDatabase(t *testing.T) {
 		t.Errorf("tables of the foreign file: got: %s want: points", got)
 	}
 }
-
-func TestPrepareDatabaseForgetsEarlierMembers(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "temporal.db")
-	if _, err := prepareDatabase(ctx, path); err != nil {
-		t.Fatal(err)
-	}
-	conn := openSQLite(t, path)
-	// A row as a server that was killed a second ago leaves it.
-	if _, err := conn.ExecContext(ctx, `INSERT INTO cluster_membership
-		(membership_partition, host_id, rpc_address, rpc_port, role, session_start, last_heartbeat, record_expiry)
-		VALUES (0, x'00112233445566778899aabbccddeeff', '127.0.0.1', 40000, 1, datetime('now'), datetime('now'), datetime('now', '+2 days'))`); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := prepareDatabase(ctx, path); err != nil {
-		t.Fatal(err)
-	}
-	var rows int
-	if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM cluster_membership`).Scan(&rows); err != nil {
-		t.Fatal(err)
-	}
-	if rows != 0 {
-		t.Errorf("cluster_membership rows after prepareDatabase: got: %d want: 0", rows)
-	}
-}

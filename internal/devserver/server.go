@@ -19,7 +19,9 @@ import (
 	"go.temporal.io/server/common/cluster"
 	"go.temporal.io/server/common/config"
 	"go.temporal.io/server/common/dynamicconfig"
+	"go.temporal.io/server/common/membership/static"
 	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
+	"go.temporal.io/server/common/primitives"
 	"go.temporal.io/server/common/primitives/timestamp"
 	sqliteschema "go.temporal.io/server/schema/sqlite"
 	"go.temporal.io/server/temporal"
@@ -188,6 +190,13 @@ func (s *Server) startTemporal(ctx context.Context) error {
 		}
 	}
 	services := map[string]config.Service{}
+	// The services find each other at the addresses given here rather than
+	// by gossip (Temporal's default membership, made for a cluster of
+	// hosts): with gossip, each service learned of the others only some
+	// 100 to 200 ms after the frontend answered, and a workflow task that
+	// matching could not hand to history meanwhile waited for the history
+	// service's fixed one-second retry (TestServicesKnowEachOtherFromStart).
+	hosts := map[primitives.ServiceName]static.Hosts{}
 	for _, svc := range []struct {
 		name, field, ip string
 		port            int
@@ -197,20 +206,24 @@ func (s *Server) startTemporal(ctx context.Context) error {
 		{"matching", "MatchingPort", internalIP, opts.MatchingPort},
 		{"worker", "WorkerPort", internalIP, opts.WorkerPort},
 	} {
-		if svc.name == "worker" && opts.WithoutWorkerService {
-			continue
-		}
 		grpcPort := svc.port
 		if svc.name != "frontend" {
 			if grpcPort, err = ports.reserve(svc.ip, svc.port, svc.field); err != nil {
 				return err
 			}
 		}
-		membershipPort, err := ports.reserve(svc.ip, 0, svc.name+" membership port")
-		if err != nil {
-			return err
+		address := net.JoinHostPort(svc.ip, strconv.Itoa(grpcPort))
+		if svc.name == "frontend" {
+			address = s.frontend
 		}
-		rpc := config.RPC{GRPCPort: grpcPort, MembershipPort: membershipPort}
+		// Static membership needs an address for every service; a worker
+		// service left out gets a free port nobody listens on (no other
+		// service calls it).
+		hosts[primitives.ServiceName(svc.name)] = static.SingleLocalHost(address)
+		if svc.name == "worker" && opts.WithoutWorkerService {
+			continue
+		}
+		rpc := config.RPC{GRPCPort: grpcPort}
 		if svc.ip == "127.0.0.1" && svc.name != "frontend" {
 			rpc.BindOnLocalHost = true
 		} else {
@@ -224,12 +237,6 @@ func (s *Server) startTemporal(ctx context.Context) error {
 
 	sqlConfig := s.sqlConfig()
 	cfg := &config.Config{
-		Global: config.Global{
-			Membership: config.Membership{
-				MaxJoinDuration:  30 * time.Second,
-				BroadcastAddress: internalIP,
-			},
-		},
 		Persistence: config.Persistence{
 			DefaultStore:     "sqlite-default",
 			VisibilityStore:  "sqlite-default",
@@ -307,6 +314,7 @@ func (s *Server) startTemporal(ctx context.Context) error {
 	server, err := temporal.NewServer(
 		temporal.WithConfig(cfg),
 		temporal.ForServices(slices.Sorted(maps.Keys(services))),
+		temporal.WithStaticHosts(hosts),
 		temporal.WithLogger(logger),
 		temporal.WithAuthorizer(authorizer),
 		temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper { return claimMapper }),
