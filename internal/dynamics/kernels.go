@@ -110,18 +110,6 @@ func gemvT(m, n int, a []float64, lda int, x, y []float64, sub bool) {
 	gemvTGo(m, n, a, lda, x, y, sub)
 }
 
-// dots4 sets y[r*ldy+c] to ⟨b[c*ldb:c*ldb+k], x[r*ldx:r*ldx+k]⟩ for
-// r < m and c < 4 (the four rows of b against m rows of x), or subtracts
-// that when sub is set: dots4Asm when the vector kernels are in use, else
-// dots4Go.
-func dots4(m, k int, b []float64, ldb int, x []float64, ldx int, y []float64, ldy int, sub bool) {
-	if useVecKernels {
-		dots4Asm(m, k, b, ldb, x, ldx, y, ldy, sub)
-		return
-	}
-	dots4Go(m, k, b, ldb, x, ldx, y, ldy, sub)
-}
-
 // checkDots4 panics unless the operands of dots4 fit their slices.
 func checkDots4(m, k, lb, ldb, lx, ldx, ly, ldy int) {
 	if k < 0 || ldb < k || ldx < k || ldy < 4 || lb < 3*ldb+k || lx < (m-1)*ldx+k || ly < (m-1)*ldy+4 {
@@ -138,6 +126,46 @@ func dots4Go(m, k int, b []float64, ldb int, x []float64, ldx int, y []float64, 
 	checkDots4(m, k, len(b), ldb, len(x), ldx, len(y), ldy)
 	for r := range m {
 		gemvNGo(4, k, b, ldb, x[r*ldx:r*ldx+k], y[r*ldy:r*ldy+4], sub)
+	}
+}
+
+// dots2x2 sets y[2j+c] to ⟨b[j*bstep+c*ldb:…+k], x[:k]⟩ and y[ldy+2j+c] to
+// ⟨b[j*bstep+c*ldb:…+k], x[ldx:ldx+k]⟩ for j < m and c < 2: m pairs of rows
+// of b against two rows of x, each dot summed as by gemvN (the same bits):
+// dots2x2Asm when the vector kernels are in use, else dots2x2Go.
+func dots2x2(m, k int, b []float64, ldb, bstep int, x []float64, ldx int, y []float64, ldy int) {
+	if useVecKernels {
+		dots2x2Asm(m, k, b, ldb, bstep, x, ldx, y, ldy)
+		return
+	}
+	dots2x2Go(m, k, b, ldb, bstep, x, ldx, y, ldy)
+}
+
+// checkDots2x2 panics unless the operands of dots2x2 fit their slices and
+// the two rows of y do not overlap.
+func checkDots2x2(m, k, lb, ldb, bstep, lx, ldx, ly, ldy int) {
+	if k < 0 || ldb < k || bstep < 0 || ldx < 0 || ldy < 2*m ||
+		(k > 0 && (lb < (m-1)*bstep+ldb+k || lx < ldx+k)) || ly < ldy+2*m {
+		panic("dynamics: dots2x2: slice too short")
+	}
+}
+
+// dots2x2Go is the Go model of dots2x2AVX: gemvNGo on each pair of rows of
+// b, once per row of x.
+func dots2x2Go(m, k int, b []float64, ldb, bstep int, x []float64, ldx int, y []float64, ldy int) {
+	if m <= 0 {
+		return
+	}
+	checkDots2x2(m, k, len(b), ldb, bstep, len(x), ldx, len(y), ldy)
+	if k == 0 {
+		clear(y[:2*m])
+		clear(y[ldy : ldy+2*m])
+		return
+	}
+	for j := range m {
+		for r := range 2 {
+			gemvNGo(2, k, b[j*bstep:], ldb, x[r*ldx:r*ldx+k], y[r*ldy+2*j:r*ldy+2*j+2], false)
+		}
 	}
 }
 
@@ -219,7 +247,7 @@ func finishRow(r, l []float64, n, j0, j1 int, rdiag []float64) {
 // H[i][j] = (δᵢⱼ − ⟨H[i][i:j], L[j][i:j]⟩)/L[j][j]. For each block
 // j0 ≤ j < j0+4, the rows of the block start inside it; the rows above it,
 // four at a time from i0 (H[i][i0:i] is zero), take their products with
-// the columns i0 ≤ q < j0 in one dots4 and then finish the small triangle
+// the columns i0 ≤ q < j0 by dots2x2 and then finish the small triangle
 // inside the block (independent recurrences, which overlap).
 func invTransLowerVec(h, l []float64, n int, rdiag []float64) {
 	h, l, rdiag = h[:n*n], l[:n*n], rdiag[:n]
@@ -227,7 +255,11 @@ func invTransLowerVec(h, l []float64, n int, rdiag []float64) {
 		j1 := min(j0+4, n)
 		for i0 := 0; i0 < j0; i0 += 4 {
 			if j1-j0 == 4 {
-				dots4(4, j0-i0, l[j0*n+i0:], n, h[i0*n+i0:], n, h[i0*n+j0:], n, false)
+				// The sixteen products, two rows of the block at a time
+				// (dots2x2: the same dot products as dots4's, bit for bit).
+				for i := i0; i < i0+4; i += 2 {
+					dots2x2(2, j0-i0, l[j0*n+i0:], n, 2*n, h[i*n+i0:], n, h[i*n+j0:], n)
+				}
 				// The triangle: finishRow(r, l, n, j0, j1, rdiag) on
 				// the negated products, written out.
 				d := rdiag[j0 : j0+4 : j0+4]
@@ -263,13 +295,18 @@ func invTransLowerVec(h, l []float64, n int, rdiag []float64) {
 // gramUpperVec is gramUpper by blocks of four columns: for the block
 // j0 ≤ j < j0+4, P[i][j] = ⟨H[i][j0:], H[j][j0:]⟩ for every row i < j0+4
 // (H[j][j0:j] is zero, and so is H[i][j0:i] for the rows inside the
-// block), one dots4 per block (gemvN per row for a last, narrower block).
+// block), by dots2x2 on pairs of rows (gemvN per row for a last, narrower
+// block).
 func gramUpperVec(p, h []float64, n int) {
 	p, h = p[:n*n], h[:n*n]
 	for j0 := 0; j0 < n; j0 += 4 {
 		j1 := min(j0+4, n)
 		if j1-j0 == 4 {
-			dots4(j1, n-j0, h[j0*n+j0:], n, h[j0:], n, p[j0:], n, false)
+			// Two rows at a time (dots2x2: the same dot products as
+			// dots4's, bit for bit).
+			for i := 0; i < j1; i += 2 {
+				dots2x2(2, n-j0, h[j0*n+j0:], n, 2*n, h[i*n+j0:], n, p[i*n+j0:], n)
+			}
 			continue
 		}
 		for i := 0; i < j1; i++ {
@@ -279,11 +316,31 @@ func gramUpperVec(p, h []float64, n int) {
 	mirrorUpperData(p, n)
 }
 
-// syrkRowsVec is syrkRows with gemvN for the rows of the upper triangle.
+// syrkRowsVec is syrkRows by pairs of rows of the upper triangle: rows i
+// and i+1 take their entries right of the diagonal block two columns at a
+// time from dots2x2, which loads a column pair once for both rows. Every
+// entry is the dot product gemvN would give, bit for bit.
 func syrkRowsVec(c, a []float64, n, k int) {
 	c, a = c[:n*n], a[:n*k]
-	for i := 0; i < n; i++ {
-		gemvN(n-i, k, a[i*k:], k, a[i*k:i*k+k], c[i*n+i:i*n+n], false)
+	i := 0
+	for ; i+2 <= n; i += 2 {
+		ri, ri1 := a[i*k:i*k+k], a[(i+1)*k:(i+1)*k+k]
+		gemvN(2, k, a[i*k:], k, ri, c[i*n+i:i*n+i+2], false)
+		gemvN(1, k, ri1, k, ri1, c[(i+1)*n+i+1:(i+1)*n+i+2], false)
+		j := i + 2
+		if pairs := (n - j) / 2; pairs > 0 {
+			dots2x2(pairs, k, a[j*k:], k, 2*k, a[i*k:], k, c[i*n+j:], n)
+			j += 2 * pairs
+		}
+		if j < n {
+			var last [2]float64
+			gemvN(2, k, a[i*k:], k, a[j*k:j*k+k], last[:], false)
+			c[i*n+j], c[(i+1)*n+j] = last[0], last[1]
+		}
+	}
+	if i < n {
+		ri := a[i*k : i*k+k]
+		gemvN(1, k, ri, k, ri, c[i*n+i:i*n+i+1], false)
 	}
 	mirrorUpperData(c, n)
 }

@@ -86,6 +86,27 @@ func dots4Asm(m, k int, b []float64, ldb int, x []float64, ldx int, y []float64,
 	dots4AVX(m, k, &b[0], ldb, 0, &x[0], ldx, &y[0], ldy, s)
 }
 
+// dots2x2AVX is dots2x2Go in AVX2/FMA (kernels_amd64.s), on raw pointers:
+// the caller has checked the bounds.
+//
+//go:noescape
+func dots2x2AVX(m, k int, b *float64, ldb, bstep int, x *float64, ldx int, y *float64, ldy int)
+
+// dots2x2Asm is dots2x2AVX with its bounds checked.
+func dots2x2Asm(m, k int, b []float64, ldb, bstep int, x []float64, ldx int, y []float64, ldy int) {
+	if m <= 0 {
+		return
+	}
+	checkDots2x2(m, k, len(b), ldb, bstep, len(x), ldx, len(y), ldy)
+	// A zero-length row still has an address for the kernel to start from.
+	var zero [1]float64
+	bp, xp := &zero[0], &zero[0]
+	if k > 0 {
+		bp, xp = &b[0], &x[0]
+	}
+	dots2x2AVX(m, k, bp, ldb, bstep, xp, ldx, &y[0], ldy)
+}
+
 // rank4LowerAVX is rank4LowerGo in AVX2/FMA (kernels_amd64.s), on raw
 // pointers: the caller has checked the bounds.
 //

@@ -22,6 +22,11 @@ func dots4Asm(m, k int, b []float64, ldb int, x []float64, ldx int, y []float64,
 	dots4Go(m, k, b, ldb, x, ldx, y, ldy, sub)
 }
 
+// dots2x2Asm is dots2x2Go: there is no assembly here.
+func dots2x2Asm(m, k int, b []float64, ldb, bstep int, x []float64, ldx int, y []float64, ldy int) {
+	dots2x2Go(m, k, b, ldb, bstep, x, ldx, y, ldy)
+}
+
 // rank4LowerAsm is rank4LowerGo: there is no assembly here.
 func rank4LowerAsm(m, r0 int, a []float64, lda int, p []float64, ldp int, c *[10]float64) {
 	rank4LowerGo(m, r0, a, lda, p, ldp, c)

@@ -85,6 +85,29 @@ func TestVecPrimitivesMatchTheirModels(t *testing.T) {
 					if !sameBits(got4, want4) {
 						t.Errorf("dots4 %s: got: %v want: %v", name, got4, want4)
 					}
+					if !sub {
+						// m pairs of rows of a, every other pair, against
+						// two rows of x; sub does not apply.
+						bstep, ldy := 2*lda+pad, 2*m+pad
+						b := randomSlice(rng, (m-1)*bstep+lda+k)
+						got, want := randomSlice(rng, ldy+2*m), []float64(nil)
+						want = append(want, got...)
+						dots2x2Asm(m, k, b, lda, bstep, x, lda, got, ldy)
+						dots2x2Go(m, k, b, lda, bstep, x, lda, want, ldy)
+						if !sameBits(got, want) {
+							t.Errorf("dots2x2 %s: got: %v want: %v", name, got, want)
+						}
+						// The same dots as gemvN's, bit for bit.
+						for j := range m {
+							for r := range 2 {
+								dots := make([]float64, 2)
+								gemvNGo(2, k, b[j*bstep:], lda, x[r*lda:r*lda+k], dots, false)
+								if !sameBits(got[r*ldy+2*j:r*ldy+2*j+2], dots) {
+									t.Errorf("dots2x2 %s: pair %d row %d: got: %v want: gemvN's %v", name, j, r, got[r*ldy+2*j:r*ldy+2*j+2], dots)
+								}
+							}
+						}
+					}
 				}
 			}
 		}
@@ -498,6 +521,32 @@ func BenchmarkVecKernels(b *testing.B) {
 						b.ReportMetric(k.flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOPS")
 					}
 				})
+			}
+		}
+	}
+}
+
+// TestSyrkRowsVecIsRowByRowGemvN holds syrkRowsVec, which takes rows two
+// at a time, to the row-by-row matrix–vector products it replaced: every
+// entry the same dot product, bit for bit, at every order up to 40 and
+// around the blocks of four and eight up to 300, with short and long rows.
+func TestSyrkRowsVecIsRowByRowGemvN(t *testing.T) {
+	if !haveVecKernels {
+		t.Skip("no vector kernels in this build or on this processor")
+	}
+	rng := rand.New(rand.NewPCG(31, 32))
+	for _, n := range primitiveSizes() {
+		for _, k := range []int{1, 3, 4, 7, 8, 13, n} {
+			a := randomSlice(rng, n*k)
+			got := randomSlice(rng, n*n)
+			syrkRowsVec(got, a, n, k)
+			want := make([]float64, n*n)
+			for i := range n {
+				gemvNGo(n-i, k, a[i*k:], k, a[i*k:i*k+k], want[i*n+i:i*n+n], false)
+			}
+			mirrorUpperData(want, n)
+			if !sameBits(got, want) {
+				t.Errorf("n=%d k=%d: got: a different product from the row-by-row one", n, k)
 			}
 		}
 	}
