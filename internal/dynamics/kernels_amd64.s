@@ -17,6 +17,14 @@
 	VPERM2F128 $0x20, t3, t1, o1; \
 	VPERM2F128 $0x31, t3, t1, o3
 
+// LANESUM sums the four lanes of y into the low double of x, the X
+// register of y, as (l0 + l2) + (l1 + l3); it uses X8.
+#define LANESUM(y, x) \
+	VEXTRACTF128 $1, y, X8; \
+	VADDPD X8, x, x; \
+	VPERMILPD $1, x, X8; \
+	VADDSD X8, x, x
+
 // The AVX2/FMA kernels of kernels_amd64.go. Each keeps its accumulators in
 // YMM registers (four doubles each), sums them in a fixed order and ends
 // with VZEROUPPER, so a result depends only on its inputs.
@@ -68,10 +76,7 @@ rows1cols4:
 
 rows1sum:
 	VADDPD Y4, Y0, Y0
-	VEXTRACTF128 $1, Y0, X8
-	VADDPD X8, X0, X0
-	VPERMILPD $1, X0, X8
-	VADDSD X8, X0, X0
+	LANESUM(Y0, X0)
 
 rows1tail:
 	CMPQ AX, DX
@@ -309,22 +314,10 @@ dsum:
 	VADDPD Y5, Y1, Y1
 	VADDPD Y6, Y2, Y2
 	VADDPD Y7, Y3, Y3
-	VEXTRACTF128 $1, Y0, X8
-	VADDPD X8, X0, X0
-	VPERMILPD $1, X0, X8
-	VADDSD X8, X0, X0
-	VEXTRACTF128 $1, Y1, X8
-	VADDPD X8, X1, X1
-	VPERMILPD $1, X1, X8
-	VADDSD X8, X1, X1
-	VEXTRACTF128 $1, Y2, X8
-	VADDPD X8, X2, X2
-	VPERMILPD $1, X2, X8
-	VADDSD X8, X2, X2
-	VEXTRACTF128 $1, Y3, X8
-	VADDPD X8, X3, X3
-	VPERMILPD $1, X3, X8
-	VADDSD X8, X3, X3
+	LANESUM(Y0, X0)
+	LANESUM(Y1, X1)
+	LANESUM(Y2, X2)
+	LANESUM(Y3, X3)
 
 dtail:
 	CMPQ AX, DX
@@ -803,14 +796,8 @@ rcols4:
 	JMP  rcols4
 
 rsum:
-	VEXTRACTF128 $1, Y0, X8
-	VADDPD X8, X0, X0
-	VPERMILPD $1, X0, X8
-	VADDSD X8, X0, X0
-	VEXTRACTF128 $1, Y1, X8
-	VADDPD X8, X1, X1
-	VPERMILPD $1, X1, X8
-	VADDSD X8, X1, X1
+	LANESUM(Y0, X0)
+	LANESUM(Y1, X1)
 
 rtail:
 	CMPQ AX, CX
@@ -921,10 +908,7 @@ fcols4:
 
 fsum:
 	VADDPD Y4, Y1, Y1
-	VEXTRACTF128 $1, Y1, X8
-	VADDPD X8, X1, X1
-	VPERMILPD $1, X1, X8
-	VADDSD X8, X1, X1
+	LANESUM(Y1, X1)
 
 ftail:
 	CMPQ AX, BX
@@ -1223,22 +1207,10 @@ psum:
 	VADDPD Y5, Y1, Y1
 	VADDPD Y6, Y2, Y2
 	VADDPD Y7, Y3, Y3
-	VEXTRACTF128 $1, Y0, X8
-	VADDPD X8, X0, X0
-	VPERMILPD $1, X0, X8
-	VADDSD X8, X0, X0
-	VEXTRACTF128 $1, Y1, X8
-	VADDPD X8, X1, X1
-	VPERMILPD $1, X1, X8
-	VADDSD X8, X1, X1
-	VEXTRACTF128 $1, Y2, X8
-	VADDPD X8, X2, X2
-	VPERMILPD $1, X2, X8
-	VADDSD X8, X2, X2
-	VEXTRACTF128 $1, Y3, X8
-	VADDPD X8, X3, X3
-	VPERMILPD $1, X3, X8
-	VADDSD X8, X3, X3
+	LANESUM(Y0, X0)
+	LANESUM(Y1, X1)
+	LANESUM(Y2, X2)
+	LANESUM(Y3, X3)
 
 ptail:
 	CMPQ AX, DX
