@@ -243,16 +243,33 @@ func (a *Activities) finalize(ctx context.Context, ref SweepRef) (FinalizeResult
 	// lost a part of it) has new parts at the owner's keys, with other
 	// bytes (timings): the owner's manifest, derived from its chunks, is
 	// derived again, so that its report and verify agree with what is
-	// stored.
+	// stored. A refresh that fails fails this activity, whose retry finds
+	// the owner still stale and refreshes it: left stale, the owner's
+	// verify would report its parts changed.
 	for _, owner := range staleOwners(ctx, sc.store, p.SweepID, markers) {
 		ores, err := a.finalize(ctx, SweepRef{Output: ref.Output, SweepID: owner})
 		if err != nil {
-			warn(ctx, "Manifest of an earlier sweep not refreshed", "SweepID", owner, "Error", err)
-			continue
+			return FinalizeResult{}, ownerRefreshError(p.SweepID, owner, err)
 		}
 		res.Replaced = append(res.Replaced, ores.Replaced...)
 	}
 	return res, nil
+}
+
+// ownerRefreshError is err, from refreshing the manifest of the earlier
+// sweep owner after sweepID computed one of its chunks again, with both
+// sweeps named; an application error keeps its type and retry policy.
+func ownerRefreshError(sweepID, owner string, err error) error {
+	what := fmt.Sprintf("sweep %s computed a chunk of the earlier sweep %s again, and the manifest of %s could not be derived again", sweepID, owner, owner)
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		msg := what + ": " + err.Error()
+		if appErr.NonRetryable() {
+			return temporal.NewNonRetryableApplicationError(msg, appErr.Type(), err)
+		}
+		return temporal.NewApplicationErrorWithCause(msg, appErr.Type(), err)
+	}
+	return fmt.Errorf("%s: %w", what, err)
 }
 
 // staleOwners returns the earlier sweeps, among the owners of markers

@@ -31,6 +31,13 @@ const testSpec = `{"apiVersion": "isweep/v1", "name": "acts", "output": %q, "chu
 // environment to run them in.
 func newTestActivities(t *testing.T) (*Activities, *testsuite.TestActivityEnvironment, string) {
 	t.Helper()
+	return newTestActivitiesWith(t, nil)
+}
+
+// newTestActivitiesWith is newTestActivities whose stores are wrapped by
+// wrap (none when nil).
+func newTestActivitiesWith(t *testing.T, wrap func(store.Store) store.Store) (*Activities, *testsuite.TestActivityEnvironment, string) {
+	t.Helper()
 	var suite testsuite.WorkflowTestSuite
 	suite.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	env := suite.NewTestActivityEnvironment()
@@ -38,7 +45,11 @@ func newTestActivities(t *testing.T) (*Activities, *testsuite.TestActivityEnviro
 	t.Cleanup(func() { alloc.AssertSize(t, 0) })
 	a, err := New(Config{
 		OpenStore: func(ctx context.Context, location string) (store.Store, error) {
-			return store.Open(ctx, location, store.Options{})
+			st, err := store.Open(ctx, location, store.Options{})
+			if err != nil || wrap == nil {
+				return st, err
+			}
+			return wrap(st), nil
 		},
 		Alloc: alloc,
 		CPU:   2,

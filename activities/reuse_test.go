@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -741,19 +742,7 @@ func TestExtensionRepairingAnEarlierSweepRefreshesItsManifest(t *testing.T) {
 	if len(second.Rejected) == 0 {
 		t.Fatalf("second: got: no chunk rejected, want: the first sweep's chunk that lost %s", lost)
 	}
-	st, err := store.Open(context.Background(), output, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, id := range []string{first.SweepID, second.SweepID} {
-		rep, err := Verify(context.Background(), st, id, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(rep.Problems) != 0 || !rep.Manifest {
-			t.Errorf("verify %s: got: problems %q, manifest ok %v; want: none, ok", id, rep.Problems, rep.Manifest)
-		}
-	}
+	verifyClean(t, output, first.SweepID, second.SweepID)
 	checkStoredOnce(t, output)
 }
 
@@ -829,6 +818,93 @@ func TestULPsApart(t *testing.T) {
 	} {
 		if got := ulpsApart(tc.a, tc.b); got != tc.want {
 			t.Errorf("ulpsApart(%v, %v): got: %d want: %d", tc.a, tc.b, got, tc.want)
+		}
+	}
+}
+
+// putFailingStore fails the next Put of a chosen key once with a
+// transient error (a dropped connection), then behaves as its Store.
+type putFailingStore struct {
+	store.Store
+	mu   *sync.Mutex
+	fail *string // the key whose next Put fails; "" for none
+}
+
+func (s putFailingStore) Put(ctx context.Context, key string, body []byte) error {
+	s.mu.Lock()
+	fail := *s.fail == key
+	if fail {
+		*s.fail = ""
+	}
+	s.mu.Unlock()
+	if fail {
+		return fmt.Errorf("put %s: connection reset by peer", key)
+	}
+	return s.Store.Put(ctx, key, body)
+}
+
+// An extension that repaired an earlier sweep's chunk and then failed to
+// refresh that sweep's manifest (a transient storage error) must not end
+// as if all were well: the earlier sweep's verify would report its parts
+// changed until it was run again. FinalizeSweep fails (and is retried),
+// and its retry refreshes the manifest.
+func TestOwnerRefreshFailureIsRetried(t *testing.T) {
+	var mu sync.Mutex
+	fail := ""
+	_, env, output := newTestActivitiesWith(t, func(st store.Store) store.Store {
+		return putFailingStore{Store: st, mu: &mu, fail: &fail}
+	})
+
+	first, _ := runSweep(t, env, output, sweepSpec("first", output, `"n": [2], "init_scale": [1, 10]`, 3), -1)
+	var lost string
+	for _, part := range readManifest(t, output, first.SweepID).Parts {
+		if part.Table == results.TablePoints {
+			lost = part.Key
+			break
+		}
+	}
+	if err := os.Remove(filepath.Join(output, filepath.FromSlash(lost))); err != nil {
+		t.Fatal(err)
+	}
+	second, _ := runSweep(t, env, output, sweepSpec("second", output, `"n": [2], "init_scale": [1, 10, 100]`, 3), 0)
+	for c := range second.Chunks {
+		if !second.Done.Has(c) {
+			runChunk(t, env, ChunkRef{Output: output, SweepID: second.SweepID, Chunk: c})
+		}
+	}
+	mu.Lock()
+	fail = results.ManifestKey(first.SweepID)
+	mu.Unlock()
+	var acts *Activities
+	_, err := env.ExecuteActivity(acts.FinalizeSweep, SweepRef{Output: output, SweepID: second.SweepID})
+	if err == nil {
+		t.Errorf("FinalizeSweep with the refresh of %s failing: got: no error, want: an error naming that sweep (the activity is retried)", first.SweepID)
+	} else if !strings.Contains(err.Error(), first.SweepID) {
+		t.Errorf("FinalizeSweep error: got: %q want: it to name the earlier sweep %s", err, first.SweepID)
+	}
+	// The retry.
+	if r := finalizeSweep(t, env, output, second.SweepID); r.Status != results.SweepComplete {
+		t.Fatalf("finalize again: got: %+v want: complete", r)
+	}
+	verifyClean(t, output, first.SweepID, second.SweepID)
+	checkStoredOnce(t, output)
+}
+
+// verifyClean fails the test unless Verify finds the sweeps in output
+// without a problem and with their manifests in order.
+func verifyClean(t *testing.T, output string, sweepIDs ...string) {
+	t.Helper()
+	st, err := store.Open(context.Background(), output, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range sweepIDs {
+		rep, err := Verify(context.Background(), st, id, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rep.Problems) != 0 || !rep.Manifest {
+			t.Errorf("verify %s: got: problems %q, manifest ok %v; want: none, ok", id, rep.Problems, rep.Manifest)
 		}
 	}
 }
