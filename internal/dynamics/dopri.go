@@ -182,7 +182,7 @@ func (d *dopri5) initialStep(hMax float64) float64 {
 	der12 := math.Max(der2, dnf)
 	h1 := math.Max(1e-6, h*1e-3)
 	if der12 > 1e-15 {
-		h1 = math.Pow(0.01/der12, 1.0/5)
+		h1 = powSmall(0.01/der12, 1.0/5)
 	}
 	out := math.Min(math.Min(100*h, h1), hMax)
 	if !(out > 0) {
@@ -233,7 +233,7 @@ func (d *dopri5) advance(tEnd float64) stepStatus {
 			if math.IsNaN(errNorm) || math.IsInf(errNorm, 0) {
 				d.h = h * 0.25
 			} else {
-				d.h = h / math.Min(1/dpFacMin, math.Pow(errNorm, dpAlpha)/dpSafety)
+				d.h = h / math.Min(1/dpFacMin, powSmall(errNorm, dpAlpha)/dpSafety)
 			}
 			continue
 		}
@@ -247,7 +247,7 @@ func (d *dopri5) advance(tEnd float64) stepStatus {
 		} else {
 			d.t += h
 		}
-		fac := math.Pow(errNorm, dpAlpha) / math.Pow(d.errPrev, dpBeta) / dpSafety
+		fac := powSmall(errNorm, dpAlpha) / powSmall(d.errPrev, dpBeta) / dpSafety
 		fac = math.Max(1/dpFacMax, math.Min(1/dpFacMin, fac))
 		hNew := h / fac
 		if d.rejected {
@@ -414,4 +414,14 @@ func maxAbs2(a, b float64) float64 {
 		return b
 	}
 	return a
+}
+
+// powSmall returns math.Pow(x, y) for 0 < y < 0.5 and x ≠ −∞, bit for
+// bit: for such y math.Pow computes exactly Exp(y·Log(x)) (0, 1, +∞, NaN
+// and negative x come out the same), after a case analysis and a scaling
+// by 2⁰ that were a quarter of its time, and 2 % of a flow point with
+// n = 2 (TestPowSmallIsMathPow). The step control's errors are never
+// negative.
+func powSmall(x, y float64) float64 {
+	return math.Exp(y * math.Log(x))
 }

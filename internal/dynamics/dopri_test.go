@@ -3,6 +3,7 @@ package dynamics
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -195,6 +196,27 @@ func TestDopri5VecStagesMatchScalar(t *testing.T) {
 		}{{"y", got.y, want.y}, {"dense output", got.mid, want.mid}} {
 			if d := maxRelDiff(c.got, c.want); !(d <= 1e-9) {
 				t.Errorf("dim=%d %s: got: relative difference %.3g from scalar stages want: ≤ 1e-9", dim, c.name, d)
+			}
+		}
+	}
+}
+
+// TestPowSmallIsMathPow holds powSmall to math.Pow, bit for bit, for the
+// exponents the step control uses, on special values and on x spread over
+// the whole range of doubles (all but −∞, which math.Pow turns into +∞).
+func TestPowSmallIsMathPow(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	xs := []float64{0, math.Copysign(0, -1), 1, -1, 2, 0.5, math.Inf(1), math.NaN(),
+		math.SmallestNonzeroFloat64, math.MaxFloat64, 1e-4, 1 - 1e-16, 1 + 1e-15}
+	for range 200_000 {
+		x := math.Ldexp(rng.Float64(), rng.IntN(2100)-1075)
+		xs = append(xs, x, -x)
+	}
+	for _, y := range []float64{dpAlpha, dpBeta, 1.0 / 5} {
+		for _, x := range xs {
+			got, want := powSmall(x, y), math.Pow(x, y)
+			if math.Float64bits(got) != math.Float64bits(want) && !(math.IsNaN(got) && math.IsNaN(want)) {
+				t.Fatalf("powSmall(%v, %v): got: %v want: math.Pow's %v", x, y, got, want)
 			}
 		}
 	}

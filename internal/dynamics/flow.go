@@ -42,6 +42,9 @@ type flowSystem struct {
 	crrCurrent bool
 	ctx        context.Context
 	stop       bool // the context was cancelled during an evaluation
+	// rhsCalls counts the right-hand sides evaluated; the context is
+	// looked at every checkEvery of them (see newFlowSystem).
+	rhsCalls, checkEvery int
 }
 
 func newFlowSystem(ctx context.Context, pt *point) *flowSystem {
@@ -49,7 +52,11 @@ func newFlowSystem(ctx context.Context, pt *point) *flowSystem {
 	for i, v := range pt.s {
 		d[i] = math.Sqrt(v)
 	}
-	return &flowSystem{rule: pt.net.flow(pt), n: pt.n, s: pt.s, wh: newDiagonalWhitening(d), ctx: ctx}
+	// The context is looked at about every 4096·n flops of right-hand
+	// side (one evaluation from n = 64 on, every 1024 at n = 2): a look
+	// takes a lock, which was 1 % of a point with n = 2.
+	checkEvery := max(1, 4096/(pt.n*pt.n))
+	return &flowSystem{rule: pt.net.flow(pt), n: pt.n, s: pt.s, wh: newDiagonalWhitening(d), ctx: ctx, checkEvery: checkEvery}
 }
 
 func (fs *flowSystem) dim() int { return fs.rule.dim() }
@@ -74,7 +81,8 @@ func (fs *flowSystem) outputCovariance() []float64 {
 // rhs is the rhsFunc of the flow. It also returns false, and sets stop, when
 // the context is done, so that a long step can be abandoned.
 func (fs *flowSystem) rhs(y, dy []float64) bool {
-	if fs.ctx.Err() != nil {
+	fs.rhsCalls++
+	if fs.rhsCalls%fs.checkEvery == 0 && fs.ctx.Err() != nil {
 		fs.stop = true
 		return false
 	}

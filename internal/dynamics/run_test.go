@@ -529,7 +529,9 @@ func TestRunCancellation(t *testing.T) {
 		{Algorithm: Direct, Mode: Online, N: 8, InitScale: 2, Tol: 1e-6, Horizon: 1e8},
 	} {
 		t.Run(fmt.Sprintf("%s/%s", p.Algorithm, p.WithDefaults().Mode), func(t *testing.T) {
-			ctx := &countdownContext{Context: context.Background(), left: 50}
+			// A flow looks at its context every 4096/n² right-hand
+			// sides: five looks are a few hundred evaluations in.
+			ctx := &countdownContext{Context: context.Background(), left: 5}
 			_, err := Run(ctx, p)
 			if !errors.Is(err, context.Canceled) {
 				t.Errorf("got: %v want: context.Canceled", err)
