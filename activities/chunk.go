@@ -107,6 +107,11 @@ type chunkMarker struct {
 	// fraction of the time a list of 20,000 takes.
 	PointIDsHex string               `json:"point_ids_hex"`
 	Summary     []results.SummaryRow `json:"summary"`
+	// FinishedAt is when the chunk was done (UTC): the sweep's manifest
+	// takes its times from here, so that a copy of the output (new file
+	// times) derives the same manifest. Zero in the markers of earlier
+	// versions, for which the marker's modification time stands in.
+	FinishedAt time.Time `json:"finished_at,omitzero"`
 	// SHA256 is the hex SHA-256 of the marker's JSON with this field
 	// empty: a marker damaged so that it still parses (a digit of a
 	// summary row) does not check out.
@@ -336,6 +341,7 @@ func (a *Activities) ownChunk(ctx context.Context, sc *sweepCache, c int64) (Chu
 	marker.Summary = results.MergeSummaries(summary)
 	marker.PointIDsHex = ids.String()
 	marker.Result = res
+	marker.FinishedAt = time.Now().UTC()
 	body, err := marker.seal()
 	if err != nil {
 		return ChunkResult{}, err

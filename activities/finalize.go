@@ -385,8 +385,9 @@ func (e *damagedPartError) Error() string {
 }
 
 // storedMarker is a chunk marker as read back: its point ids decoded into
-// keys (PointIDsHex emptied), when it was written, and how many of the
-// finalizing sweep's points its chunk holds.
+// keys (PointIDsHex emptied), when its chunk was done (its FinishedAt; the
+// marker's modification time for markers without one), and how many of
+// the finalizing sweep's points its chunk holds.
 type storedMarker struct {
 	chunkMarker
 	keys    []pointKey
@@ -470,7 +471,10 @@ func (a *Activities) readMarkers(ctx context.Context, sc *sweepCache) ([]storedM
 			if err != nil {
 				problems[i] = err.Error()
 			}
-			mk.written = j.obj.Modified.UTC()
+			mk.written = mk.FinishedAt
+			if mk.written.IsZero() {
+				mk.written = j.obj.Modified.UTC()
+			}
 			mk.members = j.members
 		})
 		if i%1000 == 0 {

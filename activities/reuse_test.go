@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"go.temporal.io/sdk/temporal"
@@ -906,5 +907,44 @@ func verifyClean(t *testing.T, output string, sweepIDs ...string) {
 		if len(rep.Problems) != 0 || !rep.Manifest {
 			t.Errorf("verify %s: got: problems %q, manifest ok %v; want: none, ok", id, rep.Problems, rep.Manifest)
 		}
+	}
+}
+
+// A finished output copied elsewhere (cp -r, aws s3 sync: the same bytes,
+// new file times) and finalized again derives the same manifest: its times
+// come from the chunk markers' contents, not their file times. They came
+// from the file times: the copy's manifest differed in created_at and
+// finished_at, and was moved to quarantine and replaced.
+func TestFinalizeOfACopiedOutputKeepsTheManifest(t *testing.T) {
+	_, env, output := newTestActivities(t)
+	p, _ := runSweep(t, env, output, sweepSpec("copied", output, `"n": [2], "init_scale": [1, 10]`, 3), -1)
+	manifest := filepath.Join(output, filepath.FromSlash(results.ManifestKey(p.SweepID)))
+	before, err := os.ReadFile(manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	later := time.Now().Add(time.Hour)
+	err = filepath.WalkDir(output, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		return os.Chtimes(path, later, later)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := finalizeSweep(t, env, output, p.SweepID)
+	if len(r.Replaced) != 0 {
+		t.Errorf("finalize of the copy: got: replaced %q want: nothing replaced", r.Replaced)
+	}
+	after, err := os.ReadFile(manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(after, before) {
+		t.Errorf("manifest after finalizing the copy: got:\n%s\nwant:\n%s", after, before)
+	}
+	if _, err := os.Stat(filepath.Join(output, "quarantine")); err == nil {
+		t.Errorf("finalize of the copy made %s", filepath.Join(output, "quarantine"))
 	}
 }
