@@ -306,8 +306,11 @@ func (a *Activities) plan(ctx context.Context, st store.Store, spec *schemas.Spe
 		return nil, false, nil, invalidSpec(err)
 	}
 	for {
-		entries, err := readPlanLog(ctx, st)
+		entries, restored, err := readPlanLog(ctx, st)
 		if err != nil {
+			return nil, false, nil, err
+		}
+		if err := restorePlanLog(ctx, st, restored); err != nil {
 			return nil, false, nil, err
 		}
 		if i := slices.IndexFunc(entries, func(e *planFile) bool { return e.SweepID == sweepID }); i >= 0 {
@@ -341,6 +344,29 @@ func (a *Activities) plan(ctx context.Context, st store.Store, spec *schemas.Spe
 		}
 		return p, true, entries, nil
 	}
+}
+
+// restorePlanLog puts back the plan log entries readPlanLog took from
+// their sweeps' copies, so that the log is whole again.
+func restorePlanLog(ctx context.Context, st store.Store, restored []*planFile) error {
+	for _, p := range restored {
+		body, err := json.Marshal(p)
+		if err != nil {
+			return err
+		}
+		err = st.Put(ctx, results.PlanLogKey(p.Seq), body)
+		var conflict *store.ConflictError
+		switch {
+		case errors.As(err, &conflict):
+			// Another planner put an entry there meanwhile; the next
+			// read of the log sees which.
+		case err != nil:
+			return fmt.Errorf("restore plan log entry %d (sweep %s): %w", p.Seq, p.SweepID, err)
+		default:
+			warn(ctx, "Plan log entry restored from its sweep's copy", "SweepID", p.SweepID, "Seq", p.Seq)
+		}
+	}
+	return nil
 }
 
 // putPlanCopy stores the copy of a plan log entry at its sweep's PlanKey.
@@ -380,8 +406,53 @@ func decodePlan(body []byte, sweepID, key string) (*planFile, error) {
 	return &p, nil
 }
 
-// readPlanLog reads the output's plan log, in entry order.
-func readPlanLog(ctx context.Context, st store.Store) ([]*planFile, error) {
+// readPlanLog reads the output's plan log, in entry order. An entry that
+// is gone (plans/ deleted, or left out when the output was copied) while
+// its sweep's copy of it (PlanKey) is there is taken from the copy, and
+// restored reports it: without it a new sweep would not know which points
+// the output holds, and would store them again. Two sweeps that claim one
+// entry (outputs merged into one) leave no order to decide which owns the
+// points they share: that is a permanent error naming both.
+func readPlanLog(ctx context.Context, st store.Store) (entries, restored []*planFile, err error) {
+	entries, err = readPlanLogEntries(ctx, st)
+	if err != nil {
+		return nil, nil, err
+	}
+	bySeq := make(map[int64]*planFile, len(entries))
+	for _, e := range entries {
+		bySeq[e.Seq] = e
+	}
+	for obj, err := range st.List(ctx, results.SweepsPrefix) {
+		if err != nil {
+			return nil, nil, err
+		}
+		sweepID, ok := results.ParsePlanKey(obj.Key)
+		if !ok {
+			continue
+		}
+		body, err := st.Get(ctx, obj.Key)
+		if err != nil {
+			return nil, nil, err
+		}
+		p, err := decodePlan(body, sweepID, obj.Key)
+		if err != nil {
+			return nil, nil, err
+		}
+		switch e, ok := bySeq[p.Seq]; {
+		case !ok:
+			bySeq[p.Seq] = p
+			entries = append(entries, p)
+			restored = append(restored, p)
+		case e.SweepID != sweepID:
+			return nil, nil, &store.PermanentError{Reason: fmt.Sprintf("sweeps %s and %s both say they are entry %d of the plan log of %s (the output was put together from two outputs?): the log cannot tell which of them owns the points they share; plan new sweeps into another output, and check these two with isweep verify", e.SweepID, sweepID, p.Seq, st.Location())}
+		}
+	}
+	slices.SortFunc(entries, func(a, b *planFile) int { return int(a.Seq - b.Seq) })
+	return entries, restored, nil
+}
+
+// readPlanLogEntries reads the entries stored under plans/, in entry order.
+func readPlanLogEntries(ctx context.Context, st store.Store) ([]*planFile, error) {
 	var entries []*planFile
 	for obj, err := range st.List(ctx, results.PlanLogPrefix) {
 		if err != nil {
@@ -680,7 +751,7 @@ func PreviewPlan(ctx context.Context, st store.Store, spec *schemas.Spec, reuse 
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return Preview{}, err
 		}
-		if entries, err = readPlanLog(ctx, st); err != nil {
+		if entries, _, err = readPlanLog(ctx, st); err != nil {
 			return Preview{}, err
 		}
 		if i := slices.IndexFunc(entries, func(e *planFile) bool { return e.SweepID == sweepID }); i >= 0 {

@@ -948,3 +948,73 @@ func TestFinalizeOfACopiedOutputKeepsTheManifest(t *testing.T) {
 		t.Errorf("finalize of the copy made %s", filepath.Join(output, "quarantine"))
 	}
 }
+
+// The plan log (plans/) is how a new sweep learns which points the output
+// holds. With it gone (deleted, or left out when the output was copied)
+// but the sweeps' plan copies in place, a new sweep must still reuse the
+// stored points, not store them a second time. Before, it computed them
+// again: points/**/*.parquet held them twice, and verify passed.
+func TestPlanLogLossDoesNotDuplicatePoints(t *testing.T) {
+	_, env, output := newTestActivities(t)
+	first, _ := runSweep(t, env, output, sweepSpec("first", output, `"n": [2], "init_scale": [1, 10]`, 3), -1)
+	if err := os.RemoveAll(filepath.Join(output, "plans")); err != nil {
+		t.Fatal(err)
+	}
+	second, _ := runSweep(t, env, output, sweepSpec("second", output, `"n": [2], "init_scale": [1, 10, 100]`, 3), -1)
+	if second.Reused != first.Points {
+		t.Errorf("second sweep after the plan log was lost: got: %d points reused want: %d (all of the first sweep's)", second.Reused, first.Points)
+	}
+	checkStoredOnce(t, output)
+	verifyClean(t, output, first.SweepID, second.SweepID)
+	// The log itself is whole again: the entry of the first sweep was put
+	// back beside the second's.
+	for _, seq := range []int64{1, 2} {
+		if _, err := os.Stat(filepath.Join(output, filepath.FromSlash(results.PlanLogKey(seq)))); err != nil {
+			t.Errorf("plan log entry %d: %v", seq, err)
+		}
+	}
+}
+
+// Two sweeps that both say they are entry 1 of the plan log (two outputs
+// merged into one) leave no order to decide which owns a point they share:
+// planning a new sweep there is refused, naming both, before anything is
+// computed.
+func TestPlanLogConflictIsRefused(t *testing.T) {
+	_, env, output := newTestActivities(t)
+	_, envB, outputB := newTestActivities(t)
+	a, _ := runSweep(t, env, output, sweepSpec("a", output, `"n": [2], "init_scale": [1]`, 3), -1)
+	b, _ := runSweep(t, envB, outputB, sweepSpec("b", outputB, `"n": [2], "init_scale": [10]`, 3), -1)
+	// Merge b's bookkeeping into a's output (cp -rn: a's plans/ wins).
+	src := filepath.Join(outputB, "sweeps", b.SweepID)
+	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(outputB, path)
+		if err != nil {
+			return err
+		}
+		body, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(output, rel)
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(dst, body, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var acts *Activities
+	_, err = env.ExecuteActivity(acts.PlanSweep, PlanInput{Spec: sweepSpec("c", output, `"n": [2], "init_scale": [1, 10, 100]`, 3)})
+	if err == nil {
+		t.Fatal("planning into an output whose plan log has two entries 1: got: no error, want: refused")
+	}
+	for _, want := range []string{a.SweepID, b.SweepID, "plan log"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error: got: %q want: it to name %q", err, want)
+		}
+	}
+}

@@ -172,6 +172,20 @@ func SpecKey(sweepID string) string { return sweepKey(sweepID, "spec.json") }
 // It panics if sweepID fails [CheckSweepID].
 func PlanKey(sweepID string) string { return sweepKey(sweepID, "plan.json") }
 
+// ParsePlanKey returns the sweep of a plan key (as returned by [PlanKey]),
+// or false when key is not one.
+func ParsePlanKey(key string) (sweepID string, ok bool) {
+	rest, ok := strings.CutPrefix(key, SweepsPrefix)
+	if !ok {
+		return "", false
+	}
+	sweepID, ok = strings.CutSuffix(rest, "/plan.json")
+	if !ok || CheckSweepID(sweepID) != nil {
+		return "", false
+	}
+	return sweepID, true
+}
+
 // ChunksPrefix returns the prefix of a sweep's chunk markers. It panics if
 // sweepID fails [CheckSweepID].
 func ChunksPrefix(sweepID string) string { return sweepKey(sweepID, "chunks/") }

@@ -246,6 +246,14 @@ func TestKeys(t *testing.T) {
 	if back, err := ParsePartition(p.String()); err != nil || back != p {
 		t.Errorf("ParsePartition(%s): got: %v, %v want: %v", p, back, err, p)
 	}
+	if id, ok := ParsePlanKey(PlanKey("Sweep_1")); !ok || id != "Sweep_1" {
+		t.Errorf("ParsePlanKey(%s): got: %q, %v want: Sweep_1, true", PlanKey("Sweep_1"), id, ok)
+	}
+	for _, bad := range []string{"", "sweeps/plan.json", "sweeps/a/b/plan.json", "sweeps/a/plan.json.tmp", "plans/00000001.json", "sweeps/../plan.json", ManifestKey("a")} {
+		if id, ok := ParsePlanKey(bad); ok {
+			t.Errorf("ParsePlanKey(%q): got: %q, true want: not a plan key", bad, id)
+		}
+	}
 	for _, bad := range []string{"", "algorithm=direct", "algorithm=direct/n=x", "algorithm=/n=2", "n=2/algorithm=direct"} {
 		if _, err := ParsePartition(bad); err == nil {
 			t.Errorf("ParsePartition(%q): got: no error want: an error", bad)
