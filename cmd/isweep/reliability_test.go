@@ -130,6 +130,32 @@ func TestDeletedPartIsComputedAgainAndReportWarns(t *testing.T) {
 	}
 }
 
+// A complete sweep whose members table was deleted: report said "sweep …
+// has no points in … yet", sending the user to run a sweep that is stored
+// whole (found by the hostile tester). It names the missing table and the
+// way back; running the sweep again derives the table, computing nothing.
+func TestReportNamesAMissingMembersTable(t *testing.T) {
+	dir := t.TempDir()
+	spec := writeFile(t, dir, "small.yaml", fmt.Sprintf(smallSpec, "out"))
+	if code, out := runIsweep(t, dir, 3*time.Minute, "run", "-no-report", "-quiet", spec); code != 0 {
+		t.Fatalf("first run: exit %d:\n%s", code, out)
+	}
+	sweepID := sweepIDOf(t, dir, spec)
+	if err := os.Remove(filepath.Join(dir, "out", filepath.FromSlash(results.MembersKey(sweepID)))); err != nil {
+		t.Fatal(err)
+	}
+	code, out := runIsweep(t, dir, 2*time.Minute, "report", spec)
+	if code != exitFailed || !strings.Contains(out, "members.parquet") || !strings.Contains(out, "isweep verify") || strings.Contains(out, "yet") {
+		t.Errorf("report without members.parquet: got: exit %d:\n%s\nwant: exit 1 naming members.parquet and isweep verify", code, out)
+	}
+	if code, out := runIsweep(t, dir, 3*time.Minute, "run", "-no-report", "-quiet", spec); code != 0 || !strings.Contains(out, "0 computed") {
+		t.Fatalf("run again: got: exit %d:\n%s\nwant: exit 0, nothing computed", code, out)
+	}
+	if code, out := runIsweep(t, dir, 2*time.Minute, "report", spec); code != 0 {
+		t.Errorf("report after running again: exit %d:\n%s", code, out)
+	}
+}
+
 // Items 6, 11 and 12 against a standing server: a submit of a running
 // sweep into another output attached to it; pause did not stop chunks
 // already scheduled; cancelling a paused sweep wedged its workflow.

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
@@ -63,6 +64,11 @@ func Load(ctx context.Context, st store.Store, sweepID string, alloc memory.Allo
 		if int64(len(s.Points)) != m.Points {
 			s.Warnings = append(s.Warnings, fmt.Sprintf("this report covers %d of the sweep's %d points; run isweep verify %s", len(s.Points), m.Points, sweepID))
 		}
+	}
+	if len(s.Points) == 0 && len(s.Warnings) > 0 && s.Expected > 0 {
+		// A complete sweep whose stored files are not all there: say
+		// which, not that it has no points yet.
+		return nil, fmt.Errorf("none of the %d points of sweep %s could be read from %s: %s; run isweep verify %s, and run the sweep again to derive what is missing", s.Expected, sweepID, st.Location(), strings.Join(s.Warnings, "; "), sweepID)
 	}
 	if len(s.Points) == 0 {
 		return nil, fmt.Errorf("sweep %s has no points in %s yet", sweepID, st.Location())
