@@ -94,15 +94,22 @@ func TestVerifyFindsAChangedPartAndRunVerifyRepairsIt(t *testing.T) {
 	}
 }
 
-// Item 5: a part deleted from a finished sweep still ended "complete", and
-// the report worked on fewer points without a warning.
-func TestDeletedPartIsComputedAgainAndReportWarns(t *testing.T) {
-	dir := t.TempDir()
-	spec := writeFile(t, dir, "small.yaml", fmt.Sprintf(smallSpec, "out"))
+// runSmallSweep runs smallSpec to the end in a new folder (output "out")
+// and returns the folder, the spec's file name and the sweep id.
+func runSmallSweep(t *testing.T) (dir, spec, sweepID string) {
+	t.Helper()
+	dir = t.TempDir()
+	spec = writeFile(t, dir, "small.yaml", fmt.Sprintf(smallSpec, "out"))
 	if code, out := runIsweep(t, dir, 3*time.Minute, "run", "-no-report", "-quiet", spec); code != 0 {
 		t.Fatalf("first run: exit %d:\n%s", code, out)
 	}
-	sweepID := sweepIDOf(t, dir, spec)
+	return dir, spec, sweepIDOf(t, dir, spec)
+}
+
+// Item 5: a part deleted from a finished sweep still ended "complete", and
+// the report worked on fewer points without a warning.
+func TestDeletedPartIsComputedAgainAndReportWarns(t *testing.T) {
+	dir, spec, sweepID := runSmallSweep(t)
 	m := manifestOf(t, filepath.Join(dir, "out"), sweepID)
 	var victim results.Part
 	for _, p := range m.Parts {
@@ -135,12 +142,7 @@ func TestDeletedPartIsComputedAgainAndReportWarns(t *testing.T) {
 // whole (found by the hostile tester). It names the missing table and the
 // way back; running the sweep again derives the table, computing nothing.
 func TestReportNamesAMissingMembersTable(t *testing.T) {
-	dir := t.TempDir()
-	spec := writeFile(t, dir, "small.yaml", fmt.Sprintf(smallSpec, "out"))
-	if code, out := runIsweep(t, dir, 3*time.Minute, "run", "-no-report", "-quiet", spec); code != 0 {
-		t.Fatalf("first run: exit %d:\n%s", code, out)
-	}
-	sweepID := sweepIDOf(t, dir, spec)
+	dir, spec, sweepID := runSmallSweep(t)
 	if err := os.Remove(filepath.Join(dir, "out", filepath.FromSlash(results.MembersKey(sweepID)))); err != nil {
 		t.Fatal(err)
 	}
