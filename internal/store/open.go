@@ -264,12 +264,28 @@ func resolveCredentials(location s3Location) (*credentials.Credentials, string, 
 	creds := credentials.New(&credentials.FileAWSCredentials{})
 	value, err := creds.GetWithContext(nil)
 	if err != nil {
-		return nil, "", fmt.Errorf("store: no S3 credentials for %s: the environment has none and %s gives none (%v); %s", location, source, err, credentialsHelp)
+		return nil, "", fmt.Errorf("store: no S3 credentials for %s: the environment has none and %s gives none (%s); %s", location, source, credentialsFileProblem(err, profile), credentialsHelp)
 	}
 	if value.AccessKeyID == "" || value.SecretAccessKey == "" {
 		return nil, "", fmt.Errorf("store: no S3 credentials for %s: the environment has none and %s has no aws_access_key_id and aws_secret_access_key; %s", location, source, credentialsHelp)
 	}
 	return creds, source, nil
+}
+
+// credentialsFileProblem says why the shared credentials file gave no
+// credentials without quoting the parser, whose message may hold a line of
+// the file, secret key included (and would then be printed, logged by
+// workers and stored in the workflow's history).
+func credentialsFileProblem(err error, profile string) string {
+	msg := err.Error()
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "the file does not exist"
+	case strings.Contains(msg, "section") && strings.Contains(msg, "does not exist"):
+		return fmt.Sprintf("the file has no profile %q", profile)
+	default:
+		return `the file cannot be read as an AWS credentials file: every line must be "[profile]" or "key = value" (the parser's message is not shown: it may quote a secret)`
+	}
 }
 
 // newTransport returns minio's default transport, trusting caFile's

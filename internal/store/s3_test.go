@@ -154,6 +154,47 @@ func TestS3MissingCredentials(t *testing.T) {
 	}
 }
 
+// TestS3CredentialsFileProblems: a shared credentials file that gives no
+// credentials is named with what is wrong with it, on one line, and never
+// with its text. A line without its "=" made the error quote the line,
+// secret key included, which isweep printed, workers logged and Temporal
+// stored in the workflow's history (found by the hostile tester).
+func TestS3CredentialsFileProblems(t *testing.T) {
+	const secret = "notToBeSeen0123456789abcdef"
+	dir := t.TempDir()
+	for _, c := range []struct {
+		name, body string // body "" for no file
+		profile    string
+		want       string
+	}{
+		{"a line without its =", "[default]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key " + secret + "\n", "", "cannot be read as an AWS credentials file"},
+		{"no such profile", "[default]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = " + secret + "\n", "other", `the file has no profile "other"`},
+		{"no file", "", "", "the file does not exist"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			file := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "-"))
+			if c.body != "" {
+				if err := os.WriteFile(file, []byte(c.body), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			t.Setenv("AWS_ACCESS_KEY_ID", "")
+			t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+			t.Setenv("AWS_SESSION_TOKEN", "")
+			t.Setenv("AWS_SHARED_CREDENTIALS_FILE", file)
+			t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "no-config"))
+			t.Setenv("AWS_PROFILE", c.profile)
+			_, err := store.Open(context.Background(), "s3://bucket/p", store.Options{Endpoint: "http://127.0.0.1:1"})
+			if err == nil {
+				t.Fatal("Open: got: nil want: an error")
+			}
+			if msg := err.Error(); !strings.Contains(msg, c.want) || strings.Contains(msg, secret) || strings.Contains(msg, "\n") {
+				t.Errorf("error: got: %q want: one line with %q and not the secret", msg, c.want)
+			}
+		})
+	}
+}
+
 // TestS3CredentialsFile opens a store with credentials from a profile of a
 // shared credentials file, the environment keys being unset.
 func TestS3CredentialsFile(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -150,7 +151,7 @@ func Load(s Settings, logger log.Logger) (client.Options, Resolved, error) {
 		if res.ConfigFile != "" {
 			where += " file " + res.ConfigFile
 		}
-		return client.Options{}, res, fmt.Errorf("%s, profile %q (-profile or TEMPORAL_PROFILE): %v; fix the file or name a profile it has", where, orDefault(profile, envconfig.DefaultConfigFileProfile), err)
+		return client.Options{}, res, fmt.Errorf("%s, profile %q (-profile or TEMPORAL_PROFILE): %s; fix the file or name a profile it has", where, orDefault(profile, envconfig.DefaultConfigFileProfile), configProblem(err))
 	}
 	if res.ConfigFile != "" {
 		res.Profile = orDefault(profile, envconfig.DefaultConfigFileProfile)
@@ -278,4 +279,24 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// tomlPosition finds the position a TOML parser error gives: its line and
+// the last key read before it.
+var tomlPosition = regexp.MustCompile(`toml: line (\d+)(?: \(last key "([^"]*)"\))?`)
+
+// configProblem describes an error loading a configuration profile. A
+// parse error is given by its position only: the parser quotes what it
+// found there, which can be an API key written without its quotes (and
+// would then be printed and logged).
+func configProblem(err error) string {
+	m := tomlPosition.FindStringSubmatch(err.Error())
+	if m == nil {
+		return err.Error()
+	}
+	where := "line " + m[1]
+	if m[2] != "" {
+		where += fmt.Sprintf(" (after the key %s)", m[2])
+	}
+	return fmt.Sprintf(`the file is not valid TOML at %s: every value is a "quoted string", a number or true/false (the parser's message is not shown: it may quote a secret)`, where)
 }

@@ -142,3 +142,34 @@ func TestLoadProfiles(t *testing.T) {
 		})
 	}
 }
+
+// TestConfigFileErrorsKeepSecrets: a configuration file that does not parse
+// is named with the line and key where it fails, never with what the
+// parser found there: an API key written without its quotes was quoted in
+// the error (printed by every command, logged by workers). Found while
+// fixing the same leak for S3 credentials files.
+func TestConfigFileErrorsKeepSecrets(t *testing.T) {
+	const secret = "eyJhbGciOiJFUzI1NiJ9secretpart"
+	for _, tc := range []struct {
+		name, body, want string
+	}{
+		{"unquoted key", "[profile.default]\naddress = \"x:7233\"\napi_key = " + secret + "\n", `line 3 (after the key profile.default.api_key)`},
+		{"missing =", "[profile.default]\naddress = \"x:7233\"\napi_key \"" + secret + "\"\n", "line 3"},
+		{"unterminated string", "[profile.default]\napi_key = \"" + secret + "\n", "line 2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clearEnv(t)
+			file := filepath.Join(t.TempDir(), "temporal.toml")
+			if err := os.WriteFile(file, []byte(tc.body), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, _, err := temporalclient.Load(temporalclient.Settings{ConfigFile: file}, nil)
+			if err == nil {
+				t.Fatal("Load: got: no error want: the file refused")
+			}
+			if msg := err.Error(); strings.Contains(msg, secret[:6]) || !strings.Contains(msg, tc.want) || !strings.Contains(msg, file) {
+				t.Errorf("got: %q want: the file, %q, and nothing of the key", msg, tc.want)
+			}
+		})
+	}
+}
