@@ -218,11 +218,24 @@ func partitionsOf(pts []schemas.Point) []*partition {
 // reused. Objects at the chunk's keys that do not check out are moved to
 // quarantine and the chunk is computed again.
 func (a *Activities) RunChunk(ctx context.Context, ref ChunkRef) (ChunkResult, error) {
-	res, err := a.runChunk(ctx, ref)
+	// The chunk heartbeats from its start: reading its sweep and its
+	// marker from a store that is down retries for longer than the
+	// heartbeat timeout, and the attempt would be timed out for silence
+	// rather than fail with the store's error.
+	var prog progress
+	defer a.heartbeat(ctx, &prog)()
+	res, err := a.runChunk(ctx, ref, &prog)
 	return res, storageError(err)
 }
 
-func (a *Activities) runChunk(ctx context.Context, ref ChunkRef) (ChunkResult, error) {
+// progress is what an activity's heartbeats report: the points done of
+// its total (0 of 0 until they are known, and for the activities that do
+// not count).
+type progress struct {
+	done, total atomic.Int64
+}
+
+func (a *Activities) runChunk(ctx context.Context, ref ChunkRef, prog *progress) (ChunkResult, error) {
 	sc, err := a.sweep(ctx, ref.Output, ref.SweepID)
 	if err != nil {
 		return ChunkResult{}, err
@@ -237,7 +250,7 @@ func (a *Activities) runChunk(ctx context.Context, ref ChunkRef) (ChunkResult, e
 			return ChunkResult{}, err
 		}
 	}
-	res, err := a.ownChunk(ctx, owner, cr.Chunk)
+	res, err := a.ownChunk(ctx, owner, cr.Chunk, prog)
 	if err != nil {
 		return ChunkResult{}, err
 	}
@@ -259,7 +272,7 @@ func chunkPoints(sc *sweepCache, c int64) []schemas.Point {
 }
 
 // ownChunk makes own chunk c of sc's sweep done.
-func (a *Activities) ownChunk(ctx context.Context, sc *sweepCache, c int64) (ChunkResult, error) {
+func (a *Activities) ownChunk(ctx context.Context, sc *sweepCache, c int64, prog *progress) (ChunkResult, error) {
 	sweepID := sc.plan.SweepID
 	pts := chunkPoints(sc, c)
 	markerKey := results.ChunkKey(sweepID, c)
@@ -281,9 +294,7 @@ func (a *Activities) ownChunk(ctx context.Context, sc *sweepCache, c int64) (Chu
 
 	order := partitionsOf(pts)
 
-	var done atomic.Int64
-	stopBeat := a.heartbeat(ctx, &done, int64(len(pts)))
-	defer stopBeat()
+	prog.total.Store(int64(len(pts)))
 
 	// A partition is stored while the next one computes; the marker waits
 	// for all of them.
@@ -296,7 +307,7 @@ func (a *Activities) ownChunk(ctx context.Context, sc *sweepCache, c int64) (Chu
 	var storing sync.WaitGroup
 	var computeErr error
 	for i, p := range order {
-		store, err := a.runPartition(ctx, sc, c, p, &done)
+		store, err := a.runPartition(ctx, sc, c, p, &prog.done)
 		if err != nil {
 			computeErr = err
 			break
@@ -607,7 +618,7 @@ func (a *Activities) runPoint(ctx context.Context, sweepID string, c int64, pt *
 // period, not at the start: a chunk shorter than that sends none (each
 // heartbeat is a write on the Temporal server), and the period is at most
 // a quarter of the heartbeat timeout.
-func (a *Activities) heartbeat(ctx context.Context, done *atomic.Int64, total int64) (stop func()) {
+func (a *Activities) heartbeat(ctx context.Context, prog *progress) (stop func()) {
 	if !activity.IsActivity(ctx) {
 		return func() {}
 	}
@@ -628,7 +639,7 @@ func (a *Activities) heartbeat(ctx context.Context, done *atomic.Int64, total in
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				activity.RecordHeartbeat(ctx, [2]int64{done.Load(), total})
+				activity.RecordHeartbeat(ctx, [2]int64{prog.done.Load(), prog.total.Load()})
 			}
 		}
 	}()

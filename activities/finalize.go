@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -31,8 +30,7 @@ const markerReaders = 16
 // An earlier sweep whose chunk this one computed again gets its derived
 // objects written anew too (FinalizeResult.Replaced names them).
 func (a *Activities) FinalizeSweep(ctx context.Context, ref SweepRef) (FinalizeResult, error) {
-	var none atomic.Int64
-	defer a.heartbeat(ctx, &none, 0)()
+	defer a.heartbeat(ctx, &progress{})()
 	res, err := a.finalize(ctx, ref)
 	return res, storageError(err)
 }

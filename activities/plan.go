@@ -9,7 +9,6 @@ import (
 	"maps"
 	"math"
 	"slices"
-	"sync/atomic"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -242,8 +241,7 @@ func beat(ctx context.Context, details ...any) {
 func (a *Activities) PlanSweep(ctx context.Context, in PlanInput) (Plan, error) {
 	// Heartbeats keep a plan whose worker died from holding the sweep up
 	// for the activity's whole timeout.
-	var none atomic.Int64
-	defer a.heartbeat(ctx, &none, 0)()
+	defer a.heartbeat(ctx, &progress{})()
 	spec, err := schemas.Parse(in.Spec, "spec")
 	if err != nil {
 		return Plan{}, invalidSpec(err)
