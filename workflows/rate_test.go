@@ -61,3 +61,34 @@ func TestSweepWorkflowRateAndETA(t *testing.T) {
 		}
 	}
 }
+
+// A query is answered at the time of the workflow's last task, so while
+// nothing finishes (a store that is down) the rate the workflow gives holds
+// still: the tester saw "110/400 … 11 pts/s ETA 26s" for seven minutes.
+// Brought to the client's time with At, it falls and the ETA grows; a
+// paused sweep, a sweep without enough to go by and a client whose clock is
+// behind keep what the workflow said.
+func TestProgressAt(t *testing.T) {
+	asOf := time.Date(2026, 12, 5, 6, 0, 0, 0, time.UTC)
+	running := Progress{Phase: "running", Total: 400, Done: 110, Counts: Counts{Points: 110}, ChunkSize: 10, RunningSeconds: 10, AsOf: asOf}
+	tests := []struct {
+		name     string
+		p        Progress
+		now      time.Time
+		wantRate float64
+		wantETA  float64
+	}{
+		{"at the answer", running, asOf, 11, 290.0 / 11},
+		{"seven minutes on", running, asOf.Add(7 * time.Minute), 110.0 / 430, 290 / (110.0 / 430)},
+		{"a client clock behind", running, asOf.Add(-time.Minute), 11, 290.0 / 11},
+		{"paused", func() Progress { p := running; p.Phase = "paused"; return p }(), asOf.Add(7 * time.Minute), 11, 0},
+		{"too early for a rate", func() Progress { p := running; p.RunningSeconds = 2; return p }(), asOf.Add(5 * time.Second), 0, 0},
+		{"two chunks' worth only later", func() Progress { p := running; p.Counts.Points, p.ChunkSize = 110, 100; return p }(), asOf.Add(time.Hour), 0, 0},
+	}
+	for _, tt := range tests {
+		got := tt.p.At(tt.now)
+		if math.Abs(got.Rate-tt.wantRate) > 1e-9*tt.wantRate || math.Abs(got.ETASeconds-tt.wantETA) > 1e-9*tt.wantETA {
+			t.Errorf("%s: got: rate %g ETA %g s want: rate %g ETA %g s", tt.name, got.Rate, got.ETASeconds, tt.wantRate, tt.wantETA)
+		}
+	}
+}

@@ -216,6 +216,33 @@ type Progress struct {
 	Rate       float64 `json:"rate"`
 	ETASeconds float64 `json:"eta_seconds"`
 	Runs       int     `json:"runs"`
+	// ChunkSize is the sweep's chunk size; RunningSeconds the execution's
+	// running time (pauses left out) at AsOf, the workflow's time when it
+	// answered: the time of its last workflow task, not of the query. A
+	// client brings Rate and ETASeconds to its own time with At.
+	ChunkSize      int64     `json:"chunk_size"`
+	RunningSeconds float64   `json:"running_seconds"`
+	AsOf           time.Time `json:"as_of,omitzero"`
+}
+
+// At returns p with its rate and ETA as of now: a running sweep's running
+// time goes on past AsOf whether or not chunks finish. In a query the
+// workflow's clock stands at its last workflow task, so the rate it gives
+// holds still while nothing finishes (a store that is down, for minutes):
+// brought to now it falls, and the ETA grows, as they should.
+func (p Progress) At(now time.Time) Progress {
+	running := p.RunningSeconds
+	if p.Phase == "running" && !p.AsOf.IsZero() && now.After(p.AsOf) {
+		running += now.Sub(p.AsOf).Seconds()
+	}
+	p.Rate, p.ETASeconds = 0, 0
+	if running >= minRateSeconds && p.Counts.Points >= minRateChunks*max(p.ChunkSize, 1) {
+		p.Rate = float64(p.Counts.Points) / running
+		if p.Phase == "running" {
+			p.ETASeconds = float64(p.Total-p.Done) / p.Rate
+		}
+	}
+	return p
 }
 
 // SweepResult is the outcome of SweepWorkflow.
@@ -275,14 +302,9 @@ func SweepWorkflow(ctx workflow.Context, in SweepInput) (SweepResult, error) {
 		if st.Paused && phase == "running" {
 			p.Phase = "paused"
 		}
-		running := st.runningSeconds(workflow.Now(ctx))
-		if running >= minRateSeconds && st.Counts.Points >= minRateChunks*max(st.Plan.ChunkSize, 1) {
-			p.Rate = float64(st.Counts.Points) / running
-			if p.Phase == "running" {
-				p.ETASeconds = float64(p.Total-p.Done) / p.Rate
-			}
-		}
-		return p
+		now := workflow.Now(ctx)
+		p.ChunkSize, p.RunningSeconds, p.AsOf = st.Plan.ChunkSize, st.runningSeconds(now), now
+		return p.At(now)
 	}
 	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (Progress, error) {
 		return progress(), nil

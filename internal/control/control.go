@@ -95,7 +95,8 @@ func ResolveID(sweep string) string {
 	return workflows.WorkflowID(sweep)
 }
 
-// Progress queries the progress of a sweep's latest run. A query needs a
+// Progress queries the progress of a sweep's latest run, its rate and ETA
+// brought to this machine's time (workflows.Progress.At). A query needs a
 // worker to answer it: a sweep no worker has picked up does not answer
 // until ctx is done, so give ctx a deadline. For a closed sweep use Result.
 func Progress(ctx context.Context, c client.Client, sweep string) (workflows.Progress, error) {
@@ -112,7 +113,7 @@ func Progress(ctx context.Context, c client.Client, sweep string) (workflows.Pro
 	if err := v.Get(&p); err != nil {
 		return workflows.Progress{}, err
 	}
-	return p, nil
+	return p.At(time.Now()), nil
 }
 
 // Result returns the result of a closed sweep as its workflow's close
