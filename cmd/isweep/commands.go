@@ -497,15 +497,17 @@ func cmdStatus(ctx context.Context, args []string) error {
 		if st.State != "running" {
 			// A closed sweep's result is in its history: no query, which
 			// would wait for a worker to replay it.
+			// Its exit code is the sweep's, as watch's is: 0 only for a
+			// complete sweep.
 			res, _, err := control.Result(ctx, c, sweep)
 			if err != nil {
-				fmt.Printf("%s %s: %v\n", st.WorkflowID, st.State, err)
-				return nil
+				fmt.Printf("%s %s\n", st.WorkflowID, st.State)
+				return sweepFailure(sweep, err)
 			}
 			cn := res.Counts
 			fmt.Printf("%s %s %s: %d points (%d computed, %d already done, %d reused); %v\n",
 				st.WorkflowID, st.State, res.Final.Status, res.Plan.Points, cn.Points-cn.NotMembers, cn.AlreadyDone, cn.Reused, cn.StatusCounts)
-			return nil
+			return checkComplete(sweep, res)
 		}
 		qctx, cancel := context.WithTimeout(ctx, control.QueryTimeout)
 		p, err := control.Progress(qctx, c, sweep)

@@ -216,8 +216,13 @@ fixed: {mode: online, n: 16, init_scale: 3, eta: 0.001, horizon: 20000, tol: 0.0
 	}
 	deadline := time.Now().Add(time.Minute)
 	for {
-		_, out := runIsweepEnv(t, dir, env, time.Minute, "status", sweepID)
+		code, out := runIsweepEnv(t, dir, env, time.Minute, "status", sweepID)
 		if strings.Contains(out, " canceled") {
+			// As watch's: a cancelled sweep is exit 1, said in words (it
+			// was exit 0 with "workflow execution error (type: , …").
+			if code != exitFailed || !strings.Contains(out, "was cancelled") || strings.Contains(out, "type: ,") {
+				t.Errorf("status of the cancelled sweep: got: exit %d:\n%s\nwant: exit 1, \"was cancelled\"", code, out)
+			}
 			break
 		}
 		if time.Now().After(deadline) {

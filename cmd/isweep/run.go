@@ -348,7 +348,7 @@ func sweepFailure(sweepID string, err error) error {
 		return fail(exitFailed, "sweep %s failed: %s", sweepID, appErr.Message())
 	}
 	if temporal.IsCanceledError(err) {
-		return fail(exitFailed, "sweep %s was cancelled; what is stored stays: run the same command again to resume", sweepID)
+		return fail(exitFailed, "sweep %s was cancelled; what is stored stays: run or submit its spec again to resume", sweepID)
 	}
 	return fail(exitFailed, "sweep %s: %v", sweepID, err)
 }

@@ -43,7 +43,11 @@ func cmdVerify(ctx context.Context, args []string) error {
 	if spec != "" {
 		again = "isweep run -verify " + spec
 	}
-	return fail(exitFailed, "sweep %s has %d problems; repair: %s (or submit -verify) moves what verification rejects to quarantine/ and computes it again", sweepID, len(rep.Problems), again)
+	problems := "problems"
+	if len(rep.Problems) == 1 {
+		problems = "problem"
+	}
+	return fail(exitFailed, "sweep %s has %d %s; repair: %s (or submit -verify) moves what verification rejects to quarantine/ and computes it again", sweepID, len(rep.Problems), problems, again)
 }
 
 func printVerify(w io.Writer, rep activities.VerifyReport, location string) {
