@@ -361,7 +361,10 @@ func printResult(w io.Writer, res workflows.SweepResult) {
 	if p.GridPoints > p.Points {
 		points = fmt.Sprintf("%d (%d grid entries: repeated values and parameters a point ignores are one point)", p.Points, p.GridPoints)
 	}
-	fmt.Fprintf(w, "  points: %s; %d computed now, %d found stored by earlier runs of this sweep, %d reused from earlier sweeps\n",
+	// A submission is one workflow execution: it goes on across restarts
+	// of isweep run with the same state (the hostile tester read "computed
+	// now" as "by this command" and found 130 of 400 stored before it).
+	fmt.Fprintf(w, "  points: %s; %d computed by this submission of the sweep (across restarts), %d found stored by earlier submissions, %d reused from earlier sweeps\n",
 		points, c.Points-c.NotMembers, c.AlreadyDone, c.Reused)
 	if c.NotMembers > 0 {
 		fmt.Fprintf(w, "  also computed: %d points of earlier sweeps, in their chunks this sweep completed\n", c.NotMembers)
@@ -369,7 +372,7 @@ func printResult(w io.Writer, res workflows.SweepResult) {
 	for _, line := range otherNumericsLines(p.OtherNumerics) {
 		fmt.Fprintf(w, "  %s\n", line)
 	}
-	fmt.Fprintf(w, "  computed now: %v\n", c.StatusCounts)
+	fmt.Fprintf(w, "  computed by this submission: %v\n", c.StatusCounts)
 	for _, line := range p.Near {
 		fmt.Fprintf(w, "  note: %s\n", line)
 	}
