@@ -985,30 +985,9 @@ func TestPlanLogConflictIsRefused(t *testing.T) {
 	a, _ := runSweep(t, env, output, sweepSpec("a", output, `"n": [2], "init_scale": [1]`, 3), -1)
 	b, _ := runSweep(t, envB, outputB, sweepSpec("b", outputB, `"n": [2], "init_scale": [10]`, 3), -1)
 	// Merge b's bookkeeping into a's output (cp -rn: a's plans/ wins).
-	src := filepath.Join(outputB, "sweeps", b.SweepID)
-	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, err := filepath.Rel(outputB, path)
-		if err != nil {
-			return err
-		}
-		body, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		dst := filepath.Join(output, rel)
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return err
-		}
-		return os.WriteFile(dst, body, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	copyTree(t, outputB, output, filepath.Join("sweeps", b.SweepID))
 	var acts *Activities
-	_, err = env.ExecuteActivity(acts.PlanSweep, PlanInput{Spec: sweepSpec("c", output, `"n": [2], "init_scale": [1, 10, 100]`, 3)})
+	_, err := env.ExecuteActivity(acts.PlanSweep, PlanInput{Spec: sweepSpec("c", output, `"n": [2], "init_scale": [1, 10, 100]`, 3)})
 	if err == nil {
 		t.Fatal("planning into an output whose plan log has two entries 1: got: no error, want: refused")
 	}
@@ -1017,4 +996,99 @@ func TestPlanLogConflictIsRefused(t *testing.T) {
 			t.Errorf("error: got: %q want: it to name %q", err, want)
 		}
 	}
+}
+
+// copyTree copies the files under src/rel into dst/rel (cp -rn: files
+// already in dst are kept).
+func copyTree(t *testing.T, src, dst, rel string) {
+	t.Helper()
+	err := filepath.WalkDir(filepath.Join(src, rel), func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		r, err := filepath.Rel(src, path)
+		if err != nil {
+			return err
+		}
+		to := filepath.Join(dst, r)
+		if _, err := os.Stat(to); err == nil {
+			return nil
+		}
+		body, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(to, body, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// verifyProblems returns what Verify finds wrong with a sweep of output.
+func verifyProblems(t *testing.T, output, sweepID string) []string {
+	t.Helper()
+	st, err := store.Open(context.Background(), output, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Verify(context.Background(), st, sweepID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep.Problems
+}
+
+// A point of a sweep stored a second time elsewhere in the output reads
+// twice from points/**/*.parquet: verify of the sweep must say so, whether
+// the second copy is in another sweep's chunk (two outputs put together
+// by hand) or in a part no chunk marker lists (a stray file). verify said
+// "every point of the grid is stored once" (found by the hostile tester).
+func TestVerifyFindsAPointStoredTwiceInTheOutput(t *testing.T) {
+	t.Run("outputs put together", func(t *testing.T) {
+		_, env, output := newTestActivities(t)
+		_, envB, outputB := newTestActivities(t)
+		a, _ := runSweep(t, env, output, sweepSpec("a", output, `"n": [2], "init_scale": [1, 10]`, 3), -1)
+		b, _ := runSweep(t, envB, outputB, sweepSpec("b", outputB, `"n": [2], "init_scale": [10, 100]`, 3), -1)
+		for _, rel := range []string{"sweeps", "points", "trajectories"} {
+			copyTree(t, outputB, output, rel)
+		}
+		for _, id := range []string{a.SweepID, b.SweepID} {
+			problems := verifyProblems(t, output, id)
+			if !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, "stored twice") }) {
+				t.Errorf("verify %s of the merged output: got: %q want: the points of init_scale 10 stored twice", id, problems)
+			}
+		}
+	})
+	t.Run("a stray part", func(t *testing.T) {
+		_, env, output := newTestActivities(t)
+		a, _ := runSweep(t, env, output, sweepSpec("a", output, `"n": [2], "init_scale": [1, 10]`, 3), -1)
+		if problems := verifyProblems(t, output, a.SweepID); len(problems) != 0 {
+			t.Fatalf("verify before: %q", problems)
+		}
+		var part string
+		for _, p := range readManifest(t, output, a.SweepID).Parts {
+			if p.Table == results.TablePoints {
+				part = filepath.Join(output, filepath.FromSlash(p.Key))
+				break
+			}
+		}
+		body, err := os.ReadFile(part)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stray := filepath.Join(filepath.Dir(part), "part-00000000deadbeef-000000.parquet")
+		if err := os.WriteFile(stray, body, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		problems := verifyProblems(t, output, a.SweepID)
+		if !slices.ContainsFunc(problems, func(p string) bool {
+			return strings.Contains(p, "part-00000000deadbeef-000000.parquet") && strings.Contains(p, "no chunk marker")
+		}) {
+			t.Errorf("verify with a stray copy of a part: got: %q want: the stray part named", problems)
+		}
+	})
 }

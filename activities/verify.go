@@ -391,8 +391,10 @@ func Verify(ctx context.Context, st store.Store, sweepID string, alloc memory.Al
 	}
 	var members []results.Member
 	missing := 0
+	refs := make(map[markerRef]bool, p.chunks())
 	for i := range p.chunks() {
 		ref := p.chunkAt(i)
+		refs[markerRef{ref.SweepID, ref.Chunk}] = true
 		osc := sc
 		if ref.Foreign {
 			if osc, err = a.sweep(ctx, st.Location(), ref.SweepID); err != nil {
@@ -449,6 +451,9 @@ func Verify(ctx context.Context, st store.Store, sweepID string, alloc memory.Al
 			}
 		}
 	}
+	if err := a.checkElsewhere(ctx, st, p, refs, found, sizes, problem); err != nil {
+		return rep, err
+	}
 	slices.SortFunc(members, func(a, b results.Member) int { return strings.Compare(a.PointID, b.PointID) })
 
 	body, err := st.Get(ctx, results.ManifestKey(sweepID))
@@ -493,4 +498,100 @@ func Verify(ctx context.Context, st store.Store, sweepID string, alloc memory.Al
 	}
 	rep.Manifest = len(rep.Problems) == before
 	return rep, nil
+}
+
+// markerRef names a chunk marker: a sweep and one of its chunks.
+type markerRef struct {
+	sweepID string
+	chunk   int64
+}
+
+// checkElsewhere reports the points of the sweep of plan p that the rest
+// of the output stores again, with the same numerics: in a chunk of
+// another sweep (outputs put together by hand, which the plan log cannot
+// order), or in a points part that no chunk marker lists (a stray file).
+// Reading points/**/*.parquet would give them twice. found maps each point
+// of the sweep to where its chunks hold it ("" for none yet), refs are the
+// chunks the sweep's plan refers to, sizes the output's parts.
+func (a *Activities) checkElsewhere(ctx context.Context, st store.Store, p *planFile, refs map[markerRef]bool, found map[pointKey]string, sizes map[string]int64, problem func(string, ...any)) error {
+	// twice reports the points of ours that keys holds again, once for
+	// where (a chunk, a part), with the first of them.
+	twice := func(keys []pointKey, where, why string) {
+		n, first := 0, ""
+		for _, k := range keys {
+			if at := found[k]; at != "" {
+				if n == 0 {
+					first = fmt.Sprintf("point %s, in %s", k, at)
+				}
+				n++
+			}
+		}
+		if n > 0 {
+			problem("%d points of the sweep are stored twice: again in %s (%s); the first: %s", n, where, why, first)
+		}
+	}
+	numerics := map[string]int{p.SweepID: p.Numerics}
+	markers := map[markerRef]bool{}
+	for obj, err := range st.List(ctx, results.SweepsPrefix) {
+		if err != nil {
+			return err
+		}
+		id, c, ok := results.ParseMarkerKey(obj.Key)
+		if !ok {
+			continue
+		}
+		ref := markerRef{id, c}
+		markers[ref] = true
+		if refs[ref] {
+			continue
+		}
+		num, ok := numerics[id]
+		if !ok {
+			other, err := readPlan(ctx, st, id)
+			if err != nil {
+				continue // that sweep's own verify reports it
+			}
+			num, numerics[id] = other.Numerics, other.Numerics
+		}
+		if num != p.Numerics {
+			continue // computed again on purpose, under other numerics
+		}
+		body, err := st.Get(ctx, obj.Key)
+		if err != nil {
+			return err
+		}
+		m, err := decodeMarker(body)
+		if err != nil {
+			continue
+		}
+		keys, err := parseIDsHex(m.PointIDsHex)
+		if err != nil {
+			continue
+		}
+		twice(keys, fmt.Sprintf("chunk %d of sweep %s", c, id), "two outputs put together? the plan log cannot tell which sweep owns them: keep one output per set of sweeps")
+	}
+	for key := range sizes {
+		table, id, c, ok := results.ParsePartKey(key)
+		if !ok || table != results.TablePoints || markers[markerRef{id, c}] {
+			continue
+		}
+		body, err := st.Get(ctx, key)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		} else if err != nil {
+			return err
+		}
+		rows, err := results.DecodePoints(body, a.cfg.Alloc)
+		if err != nil {
+			continue
+		}
+		var keys []pointKey
+		for _, r := range rows {
+			if k, err := parsePointKey(r.PointID); err == nil && int(r.Numerics) == p.Numerics {
+				keys = append(keys, k)
+			}
+		}
+		twice(keys, key, "a part no chunk marker lists: a stray file, or one an attempt left: move it away")
+	}
+	return nil
 }
