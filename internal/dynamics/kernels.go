@@ -129,6 +129,18 @@ func dots4Go(m, k int, b []float64, ldb int, x []float64, ldx int, y []float64, 
 	}
 }
 
+// dots4 sets y[r*ldy+c] to ⟨b[c*ldb:c*ldb+k], x[r*ldx:r*ldx+k]⟩ for
+// r < m and c < 4 (the four rows of b against m rows of x), or subtracts
+// that when sub is set: dots4Asm when the vector kernels are in use, else
+// dots4Go.
+func dots4(m, k int, b []float64, ldb int, x []float64, ldx int, y []float64, ldy int, sub bool) {
+	if useVecKernels {
+		dots4Asm(m, k, b, ldb, x, ldx, y, ldy, sub)
+		return
+	}
+	dots4Go(m, k, b, ldb, x, ldx, y, ldy, sub)
+}
+
 // dots2x2 sets y[2j+c] to ⟨b[j*bstep+c*ldb:…+k], x[:k]⟩ and y[ldy+2j+c] to
 // ⟨b[j*bstep+c*ldb:…+k], x[ldx:ldx+k]⟩ for j < m and c < 2: m pairs of rows
 // of b against two rows of x, each dot summed as by gemvN (the same bits):
@@ -247,7 +259,7 @@ func finishRow(r, l []float64, n, j0, j1 int, rdiag []float64) {
 // H[i][j] = (δᵢⱼ − ⟨H[i][i:j], L[j][i:j]⟩)/L[j][j]. For each block
 // j0 ≤ j < j0+4, the rows of the block start inside it; the rows above it,
 // four at a time from i0 (H[i][i0:i] is zero), take their products with
-// the columns i0 ≤ q < j0 by dots2x2 and then finish the small triangle
+// the columns i0 ≤ q < j0 in one dots4 and then finish the small triangle
 // inside the block (independent recurrences, which overlap).
 func invTransLowerVec(h, l []float64, n int, rdiag []float64) {
 	h, l, rdiag = h[:n*n], l[:n*n], rdiag[:n]
@@ -255,11 +267,7 @@ func invTransLowerVec(h, l []float64, n int, rdiag []float64) {
 		j1 := min(j0+4, n)
 		for i0 := 0; i0 < j0; i0 += 4 {
 			if j1-j0 == 4 {
-				// The sixteen products, two rows of the block at a time
-				// (dots2x2: the same dot products as dots4's, bit for bit).
-				for i := i0; i < i0+4; i += 2 {
-					dots2x2(2, j0-i0, l[j0*n+i0:], n, 2*n, h[i*n+i0:], n, h[i*n+j0:], n)
-				}
+				dots4(4, j0-i0, l[j0*n+i0:], n, h[i0*n+i0:], n, h[i0*n+j0:], n, false)
 				// The triangle: finishRow(r, l, n, j0, j1, rdiag) on
 				// the negated products, written out.
 				d := rdiag[j0 : j0+4 : j0+4]
@@ -295,18 +303,15 @@ func invTransLowerVec(h, l []float64, n int, rdiag []float64) {
 // gramUpperVec is gramUpper by blocks of four columns: for the block
 // j0 ≤ j < j0+4, P[i][j] = ⟨H[i][j0:], H[j][j0:]⟩ for every row i < j0+4
 // (H[j][j0:j] is zero, and so is H[i][j0:i] for the rows inside the
-// block), by dots2x2 on pairs of rows (gemvN per row for a last, narrower
-// block).
+// block), one dots4 per block (gemvN per row for a last, narrower block).
 func gramUpperVec(p, h []float64, n int) {
 	p, h = p[:n*n], h[:n*n]
 	for j0 := 0; j0 < n; j0 += 4 {
 		j1 := min(j0+4, n)
 		if j1-j0 == 4 {
-			// Two rows at a time (dots2x2: the same dot products as
-			// dots4's, bit for bit).
-			for i := 0; i < j1; i += 2 {
-				dots2x2(2, n-j0, h[j0*n+j0:], n, 2*n, h[i*n+j0:], n, p[i*n+j0:], n)
-			}
+			// One call for every row: dots2x2 on pairs of rows, a call
+			// per pair, was 35 % slower at n = 64 and no faster at 256.
+			dots4(j1, n-j0, h[j0*n+j0:], n, h[j0:], n, p[j0:], n, false)
 			continue
 		}
 		for i := 0; i < j1; i++ {
