@@ -171,6 +171,8 @@ func TestOptionsCheck(t *testing.T) {
 		{Options{By: []string{"algoritm"}}, `-by: unknown axis "algoritm"`},
 		{Options{By: []string{"eta"}, BestOver: []string{"eta"}}, "-best-over: axis eta is already in -by"},
 		{Options{BestOver: []string{"seed"}}, "-best-over: seed is the axis the statistics are over"},
+		{Options{By: []string{"seed"}}, "-by: seed is the axis the statistics are over"},
+		{Options{By: []string{"algorithm", "seed"}}, "-by: seed is the axis the statistics are over"},
 	}
 	for _, tt := range tests {
 		err := tt.opts.Check()

@@ -147,7 +147,7 @@ type Options struct {
 func DefaultOptions() Options { return Options{BestOver: []string{AxisEta}} }
 
 // Check returns an error for an unknown or repeated axis, and for seed
-// among the axes of the best (the statistics are over seeds).
+// among the axes of a row or of the best (the statistics are over seeds).
 func (o Options) Check() error {
 	seen := map[string]string{}
 	for _, list := range []struct {
@@ -166,6 +166,12 @@ func (o Options) Check() error {
 	}
 	if slices.Contains(o.BestOver, AxisSeed) {
 		return fmt.Errorf("-best-over: seed is the axis the statistics are over")
+	}
+	if slices.Contains(o.By, AxisSeed) {
+		// A row per seed pooled every other setting into one median, and
+		// its "conv/seeds" counted points, not seeds (found by the
+		// hostile tester).
+		return fmt.Errorf("-by: seed is the axis the statistics are over; for the points of each seed, read points/**/*.parquet (README: pandas and DuckDB)")
 	}
 	return nil
 }
