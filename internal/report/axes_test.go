@@ -2,9 +2,11 @@ package report
 
 import (
 	"math"
+	"math/rand/v2"
 	"slices"
 	"testing"
 
+	"github.com/isweep/isweep/internal/dynamics"
 	"github.com/isweep/isweep/schemas"
 )
 
@@ -82,5 +84,31 @@ func TestAxesAreTheParameters(t *testing.T) {
 	got, want := slices.Sorted(slices.Values(AxisNames())), slices.Sorted(slices.Values(schemas.ParamNames()))
 	if !slices.Equal(got, want) {
 		t.Errorf("AxisNames: got: %v want: %v (schemas.ParamNames)", got, want)
+	}
+}
+
+// Text values order their numbers by value: spectra came out 1024, 16,
+// 256, 4 (found by the hostile tester); and a spectrum's figure is named
+// without its JSON's braces and quotes.
+func TestTextValuesOrderTheirNumbers(t *testing.T) {
+	spectrum := func(min, max float64) string {
+		return spectrumValue(dynamics.Spectrum{Min: min, Max: max, Spacing: dynamics.LogSpacing}).Text
+	}
+	want := []string{spectrumValue(dynamics.Spectrum{Values: []float64{2, 0.25, 9}}).Text, spectrumValue(dynamics.Spectrum{Values: []float64{10}}).Text,
+		spectrum(0.25, 4), spectrum(0.5, 2), spectrum(4, 4), spectrum(16, 16), spectrum(256, 256), spectrum(1024, 1024)}
+	got := slices.Clone(want)
+	rand.New(rand.NewPCG(1, 2)).Shuffle(len(got), func(i, j int) { got[i], got[j] = got[j], got[i] })
+	slices.SortFunc(got, compareText)
+	if !slices.Equal(got, want) {
+		t.Errorf("sorted spectra: got: %q want: %q", got, want)
+	}
+	for _, tt := range []struct{ a, b string }{{"n4", "n16"}, {"a", "b"}, {"x1.5y", "x1.5z"}, {"", "a"}} {
+		if compareText(tt.a, tt.b) >= 0 || compareText(tt.b, tt.a) <= 0 {
+			t.Errorf("compareText(%q, %q): got: %d want: < 0", tt.a, tt.b, compareText(tt.a, tt.b))
+		}
+	}
+	name := figureName([]string{AxisMode, AxisN, "input_spectrum"}, []Value{textValue("flow"), numValue(2), textValue(spectrum(1024, 1024))})
+	if want := "conv-time-flow-n2-input_spectrum-min-1024-max-1024-spacing-log"; name != want {
+		t.Errorf("figure name: got: %s want: %s", name, want)
 	}
 }

@@ -77,8 +77,8 @@ func writeTo(path string, c io.WriterTo) error {
 
 // figureName is the base name of the convergence-time figure of the
 // settings key of axes: "conv-time", the mode, "n" and its value, and
-// name-value for any other axis (characters other than letters, digits,
-// '.', '_' and '-' become '_').
+// name-value for any other axis (JSON braces and quotes left out, other
+// characters than letters, digits, '.', '_' and '-' become one '-').
 func figureName(axes []string, key []Value) string {
 	parts := []string{"conv-time"}
 	for i, a := range axes {
@@ -91,12 +91,19 @@ func figureName(axes []string, key []Value) string {
 			parts = append(parts, a+"-"+key[i].Text)
 		}
 	}
-	return strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-' {
+	name := strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-':
 			return r
+		case r == '{' || r == '}' || r == '"' || r == '[' || r == ']':
+			return -1 // a spectrum's JSON: its braces and quotes say nothing
 		}
-		return '_'
+		return '-'
 	}, strings.Join(parts, "-"))
+	for strings.Contains(name, "--") {
+		name = strings.ReplaceAll(name, "--", "-")
+	}
+	return strings.TrimRight(name, "-")
 }
 
 // curve is one network's rows on a convergence-time figure.
