@@ -1241,3 +1241,69 @@ pstore:
 pdone:
 	VZEROUPPER
 	RET
+
+// func tri4AVX(h *float64, ldh int, c *[10]float64)
+//
+// The triangle of a block of invTransLowerVec, on the 4×4 tile of h at h
+// (row stride ldh): for each of its four rows r, from the products already
+// there, x0 = −r0·d0, x1 = (−r1 − x0·q10)·d1, x2 = ((−r2 − x0·q20) −
+// x1·q21)·d2, x3 = (((−r3 − x0·q30) − x1·q31) − x2·q32)·d3, with c = (d0,
+// d1, d2, d3, q10, q20, q21, q30, q31, q32). The four rows go at once,
+// transposed into columns; each entry takes the operations of the Go loop
+// in their order (a negation, products and differences, no fused
+// multiply–add), so the results are those of tri4Go bit for bit.
+TEXT ·tri4AVX(SB), NOSPLIT, $0-24
+	MOVQ h+0(FP), SI
+	MOVQ ldh+8(FP), R8
+	SHLQ $3, R8
+	MOVQ c+16(FP), DI
+	LEAQ (R8)(R8*2), R9 // three strides
+	VMOVUPD (SI), Y0
+	VMOVUPD (SI)(R8*1), Y1
+	VMOVUPD (SI)(R8*2), Y2
+	VMOVUPD (SI)(R9*1), Y3
+	TRANSPOSE4(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y0, Y1, Y2, Y3)
+	// Y15: the sign bit of every lane, for the negations.
+	VPCMPEQQ Y15, Y15, Y15
+	VPSLLQ   $63, Y15, Y15
+	VXORPD   Y15, Y0, Y0
+	VXORPD   Y15, Y1, Y1
+	VXORPD   Y15, Y2, Y2
+	VXORPD   Y15, Y3, Y3
+	// x0 = −r0·d0
+	VBROADCASTSD 0(DI), Y8
+	VMULPD       Y8, Y0, Y0
+	// x1 = (−r1 − x0·q10)·d1
+	VBROADCASTSD 32(DI), Y9
+	VMULPD       Y9, Y0, Y10
+	VSUBPD       Y10, Y1, Y1
+	VBROADCASTSD 8(DI), Y8
+	VMULPD       Y8, Y1, Y1
+	// x2 = ((−r2 − x0·q20) − x1·q21)·d2
+	VBROADCASTSD 40(DI), Y9
+	VMULPD       Y9, Y0, Y10
+	VSUBPD       Y10, Y2, Y2
+	VBROADCASTSD 48(DI), Y9
+	VMULPD       Y9, Y1, Y10
+	VSUBPD       Y10, Y2, Y2
+	VBROADCASTSD 16(DI), Y8
+	VMULPD       Y8, Y2, Y2
+	// x3 = (((−r3 − x0·q30) − x1·q31) − x2·q32)·d3
+	VBROADCASTSD 56(DI), Y9
+	VMULPD       Y9, Y0, Y10
+	VSUBPD       Y10, Y3, Y3
+	VBROADCASTSD 64(DI), Y9
+	VMULPD       Y9, Y1, Y10
+	VSUBPD       Y10, Y3, Y3
+	VBROADCASTSD 72(DI), Y9
+	VMULPD       Y9, Y2, Y10
+	VSUBPD       Y10, Y3, Y3
+	VBROADCASTSD 24(DI), Y8
+	VMULPD       Y8, Y3, Y3
+	TRANSPOSE4(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y0, Y1, Y2, Y3)
+	VMOVUPD Y0, (SI)
+	VMOVUPD Y1, (SI)(R8*1)
+	VMOVUPD Y2, (SI)(R8*2)
+	VMOVUPD Y3, (SI)(R9*1)
+	VZEROUPPER
+	RET
