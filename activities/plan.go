@@ -417,8 +417,9 @@ func readPlanLog(ctx context.Context, st store.Store) (entries, restored []*plan
 		return nil, nil, err
 	}
 	bySeq := make(map[int64]*planFile, len(entries))
+	logged := make(map[string]bool, len(entries))
 	for _, e := range entries {
-		bySeq[e.Seq] = e
+		bySeq[e.Seq], logged[e.SweepID] = e, true
 	}
 	for obj, err := range st.List(ctx, results.SweepsPrefix) {
 		if err != nil {
@@ -433,7 +434,9 @@ func readPlanLog(ctx context.Context, st store.Store) (entries, restored []*plan
 			return nil, nil, err
 		}
 		p, err := decodePlan(body, sweepID, obj.Key)
-		if err != nil {
+		if err != nil && logged[sweepID] {
+			continue // the log has the entry; the sweep's own run reports its copy
+		} else if err != nil {
 			return nil, nil, err
 		}
 		switch e, ok := bySeq[p.Seq]; {

@@ -1092,3 +1092,28 @@ func TestVerifyFindsAPointStoredTwiceInTheOutput(t *testing.T) {
 		}
 	})
 }
+
+// A damaged plan copy of a sweep the plan log still lists does not stop
+// new sweeps from being planned: the log has the entry (the sweep's own
+// run reports its copy). Without the entry, the copy is all there is, and
+// planning stops naming it.
+func TestDamagedPlanCopy(t *testing.T) {
+	_, env, output := newTestActivities(t)
+	first, _ := runSweep(t, env, output, sweepSpec("first", output, `"n": [2], "init_scale": [1, 10]`, 3), -1)
+	copyPath := filepath.Join(output, filepath.FromSlash(results.PlanKey(first.SweepID)))
+	if err := os.WriteFile(copyPath, []byte("{not json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	second := planSpec(t, env, sweepSpec("second", output, `"n": [2], "init_scale": [1, 10, 100]`, 3))
+	if second.Reused != first.Points {
+		t.Errorf("second sweep beside a damaged plan copy: got: %d points reused want: %d", second.Reused, first.Points)
+	}
+	if err := os.RemoveAll(filepath.Join(output, "plans")); err != nil {
+		t.Fatal(err)
+	}
+	var acts *Activities
+	_, err := env.ExecuteActivity(acts.PlanSweep, PlanInput{Spec: sweepSpec("third", output, `"n": [2], "init_scale": [1, 1000]`, 3)})
+	if err == nil || !strings.Contains(err.Error(), results.PlanKey(first.SweepID)) {
+		t.Errorf("planning with the log gone and a damaged copy: got: %v want: an error naming %s", err, results.PlanKey(first.SweepID))
+	}
+}
