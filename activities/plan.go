@@ -421,9 +421,18 @@ func readPlanLog(ctx context.Context, st store.Store) (entries, restored []*plan
 	for _, e := range entries {
 		bySeq[e.Seq], logged[e.SweepID] = e, true
 	}
+	// The sweeps with chunk markers: each must be in the log (its entry,
+	// or its copy of it).
+	var withMarkers []string
 	for obj, err := range st.List(ctx, results.SweepsPrefix) {
 		if err != nil {
 			return nil, nil, err
+		}
+		if id, _, ok := results.ParseMarkerKey(obj.Key); ok {
+			if len(withMarkers) == 0 || withMarkers[len(withMarkers)-1] != id {
+				withMarkers = append(withMarkers, id)
+			}
+			continue
 		}
 		sweepID, ok := results.ParsePlanKey(obj.Key)
 		if !ok {
@@ -440,15 +449,33 @@ func readPlanLog(ctx context.Context, st store.Store) (entries, restored []*plan
 			return nil, nil, err
 		}
 		switch e, ok := bySeq[p.Seq]; {
+		case p.Seq < 1:
+			continue // a plan from before the log: it has no entry to restore
 		case !ok:
 			bySeq[p.Seq] = p
 			entries = append(entries, p)
 			restored = append(restored, p)
 		case e.SweepID != sweepID:
 			return nil, nil, &store.PermanentError{Reason: fmt.Sprintf("sweeps %s and %s both say they are entry %d of the plan log of %s (the output was put together from two outputs?): the log cannot tell which of them owns the points they share; plan new sweeps into another output, and check these two with isweep verify", e.SweepID, sweepID, p.Seq, st.Location())}
+		default:
+			continue
+		}
+		logged[sweepID] = true
+	}
+	// A sweep with stored chunks but neither entry nor copy, or a hole in
+	// the numbers, is an owner the log lost: a new sweep would store its
+	// points again.
+	for _, id := range withMarkers {
+		if !logged[id] {
+			return nil, nil, &store.PermanentError{Reason: fmt.Sprintf("sweep %s has chunks in %s but neither its plan (%s) nor a plan log entry: which points it holds is unknown, and a new sweep would store them again; restore its plan, or move sweeps/%s/ away and check the output with isweep verify", id, st.Location(), results.PlanKey(id), id)}
 		}
 	}
 	slices.SortFunc(entries, func(a, b *planFile) int { return int(a.Seq - b.Seq) })
+	for i, e := range entries {
+		if want := int64(i) + 1; e.Seq != want {
+			return nil, nil, &store.PermanentError{Reason: fmt.Sprintf("plan log entry %d of %s is missing (%s), and no sweep has a copy of it: the sweep it named may hold points a new sweep would store again; restore it, or plan new sweeps into another output", want, st.Location(), results.PlanLogKey(want))}
+		}
+	}
 	return entries, restored, nil
 }
 
@@ -499,7 +526,11 @@ type ownedPoint struct {
 func (a *Activities) ownedPoints(ctx context.Context, st store.Store, output string, entries []*planFile, reuse []int) (owned, stale []ownedPoint, err error) {
 	for i, e := range entries {
 		sc, err := a.sweepFromPlan(ctx, st, output, e)
-		if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			// Retrying cannot bring the folder back.
+			return nil, nil, &store.PermanentError{Reason: fmt.Sprintf("plan log entry %d names sweep %s, whose spec %s is gone from %s: restore the folder sweeps/%s/, or move %s away (new sweeps then compute that sweep's points again, beside its stored parts)",
+				e.Seq, e.SweepID, results.SpecKey(e.SweepID), st.Location(), e.SweepID, results.PlanLogKey(e.Seq)), Err: err}
+		} else if err != nil {
 			return nil, nil, fmt.Errorf("read plan log entry %d (sweep %s): %w", e.Seq, e.SweepID, err)
 		}
 		keys, err := gridKeys(ctx, sc.grid, e.Ranges, func(done int64) { beat(ctx, "reading plan", e.SweepID, done) })

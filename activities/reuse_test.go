@@ -729,13 +729,7 @@ func TestReuseNumericsReusesOlderPoints(t *testing.T) {
 func TestExtensionRepairingAnEarlierSweepRefreshesItsManifest(t *testing.T) {
 	_, env, output := newTestActivities(t)
 	first, _ := runSweep(t, env, output, sweepSpec("first", output, `"n": [2], "init_scale": [1, 10]`, 3), -1)
-	var lost string
-	for _, part := range readManifest(t, output, first.SweepID).Parts {
-		if part.Table == results.TablePoints {
-			lost = part.Key
-			break
-		}
-	}
+	lost := firstPointsPart(t, output, first.SweepID)
 	if err := os.Remove(filepath.Join(output, filepath.FromSlash(lost))); err != nil {
 		t.Fatal(err)
 	}
@@ -857,13 +851,7 @@ func TestOwnerRefreshFailureIsRetried(t *testing.T) {
 	})
 
 	first, _ := runSweep(t, env, output, sweepSpec("first", output, `"n": [2], "init_scale": [1, 10]`, 3), -1)
-	var lost string
-	for _, part := range readManifest(t, output, first.SweepID).Parts {
-		if part.Table == results.TablePoints {
-			lost = part.Key
-			break
-		}
-	}
+	lost := firstPointsPart(t, output, first.SweepID)
 	if err := os.Remove(filepath.Join(output, filepath.FromSlash(lost))); err != nil {
 		t.Fatal(err)
 	}
@@ -1069,13 +1057,7 @@ func TestVerifyFindsAPointStoredTwiceInTheOutput(t *testing.T) {
 		if problems := verifyProblems(t, output, a.SweepID); len(problems) != 0 {
 			t.Fatalf("verify before: %q", problems)
 		}
-		var part string
-		for _, p := range readManifest(t, output, a.SweepID).Parts {
-			if p.Table == results.TablePoints {
-				part = filepath.Join(output, filepath.FromSlash(p.Key))
-				break
-			}
-		}
+		part := filepath.Join(output, filepath.FromSlash(firstPointsPart(t, output, a.SweepID)))
 		body, err := os.ReadFile(part)
 		if err != nil {
 			t.Fatal(err)
@@ -1116,4 +1098,17 @@ func TestDamagedPlanCopy(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), results.PlanKey(first.SweepID)) {
 		t.Errorf("planning with the log gone and a damaged copy: got: %v want: an error naming %s", err, results.PlanKey(first.SweepID))
 	}
+}
+
+// firstPointsPart returns the key of the first points part the manifest of
+// a finished sweep lists.
+func firstPointsPart(t *testing.T, output, sweepID string) string {
+	t.Helper()
+	for _, part := range readManifest(t, output, sweepID).Parts {
+		if part.Table == results.TablePoints {
+			return part.Key
+		}
+	}
+	t.Fatalf("sweep %s lists no points part", sweepID)
+	return ""
 }

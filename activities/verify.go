@@ -392,6 +392,7 @@ func Verify(ctx context.Context, st store.Store, sweepID string, alloc memory.Al
 	var members []results.Member
 	missing := 0
 	refs := make(map[markerRef]bool, p.chunks())
+	listed := map[string]bool{} // the parts the markers read list
 	for i := range p.chunks() {
 		ref := p.chunkAt(i)
 		refs[markerRef{ref.SweepID, ref.Chunk}] = true
@@ -411,6 +412,11 @@ func Verify(ctx context.Context, st store.Store, sweepID string, alloc memory.Al
 		}
 		pts := chunkPoints(osc, ref.Chunk)
 		m, bad := checkMarker(ctx, st, body, ref.SweepID, ref.Chunk, pts, sizes)
+		if m != nil {
+			for _, part := range m.Parts {
+				listed[part.Key] = true
+			}
+		}
 		if bad == "" {
 			if bad, err = checkPartsFully(ctx, st, m, pts, alloc); err != nil {
 				return rep, err
@@ -451,7 +457,7 @@ func Verify(ctx context.Context, st store.Store, sweepID string, alloc memory.Al
 			}
 		}
 	}
-	if err := a.checkElsewhere(ctx, st, p, refs, found, sizes, problem); err != nil {
+	if err := a.checkElsewhere(ctx, st, p, refs, listed, found, sizes, problem); err != nil {
 		return rep, err
 	}
 	slices.SortFunc(members, func(a, b results.Member) int { return strings.Compare(a.PointID, b.PointID) })
@@ -509,13 +515,15 @@ type markerRef struct {
 // checkElsewhere reports the points of the sweep of plan p that the rest
 // of the output stores again, with the same numerics: in a chunk of
 // another sweep (outputs put together by hand, which the plan log cannot
-// order), or in a points part that no chunk marker lists (a stray file).
-// Reading points/**/*.parquet would give them twice. found maps each point
-// of the sweep to where its chunks hold it ("" for none yet), refs are the
-// chunks the sweep's plan refers to, sizes the output's parts.
-func (a *Activities) checkElsewhere(ctx context.Context, st store.Store, p *planFile, refs map[markerRef]bool, found map[pointKey]string, sizes map[string]int64, problem func(string, ...any)) error {
+// order), or in a points file no chunk marker lists (a stray copy, under
+// any name or folder). Reading points/**/*.parquet would give them twice.
+// found maps each point of the sweep to where its chunks hold it ("" for
+// none yet), refs are the chunks the sweep's plan refers to, listed the
+// parts their markers list, sizes every object under points/ and
+// trajectories/.
+func (a *Activities) checkElsewhere(ctx context.Context, st store.Store, p *planFile, refs map[markerRef]bool, listed map[string]bool, found map[pointKey]string, sizes map[string]int64, problem func(string, ...any)) error {
 	// twice reports the points of ours that keys holds again, once for
-	// where (a chunk, a part), with the first of them.
+	// where (a chunk, a file), with the first of them.
 	twice := func(keys []pointKey, where, why string) {
 		n, first := 0, ""
 		for _, k := range keys {
@@ -530,31 +538,29 @@ func (a *Activities) checkElsewhere(ctx context.Context, st store.Store, p *plan
 			problem("%d points of the sweep are stored twice: again in %s (%s); the first: %s", n, where, why, first)
 		}
 	}
+	// readPoints decodes a stored points file; nil when it does not decode
+	// (as a points table) or is gone.
+	readPoints := func(key string) ([]results.PointRow, error) {
+		body, err := st.Get(ctx, key)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, nil
+		} else if err != nil {
+			return nil, err
+		}
+		rows, err := results.DecodePoints(body, a.cfg.Alloc)
+		if err != nil {
+			return nil, nil
+		}
+		return rows, nil
+	}
 	numerics := map[string]int{p.SweepID: p.Numerics}
-	markers := map[markerRef]bool{}
 	for obj, err := range st.List(ctx, results.SweepsPrefix) {
 		if err != nil {
 			return err
 		}
 		id, c, ok := results.ParseMarkerKey(obj.Key)
-		if !ok {
+		if !ok || refs[markerRef{id, c}] {
 			continue
-		}
-		ref := markerRef{id, c}
-		markers[ref] = true
-		if refs[ref] {
-			continue
-		}
-		num, ok := numerics[id]
-		if !ok {
-			other, err := readPlan(ctx, st, id)
-			if err != nil {
-				continue // that sweep's own verify reports it
-			}
-			num, numerics[id] = other.Numerics, other.Numerics
-		}
-		if num != p.Numerics {
-			continue // computed again on purpose, under other numerics
 		}
 		body, err := st.Get(ctx, obj.Key)
 		if err != nil {
@@ -562,28 +568,51 @@ func (a *Activities) checkElsewhere(ctx context.Context, st store.Store, p *plan
 		}
 		m, err := decodeMarker(body)
 		if err != nil {
-			continue
+			continue // that sweep's own verify reports it
+		}
+		for _, part := range m.Parts {
+			listed[part.Key] = true
+		}
+		num, ok := numerics[id]
+		if !ok {
+			// The sweep's plan says its numerics; without a plan (its
+			// copy and log entry lost), the rows of its parts say.
+			num = -1
+			if other, err := readPlan(ctx, st, id); err == nil {
+				num = other.Numerics
+			} else {
+				for _, part := range m.Parts {
+					if part.Table != results.TablePoints {
+						continue
+					}
+					rows, err := readPoints(part.Key)
+					if err != nil {
+						return err
+					}
+					if len(rows) > 0 {
+						num = int(rows[0].Numerics)
+						break
+					}
+				}
+			}
+			numerics[id] = num
+		}
+		if num != p.Numerics {
+			continue // computed again on purpose, under other numerics
 		}
 		keys, err := parseIDsHex(m.PointIDsHex)
 		if err != nil {
 			continue
 		}
-		twice(keys, fmt.Sprintf("chunk %d of sweep %s", c, id), "two outputs put together? the plan log cannot tell which sweep owns them: keep one output per set of sweeps")
+		twice(keys, fmt.Sprintf("chunk %d of sweep %s", c, id), "two outputs put together, or the plan log lost? the output cannot tell which sweep owns them: keep one output per set of sweeps")
 	}
 	for key := range sizes {
-		table, id, c, ok := results.ParsePartKey(key)
-		if !ok || table != results.TablePoints || markers[markerRef{id, c}] {
+		if listed[key] || !strings.HasPrefix(key, results.TablePoints+"/") || !strings.HasSuffix(key, ".parquet") {
 			continue
 		}
-		body, err := st.Get(ctx, key)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		} else if err != nil {
-			return err
-		}
-		rows, err := results.DecodePoints(body, a.cfg.Alloc)
+		rows, err := readPoints(key)
 		if err != nil {
-			continue
+			return err
 		}
 		var keys []pointKey
 		for _, r := range rows {
@@ -591,7 +620,7 @@ func (a *Activities) checkElsewhere(ctx context.Context, st store.Store, p *plan
 				keys = append(keys, k)
 			}
 		}
-		twice(keys, key, "a part no chunk marker lists: a stray file, or one an attempt left: move it away")
+		twice(keys, key, "a file no chunk marker lists: a stray copy, or one an attempt left: move it away")
 	}
 	return nil
 }

@@ -1,0 +1,164 @@
+package activities
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/isweep/isweep/internal/results"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+)
+
+// loseSecondPlan runs sweeps first (init_scale 1) and second (1, 10: it
+// owns the points of 10); then deletes
+// plans/ and the second sweep's plan copy, as a lost plans/ and "move it
+// away" (isweep's message for a plan copy that does not parse) leave the
+// output. The second sweep's spec, chunk markers, parts and manifest stay.
+func loseSecondPlan(t *testing.T) (*testsuite.TestActivityEnvironment, string, string) {
+	t.Helper()
+	_, env, output := newTestActivities(t)
+	runSweep(t, env, output, sweepSpec("first", output, `"n": [2], "init_scale": [1]`, 3), -1)
+	second, _ := runSweep(t, env, output, sweepSpec("second", output, `"n": [2], "init_scale": [1, 10]`, 3), -1)
+	if err := os.RemoveAll(filepath.Join(output, "plans")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(output, filepath.FromSlash(results.PlanKey(second.SweepID)))); err != nil {
+		t.Fatal(err)
+	}
+	// A new process: nothing cached of the sweeps above.
+	_, fresh, _ := newTestActivities(t)
+	return fresh, output, second.SweepID
+}
+
+// With plans/ gone and one sweep's plan copy gone too, nothing says which
+// points that sweep owns, though its chunks are stored: a new overlapping
+// sweep computed them again (points/**/*.parquet held them twice, with the
+// same numerics), and a hole in the entries (1 and 3 put back from their
+// copies, 2 lost) went unnoticed too (found by the hostile tester). Both
+// are refused now, naming what is missing, before anything is computed.
+func TestPlanLogAndPlanCopyLossIsRefused(t *testing.T) {
+	t.Run("plan lost, chunks kept", func(t *testing.T) {
+		env, output, second := loseSecondPlan(t)
+		refused(t, env, output, second, "neither its plan")
+	})
+	t.Run("a hole in the log", func(t *testing.T) {
+		// Entry 2 and its sweep's folder gone, entries 1 and 3 kept.
+		_, env, output := newTestActivities(t)
+		runSweep(t, env, output, sweepSpec("first", output, `"n": [2], "init_scale": [1]`, 3), -1)
+		second, _ := runSweep(t, env, output, sweepSpec("second", output, `"n": [2], "init_scale": [1, 10]`, 3), -1)
+		runSweep(t, env, output, sweepSpec("third", output, `"n": [2], "init_scale": [1000]`, 3), -1)
+		for _, rel := range []string{results.PlanLogKey(2), "sweeps/" + second.SweepID} {
+			if err := os.RemoveAll(filepath.Join(output, filepath.FromSlash(rel))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, fresh, _ := newTestActivities(t)
+		refused(t, fresh, output, second.SweepID, "entry 2 of")
+	})
+}
+
+// refused fails the test unless planning a sweep that overlaps sweep lost
+// in output is refused, non-retryably, with an error saying want, and
+// nothing was stored twice.
+func refused(t *testing.T, env *testsuite.TestActivityEnvironment, output, lost, want string) {
+	t.Helper()
+	var a *Activities
+	spec := sweepSpec("fourth", output, `"n": [2], "init_scale": [1, 10, 100]`, 3)
+	_, err := env.ExecuteActivity(a.PlanSweep, PlanInput{Spec: spec})
+	var appErr *temporal.ApplicationError
+	if err == nil || !errors.As(err, &appErr) || !appErr.NonRetryable() || !strings.Contains(err.Error(), want) {
+		t.Errorf("planning beside sweep %s, whose plan is lost: got: %v want: a non-retryable error saying %q", lost, err, want)
+	}
+	checkStoredOnce(t, output)
+}
+
+// A sweep whose plan is gone (entry and copy) but whose chunks are stored
+// holds points that verify of another sweep must count: merged into an
+// output where another sweep holds the same points, verify of that sweep
+// finds them stored twice (the numerics read from the rows, since no plan
+// says them). The check skipped the chunks of a sweep without a plan
+// (found by the hostile tester).
+func TestVerifyFindsPointsInChunksOfASweepWithoutPlan(t *testing.T) {
+	_, env, output := newTestActivities(t)
+	_, envB, outputB := newTestActivities(t)
+	a, _ := runSweep(t, env, output, sweepSpec("a", output, `"n": [2], "init_scale": [1, 10]`, 3), -1)
+	b, _ := runSweep(t, envB, outputB, sweepSpec("b", outputB, `"n": [2], "init_scale": [10, 100]`, 3), -1)
+	for _, rel := range []string{filepath.Join("sweeps", b.SweepID, "chunks"), "points", "trajectories"} {
+		copyTree(t, outputB, output, rel)
+	}
+	problems := verifyProblems(t, output, a.SweepID)
+	if !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, "stored twice") && strings.Contains(p, b.SweepID) }) {
+		t.Errorf("verify %s: got: %q want: its init_scale 10 points stored twice, again in sweep %s's chunks", a.SweepID, problems, b.SweepID)
+	}
+}
+
+// A plan log entry whose sweep folder was deleted (sweeps/<id>/ gone,
+// plans/ kept) makes every new sweep's plan fail with "read spec of sweep
+// …: object not found". Retrying cannot cure it, yet the error is
+// retryable: isweep run shows "(planning)" for about 4 minutes (10
+// attempts with backoff to 1 minute) before it fails, exit 1 (found by
+// the hostile tester).
+func TestPlanWithADeletedSweepFolderFailsAtOnce(t *testing.T) {
+	_, env, output := newTestActivities(t)
+	first, _ := runSweep(t, env, output, sweepSpec("first", output, `"n": [2], "init_scale": [1]`, 3), -1)
+	if err := os.RemoveAll(filepath.Join(output, "sweeps", first.SweepID)); err != nil {
+		t.Fatal(err)
+	}
+	_, env, _ = newTestActivities(t) // a new process, as isweep run is
+	var a *Activities
+	_, err := env.ExecuteActivity(a.PlanSweep, PlanInput{Spec: sweepSpec("second", output, `"n": [2], "init_scale": [1, 10]`, 3)})
+	if err == nil {
+		t.Skip("planned without the first sweep's folder")
+	}
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || !appErr.NonRetryable() {
+		t.Errorf("plan with sweep %s's folder deleted: got: a retryable error %q want: a non-retryable one (retrying cannot bring the folder back)", first.SweepID, err)
+	}
+}
+
+// verify finds a stray copy of a points part only when its name parses as
+// part-<sweep>-<chunk>.parquet of a chunk without a marker. A reader of
+// points/**/*.parquet reads every .parquet file under points/, so a copy
+// named by a file manager ("… (copy).parquet"), kept in a subfolder, or
+// named after a chunk that has a marker (which lists other keys) gives
+// the sweep's points twice, and verify says "every point of the grid is
+// stored once" (found by the hostile tester).
+func TestVerifyFindsStrayPartsUnderAnyName(t *testing.T) {
+	_, env, output := newTestActivities(t)
+	a, _ := runSweep(t, env, output, sweepSpec("a", output, `"n": [2], "init_scale": [1, 10]`, 3), -1)
+	part := filepath.Join(output, filepath.FromSlash(firstPointsPart(t, output, a.SweepID)))
+	body, err := os.ReadFile(part)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := strings.TrimSuffix(filepath.Base(part), ".parquet")
+	for _, stray := range []string{
+		filepath.Join(filepath.Dir(part), base+" (copy).parquet"),
+		filepath.Join(filepath.Dir(part), "old", base+".parquet"),
+		// A name of the sweep's own last chunk (it has a marker) in a
+		// partition that chunk does not write.
+		filepath.Join(output, "points", "algorithm=gain", "n=2", fmt.Sprintf("part-%s-%06d.parquet", a.SweepID, a.Chunks-1)),
+	} {
+		t.Run(strings.TrimPrefix(stray, output), func(t *testing.T) {
+			if err := os.MkdirAll(filepath.Dir(stray), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(stray, body, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			defer os.Remove(stray)
+			if rows := len(storedRows(t, output)); rows <= int(a.Points) {
+				t.Fatalf("points/**/*.parquet: got: %d rows, want: more than %d (the copy read too)", rows, a.Points)
+			}
+			problems := verifyProblems(t, output, a.SweepID)
+			if !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, "stored twice") }) {
+				t.Errorf("verify with a stray copy of a part at %s: got: %q want: the points stored twice", stray, problems)
+			}
+		})
+	}
+}
