@@ -367,6 +367,22 @@ func restorePlanLog(ctx context.Context, st store.Store, restored []*planFile) e
 	return nil
 }
 
+// chunksDone reports which of the first n own chunks of a sweep have a
+// marker.
+func chunksDone(ctx context.Context, st store.Store, sweepID string, n int64) ([]bool, error) {
+	done := make([]bool, n)
+	for c := range n {
+		_, err := st.Stat(ctx, results.ChunkKey(sweepID, c))
+		switch {
+		case err == nil:
+			done[c] = true
+		case !errors.Is(err, store.ErrNotFound):
+			return nil, err
+		}
+	}
+	return done, nil
+}
+
 // putPlanCopy stores the copy of a plan log entry at its sweep's PlanKey.
 func putPlanCopy(ctx context.Context, st store.Store, p *planFile) error {
 	body, err := json.Marshal(p)
@@ -538,12 +554,24 @@ func (a *Activities) ownedPoints(ctx context.Context, st store.Store, output str
 			return nil, nil, err
 		}
 		other := e.Numerics != dynamics.NumericsVersion
-		dst := &owned
-		if other && !slices.Contains(reuse, e.Numerics) {
-			dst = &stale
+		reused := !other || slices.Contains(reuse, e.Numerics)
+		// Of a sweep of other numerics only what is stored is reused: a
+		// chunk of it not done yet would be computed by this version at
+		// that sweep's keys, rows of these numerics that a later sweep,
+		// taking the whole sweep as other numerics, would compute again.
+		var done []bool
+		if other && reused {
+			if done, err = chunksDone(ctx, st, e.SweepID, (int64(len(keys))+e.ChunkSize-1)/e.ChunkSize); err != nil {
+				return nil, nil, err
+			}
 		}
 		for pos, k := range keys {
-			*dst = append(*dst, ownedPoint{key: k, entry: int32(i), chunk: int32(int64(pos) / e.ChunkSize), other: other})
+			c := int64(pos) / e.ChunkSize
+			dst := &owned
+			if !reused || done != nil && !done[c] {
+				dst = &stale
+			}
+			*dst = append(*dst, ownedPoint{key: k, entry: int32(i), chunk: int32(c), other: other})
 		}
 	}
 	byKey := func(o *ownedPoint) pointKey { return o.key }

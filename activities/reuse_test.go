@@ -1112,3 +1112,51 @@ func firstPointsPart(t *testing.T, output, sweepID string) string {
 	t.Fatalf("sweep %s lists no points part", sweepID)
 	return ""
 }
+
+// -reuse-numerics reuses what an older version stored, not what it only
+// planned: a chunk of an old-numerics sweep that is not done is computed
+// in the new sweep's own chunks. It was referred to and completed at the
+// old sweep's keys by this version, rows of these numerics under a plan
+// that says the old ones, which a later sweep of this version, taking the
+// old sweep's points as other numerics, computed again: stored twice with
+// the same numerics (found by the hostile tester).
+func TestReuseNumericsReusesOnlyStoredChunks(t *testing.T) {
+	_, env, output := newTestActivities(t)
+	old, _ := runSweep(t, env, output, sweepSpec("old", output, `"n": [2], "init_scale": [1, 10, 100]`, 2), 1)
+	storeAsOtherNumerics(t, output, old.SweepID, 1, 2)
+	var a *Activities
+	v, err := env.ExecuteActivity(a.PlanSweep, PlanInput{Spec: sweepSpec("ext", output, `"n": [2], "init_scale": [1, 10, 100, 1000]`, 2), ReuseNumerics: []int{2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p Plan
+	if err := v.Get(&p); err != nil {
+		t.Fatal(err)
+	}
+	if p.Reused != 2 || p.NotReused != old.Points-2 {
+		t.Errorf("extension: got: %d reused, %d not reused want: 2 (the old sweep's one done chunk), %d", p.Reused, p.NotReused, old.Points-2)
+	}
+	for c := range p.Chunks {
+		if !p.Done.Has(c) {
+			runChunk(t, env, ChunkRef{Output: output, SweepID: p.SweepID, Chunk: c})
+		}
+	}
+	finalizeSweep(t, env, output, p.SweepID)
+	for c := int64(1); c < old.Chunks; c++ {
+		if _, err := os.Stat(filepath.Join(output, filepath.FromSlash(results.ChunkKey(old.SweepID, c)))); err == nil {
+			t.Errorf("chunk %d of the old-numerics sweep was completed by this version at its keys", c)
+		}
+	}
+	runSweep(t, env, output, sweepSpec("third", output, `"n": [2], "init_scale": [1, 10]`, 2), -1)
+	seen := map[string]int{}
+	for _, r := range storedRows(t, output) {
+		if r.SweepID != old.SweepID { // the old sweep's rows were relabelled only in its plan
+			seen[r.PointID]++
+		}
+	}
+	for id, n := range seen {
+		if n > 1 {
+			t.Errorf("point %s: got: stored %d times with this version's numerics want: once", id, n)
+		}
+	}
+}
