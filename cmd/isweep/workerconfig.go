@@ -17,6 +17,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/isweep/isweep/internal/store"
 	"github.com/isweep/isweep/internal/temporalclient"
 	"github.com/isweep/isweep/worker"
 )
@@ -208,6 +209,10 @@ func checkS3Env(caFile string) []error {
 	if f := os.Getenv("AWS_SHARED_CREDENTIALS_FILE"); f != "" && !id {
 		if _, err := os.Stat(f); err != nil {
 			errs = append(errs, fmt.Errorf("AWS_SHARED_CREDENTIALS_FILE %s: %v; mount the credentials file there or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", f, pathReason(err)))
+		} else if err := store.CheckCredentials(); err != nil {
+			// The file is there: read it as a sweep's store will (it only
+			// checked that the file existed; found by the hostile tester).
+			errs = append(errs, err)
 		}
 	}
 	if caFile != "" {

@@ -272,6 +272,15 @@ func resolveCredentials(location s3Location) (*credentials.Credentials, string, 
 	return creds, source, nil
 }
 
+// CheckCredentials resolves the S3 credentials as Open does, without a
+// store or a request: nil when the environment or the shared credentials
+// file gives some, else the error Open would give, naming what to fix (and
+// never a secret).
+func CheckCredentials() error {
+	_, _, err := resolveCredentials(s3Location{bucket: "<bucket>"})
+	return err
+}
+
 // credentialsFileProblem says why the shared credentials file gave no
 // credentials without quoting the parser, whose message may hold a line of
 // the file, secret key included (and would then be printed, logged by
