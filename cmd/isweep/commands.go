@@ -311,7 +311,14 @@ func cmdServer(ctx context.Context, args []string) (err error) {
 			fmt.Printf("isweep server: Temporal Web UI on http://%s\n", ui.Address())
 		}
 	}
-	fmt.Printf("isweep server: set TEMPORAL_ADDRESS=%s for workers and submits; Ctrl-C stops\n", srv.FrontendAddress())
+	if ip := net.ParseIP(*ip); ip != nil && ip.IsUnspecified() {
+		// Listening on every address: this machine's own address is
+		// not known here, and 127.0.0.1 only serves workers on it.
+		_, port, _ := net.SplitHostPort(srv.FrontendAddress())
+		fmt.Printf("isweep server: set TEMPORAL_ADDRESS=%s on this machine, or THIS-MACHINE'S-ADDRESS:%s on the others, for workers and submits; Ctrl-C stops\n", srv.FrontendAddress(), port)
+	} else {
+		fmt.Printf("isweep server: set TEMPORAL_ADDRESS=%s for workers and submits; Ctrl-C stops\n", srv.FrontendAddress())
+	}
 	<-ctx.Done()
 	// The UI (deferred) stops first, then the server; the log file is
 	// closed last, once the server writes no more to it.
