@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
@@ -47,7 +48,20 @@ func cmdVerify(ctx context.Context, args []string) error {
 	if len(rep.Problems) == 1 {
 		problems = "problem"
 	}
-	return fail(exitFailed, "sweep %s has %d %s; repair: %s (or submit -verify) moves what verification rejects to quarantine/ and computes it again", sweepID, len(rep.Problems), problems, again)
+	elsewhere := 0 // points stored again outside the sweep's chunks
+	for _, p := range rep.Problems {
+		if strings.Contains(p, "stored twice: again in") {
+			elsewhere++
+		}
+	}
+	repair := fmt.Sprintf("repair: %s (or submit -verify) moves what verification rejects to quarantine/ and computes it again", again)
+	switch {
+	case elsewhere == len(rep.Problems):
+		repair = "the second copies are outside this sweep's chunks, which running it again does not touch: follow the advice on each line"
+	case elsewhere > 0:
+		repair += "; the points stored again outside its chunks are not changed by that: follow the advice on their lines"
+	}
+	return fail(exitFailed, "sweep %s has %d %s; %s", sweepID, len(rep.Problems), problems, repair)
 }
 
 func printVerify(w io.Writer, rep activities.VerifyReport, location string) {
