@@ -269,9 +269,17 @@ func invTransLowerVec(h, l []float64, n int, rdiag []float64) {
 			if j1-j0 == 4 {
 				dots4(4, j0-i0, l[j0*n+i0:], n, h[i0*n+i0:], n, h[i0*n+j0:], n, false)
 				// The triangle: finishRow(r, l, n, j0, j1, rdiag) on
-				// the negated products, the four rows at once.
-				c := triCoefficients(l, n, j0, rdiag)
-				tri4(h[i0*n+j0:], n, &c)
+				// the negated products, written out.
+				d := rdiag[j0 : j0+4 : j0+4]
+				q1, q2, q3 := l[(j0+1)*n+j0:(j0+1)*n+j0+1], l[(j0+2)*n+j0:(j0+2)*n+j0+2], l[(j0+3)*n+j0:(j0+3)*n+j0+3]
+				for i := i0; i < i0+4; i++ {
+					r := h[i*n+j0 : i*n+j0+4]
+					x0 := -r[0] * d[0]
+					x1 := (-r[1] - x0*q1[0]) * d[1]
+					x2 := (-r[2] - x0*q2[0] - x1*q2[1]) * d[2]
+					x3 := (-r[3] - x0*q3[0] - x1*q3[1] - x2*q3[2]) * d[3]
+					r[0], r[1], r[2], r[3] = x0, x1, x2, x3
+				}
 				continue
 			}
 			for i := i0; i < i0+4; i++ {
@@ -311,49 +319,6 @@ func gramUpperVec(p, h []float64, n int) {
 		}
 	}
 	mirrorUpperData(p, n)
-}
-
-// triCoefficients returns the coefficients of the triangle of the block
-// of columns j0 ≤ j < j0+4 of invTransLowerVec (see tri4): the reciprocal
-// diagonal d0…d3 and the entries q10, q20, q21, q30, q31, q32 of L below
-// the block's diagonal.
-func triCoefficients(l []float64, n, j0 int, rdiag []float64) [10]float64 {
-	d := rdiag[j0 : j0+4 : j0+4]
-	q1, q2, q3 := l[(j0+1)*n+j0:(j0+1)*n+j0+1], l[(j0+2)*n+j0:(j0+2)*n+j0+2], l[(j0+3)*n+j0:(j0+3)*n+j0+3]
-	return [10]float64{d[0], d[1], d[2], d[3], q1[0], q2[0], q2[1], q3[0], q3[1], q3[2]}
-}
-
-// tri4 finishes the four rows of the 4×4 tile of h at h[0] (row stride
-// ldh) from the products they hold: x0 = −r0·d0, x1 = (−r1 − x0·q10)·d1,
-// x2 = (−r2 − x0·q20 − x1·q21)·d2, x3 = (−r3 − x0·q30 − x1·q31 −
-// x2·q32)·d3, with c = (d0…d3, q10, q20, q21, q30, q31, q32): tri4Asm
-// when the vector kernels are in use, else tri4Go.
-func tri4(h []float64, ldh int, c *[10]float64) {
-	if useVecKernels {
-		tri4Asm(h, ldh, c)
-		return
-	}
-	tri4Go(h, ldh, c)
-}
-
-// checkTri4 panics unless the tile of tri4 fits h.
-func checkTri4(lh, ldh int) {
-	if ldh < 4 || lh < 3*ldh+4 {
-		panic("dynamics: tri4: slice too short")
-	}
-}
-
-// tri4Go is the Go model of tri4AVX: one row after another.
-func tri4Go(h []float64, ldh int, c *[10]float64) {
-	checkTri4(len(h), ldh)
-	for i := range 4 {
-		r := h[i*ldh : i*ldh+4 : i*ldh+4]
-		x0 := -r[0] * c[0]
-		x1 := (-r[1] - x0*c[4]) * c[1]
-		x2 := (-r[2] - x0*c[5] - x1*c[6]) * c[2]
-		x3 := (-r[3] - x0*c[7] - x1*c[8] - x2*c[9]) * c[3]
-		r[0], r[1], r[2], r[3] = x0, x1, x2, x3
-	}
 }
 
 // syrkRowsVec is syrkRows by pairs of rows of the upper triangle: rows i

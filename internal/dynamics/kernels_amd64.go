@@ -107,18 +107,6 @@ func dots2x2Asm(m, k int, b []float64, ldb, bstep int, x []float64, ldx int, y [
 	dots2x2AVX(m, k, bp, ldb, bstep, xp, ldx, &y[0], ldy)
 }
 
-// tri4AVX is tri4Go in AVX2 (kernels_amd64.s), on a raw pointer: the
-// caller has checked the bounds.
-//
-//go:noescape
-func tri4AVX(h *float64, ldh int, c *[10]float64)
-
-// tri4Asm is tri4AVX with its bounds checked.
-func tri4Asm(h []float64, ldh int, c *[10]float64) {
-	checkTri4(len(h), ldh)
-	tri4AVX(&h[0], ldh, c)
-}
-
 // rank4LowerAVX is rank4LowerGo in AVX2/FMA (kernels_amd64.s), on raw
 // pointers: the caller has checked the bounds.
 //

@@ -27,11 +27,6 @@ func dots2x2Asm(m, k int, b []float64, ldb, bstep int, x []float64, ldx int, y [
 	dots2x2Go(m, k, b, ldb, bstep, x, ldx, y, ldy)
 }
 
-// tri4Asm is tri4Go: there is no assembly here.
-func tri4Asm(h []float64, ldh int, c *[10]float64) {
-	tri4Go(h, ldh, c)
-}
-
 // rank4LowerAsm is rank4LowerGo: there is no assembly here.
 func rank4LowerAsm(m, r0 int, a []float64, lda int, p []float64, ldp int, c *[10]float64) {
 	rank4LowerGo(m, r0, a, lda, p, ldp, c)

@@ -551,28 +551,3 @@ func TestSyrkRowsVecIsRowByRowGemvN(t *testing.T) {
 		}
 	}
 }
-
-// TestTri4MatchesItsModel holds tri4AVX to tri4Go bit for bit on random
-// tiles with odd strides, and to the row-by-row loop invTransLowerVec had
-// (through the pinned vector outputs as well).
-func TestTri4MatchesItsModel(t *testing.T) {
-	if !haveVecKernels {
-		t.Skip("no vector kernels in this build or on this processor")
-	}
-	rng := rand.New(rand.NewPCG(51, 52))
-	for _, ldh := range []int{4, 5, 7, 64, 65} {
-		for range 200 {
-			h := randomSlice(rng, 3*ldh+4+3)
-			var c [10]float64
-			for i := range c {
-				c[i] = rng.NormFloat64()
-			}
-			got, want := append([]float64(nil), h...), append([]float64(nil), h...)
-			tri4Asm(got, ldh, &c)
-			tri4Go(want, ldh, &c)
-			if !sameBits(got, want) {
-				t.Fatalf("ldh=%d: got: %v want: %v", ldh, got, want)
-			}
-		}
-	}
-}
