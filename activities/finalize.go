@@ -124,12 +124,19 @@ func (a *Activities) finalize(ctx context.Context, ref SweepRef) (FinalizeResult
 	members := make([]member, 0, p.Points)
 	rejected := false // a chunk was rejected: the sweep is incomplete
 	var summary []results.SummaryRow
-	var first, last time.Time
+	// The sweep's times: from its first own chunk done (an extension's
+	// chunks of earlier sweeps were done before it existed) to its last
+	// chunk; a sweep without own chunks takes the earliest of those it
+	// reuses.
+	var first, firstOwn, last time.Time
 	for i := range markers {
 		mk := &markers[i]
 		m.Parts = append(m.Parts, mk.Parts...)
 		if mk.written.Before(first) || first.IsZero() {
 			first = mk.written
+		}
+		if mk.SweepID == p.SweepID && (mk.written.Before(firstOwn) || firstOwn.IsZero()) {
+			firstOwn = mk.written
 		}
 		if mk.written.After(last) {
 			last = mk.written
@@ -173,6 +180,9 @@ func (a *Activities) finalize(ctx context.Context, ref SweepRef) (FinalizeResult
 	}
 	if rejected {
 		return FinalizeResult{Status: results.SweepIncomplete, Points: present, Missing: p.Points - present}, nil
+	}
+	if !firstOwn.IsZero() {
+		first = firstOwn
 	}
 	m.CreatedAt, m.FinishedAt = first, last
 	members = sortKeys(members, func(mb *member) pointKey { return mb.key }, func(a, b member) int { return comparePointKeys(a.key, b.key) })

@@ -1160,3 +1160,18 @@ func TestReuseNumericsReusesOnlyStoredChunks(t *testing.T) {
 		}
 	}
 }
+
+// An extension's manifest is created when its own first chunk was done,
+// not when the earlier sweep it reuses did its first: created_at was the
+// earliest time of every chunk holding its points, the reused sweep's
+// included, so it predated the extension (found by the hostile tester).
+func TestExtensionManifestIsNotCreatedBeforeItsSweep(t *testing.T) {
+	_, env, output := newTestActivities(t)
+	runSweep(t, env, output, sweepSpec("first", output, `"n": [2], "init_scale": [1, 10]`, 3), -1)
+	time.Sleep(20 * time.Millisecond)
+	before := time.Now()
+	second, _ := runSweep(t, env, output, sweepSpec("second", output, `"n": [2], "init_scale": [1, 10, 100]`, 3), -1)
+	if m := readManifest(t, output, second.SweepID); m.CreatedAt.Before(before) || m.FinishedAt.Before(m.CreatedAt) {
+		t.Errorf("manifest of the extension: got: created %s, finished %s want: both not before it was planned (%s)", m.CreatedAt.Format(time.RFC3339Nano), m.FinishedAt.Format(time.RFC3339Nano), before.UTC().Format(time.RFC3339Nano))
+	}
+}

@@ -38,8 +38,10 @@ type Manifest struct {
 	Numerics int `json:"numerics"`
 	// Status is [SweepComplete], [SweepIncomplete] or [SweepFailed].
 	Status string `json:"status"`
-	// CreatedAt and FinishedAt bound the sweep, written in UTC;
-	// FinishedAt is omitted when zero.
+	// CreatedAt and FinishedAt bound the sweep, written in UTC: when
+	// its first own chunk and its last chunk were done (a sweep that
+	// reuses every point: its first reused chunk); FinishedAt is omitted
+	// when zero.
 	CreatedAt  time.Time `json:"created_at"`
 	FinishedAt time.Time `json:"finished_at,omitzero"`
 	// GridPoints counts the entries of the sweep's grid; Points the
