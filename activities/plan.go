@@ -368,16 +368,16 @@ func restorePlanLog(ctx context.Context, st store.Store, restored []*planFile) e
 }
 
 // chunksDone reports which of the first n own chunks of a sweep have a
-// marker.
+// marker, from one listing of its markers.
 func chunksDone(ctx context.Context, st store.Store, sweepID string, n int64) ([]bool, error) {
 	done := make([]bool, n)
-	for c := range n {
-		_, err := st.Stat(ctx, results.ChunkKey(sweepID, c))
-		switch {
-		case err == nil:
-			done[c] = true
-		case !errors.Is(err, store.ErrNotFound):
+	prefix := results.ChunksPrefix(sweepID)
+	for obj, err := range st.List(ctx, prefix) {
+		if err != nil {
 			return nil, err
+		}
+		if c, ok := results.ParseChunkKey(prefix, obj.Key); ok && c < n {
+			done[c] = true
 		}
 	}
 	return done, nil

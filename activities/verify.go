@@ -347,6 +347,10 @@ type VerifyReport struct {
 	// Problems says what is wrong, a line each; none when the sweep is
 	// complete and every file checks out.
 	Problems []string
+	// Elsewhere counts the problems that are points of the sweep stored
+	// again outside its chunks (another sweep's chunk, a stray file):
+	// running the sweep again does not touch those.
+	Elsewhere int
 }
 
 // Verify checks a sweep's stored results and changes nothing: every chunk
@@ -457,7 +461,11 @@ func Verify(ctx context.Context, st store.Store, sweepID string, alloc memory.Al
 			}
 		}
 	}
-	if err := a.checkElsewhere(ctx, st, p, refs, listed, found, sizes, problem); err != nil {
+	elsewhere := func(format string, args ...any) {
+		problem(format, args...)
+		rep.Elsewhere++
+	}
+	if err := a.checkElsewhere(ctx, st, p, refs, listed, found, sizes, elsewhere); err != nil {
 		return rep, err
 	}
 	slices.SortFunc(members, func(a, b results.Member) int { return strings.Compare(a.PointID, b.PointID) })
@@ -553,6 +561,27 @@ func (a *Activities) checkElsewhere(ctx context.Context, st store.Store, p *plan
 		}
 		return rows, nil
 	}
+	// numericsOf returns the numerics of sweep id, whose marker m is: its
+	// plan says, or without a plan (its copy and log entry lost) the rows
+	// of its parts; -1 when neither does.
+	numericsOf := func(id string, m *chunkMarker) (int, error) {
+		if other, err := readPlan(ctx, st, id); err == nil {
+			return other.Numerics, nil
+		}
+		for _, part := range m.Parts {
+			if part.Table != results.TablePoints {
+				continue
+			}
+			rows, err := readPoints(part.Key)
+			if err != nil {
+				return -1, err
+			}
+			if len(rows) > 0 {
+				return int(rows[0].Numerics), nil
+			}
+		}
+		return -1, nil
+	}
 	numerics := map[string]int{p.SweepID: p.Numerics}
 	for obj, err := range st.List(ctx, results.SweepsPrefix) {
 		if err != nil {
@@ -575,25 +604,8 @@ func (a *Activities) checkElsewhere(ctx context.Context, st store.Store, p *plan
 		}
 		num, ok := numerics[id]
 		if !ok {
-			// The sweep's plan says its numerics; without a plan (its
-			// copy and log entry lost), the rows of its parts say.
-			num = -1
-			if other, err := readPlan(ctx, st, id); err == nil {
-				num = other.Numerics
-			} else {
-				for _, part := range m.Parts {
-					if part.Table != results.TablePoints {
-						continue
-					}
-					rows, err := readPoints(part.Key)
-					if err != nil {
-						return err
-					}
-					if len(rows) > 0 {
-						num = int(rows[0].Numerics)
-						break
-					}
-				}
+			if num, err = numericsOf(id, m); err != nil {
+				return err
 			}
 			numerics[id] = num
 		}

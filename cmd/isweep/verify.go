@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
@@ -48,17 +47,11 @@ func cmdVerify(ctx context.Context, args []string) error {
 	if len(rep.Problems) == 1 {
 		problems = "problem"
 	}
-	elsewhere := 0 // points stored again outside the sweep's chunks
-	for _, p := range rep.Problems {
-		if strings.Contains(p, "stored twice: again in") {
-			elsewhere++
-		}
-	}
 	repair := fmt.Sprintf("repair: %s (or submit -verify) moves what verification rejects to quarantine/ and computes it again", again)
 	switch {
-	case elsewhere == len(rep.Problems):
+	case rep.Elsewhere == len(rep.Problems):
 		repair = "the second copies are outside this sweep's chunks, which running it again does not touch: follow the advice on each line"
-	case elsewhere > 0:
+	case rep.Elsewhere > 0:
 		repair += "; the points stored again outside its chunks are not changed by that: follow the advice on their lines"
 	}
 	return fail(exitFailed, "sweep %s has %d %s; %s", sweepID, len(rep.Problems), problems, repair)

@@ -17,6 +17,17 @@
 	VPERM2F128 $0x20, t3, t1, o1; \
 	VPERM2F128 $0x31, t3, t1, o3
 
+// ZERO8 clears the eight accumulators Y0…Y7 of the dot-product kernels.
+#define ZERO8 \
+	VXORPD Y0, Y0, Y0; \
+	VXORPD Y1, Y1, Y1; \
+	VXORPD Y2, Y2, Y2; \
+	VXORPD Y3, Y3, Y3; \
+	VXORPD Y4, Y4, Y4; \
+	VXORPD Y5, Y5, Y5; \
+	VXORPD Y6, Y6, Y6; \
+	VXORPD Y7, Y7, Y7
+
 // LANESUM sums the four lanes of y into the low double of x, the X
 // register of y, as (l0 + l2) + (l1 + l3); it uses X8.
 #define LANESUM(y, x) \
@@ -273,14 +284,7 @@ TEXT ·dots4AVX(SB), NOSPLIT, $0-80
 drow:
 	TESTQ CX, CX
 	JZ    ddone
-	VXORPD Y0, Y0, Y0
-	VXORPD Y1, Y1, Y1
-	VXORPD Y2, Y2, Y2
-	VXORPD Y3, Y3, Y3
-	VXORPD Y4, Y4, Y4
-	VXORPD Y5, Y5, Y5
-	VXORPD Y6, Y6, Y6
-	VXORPD Y7, Y7, Y7
+	ZERO8
 	XORQ AX, AX
 
 dcols8:
@@ -1157,14 +1161,7 @@ TEXT ·dots2x2AVX(SB), NOSPLIT, $0-72
 prow:
 	TESTQ CX, CX
 	JZ    pdone
-	VXORPD Y0, Y0, Y0
-	VXORPD Y1, Y1, Y1
-	VXORPD Y2, Y2, Y2
-	VXORPD Y3, Y3, Y3
-	VXORPD Y4, Y4, Y4
-	VXORPD Y5, Y5, Y5
-	VXORPD Y6, Y6, Y6
-	VXORPD Y7, Y7, Y7
+	ZERO8
 	XORQ AX, AX
 
 pcols8:

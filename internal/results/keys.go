@@ -233,34 +233,6 @@ func ParseMarkerKey(key string) (sweepID string, chunk int64, ok bool) {
 	return sweepID, chunk, ok
 }
 
-// ParsePartKey returns the table, sweep and chunk of a part's key (as
-// returned by [PointsKey] and [TrajectoriesKey]), or false when key is
-// not one.
-func ParsePartKey(key string) (table, sweepID string, chunk int64, ok bool) {
-	table, rest, ok := strings.Cut(key, "/")
-	if !ok || (table != TablePoints && table != TableTrajectories) {
-		return "", "", 0, false
-	}
-	i := strings.LastIndexByte(rest, '/')
-	if i < 0 {
-		return "", "", 0, false
-	}
-	if _, err := ParsePartition(rest[:i]); err != nil {
-		return "", "", 0, false
-	}
-	name, ok := strings.CutSuffix(strings.TrimPrefix(rest[i+1:], "part-"), ".parquet")
-	j := strings.LastIndexByte(name, '-')
-	if !ok || !strings.HasPrefix(rest[i+1:], "part-") || j < 0 || len(name)-j-1 < 6 {
-		return "", "", 0, false
-	}
-	sweepID = name[:j]
-	chunk, err := strconv.ParseInt(name[j+1:], 10, 64)
-	if err != nil || chunk < 0 || CheckSweepID(sweepID) != nil || strings.ContainsAny(name[j+1:], "+-") {
-		return "", "", 0, false
-	}
-	return table, sweepID, chunk, true
-}
-
 // MembersKey returns the key of a sweep's members table,
 // sweeps/<sweep_id>/members.parquet. It panics if sweepID fails
 // [CheckSweepID].

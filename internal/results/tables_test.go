@@ -3,7 +3,6 @@ package results
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -249,18 +248,6 @@ func TestKeys(t *testing.T) {
 	}
 	if id, c, ok := ParseMarkerKey(ChunkKey("Sweep_1", 12)); !ok || id != "Sweep_1" || c != 12 {
 		t.Errorf("ParseMarkerKey(%s): got: %q, %d, %v want: Sweep_1, 12, true", ChunkKey("Sweep_1", 12), id, c, ok)
-	}
-	for _, key := range []string{PointsKey("a-b", p, 7), TrajectoriesKey("a1b2", p, 1234567)} {
-		table, id, c, ok := ParsePartKey(key)
-		if !ok || table+"/"+p.String()+"/part-"+id+"-"+fmt.Sprintf("%06d", c)+".parquet" != key {
-			t.Errorf("ParsePartKey(%s): got: %q, %q, %d, %v want: its parts back", key, table, id, c, ok)
-		}
-	}
-	for _, bad := range []string{"", "points/part-a-000001.parquet", "points/algorithm=direct/n=2/part-a-00001.parquet", "points/algorithm=direct/n=2/part-a-000001.json",
-		"points/algorithm=direct/n=2/x-a-000001.parquet", "members/algorithm=direct/n=2/part-a-000001.parquet", "points/algorithm=direct/n=2/part--000001.parquet", "points/algorithm=direct/n=2/part-a-+00001.parquet"} {
-		if _, _, _, ok := ParsePartKey(bad); ok {
-			t.Errorf("ParsePartKey(%q): got: ok want: not a part key", bad)
-		}
 	}
 	for _, bad := range []string{"", ManifestKey("a"), "sweeps/a/chunks/x.json", "plans/00000001.json"} {
 		if _, _, ok := ParseMarkerKey(bad); ok {
