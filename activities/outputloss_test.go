@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -10,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/isweep/isweep/internal/results"
+	"github.com/isweep/isweep/internal/store"
+	"github.com/isweep/isweep/schemas"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 )
@@ -60,6 +63,21 @@ func TestPlanLogAndPlanCopyLossIsRefused(t *testing.T) {
 		_, fresh, _ := newTestActivities(t)
 		refused(t, fresh, output, second.SweepID, "entry 2 of")
 	})
+	t.Run("plans and a sweep's folder lost, parts kept", func(t *testing.T) {
+		// The last entry and its sweep's folder gone: no hole in the
+		// numbers, no markers, only the sweep's parts under points/ and
+		// trajectories/ (the output of "delete the sweep" by hand).
+		_, env, output := newTestActivities(t)
+		runSweep(t, env, output, sweepSpec("first", output, `"n": [2], "init_scale": [1]`, 3), -1)
+		second, _ := runSweep(t, env, output, sweepSpec("second", output, `"n": [2], "init_scale": [1, 10]`, 3), -1)
+		for _, rel := range []string{"plans", "sweeps/" + second.SweepID} {
+			if err := os.RemoveAll(filepath.Join(output, filepath.FromSlash(rel))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, fresh, _ := newTestActivities(t)
+		refused(t, fresh, output, second.SweepID, "part-"+second.SweepID+"-")
+	})
 }
 
 // refused fails the test unless planning a sweep that overlaps sweep lost
@@ -73,6 +91,18 @@ func refused(t *testing.T, env *testsuite.TestActivityEnvironment, output, lost,
 	var appErr *temporal.ApplicationError
 	if err == nil || !errors.As(err, &appErr) || !appErr.NonRetryable() || !strings.Contains(err.Error(), want) {
 		t.Errorf("planning beside sweep %s, whose plan is lost: got: %v want: a non-retryable error saying %q", lost, err, want)
+	}
+	// isweep plan's preview says the same.
+	st, err := store.Open(context.Background(), output, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := schemas.Parse(spec, "fourth.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := PreviewPlan(context.Background(), st, parsed, nil); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("preview beside sweep %s, whose plan is lost: got: %v want: an error saying %q", lost, err, want)
 	}
 	checkStoredOnce(t, output)
 }

@@ -9,6 +9,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strings"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -432,6 +433,13 @@ func readPlanLog(ctx context.Context, st store.Store) (entries, restored []*plan
 	if err != nil {
 		return nil, nil, err
 	}
+	// The parts' sweeps, listed before the sweeps' folders: a sweep writes
+	// its plan into its folder before any part, so a part listed here whose
+	// sweep has no folder below is not one of a sweep being planned now.
+	parts, err := partsBySweep(ctx, st)
+	if err != nil {
+		return nil, nil, err
+	}
 	bySeq := make(map[int64]*planFile, len(entries))
 	logged := make(map[string]bool, len(entries))
 	for _, e := range entries {
@@ -440,9 +448,13 @@ func readPlanLog(ctx context.Context, st store.Store) (entries, restored []*plan
 	// The sweeps with chunk markers: each must be in the log (its entry,
 	// or its copy of it).
 	var withMarkers []string
+	withFolder := map[string]bool{}
 	for obj, err := range st.List(ctx, results.SweepsPrefix) {
 		if err != nil {
 			return nil, nil, err
+		}
+		if id, _, ok := strings.Cut(strings.TrimPrefix(obj.Key, results.SweepsPrefix), "/"); ok {
+			withFolder[id] = true
 		}
 		if id, _, ok := results.ParseMarkerKey(obj.Key); ok {
 			if len(withMarkers) == 0 || withMarkers[len(withMarkers)-1] != id {
@@ -483,7 +495,7 @@ func readPlanLog(ctx context.Context, st store.Store) (entries, restored []*plan
 	// points again.
 	for _, id := range withMarkers {
 		if !logged[id] {
-			return nil, nil, &store.PermanentError{Reason: fmt.Sprintf("sweep %s has chunks in %s but neither its plan (%s) nor a plan log entry: which points it holds is unknown, and a new sweep would store them again; restore its plan, or move sweeps/%s/ away and check the output with isweep verify", id, st.Location(), results.PlanKey(id), id)}
+			return nil, nil, &store.PermanentError{Reason: fmt.Sprintf("sweep %s has chunks in %s but neither its plan (%s) nor a plan log entry: which points it holds is unknown, and a new sweep would store them again; restore its plan, or move sweeps/%s/ and its parts (part-%s-*.parquet under %s/) away and check the output with isweep verify", id, st.Location(), results.PlanKey(id), id, id, strings.Join(results.PartTables, "/ and "))}
 		}
 	}
 	slices.SortFunc(entries, func(a, b *planFile) int { return int(a.Seq - b.Seq) })
@@ -492,7 +504,47 @@ func readPlanLog(ctx context.Context, st store.Store) (entries, restored []*plan
 			return nil, nil, &store.PermanentError{Reason: fmt.Sprintf("plan log entry %d of %s is missing (%s), and no sweep has a copy of it: the sweep it named may hold points a new sweep would store again; restore it, or plan new sweeps into another output", want, st.Location(), results.PlanLogKey(want))}
 		}
 	}
+	// Parts of a sweep that has neither folder nor entry (its folder and
+	// the log deleted, or parts copied in from another output): a new
+	// sweep would store their points again.
+	for _, id := range slices.Sorted(maps.Keys(parts)) {
+		if !withFolder[id] && !logged[id] {
+			p := parts[id]
+			return nil, nil, &store.PermanentError{Reason: fmt.Sprintf("%s holds %d part(s) of sweep %s (%s, …), which has neither a folder (%s%s/) nor a plan log entry: which points they hold is unknown to isweep, and a new sweep would store them again; move the files part-%s-*.parquet under %s/ away (or put back sweeps/%s/ with its plan), and check the output with isweep verify", st.Location(), p.count, id, p.first, results.SweepsPrefix, id, id, strings.Join(results.PartTables, "/ and "), id)}
+		}
+	}
 	return entries, restored, nil
+}
+
+// sweepParts counts the parts of one sweep in an output; first is the key
+// of the first listed.
+type sweepParts struct {
+	count int
+	first string
+}
+
+// partsBySweep lists the parts of the points and trajectories tables by
+// the sweep their names give.
+func partsBySweep(ctx context.Context, st store.Store) (map[string]*sweepParts, error) {
+	parts := map[string]*sweepParts{}
+	for _, table := range results.PartTables {
+		for obj, err := range st.List(ctx, table+"/") {
+			if err != nil {
+				return nil, err
+			}
+			_, id, _, ok := results.ParsePartKey(obj.Key)
+			if !ok {
+				continue
+			}
+			p := parts[id]
+			if p == nil {
+				p = &sweepParts{first: obj.Key}
+				parts[id] = p
+			}
+			p.count++
+		}
+	}
+	return parts, nil
 }
 
 // readPlanLogEntries reads the entries stored under plans/, in entry order.

@@ -190,7 +190,7 @@ func quarantine(ctx context.Context, st store.Store, sweepID string, keys ...str
 // trajectories tables, by key.
 func partSizes(ctx context.Context, st store.Store) (map[string]int64, error) {
 	sizes := map[string]int64{}
-	for _, table := range []string{results.TablePoints, results.TableTrajectories} {
+	for _, table := range results.PartTables {
 		for obj, err := range st.List(ctx, table+"/") {
 			if err != nil {
 				return nil, err

@@ -2,6 +2,7 @@ package results
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -231,6 +232,51 @@ func ParseMarkerKey(key string) (sweepID string, chunk int64, ok bool) {
 	}
 	chunk, ok = ParseChunkKey(ChunksPrefix(sweepID), key)
 	return sweepID, chunk, ok
+}
+
+// PartTables lists the tables stored as parts of chunks (see [PointsKey]
+// and [TrajectoriesKey]), each under the prefix "<table>/".
+var PartTables = []string{TablePoints, TableTrajectories}
+
+// ParsePartKey returns the table, sweep and chunk of a part's key (as
+// returned by [PointsKey] and [TrajectoriesKey]), or false when key is
+// not one.
+func ParsePartKey(key string) (table, sweepID string, chunk int64, ok bool) {
+	table, rest, ok := strings.Cut(key, "/")
+	if !ok || !slices.Contains(PartTables, table) {
+		return "", "", 0, false
+	}
+	dir, file, ok := cutLast(rest, "/")
+	if !ok {
+		return "", "", 0, false
+	}
+	if _, err := ParsePartition(dir); err != nil {
+		return "", "", 0, false
+	}
+	name, ok := strings.CutPrefix(file, "part-")
+	if !ok {
+		return "", "", 0, false
+	}
+	if name, ok = strings.CutSuffix(name, ".parquet"); !ok {
+		return "", "", 0, false
+	}
+	sweepID, num, ok := cutLast(name, "-")
+	if !ok || len(num) < 6 || CheckSweepID(sweepID) != nil || strings.ContainsAny(num, "+-") {
+		return "", "", 0, false
+	}
+	chunk, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || chunk < 0 {
+		return "", "", 0, false
+	}
+	return table, sweepID, chunk, true
+}
+
+// cutLast slices s around the last instance of sep.
+func cutLast(s, sep string) (before, after string, found bool) {
+	if i := strings.LastIndex(s, sep); i >= 0 {
+		return s[:i], s[i+len(sep):], true
+	}
+	return s, "", false
 }
 
 // MembersKey returns the key of a sweep's members table,

@@ -3,6 +3,7 @@ package results
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -254,6 +255,19 @@ func TestKeys(t *testing.T) {
 			t.Errorf("ParseMarkerKey(%q): got: ok want: not a marker key", bad)
 		}
 	}
+	for _, key := range []string{PointsKey("a-b", p, 7), TrajectoriesKey("a1b2", p, 1234567)} {
+		table, id, c, ok := ParsePartKey(key)
+		if !ok || table+"/"+p.String()+"/part-"+id+"-"+fmt.Sprintf("%06d", c)+".parquet" != key {
+			t.Errorf("ParsePartKey(%s): got: %q, %q, %d, %v want: its parts back", key, table, id, c, ok)
+		}
+	}
+	for _, bad := range []string{"", "points/part-a-000001.parquet", "points/algorithm=direct/n=2/part-a-00001.parquet", "points/algorithm=direct/n=2/part-a-000001.json",
+		"points/algorithm=direct/n=2/x-a-000001.parquet", "members/algorithm=direct/n=2/part-a-000001.parquet", "points/algorithm=direct/n=2/part--000001.parquet",
+		"points/algorithm=direct/n=2/part-a-+00001.parquet", "points/algorithm=direct/n=2/part-000001.parquet", "points/algorithm=direct/part-a-000001.parquet"} {
+		if _, _, _, ok := ParsePartKey(bad); ok {
+			t.Errorf("ParsePartKey(%q): got: ok want: not a part key", bad)
+		}
+	}
 	if id, ok := ParsePlanKey(PlanKey("Sweep_1")); !ok || id != "Sweep_1" {
 		t.Errorf("ParsePlanKey(%s): got: %q, %v want: Sweep_1, true", PlanKey("Sweep_1"), id, ok)
 	}
@@ -289,7 +303,9 @@ func TestKeys(t *testing.T) {
 	}
 }
 
-func TestIsPartOf(t *testing.T) {
+// TestPartOfSweep: a part's sweep is all of its name up to the chunk, so
+// sweep "abc" does not claim the parts of sweep "abc-def".
+func TestPartOfSweep(t *testing.T) {
 	tests := []struct {
 		name, sweep string
 		want        bool
@@ -303,8 +319,10 @@ func TestIsPartOf(t *testing.T) {
 		{"manifest.json", "abc", false},
 	}
 	for _, tt := range tests {
-		if got := isPartOf(tt.name, tt.sweep); got != tt.want {
-			t.Errorf("isPartOf(%q, %q): got: %v want: %v", tt.name, tt.sweep, got, tt.want)
+		key := TablePoints + "/algorithm=direct/n=2/" + tt.name
+		_, id, _, ok := ParsePartKey(key)
+		if got := ok && id == tt.sweep; got != tt.want {
+			t.Errorf("ParsePartKey(%q) is of sweep %q: got: %v want: %v", key, tt.sweep, got, tt.want)
 		}
 	}
 }

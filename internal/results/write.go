@@ -4,9 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"path"
 	"slices"
-	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
@@ -19,38 +17,19 @@ func PartKeys(ctx context.Context, st store.Store, sweepID, table string) ([]str
 	if err := CheckSweepID(sweepID); err != nil {
 		return nil, err
 	}
-	if table != TablePoints && table != TableTrajectories {
-		return nil, fmt.Errorf("results: PartKeys: table %q is not partitioned; use %q or %q", table, TablePoints, TableTrajectories)
+	if !slices.Contains(PartTables, table) {
+		return nil, fmt.Errorf("results: PartKeys: table %q is not partitioned; use one of %q", table, PartTables)
 	}
 	var keys []string
 	for obj, err := range st.List(ctx, table+"/") {
 		if err != nil {
 			return nil, fmt.Errorf("results: list %s parts in %s: %w", table, st.Location(), err)
 		}
-		if isPartOf(path.Base(obj.Key), sweepID) {
+		if _, id, _, ok := ParsePartKey(obj.Key); ok && id == sweepID {
 			keys = append(keys, obj.Key)
 		}
 	}
 	return keys, nil
-}
-
-// isPartOf reports whether a file name is part-<sweepID>-<digits>.parquet;
-// the digits keep sweep "a" from claiming the parts of sweep "a-b".
-func isPartOf(name, sweepID string) bool {
-	rest, ok := strings.CutPrefix(name, "part-"+sweepID+"-")
-	if !ok {
-		return false
-	}
-	digits, ok := strings.CutSuffix(rest, ".parquet")
-	if !ok || len(digits) < 6 {
-		return false
-	}
-	for _, c := range digits {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // ReadPoints reads every points part of one sweep in st and returns its
