@@ -212,3 +212,57 @@ func TestEstimateIsALowerBound(t *testing.T) {
 		}
 	}
 }
+
+// TestLentFactorEvaluatesAsSetM: an online evaluation that takes the
+// rule's own Cholesky factor (factoredRule) computes the same C_rr, bit
+// for bit, as one that factorises M again (whitening.setM), on both
+// kernel paths and at orders on both sides of the vector kernels'
+// thresholds; and every network whose rule factorises M lends it.
+func TestLentFactorEvaluatesAsSetM(t *testing.T) {
+	lends := map[Algorithm]bool{Direct: true, Gain: true}
+	for _, net := range Networks() {
+		alg := net.Name()
+		for _, n := range []int{1, 3, 8, 17, 33, 64} {
+			for _, vec := range []bool{false, true} {
+				if vec && !haveVecKernels {
+					continue
+				}
+				withKernels(vec, func() {
+					p := benchOnlineParams(alg, n)
+					s := newOnlineState(newPoint(p))
+					if !s.start() {
+						t.Fatal(s.failed)
+					}
+					for range 5 {
+						if !s.step() {
+							t.Fatalf("%s n=%d: step: %s", alg, n, s.failed)
+						}
+					}
+					f, ok := s.rule.(factoredRule)
+					if ok != lends[alg] {
+						t.Fatalf("%s: lends its factor: got: %v want: %v", alg, ok, lends[alg])
+					}
+					if !ok {
+						return
+					}
+					if !f.factorCurrent() {
+						t.Fatalf("%s n=%d: factorCurrent: %s", alg, n, s.failed)
+					}
+					s.setM()
+					want := newWhiteningWorkspace(n)
+					want.diag, want.b = s.wh.diag, s.wh.b
+					if !want.setM(s.mFull) {
+						t.Fatalf("%s n=%d: setM: not positive definite", alg, n)
+					}
+					l, rd := f.factor()
+					s.wh.setFactor(l, rd)
+					for i := range want.crr {
+						if s.wh.crr[i] != want.crr[i] {
+							t.Fatalf("%s n=%d vec=%v: C_rr[%d]: got: %v want: %v (setM's)", alg, n, vec, i, s.wh.crr[i], want.crr[i])
+						}
+					}
+				})
+			}
+		}
+	}
+}

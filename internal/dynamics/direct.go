@@ -92,9 +92,9 @@ type directOnline struct {
 	rdiag   []float64
 	g, r    []float64
 	gb, rb  blas64.General // n×min(batch, batchBlock), nil for batch 1
-	// factored reports that chol is the factor of the current M (made by
-	// solve between two steps, and used by the next step).
-	factored bool
+	// cholCurrent reports that chol is the factor of the current M (made
+	// by solve between two steps, and used by the next step).
+	cholCurrent bool
 }
 
 func (direct) online(pt *point, s *onlineState) onlineRule {
@@ -140,12 +140,14 @@ func (o *directOnline) factorM() bool {
 
 // factorCurrent makes chol the factor of the current M, unless it is.
 func (o *directOnline) factorCurrent() bool {
-	if o.factored {
+	if o.cholCurrent {
 		return true
 	}
-	o.factored = o.factorM()
-	return o.factored
+	o.cholCurrent = o.factorM()
+	return o.cholCurrent
 }
+
+func (o *directOnline) factor() (l, rdiag []float64) { return o.chol.Data, o.rdiag }
 
 func (o *directOnline) solve(v []float64) bool {
 	if !o.factorCurrent() {
@@ -161,7 +163,7 @@ func (o *directOnline) stepOne() bool {
 	if !o.factorCurrent() {
 		return false
 	}
-	o.factored = false
+	o.cholCurrent = false
 	s := o.s
 	s.draw(o.g)
 	mulVec(1, s.cHalf, o.g, o.r)
@@ -192,7 +194,7 @@ func (o *directOnline) stepBatch() bool {
 	if !o.factorCurrent() {
 		return false
 	}
-	o.factored = false
+	o.cholCurrent = false
 	s := o.s
 	n := s.n
 	lower := blas64.Symmetric{Uplo: blas.Lower, N: n, Stride: o.m.Stride, Data: o.m.Data}

@@ -234,9 +234,9 @@ type gainOnline struct {
 	gb, rb  blas64.General // n×min(batch, batchBlock)
 	zb      blas64.General // k×min(batch, batchBlock)
 	zzMean  []float64      // Σ z∘z over the batch
-	// factored reports that chol is the factor of the current M (made by
-	// solve between two steps, and used by the next step).
-	factored bool
+	// cholCurrent reports that chol is the factor of the current M (made
+	// by solve between two steps, and used by the next step).
+	cholCurrent bool
 }
 
 func (gain) online(pt *point, s *onlineState) onlineRule {
@@ -266,7 +266,7 @@ func (o *gainOnline) flops() float64 {
 // factorCurrent forms M of the current gains and factorises it, unless
 // that is done.
 func (o *gainOnline) factorCurrent() bool {
-	if o.factored {
+	if o.cholCurrent {
 		return true
 	}
 	if !allFinite(o.g) {
@@ -278,9 +278,11 @@ func (o *gainOnline) factorCurrent() bool {
 		o.s.failed = ReasonNotPositiveDefinite
 		return false
 	}
-	o.factored = true
+	o.cholCurrent = true
 	return true
 }
+
+func (o *gainOnline) factor() (l, rdiag []float64) { return o.chol.Data, o.rdiag }
 
 func (o *gainOnline) solve(v []float64) bool {
 	if !o.factorCurrent() {
@@ -296,7 +298,7 @@ func (o *gainOnline) step() bool {
 	if !o.factorCurrent() {
 		return false
 	}
-	o.factored = false
+	o.cholCurrent = false
 	clear(o.zzMean)
 	for start, blocks := 0, 1; start < s.batch; start, blocks = start+batchBlock, blocks+1 {
 		if blocks%s.checkBlocks == 0 && s.cancelled() {

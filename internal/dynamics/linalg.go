@@ -139,9 +139,24 @@ func (w *whitening) invert(m []float64) bool {
 	if !cholesky(w.l, m, w.n, w.rd) {
 		return false
 	}
-	invTransLower(w.h, w.l, w.n, w.rd)
-	gramUpper(w.p, w.h, w.n)
+	w.invertFactor(w.l, w.rd)
 	return true
+}
+
+// invertFactor computes the inverse P = M⁻¹ from the Cholesky factor l of
+// M (lower triangle, stride n) and the reciprocals rd of its diagonal, as
+// cholesky returns them.
+func (w *whitening) invertFactor(l, rd []float64) {
+	invTransLower(w.h, l, w.n, rd)
+	gramUpper(w.p, w.h, w.n)
+}
+
+// setFactor is setM for an M whose Cholesky factor is at hand: l and rd
+// as cholesky computes them from M's lower triangle, so that the result
+// is setM's, bit for bit, without the factorisation.
+func (w *whitening) setFactor(l, rd []float64) {
+	w.invertFactor(l, rd)
+	w.outputCovariance()
 }
 
 // outputCovariance computes C_rr = (PB)(PB)ᵀ from the P of the last

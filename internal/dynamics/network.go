@@ -95,6 +95,20 @@ type onlineRule interface {
 	flops() float64
 }
 
+// factoredRule is an onlineRule that factorises M by cholesky (as
+// whitening.setM does) and can lend the factor it holds.
+type factoredRule interface {
+	onlineRule
+	// factorCurrent makes the rule hold the Cholesky factor of the current
+	// M (kept for the next step, which needs it); false, with the state's
+	// failed set, when M is not finite or not positive definite.
+	factorCurrent() bool
+	// factor returns the factor factorCurrent made and the reciprocals of
+	// its diagonal, as cholesky computes them from M's lower triangle; the
+	// caller must not change them.
+	factor() (l, rdiag []float64)
+}
+
 var (
 	networks      []Network
 	networkByName = map[Algorithm]Network{}

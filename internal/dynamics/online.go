@@ -151,7 +151,14 @@ func (s *onlineState) evaluate() (e, lo, hi float64, ok bool) {
 		return 0, 0, 0, false
 	}
 	s.setM()
-	if !s.wh.setM(s.mFull) {
+	if f, ok := s.rule.(factoredRule); ok {
+		// The rule's factor, which the next step uses too.
+		if !f.factorCurrent() {
+			return 0, 0, 0, false
+		}
+		l, rd := f.factor()
+		s.wh.setFactor(l, rd)
+	} else if !s.wh.setM(s.mFull) {
 		s.failed = ReasonNotPositiveDefinite
 		return 0, 0, 0, false
 	}
