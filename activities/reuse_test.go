@@ -963,6 +963,58 @@ func TestPlanLogLossDoesNotDuplicatePoints(t *testing.T) {
 	}
 }
 
+// A restore that meets another entry at its number (a planner in
+// between put one there) leaves it alone and goes on; the next read of
+// the log sees two sweeps claiming the number and refuses, naming both.
+// Meeting the same entry (two planners restoring at once) is a success.
+func TestPlanLogRestoreMeetsAnotherEntry(t *testing.T) {
+	_, env, output := newTestActivities(t)
+	_, envB, outputB := newTestActivities(t)
+	first, _ := runSweep(t, env, output, sweepSpec("first", output, `"n": [2], "init_scale": [1, 10]`, 3), -1)
+	other, _ := runSweep(t, envB, outputB, sweepSpec("other", outputB, `"n": [2], "init_scale": [100]`, 3), -1)
+	if err := os.RemoveAll(filepath.Join(output, "plans")); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	st, err := store.Open(ctx, output, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, restored, err := readPlanLog(ctx, st)
+	if err != nil || len(restored) != 1 {
+		t.Fatalf("entries taken from copies: got: %d, %v want: 1", len(restored), err)
+	}
+	// The same entry restored twice: no conflict.
+	for range 2 {
+		if err := restorePlanLog(ctx, st, restored); err != nil {
+			t.Errorf("restoring entry 1 again: got: %v want: no error", err)
+		}
+	}
+	// Another sweep's entry 1 in its place.
+	entry := filepath.FromSlash(results.PlanLogKey(1))
+	body, err := os.ReadFile(filepath.Join(outputB, entry))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(output, entry)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(output, entry), body, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := restorePlanLog(ctx, st, restored); err != nil {
+		t.Errorf("restoring entry 1 over another sweep's: got: %v want: no error (the next read decides)", err)
+	}
+	got, err := os.ReadFile(filepath.Join(output, entry))
+	if err != nil || !bytes.Equal(got, body) {
+		t.Errorf("entry 1 after the restore: got: %q, %v want: the other sweep's, untouched", got, err)
+	}
+	_, _, err = readPlanLog(ctx, st)
+	if err == nil || !strings.Contains(err.Error(), first.SweepID) || !strings.Contains(err.Error(), other.SweepID) {
+		t.Errorf("reading the log: got: %v want: an error naming %s and %s", err, first.SweepID, other.SweepID)
+	}
+}
+
 // Two sweeps that both say they are entry 1 of the plan log (two outputs
 // merged into one) leave no order to decide which owns a point they share:
 // planning a new sweep there is refused, naming both, before anything is
@@ -1173,5 +1225,43 @@ func TestExtensionManifestIsNotCreatedBeforeItsSweep(t *testing.T) {
 	second, _ := runSweep(t, env, output, sweepSpec("second", output, `"n": [2], "init_scale": [1, 10, 100]`, 3), -1)
 	if m := readManifest(t, output, second.SweepID); m.CreatedAt.Before(before) || m.FinishedAt.Before(m.CreatedAt) {
 		t.Errorf("manifest of the extension: got: created %s, finished %s want: both not before it was planned (%s)", m.CreatedAt.Format(time.RFC3339Nano), m.FinishedAt.Format(time.RFC3339Nano), before.UTC().Format(time.RFC3339Nano))
+	}
+}
+
+// TestOwnerRefreshErrorKeepsRetryPolicy: the error of a failed owner
+// refresh, as FinalizeSweep returns it, names both sweeps and keeps the
+// type and retry policy of its cause (a permanent storage error stays
+// permanent).
+func TestOwnerRefreshErrorKeepsRetryPolicy(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		err           error
+		wantType      string
+		wantRetryable bool
+	}{
+		{"permanent", temporal.NewNonRetryableApplicationError("disk full", "StorageError", nil), "StorageError", false},
+		{"transient application error", temporal.NewApplicationError("timeout", "StorageError"), "StorageError", true},
+		{"permanent store error", &store.PermanentError{Reason: "no space left on device"}, StorageErrorType, false},
+		{"plain error", errors.New("connection reset"), "", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := storageError(ownerRefreshError("later", "earlier", tc.err))
+			if !strings.Contains(err.Error(), "later") || !strings.Contains(err.Error(), "earlier") || !strings.Contains(err.Error(), tc.err.Error()) {
+				t.Errorf("got: %q want: both sweeps and %q", err, tc.err)
+			}
+			if !errors.Is(err, tc.err) {
+				t.Errorf("errors.Is(…, cause): got: false want: true")
+			}
+			var appErr *temporal.ApplicationError
+			if !errors.As(err, &appErr) {
+				if tc.wantType != "" {
+					t.Fatalf("got: %T want: an application error of type %s", err, tc.wantType)
+				}
+				return
+			}
+			if appErr.Type() != tc.wantType || appErr.NonRetryable() == tc.wantRetryable {
+				t.Errorf("got: type %q, non-retryable %v want: type %q, non-retryable %v", appErr.Type(), appErr.NonRetryable(), tc.wantType, !tc.wantRetryable)
+			}
+		})
 	}
 }
