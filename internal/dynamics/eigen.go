@@ -52,6 +52,11 @@ func (e *symEig) extremes(src []float64, shift float64) (lo, hi float64, ok bool
 	if math.IsNaN(big) || math.IsInf(big, 0) {
 		return math.NaN(), math.NaN(), false
 	}
+	if big == 0 {
+		// The zero matrix (an exactly white state's C_rr − I): its
+		// eigenvalues are 0, not the Sturm counts' pivot guard.
+		return 0, 0, true
+	}
 	// Entries far from 1 are scaled by a power of two (exactly) so that
 	// their squares, in the reduction and in the Sturm counts, neither
 	// overflow nor underflow.

@@ -382,11 +382,14 @@ func runOnline(ctx context.Context, pt *point, traj []Sample) (outcome, error) {
 			}
 			if step == next {
 				// A recorded sample, whether or not the step is a check;
-				// its evaluation decides nothing.
+				// its evaluation decides nothing, but it is an error
+				// evaluated: MinError is at most every recorded error.
 				if last.Step == step {
 					rec.add(last)
 				} else if e, lo, hi, ok := s.evaluate(); ok {
 					rec.add(sampleAt(step, e, lo, hi))
+					out.MinError = math.Min(out.MinError, e)
+					cr.MinError = math.Min(cr.MinError, e)
 				}
 				for next <= step && j < records-1 {
 					j++

@@ -44,12 +44,14 @@ const ErrorCap = 1e6
 // error is ≤ Tol: ConvTime is the crossing located inside that step on the
 // dense output, FinalError the error at the step's end (so ≤ Tol), and the
 // trajectory's last sample is that step. Points that do not converge run to
-// the horizon. Online points run up to Horizon steps: the error is
-// evaluated at Record evenly spaced steps including 0 and Horizon, and the
-// run stops at the first of them with error ≤ Tol (ConvStep, ConvTime =
-// η·ConvStep), or when it diverges; FinalError is the error at the last
-// evaluated step. In both modes MinError
-// is the smallest error evaluated. A diverged run keeps the last finite
+// the horizon. Online points run up to Horizon steps: convergence is
+// decided on a grid of checks of its own (CheckResolution), the first from
+// which the error stays ≤ Tol for Hold (ConvStep, ConvTime = η·ConvStep),
+// and the run stops there or when it diverges; the error is recorded at
+// Record evenly spaced steps including 0; FinalError is the error at the
+// last check. In both modes MinError
+// is the smallest error evaluated (online: at the convergence checks and
+// at the recorded steps). A diverged run keeps the last finite
 // FinalError it saw. A flow run that reaches Limits.MaxFlowSteps accepted
 // steps first ends there, diverged with ReasonStepCap. The work of a run is
 // bounded (online by the validated batch × horizon, flow by the step cap)

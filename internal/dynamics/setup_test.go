@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"testing"
 
 	"gonum.org/v1/gonum/blas"
@@ -342,5 +343,26 @@ func TestInitSpectrum(t *testing.T) {
 	}
 	if o := OracleTimeAligned(Interneuron, []float64{1, 2, 3}, []float64{1, 8, 80}, p.Tol); math.Abs(*r.ConvTime-o) > 1e-4*o {
 		t.Errorf("conv time: got: %v want: the oracle's %v", *r.ConvTime, o)
+	}
+}
+
+// TestSpectrumRangeIsThatOfItsEigenvalues: Range gives the extremes of
+// Eigenvalues, for every kind of spectrum and dimension (n = 1: the one
+// eigenvalue, min).
+func TestSpectrumRangeIsThatOfItsEigenvalues(t *testing.T) {
+	for _, s := range []Spectrum{
+		{}, {Min: 0.5, Max: 2}, {Min: 0.5, Max: 2, Spacing: LinearSpacing}, {Min: 3, Max: 3},
+		{Values: []float64{4}}, {Values: []float64{4, 0.25, 1}},
+	} {
+		for _, n := range []int{1, 2, 3, 7} {
+			if len(s.Values) > 0 && len(s.Values) != n {
+				continue
+			}
+			ev := s.Eigenvalues(n)
+			lo, hi := s.Range(n)
+			if lo != slices.Min(ev) || hi != slices.Max(ev) {
+				t.Errorf("%+v.Range(%d): got: %g, %g want: %g, %g (of %v)", s, n, lo, hi, slices.Min(ev), slices.Max(ev), ev)
+			}
+		}
 	}
 }

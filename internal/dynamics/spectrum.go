@@ -77,6 +77,24 @@ func (s Spectrum) validate(field string, n int, errs []error) []error {
 	return errs
 }
 
+// Range returns the smallest and largest of the n eigenvalues described
+// by s (see Eigenvalues), without making them: for n = 1 both are the one
+// eigenvalue, Min.
+func (s Spectrum) Range(n int) (lo, hi float64) {
+	if len(s.Values) > 0 {
+		lo, hi = math.Inf(1), math.Inf(-1)
+		for _, v := range s.Values {
+			lo, hi = math.Min(lo, v), math.Max(hi, v)
+		}
+		return lo, hi
+	}
+	s = s.withDefaults()
+	if n == 1 {
+		return s.Min, s.Min
+	}
+	return s.Min, s.Max
+}
+
 // Eigenvalues returns the n eigenvalues described by s, in order: the
 // explicit Values, or Min…Max filled in with Spacing (log by default,
 // increasing, as numpy.geomspace / numpy.linspace: for n = 1 the single value

@@ -330,8 +330,11 @@ func (p Params) Validate(lim Limits) error {
 	if !batchOK {
 		add("batch", p.Batch, "is out of range: batch (samples per step) must be at least 1")
 	}
-	if !(p.Tol > 0 && p.Tol < 1) {
+	switch {
+	case !(p.Tol > 0 && p.Tol < 1):
 		add("tol", p.Tol, "is out of range: the tolerance needs 0 < tol < 1")
+	case p.Mode == Flow && p.Tol < FlowMinTol:
+		add("tol", p.Tol, fmt.Sprintf("is below %s, the smallest error a flow resolves in double precision; use tol ≥ %s (or online mode)", formatValue(FlowMinTol), formatValue(FlowMinTol)))
 	}
 
 	switch {

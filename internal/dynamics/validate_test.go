@@ -101,6 +101,7 @@ func TestValidateBadParams(t *testing.T) {
 		{"batch", with(func(p *Params) { p.Batch = -1 }), Limits{}, "batch", "batch: -1 is out of range: batch (samples per step) must be at least 1"},
 		{"tol 1", with(func(p *Params) { p.Tol = 1 }), Limits{}, "tol", "tol: 1 is out of range: the tolerance needs 0 < tol < 1"},
 		{"tol negative", with(func(p *Params) { p.Tol = -0.01 }), Limits{}, "tol", "0 < tol < 1"},
+		{"flow tol below the integrator", with(func(p *Params) { p.Mode = Flow; p.Tol = 1e-12 }), Limits{}, "tol", "tol: 1e-12 is below 1e-09, the smallest error a flow resolves in double precision; use tol ≥ 1e-09 (or online mode)"},
 		{"spectrum length", with(func(p *Params) { p.InputSpectrum = Spectrum{Values: []float64{1, 2}} }), Limits{}, "input_spectrum", "has 2 values but n = 4"},
 		{"spectrum value", with(func(p *Params) { p.InputSpectrum = Spectrum{Values: []float64{1, 2, 0, 4}} }), Limits{}, "input_spectrum.values[2]", "input_spectrum.values[2]: 0 is out of range: eigenvalues of a covariance must be positive"},
 		{"spectrum mixed", with(func(p *Params) { p.InputSpectrum = Spectrum{Values: []float64{1, 2, 3, 4}, Min: 1} }), Limits{}, "input_spectrum", "mixes an explicit list with min/max/spacing"},
@@ -294,5 +295,19 @@ func TestParamsJSONRoundTrip(t *testing.T) {
 	}
 	if string(out) != in {
 		t.Errorf("got: %s\nwant: %s", out, in)
+	}
+}
+
+// TestSmallTolIsAFlowLimitOnly: the floor on tol is the flow integrator's;
+// an online point evaluates its error directly and takes any tol in (0, 1),
+// and a flow point takes FlowMinTol itself.
+func TestSmallTolIsAFlowLimitOnly(t *testing.T) {
+	for _, p := range []Params{
+		{Algorithm: Direct, N: 4, Mode: Online, Tol: 1e-12},
+		{Algorithm: Direct, N: 4, Mode: Flow, Tol: FlowMinTol},
+	} {
+		if err := p.WithDefaults().Validate(DefaultLimits()); err != nil {
+			t.Errorf("%s tol %g: got: %v want: valid", p.Mode, p.Tol, err)
+		}
 	}
 }

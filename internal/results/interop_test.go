@@ -203,7 +203,7 @@ func wantPyPoint(t *testing.T, r PointRow) pyPoint {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lo, hi := SpectrumRange(r.Params.InputSpectrum)
+	lo, hi := SpectrumRange(r.Params.InputSpectrum, r.Params.N)
 	p := pyPoint{
 		SweepID: r.SweepID, PointID: r.PointID, PointIndex: r.PointIndex, Chunk: r.Chunk,
 		Algorithm: string(r.Params.Algorithm), N: int64(r.Params.N), Mode: string(r.Params.Mode),

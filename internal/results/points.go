@@ -122,12 +122,12 @@ func EncodePoints(rows []PointRow) ([]byte, error) {
 			rec := buffers.next()
 			rec.PointRow = r
 			var err error
-			if rec.spectrum, rec.spectrumMin, rec.spectrumMax, err = spectra.json(r.Params.InputSpectrum); err != nil {
+			if rec.spectrum, rec.spectrumMin, rec.spectrumMax, err = spectra.json(r.Params.InputSpectrum, r.Params.N); err != nil {
 				return fmt.Errorf("results: EncodePoints: row %d (point %q): %w", i, r.PointID, err)
 			}
 			rec.initSpectrum = ""
 			if !r.Params.InitSpectrum.IsZero() {
-				if rec.initSpectrum, _, _, err = initSpectra.json(r.Params.InitSpectrum); err != nil {
+				if rec.initSpectrum, _, _, err = initSpectra.json(r.Params.InitSpectrum, r.Params.N); err != nil {
 					return fmt.Errorf("results: EncodePoints: row %d (point %q): init_spectrum: %w", i, r.PointID, err)
 				}
 			}

@@ -61,23 +61,10 @@ func ParseSpectrumJSON(text string) (dynamics.Spectrum, error) {
 	return dynamics.Spectrum{Values: obj.Values, Min: obj.Min, Max: obj.Max, Spacing: obj.Spacing}, nil
 }
 
-// SpectrumRange returns the smallest and largest eigenvalue of a spectrum as
-// written: the extremes of Values when set, else Min and Max, else 1 and 1
-// (the default spectrum, all ones).
-func SpectrumRange(s dynamics.Spectrum) (lo, hi float64) {
-	switch {
-	case len(s.Values) > 0:
-		lo, hi = math.Inf(1), math.Inf(-1)
-		for _, v := range s.Values {
-			lo, hi = math.Min(lo, v), math.Max(hi, v)
-		}
-		return lo, hi
-	case s.Min == 0 && s.Max == 0:
-		return 1, 1
-	default:
-		return s.Min, s.Max
-	}
-}
+// SpectrumRange returns the smallest and largest eigenvalue of the C of a
+// point of dimension n with input spectrum s: [dynamics.Spectrum.Range]
+// (for n = 1 the one eigenvalue, min).
+func SpectrumRange(s dynamics.Spectrum, n int) (lo, hi float64) { return s.Range(n) }
 
 // spectrumCache remembers the JSON and range of the last few spectra
 // encoded: the rows of a chunk share a few spectra, and encoding each one
@@ -86,21 +73,24 @@ func SpectrumRange(s dynamics.Spectrum) (lo, hi float64) {
 type spectrumCache struct {
 	entries [8]struct {
 		spectrum dynamics.Spectrum
+		single   bool // the range is that of n = 1
 		text     string
 		lo, hi   float64
 	}
 	used, next, last int
 }
 
-// json returns the JSON of s (SpectrumJSON) and its range (SpectrumRange).
-func (c *spectrumCache) json(s dynamics.Spectrum) (text string, lo, hi float64, err error) {
+// json returns the JSON of s (SpectrumJSON) and its range at dimension n
+// (SpectrumRange).
+func (c *spectrumCache) json(s dynamics.Spectrum, n int) (text string, lo, hi float64, err error) {
+	single := n == 1
 	if c.used > 0 {
-		if e := &c.entries[c.last]; sameSpectrum(s, e.spectrum) {
+		if e := &c.entries[c.last]; e.single == single && sameSpectrum(s, e.spectrum) {
 			return e.text, e.lo, e.hi, nil
 		}
 	}
 	for i := range c.used {
-		if e := &c.entries[i]; sameSpectrum(s, e.spectrum) {
+		if e := &c.entries[i]; e.single == single && sameSpectrum(s, e.spectrum) {
 			c.last = i
 			return e.text, e.lo, e.hi, nil
 		}
@@ -108,9 +98,9 @@ func (c *spectrumCache) json(s dynamics.Spectrum) (text string, lo, hi float64, 
 	if text, err = SpectrumJSON(s); err != nil {
 		return "", 0, 0, err
 	}
-	lo, hi = SpectrumRange(s)
+	lo, hi = SpectrumRange(s, n)
 	e := &c.entries[c.next]
-	e.spectrum, e.text, e.lo, e.hi = s, text, lo, hi
+	e.spectrum, e.single, e.text, e.lo, e.hi = s, single, text, lo, hi
 	e.spectrum.Values = slices.Clone(s.Values)
 	c.last = c.next
 	c.next = (c.next + 1) % len(c.entries)

@@ -221,8 +221,20 @@ func TestSpectrumJSON(t *testing.T) {
 		} else if d := diffRows([]dynamics.Spectrum{back}, []dynamics.Spectrum{tt.spectrum}); d != "" {
 			t.Errorf("ParseSpectrumJSON(%s): %s", got, d)
 		}
-		if lo, hi := SpectrumRange(tt.spectrum); lo != tt.lo || hi != tt.hi {
-			t.Errorf("SpectrumRange(%+v): got: %g, %g want: %g, %g", tt.spectrum, lo, hi, tt.lo, tt.hi)
+		if lo, hi := SpectrumRange(tt.spectrum, 4); lo != tt.lo || hi != tt.hi {
+			t.Errorf("SpectrumRange(%+v, 4): got: %g, %g want: %g, %g", tt.spectrum, lo, hi, tt.lo, tt.hi)
+		}
+	}
+	// At n = 1, C is [min]: spectrum_max said max (found by the hostile
+	// tester: 2 for a run on C = [0.5]).
+	if lo, hi := SpectrumRange(dynamics.Spectrum{Min: 0.5, Max: 2}, 1); lo != 0.5 || hi != 0.5 {
+		t.Errorf("SpectrumRange({0.5, 2}, 1): got: %g, %g want: 0.5, 0.5", lo, hi)
+	}
+	var cache spectrumCache
+	for _, n := range []int{1, 3, 1, 3} {
+		_, lo, hi, err := cache.json(dynamics.Spectrum{Min: 0.5, Max: 2}, n)
+		if want := map[int]float64{1: 0.5, 3: 2}[n]; err != nil || lo != 0.5 || hi != want {
+			t.Errorf("spectrumCache.json({0.5, 2}, %d): got: %g, %g, %v want: 0.5, %g", n, lo, hi, err, want)
 		}
 	}
 	if _, err := ParseSpectrumJSON(`{"minimum":1}`); err == nil {
