@@ -1,9 +1,11 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -61,33 +63,89 @@ func Switches(points []results.PointRow) []Switch {
 
 // ReadaptationFits fits both laws of the re-adaptation time against the
 // mismatch (x = XScaleRatio) to the switches of each setting of the
-// SwitchAxes, in the order met: every converged switch with a finite
-// positive scale_ratio is a point (seeds are not reduced). A fit needs
-// three points, at two or more scale ratios.
+// SwitchAxes, in the order met: the fitted switches (see fitted), one
+// point each (seeds are not reduced). A fit needs three points, at two or
+// more scale ratios.
 func ReadaptationFits(sw []Switch) []Fit {
 	var order []string
 	keys := map[string][]Value{}
-	xs, ys := map[string][]float64{}, map[string][]float64{}
+	bySetting := map[string][]Switch{}
 	for _, s := range sw {
 		k := keyString(s.Key)
 		if _, ok := keys[k]; !ok {
 			order = append(order, k)
 			keys[k] = s.Key
 		}
-		if finite(s.Time) && finite(s.ScaleRatio) && s.ScaleRatio > 0 {
-			xs[k] = append(xs[k], s.ScaleRatio)
-			ys[k] = append(ys[k], s.Time)
-		}
+		bySetting[k] = append(bySetting[k], s)
 	}
 	var out []Fit
 	for _, k := range order {
-		x, y := xs[k], ys[k]
-		if len(x) < 3 || !varies(x) {
+		fit, _ := fitted(bySetting[k])
+		if len(fit) < 3 {
+			continue
+		}
+		x, y := make([]float64, len(fit)), make([]float64, len(fit))
+		for i, s := range fit {
+			x[i], y[i] = s.ScaleRatio, s.Time
+		}
+		if !varies(x) {
 			continue
 		}
 		out = append(out, fitBoth(keys[k], XScaleRatio, x, y))
 	}
 	return out
+}
+
+// switchesLeftOut counts the re-adapted switches a fit leaves out.
+type switchesLeftOut struct {
+	// below had scale_ratio ≤ 1: the adapted M too small for the new
+	// input, where the laws (derived for a mismatch ≫ 1) do not hold.
+	below int
+	// repeats are a switch met again: the same scale_ratio and time to
+	// sameSwitch relative, from another start (points that differ only in
+	// init_scale adapt to one state before their switch).
+	repeats int
+}
+
+// sameSwitch is the relative difference in scale_ratio and time below
+// which two switches of one setting are one.
+const sameSwitch = 1e-6
+
+// fitted returns the switches of one setting that its fits take, sorted
+// by scale_ratio: those re-adapted with a finite scale_ratio > 1, each
+// distinct switch once; and counts those left out.
+func fitted(sw []Switch) ([]Switch, switchesLeftOut) {
+	var in []Switch
+	var out switchesLeftOut
+	for _, s := range sw {
+		switch {
+		case !finite(s.Time) || !finite(s.ScaleRatio):
+		case s.ScaleRatio <= 1:
+			out.below++
+		default:
+			in = append(in, s)
+		}
+	}
+	slices.SortStableFunc(in, func(a, b Switch) int { return cmp.Compare(a.ScaleRatio, b.ScaleRatio) })
+	near := func(a, b float64) bool { return math.Abs(a-b) <= sameSwitch*math.Max(math.Abs(a), math.Abs(b)) }
+	var distinct []Switch
+	for _, s := range in {
+		// Switches near in scale_ratio are neighbours once sorted; a
+		// repeat matches one of the kept switches just before it.
+		repeat := false
+		for j := len(distinct) - 1; j >= 0 && near(distinct[j].ScaleRatio, s.ScaleRatio); j-- {
+			if near(distinct[j].Time, s.Time) {
+				repeat = true
+				break
+			}
+		}
+		if repeat {
+			out.repeats++
+			continue
+		}
+		distinct = append(distinct, s)
+	}
+	return distinct, out
 }
 
 func varies(x []float64) bool {
@@ -115,8 +173,23 @@ func writeReadaptation(w io.Writer, sw []Switch, fits []Fit) {
 		}
 	}
 	fmt.Fprintf(w, "\nre-adaptation after a switch of contexts: %d switches, %d re-adapted, %d diverged, %d not within their context\n", len(sw), conv, div, len(sw)-conv-div)
+	bySetting := map[string][]Switch{}
+	for _, s := range sw {
+		k := keyString(s.Key)
+		bySetting[k] = append(bySetting[k], s)
+	}
+	var taken int
+	var left switchesLeftOut
+	for _, group := range bySetting {
+		in, out := fitted(group)
+		taken += len(in)
+		left.below += out.below
+		left.repeats += out.repeats
+	}
+	fmt.Fprintf(w, "fitted: %d distinct re-adapted switches with %s > 1, where the laws hold; left out: %d with %s ≤ 1, %d repeats of a switch from other starts\n",
+		taken, XScaleRatio, left.below, XScaleRatio, left.repeats)
 	if len(fits) == 0 {
-		fmt.Fprintln(w, "no re-adaptation fits: a fit needs three re-adapted switches at two or more scale ratios")
+		fmt.Fprintf(w, "no re-adaptation fits: a fit needs three distinct re-adapted switches with %s > 1, at two or more scale ratios\n", XScaleRatio)
 		return
 	}
 	fmt.Fprintf(w, "fits of the re-adaptation time τ (from the switch) against %s (b ± its %g%% confidence interval):\n", symbols[XScaleRatio].name, 100*Confidence)

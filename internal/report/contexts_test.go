@@ -18,16 +18,23 @@ func readaptationSweep(t *testing.T) []results.PointRow {
 	var rows []results.PointRow
 	for _, alg := range []dynamics.Algorithm{dynamics.Direct, dynamics.Interneuron} {
 		for _, s := range []float64{4, 16, 64, 256, 1024, 4096} {
-			p := dynamics.Params{Algorithm: alg, N: 2, InputSpectrum: dynamics.Spectrum{Min: s, Max: s}, InitScale: 1, Horizon: 400,
-				Contexts: []dynamics.Context{{InputSpectrum: dynamics.Spectrum{Values: []float64{1, 1}}, Duration: 200}}}
-			r, err := dynamics.Run(context.Background(), p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			rows = append(rows, results.PointRow{PointID: fmt.Sprintf("%s-%g", alg, s), Params: p.WithDefaults(), Result: r, Status: results.StatusConverged})
+			rows = append(rows, readaptationPoint(t, alg, s, 1, 1))
 		}
 	}
 	return rows
+}
+
+// readaptationPoint runs the flow point of alg from M₀ = μI that adapts to
+// C_old = s·I, then switches to C = sNew·I.
+func readaptationPoint(t *testing.T, alg dynamics.Algorithm, s, sNew, mu float64) results.PointRow {
+	t.Helper()
+	p := dynamics.Params{Algorithm: alg, N: 2, InputSpectrum: dynamics.Spectrum{Min: s, Max: s}, InitScale: mu, Horizon: 400,
+		Contexts: []dynamics.Context{{InputSpectrum: dynamics.Spectrum{Values: []float64{sNew, sNew}}, Duration: 200}}}
+	r, err := dynamics.Run(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return results.PointRow{PointID: fmt.Sprintf("%s-%g-%g-%g", alg, s, sNew, mu), Params: p.WithDefaults(), Result: r, Status: results.StatusConverged}
 }
 
 // TestReadaptation: the report fits the re-adaptation times of real
@@ -107,6 +114,49 @@ func TestReadaptation(t *testing.T) {
 	}
 	if strings.Contains(text.String(), "re-adaptation") {
 		t.Errorf("no contexts: got: a re-adaptation section")
+	}
+}
+
+// TestReadaptationFitsTheLawsDomain: the laws hold for a mismatch
+// scale_ratio > 1 (the adapted M too large for the new input); switches
+// from below, and one switch reached again from other starts (points that
+// differ only in init_scale adapt to the same state before it), are left
+// out of the fits and counted in the text. Pooled, they made the
+// interneuron fit read "linear" (R² 0.957 against 0.745; found by the
+// hostile tester).
+func TestReadaptationFitsTheLawsDomain(t *testing.T) {
+	rows := readaptationSweep(t)
+	for _, alg := range []dynamics.Algorithm{dynamics.Direct, dynamics.Interneuron} {
+		// The same switches again, from other initial scales.
+		for _, mu := range []float64{2, 3} {
+			for _, s := range []float64{4, 16, 64, 256, 1024, 4096} {
+				rows = append(rows, readaptationPoint(t, alg, s, 1, mu))
+			}
+		}
+		// Switches from below: C_old = s·I with s < 1, then C = I.
+		for _, s := range []float64{1.0 / 4096, 1.0 / 256, 1.0 / 16, 0.25} {
+			rows = append(rows, readaptationPoint(t, alg, s, 1, 1))
+		}
+	}
+	a, err := Analyze(rows, nil, DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range a.Readaptation {
+		got = append(got, fmt.Sprintf("%s %s %d %s", f.Key[0].Text, f.Key[1].Text, f.Points, f.Law))
+	}
+	if want := "[direct flow 6 linear interneuron flow 6 logarithmic]"; fmt.Sprint(got) != want {
+		t.Errorf("fits: got: %v want: %s", got, want)
+	}
+	var text strings.Builder
+	if err := WriteText(&text, a); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"44 switches, 44 re-adapted", "fitted: 12 distinct re-adapted switches with scale_ratio > 1, where the laws hold; left out: 8 with scale_ratio ≤ 1, 24 repeats of a switch from other starts"} {
+		if !strings.Contains(text.String(), w) {
+			t.Errorf("text: got:\n%s\nwant: a line with %q", text.String(), w)
+		}
 	}
 }
 
