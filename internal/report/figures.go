@@ -22,6 +22,7 @@ import (
 	"github.com/isweep/isweep/internal/dynamics"
 	"github.com/isweep/isweep/internal/results"
 	"github.com/isweep/isweep/internal/store"
+	"github.com/isweep/isweep/schemas"
 )
 
 // Size of a figure's plot, without its legend, in inches.
@@ -516,6 +517,9 @@ func WriteTrajectoryFigure(dir string, points []results.PointRow, traj map[strin
 		xr, yr := chooseAxes(all, true, true, extra...)
 		p := plot.New()
 		p.Title.Text = fmt.Sprintf("Whitening error along the way (%s, best eta)", mode)
+		if schemas.Ignores(dynamics.Params{Mode: dynamics.Mode(mode)}, "eta") {
+			p.Title.Text = fmt.Sprintf("Whitening error along the way (%s)", mode)
+		}
 		p.X.Label.Text = "time t (log)"
 		// The notes on the axes come first, once the figure is drawn.
 		var axisNotes []string
@@ -532,7 +536,7 @@ func WriteTrajectoryFigure(dir string, points []results.PointRow, traj map[strin
 		legend := plot.NewLegend()
 		drawn := 0
 		for i, pt := range byMode[mode] {
-			label := fmt.Sprintf("%s n=%d μ=%.3g η=%g", pt.Params.Algorithm, pt.Params.N, pt.Params.InitScale, pt.Params.Eta)
+			label := trajectoryLabel(pt.Params)
 			var xy plotter.XYs
 			left := 0
 			for _, r := range traj[pt.PointID] {
@@ -608,4 +612,14 @@ func WriteTrajectoryFigure(dir string, points []results.PointRow, traj map[strin
 		}
 	}
 	return paths, notes, nil
+}
+
+// trajectoryLabel names a point in the legend of the trajectories
+// figure: its network, n, μ, and η unless the point ignores it (a flow).
+func trajectoryLabel(p dynamics.Params) string {
+	label := fmt.Sprintf("%s n=%d μ=%.3g", p.Algorithm, p.N, p.InitScale)
+	if !schemas.Ignores(p, "eta") {
+		label += fmt.Sprintf(" η=%g", p.Eta)
+	}
+	return label
 }

@@ -203,21 +203,21 @@ func TestWriteTrajectoryFigureDegenerate(t *testing.T) {
 			[]string{fig + "linear time axis: no sample after t = 0"}},
 		{"converged at t = 0, both", []tp{{d, [][2]float64{{0, 0.005}}}, {i, [][2]float64{{0, 0}}}}, 1,
 			[]string{fig + "linear time axis: no sample after t = 0",
-				fig + "interneuron n=2 μ=1 η=0.01: 1 sample left out: t or error not finite, or error 0 on the log error axis",
-				fig + "interneuron n=2 μ=1 η=0.01 not drawn: no sample to draw"}},
+				fig + "interneuron n=2 μ=1: 1 sample left out: t or error not finite, or error 0 on the log error axis",
+				fig + "interneuron n=2 μ=1 not drawn: no sample to draw"}},
 		{"one sample after t = 0", []tp{{d, [][2]float64{{0, 2}, {0.5, 0.005}}}}, 1, nil},
 		{"constant error", []tp{{d, [][2]float64{{0, 0.5}, {1, 0.5}, {2, 0.5}}}}, 1, nil},
 		{"one time", []tp{{d, [][2]float64{{1, 0.5}, {1, 0.05}}}}, 1, nil},
 		{"one point at t = 1, error 1", []tp{{d, [][2]float64{{1, 1}}}}, 1, nil},
 		{"error reaches 0", []tp{{d, [][2]float64{{0, 3}, {1, 0.5}, {2, 0}}}}, 1,
-			[]string{fig + "direct n=2 μ=1 η=0.01: 1 sample left out: t or error not finite, or error 0 on the log error axis"}},
+			[]string{fig + "direct n=2 μ=1: 1 sample left out: t or error not finite, or error 0 on the log error axis"}},
 		{"NaN and infinite samples", []tp{{d, [][2]float64{{0, 3}, {nan, 1}, {1, nan}, {2, inf}, {inf, 0.5}, {3, 0.2}, {4, 0.005}}}}, 1,
-			[]string{fig + "direct n=2 μ=1 η=0.01: 4 samples left out: t or error not finite, or error 0 on the log error axis"}},
+			[]string{fig + "direct n=2 μ=1: 4 samples left out: t or error not finite, or error 0 on the log error axis"}},
 		{"one converged at 0, one not", []tp{{d, [][2]float64{{0, 3}, {1, 0.5}, {2, 0.005}}}, {i, [][2]float64{{0, 0.001}}}}, 1,
-			[]string{fig + "interneuron n=2 μ=1 η=0.01 not drawn: no sample after t = 0 (converged at the start)"}},
+			[]string{fig + "interneuron n=2 μ=1 not drawn: no sample after t = 0 (converged at the start)"}},
 		{"errors far below tol", []tp{{d, [][2]float64{{1e-8, 1e-200}, {1e8, 1e-250}}}}, 1, nil},
 		{"no positive error", []tp{{d, [][2]float64{{1, 0}, {100, 0}}}}, 1, []string{fig + "linear error axis: no positive error"}},
-		{"no trajectory", []tp{{d, nil}}, 0, []string{fig + "direct n=2 μ=1 η=0.01 not drawn: no sample to draw"}},
+		{"no trajectory", []tp{{d, nil}}, 0, []string{fig + "direct n=2 μ=1 not drawn: no sample to draw"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -256,5 +256,21 @@ func checkFigures(t *testing.T, paths, notes []string, err error, wantFigures in
 	}
 	for _, p := range figures {
 		checkFigure(t, p)
+	}
+}
+
+// TestTrajectoryLabel: a flow point's legend has no η (flow ignores it;
+// the legend said η=0.01, found by the hostile tester); an online one has.
+func TestTrajectoryLabel(t *testing.T) {
+	for _, tc := range []struct {
+		p    dynamics.Params
+		want string
+	}{
+		{dynamics.Params{Algorithm: dynamics.Direct, Mode: dynamics.Flow, N: 2, InitScale: 10, Eta: 0.01}, "direct n=2 μ=10"},
+		{dynamics.Params{Algorithm: dynamics.Interneuron, Mode: dynamics.Online, N: 4, InitScale: 2, Eta: 0.003}, "interneuron n=4 μ=2 η=0.003"},
+	} {
+		if got := trajectoryLabel(tc.p); got != tc.want {
+			t.Errorf("got: %q want: %q", got, tc.want)
+		}
 	}
 }

@@ -418,6 +418,15 @@ func TestMissing(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("got:  %q\nwant: %q", got, want)
 	}
+	// The table's τ cell of that row says there is none, not "not
+	// converged" (its points diverged; found by the hostile tester).
+	var text strings.Builder
+	if err := WriteText(&text, &Analysis{Table: tab}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(text.String(), "not converged  ") || !strings.Contains(text.String(), "none") {
+		t.Errorf("table: got:\n%s\nwant: the row of interneuron online n=2 with τ median \"none\"", text.String())
+	}
 	tab, err = Summarize(rows, nil, Options{By: []string{"algorithm", "mode", "n", "init_scale"}, BestOver: []string{"eta"}})
 	if err != nil {
 		t.Fatal(err)

@@ -53,7 +53,7 @@ func WriteText(w io.Writer, a *Analysis, notes ...string) error {
 	t := a.Table
 	fmt.Fprintf(w, "a row per %s", strings.Join(t.By, ", "))
 	if len(t.BestOver) > 0 {
-		fmt.Fprintf(w, "; best over %s: of the settings where at least half of the seeds converged, the one with the smallest median τ", strings.Join(t.BestOver, ", "))
+		fmt.Fprintf(w, "; best over %s: of the settings where at least half of the seeds converged, the one with the smallest median τ (on a tie, the first in the axes' order)", strings.Join(t.BestOver, ", "))
 	}
 	fmt.Fprintln(w, "; τ: median and quartiles over the converged seeds")
 	if len(t.Determined) > 0 {
@@ -85,7 +85,9 @@ func WriteText(w io.Writer, a *Analysis, notes ...string) error {
 			for range t.BestOver {
 				cells = append(cells, "-")
 			}
-			cells = append(cells, number(r.LambdaMax), "not converged", "-", "-", "-")
+			// No τ: the tally and the lines below the table say why
+			// (diverged, not converged or failed).
+			cells = append(cells, number(r.LambdaMax), "none", "-", "-", "-")
 		}
 		cells = append(cells, fmt.Sprint(r.Points), fmt.Sprint(r.Counts.Diverged), fmt.Sprint(r.Counts.NotConverged), fmt.Sprint(r.Counts.Failed))
 		fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t")
