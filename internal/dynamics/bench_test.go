@@ -212,3 +212,26 @@ func BenchmarkOnlineRun(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkFlowTol measures a flow point (the standard problem at n = 16)
+// against its tol: below 1e-4 the integrator's tolerances follow tol
+// (flowTolerances), and the steps grow as about tol^(−1/5).
+func BenchmarkFlowTol(b *testing.B) {
+	for _, alg := range []Algorithm{Direct, Interneuron} {
+		for _, tol := range []float64{1e-2, 1e-4, 1e-6, 1e-8, FlowMinTol} {
+			b.Run(fmt.Sprintf("%s/tol=%g", alg, tol), func(b *testing.B) {
+				p := benchFlowParams(alg, 16)
+				p.Tol = tol
+				var steps int64
+				for range b.N {
+					res, err := Run(context.Background(), p)
+					if err != nil || res.ConvTime == nil {
+						b.Fatalf("got: %v, conv_time %v want: converged", err, res.ConvTime)
+					}
+					steps = res.Steps
+				}
+				b.ReportMetric(float64(steps), "steps/op")
+			})
+		}
+	}
+}
