@@ -292,6 +292,13 @@ func (a *Activities) ownChunk(ctx context.Context, sc *sweepCache, c int64, prog
 		return ChunkResult{}, err
 	}
 
+	if sc.plan.Numerics != dynamics.NumericsVersion {
+		// Computed here, the chunk's rows would be of this version under
+		// a plan of another (PlanSweep refuses such a sweep; a chunk of
+		// it may still come here from a workflow started before, or as
+		// an earlier sweep's chunk a later one refers to).
+		return ChunkResult{}, numericsMismatch(sc.plan, fmt.Sprintf("its chunk %d is not done", c))
+	}
 	order := partitionsOf(pts)
 
 	prog.total.Store(int64(len(pts)))

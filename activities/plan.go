@@ -192,6 +192,17 @@ func (p *planFile) check(sweepID string) error {
 	return nil
 }
 
+// numericsMismatch is the error for a sweep planned by other numerics than
+// this worker's, with chunks still to compute (notDone says which): this
+// version would store its points among those of the plan's version, under
+// a plan, manifest and members that say the plan's (a later sweep then
+// takes them all for the old version and computes them again).
+func numericsMismatch(p *planFile, notDone string) error {
+	msg := fmt.Sprintf("sweep %s was planned by numerics version %d and %s, but this isweep computes version %d, and a sweep's points are all of one version: finish it with an isweep of numerics version %d, or give the spec another name to plan it anew with version %d (the points version %d stored are then computed again, or, with -reuse-numerics %d, reused where both versions compute the same: %s)",
+		p.SweepID, p.Numerics, notDone, dynamics.NumericsVersion, p.Numerics, dynamics.NumericsVersion, p.Numerics, p.Numerics, dynamics.SameResultsText)
+	return temporal.NewNonRetryableApplicationError(msg, NumericsMismatchErrorType, nil)
+}
+
 // invalidSpec wraps a validation error as a non-retryable application error.
 func invalidSpec(err error) error {
 	return temporal.NewNonRetryableApplicationError(err.Error(), InvalidSpecErrorType, err)
@@ -280,6 +291,9 @@ func (a *Activities) PlanSweep(ctx context.Context, in PlanInput) (Plan, error) 
 	done, err := a.doneChunks(ctx, sc, justPlanned, in.Verify)
 	if err != nil {
 		return Plan{}, storageError(err)
+	}
+	if p.Numerics != dynamics.NumericsVersion && done.bits.Done < done.bits.Chunks {
+		return Plan{}, numericsMismatch(p, fmt.Sprintf("%d of its %d chunks are not done", done.bits.Chunks-done.bits.Done, done.bits.Chunks))
 	}
 	plan.Done, plan.ReusedReady, plan.Rejected = &done.bits, done.reusedReady, done.rejected
 	if justPlanned {
@@ -617,10 +631,13 @@ func (a *Activities) ownedPoints(ctx context.Context, st store.Store, output str
 				return nil, nil, err
 			}
 		}
+		// And of its stored points only those it computed as this
+		// version does (dynamics.SameResults).
+		ords := rangeOrdinals(e.Ranges)
 		for pos, k := range keys {
 			c := int64(pos) / e.ChunkSize
 			dst := &owned
-			if !reused || done != nil && !done[c] {
+			if !reused || done != nil && !done[c] || other && !dynamics.SameResults(sc.grid.Point(ords(pos)).Params, e.Numerics) {
 				dst = &stale
 			}
 			*dst = append(*dst, ownedPoint{key: k, entry: int32(i), chunk: int32(c), other: other})
@@ -640,6 +657,23 @@ func (a *Activities) ownedPoints(ctx context.Context, st store.Store, output str
 		return int(a.entry - b.entry)
 	}
 	return sortKeys(owned, byKey, compare), sortKeys(stale, byKey, compare), nil
+}
+
+// rangeOrdinals returns the grid ordinal of each position in the points
+// of ranges (half-open ordinal ranges, in order), for positions asked in
+// increasing order.
+func rangeOrdinals(ranges [][2]int64) func(pos int) int64 {
+	r, start := 0, 0 // the range of the last position, and its first position
+	return func(pos int) int64 {
+		for r < len(ranges) && pos-start >= int(ranges[r][1]-ranges[r][0]) {
+			start += int(ranges[r][1] - ranges[r][0])
+			r++
+		}
+		if r == len(ranges) {
+			panic(fmt.Sprintf("activities: position %d is beyond the plan's ranges", pos))
+		}
+		return ranges[r][0] + int64(pos-start)
+	}
 }
 
 // newPlan plans spec's sweep as the entry after entries, reusing the
@@ -774,6 +808,17 @@ type Preview struct {
 	ReusedFrom                                     []string
 	ChunkSize                                      int64
 	OtherNumerics                                  []NumericsCount
+	// Numerics is the plan's numerics version (this version for a sweep
+	// not planned yet).
+	Numerics int
+	// OwnChunks counts the sweep's own chunks, OwnChunksDone those stored
+	// (none for a sweep not planned yet), and ToCompute the points in the
+	// others.
+	OwnChunks, OwnChunksDone, ToCompute int64
+	// Refused says why a run of the sweep would be refused before any
+	// work (a stored plan of other numerics with chunks to compute);
+	// empty when it would run.
+	Refused string
 	// Near says, a line each, which axis values of the spec are within
 	// nearULPs of a different value of the same parameter on an axis of an
 	// earlier sweep in the output, or of the spec itself: distinct points
@@ -859,7 +904,7 @@ func PreviewPlan(ctx context.Context, st store.Store, spec *schemas.Spec, reuse 
 	var entries []*planFile
 	if st != nil {
 		if p, err := readPlan(ctx, st, sweepID); err == nil {
-			return previewOf(p, true), nil
+			return storedPreview(ctx, st, p)
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return Preview{}, err
 		}
@@ -867,7 +912,7 @@ func PreviewPlan(ctx context.Context, st store.Store, spec *schemas.Spec, reuse 
 			return Preview{}, err
 		}
 		if i := slices.IndexFunc(entries, func(e *planFile) bool { return e.SweepID == sweepID }); i >= 0 {
-			return previewOf(entries[i], true), nil
+			return storedPreview(ctx, st, entries[i])
 		}
 	}
 	grid, err := spec.Grid()
@@ -900,5 +945,32 @@ func (a *Activities) nearValuesOf(ctx context.Context, st store.Store, output st
 
 func previewOf(p *planFile, stored bool) Preview {
 	return Preview{SweepID: p.SweepID, Stored: stored, GridPoints: p.GridPoints, Points: p.Points, Reused: p.Reused,
-		NotReused: p.NotReused, Planned: p.Planned, ReusedFrom: p.reusedFrom(), ChunkSize: p.ChunkSize, OtherNumerics: p.OtherNumerics}
+		NotReused: p.NotReused, Planned: p.Planned, ReusedFrom: p.reusedFrom(), ChunkSize: p.ChunkSize, OtherNumerics: p.OtherNumerics,
+		Numerics: p.Numerics, OwnChunks: p.ownChunks(), ToCompute: p.Planned}
+}
+
+// storedPreview is the preview of a sweep planned in the output before:
+// its plan's counts, and what of its own chunks is done.
+func storedPreview(ctx context.Context, st store.Store, p *planFile) (Preview, error) {
+	pv := previewOf(p, true)
+	done, err := chunksDone(ctx, st, p.SweepID, p.ownChunks())
+	if err != nil {
+		return Preview{}, err
+	}
+	pv.ToCompute = 0
+	for c, d := range done {
+		if d {
+			pv.OwnChunksDone++
+			continue
+		}
+		lo := int64(c) * p.ChunkSize
+		pv.ToCompute += min(lo+p.ChunkSize, p.Planned) - lo
+	}
+	if p.Numerics != dynamics.NumericsVersion && pv.OwnChunksDone < pv.OwnChunks {
+		var appErr *temporal.ApplicationError
+		if errors.As(numericsMismatch(p, fmt.Sprintf("%d of its %d chunks are not done", pv.OwnChunks-pv.OwnChunksDone, pv.OwnChunks)), &appErr) {
+			pv.Refused = appErr.Message()
+		}
+	}
+	return pv, nil
 }

@@ -2,6 +2,7 @@ package activities
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -694,14 +695,14 @@ func TestFinalizeRejectsADamagedReusedPart(t *testing.T) {
 func TestReuseNumericsReusesOlderPoints(t *testing.T) {
 	_, env, output := newTestActivities(t)
 	first, _ := runSweep(t, env, output, sweepSpec("old", output, `"n": [2], "init_scale": [1, 10]`, 2), -1)
-	storeAsOtherNumerics(t, output, first.SweepID, 1, 7)
+	storeAsOtherNumerics(t, output, first.SweepID, 1, 2)
 	// A sweep of this version that computes the init_scale 10 points again.
 	second, _ := runSweep(t, env, output, sweepSpec("mid", output, `"n": [2], "init_scale": [10]`, 2), -1)
 	if second.Reused != 0 || second.NotReused != 2 {
 		t.Fatalf("second sweep: got: %d reused, %d not reused want: 0, 2", second.Reused, second.NotReused)
 	}
 	var a *Activities
-	v, err := env.ExecuteActivity(a.PlanSweep, PlanInput{Spec: sweepSpec("new", output, `"n": [2], "init_scale": [1, 10, 100]`, 2), ReuseNumerics: []int{7}})
+	v, err := env.ExecuteActivity(a.PlanSweep, PlanInput{Spec: sweepSpec("new", output, `"n": [2], "init_scale": [1, 10, 100]`, 2), ReuseNumerics: []int{2}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -712,11 +713,83 @@ func TestReuseNumericsReusesOlderPoints(t *testing.T) {
 	if p.Reused != 4 || p.NotReused != 0 || p.Planned != 2 {
 		t.Errorf("got: %d reused, %d not reused, %d planned want: 4, 0, 2", p.Reused, p.NotReused, p.Planned)
 	}
-	if want := []NumericsCount{{Numerics: 7, Points: 2, Reused: true}}; !slices.Equal(p.OtherNumerics, want) {
+	if want := []NumericsCount{{Numerics: 2, Points: 2, Reused: true}}; !slices.Equal(p.OtherNumerics, want) {
 		t.Errorf("other numerics: got: %+v want: %+v (the init_scale 10 points come from this version's sweep)", p.OtherNumerics, want)
 	}
 	if want := []string{first.SweepID, second.SweepID}; !slices.Equal(p.ReusedFrom, want) {
 		t.Errorf("reused from: got: %v want: %v", p.ReusedFrom, want)
+	}
+}
+
+// A sweep planned by other numerics is not finished by this version: its
+// remaining chunks would be of this version under a plan, manifest and
+// members of the other (an interrupted version 3 sweep resumed by version
+// 4 stored both, verify passed, and a later sweep stored 12 points twice
+// with numerics 4; found by the hostile tester). Planning it again and
+// running one of its chunks are refused, non-retryably, naming both
+// versions and the ways on; a complete sweep of other numerics still
+// plans (for its report).
+func TestResumeOfAnotherNumericsIsRefused(t *testing.T) {
+	_, env, output := newTestActivities(t)
+	spec := sweepSpec("old", output, `"n": [2], "init_scale": [1, 10, 100]`, 2)
+	p, _ := runSweep(t, env, output, spec, 1)
+	storeAsOtherNumerics(t, output, p.SweepID, 1, 3)
+	_, fresh, _ := newTestActivities(t) // nothing cached of the plan
+	var a *Activities
+	refused := func(what string, err error) {
+		t.Helper()
+		var appErr *temporal.ApplicationError
+		if !errors.As(err, &appErr) || appErr.Type() != NumericsMismatchErrorType || !appErr.NonRetryable() ||
+			!strings.Contains(err.Error(), "planned by numerics version 3") || !strings.Contains(err.Error(), fmt.Sprintf("computes version %d", dynamics.NumericsVersion)) {
+			t.Errorf("%s: got: %v want: a non-retryable %s naming versions 3 and %d", what, err, NumericsMismatchErrorType, dynamics.NumericsVersion)
+		}
+	}
+	_, err := fresh.ExecuteActivity(a.PlanSweep, PlanInput{Spec: spec})
+	refused("planning it again", err)
+	_, err = fresh.ExecuteActivity(a.RunChunk, ChunkRef{Output: output, SweepID: p.SweepID, Chunk: 1})
+	refused("running its chunk 1", err)
+	if _, err := os.Stat(filepath.Join(output, filepath.FromSlash(results.ChunkKey(p.SweepID, 1)))); err == nil {
+		t.Errorf("chunk 1: got: done by this version want: not computed")
+	}
+	// The chunk it stored is still found done.
+	if r := runChunk(t, fresh, ChunkRef{Output: output, SweepID: p.SweepID, Chunk: 0}); !r.AlreadyDone {
+		t.Errorf("chunk 0: got: %+v want: already done", r)
+	}
+
+	// A complete sweep of other numerics plans as before.
+	done, _ := runSweep(t, env, output, sweepSpec("complete", output, `"n": [3], "init_scale": [1]`, 2), -1)
+	storeAsOtherNumerics(t, output, done.SweepID, 2, 3)
+	if _, err := fresh.ExecuteActivity(a.PlanSweep, PlanInput{Spec: sweepSpec("complete", output, `"n": [3], "init_scale": [1]`, 2)}); err != nil {
+		t.Errorf("planning a complete sweep of numerics 3 again: got: %v want: no error", err)
+	}
+}
+
+// -reuse-numerics v reuses only the points version v computed as this
+// version does (dynamics.SameResults): asked to reuse version 3's points,
+// a sweep took its flows at tol = 1e-9, which version 3 left "not
+// converged" and version 4 converges (found by the hostile tester). The
+// others are computed again and counted so.
+func TestReuseNumericsTakesOnlyTheSameResults(t *testing.T) {
+	_, env, output := newTestActivities(t)
+	old, _ := runSweep(t, env, output, sweepSpec("old", output, `"n": [2], "init_scale": [1, 10], "tol": [0.01, 1e-6]`, 2), -1)
+	storeAsOtherNumerics(t, output, old.SweepID, 1, 3)
+	var a *Activities
+	v, err := env.ExecuteActivity(a.PlanSweep, PlanInput{Spec: sweepSpec("new", output, `"n": [2], "init_scale": [1, 10, 100], "tol": [0.01, 1e-6]`, 2), ReuseNumerics: []int{3}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p Plan
+	if err := v.Get(&p); err != nil {
+		t.Fatal(err)
+	}
+	if p.Reused != 4 || p.NotReused != 4 || p.Planned != 8 {
+		t.Errorf("got: %d reused, %d not reused, %d planned want: 4 (tol 0.01), 4 (tol 1e-6), 8", p.Reused, p.NotReused, p.Planned)
+	}
+	want := []NumericsCount{{Numerics: 3, Points: 4}, {Numerics: 3, Points: 4, Reused: true}}
+	got := slices.Clone(p.OtherNumerics)
+	slices.SortFunc(got, func(a, b NumericsCount) int { return cmp.Compare(fmt.Sprint(a.Reused), fmt.Sprint(b.Reused)) })
+	if !slices.Equal(got, want) {
+		t.Errorf("other numerics: got: %+v want: %+v", p.OtherNumerics, want)
 	}
 }
 

@@ -17,6 +17,11 @@ const (
 	// refused credentials, a conflicting object); the sweep stops and
 	// says what to fix. What is stored stays: run again once it is fixed.
 	StorageErrorType = "StorageError"
+	// NumericsMismatchErrorType: the sweep was planned by another numerics
+	// version than the worker's and has chunks to compute; a sweep's
+	// points are all of its plan's version, so this isweep does not
+	// compute them (see numericsMismatch).
+	NumericsMismatchErrorType = "NumericsMismatchError"
 )
 
 // PlanInput is the input of PlanSweep.

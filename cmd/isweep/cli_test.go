@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -974,4 +975,61 @@ func analyzePy(t *testing.T, dir string, spec *schemas.Spec) (string, bool) {
 		t.Fatalf("examples/analyze.py: %v (python3 -m pip install -r scripts/requirements-test.txt)\n%s", err, out)
 	}
 	return string(out), true
+}
+
+// TestResumeOfAnotherNumericsIsRefusedByTheCLI: a sweep planned by numerics
+// version 3, interrupted with chunks to compute, is not finished by this
+// version (its rows would mix versions under a plan of version 3; found by
+// the hostile tester): plan and run both refuse with exit 2 before any
+// work, saying what to do; nothing is computed.
+func TestResumeOfAnotherNumericsIsRefusedByTheCLI(t *testing.T) {
+	dir := t.TempDir()
+	spec := `apiVersion: isweep/v1
+name: cli-numerics
+output: results/numerics
+chunk: 2
+grid:
+  algorithm: [direct, interneuron]
+  init_scale: [1, 10]
+fixed: {mode: flow, n: 2}
+`
+	if err := os.WriteFile(filepath.Join(dir, "spec.yaml"), []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := runIsweep(t, dir, 5*time.Minute, "run", "-no-report", "spec.yaml"); code != 0 {
+		t.Fatalf("first run: exit %d\n%s", code, out)
+	}
+	parsed, err := schemas.ParseFile(filepath.Join(dir, "spec.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "results", "numerics")
+	id := parsed.SweepID()
+	// As version 3 would have left it, interrupted after its first chunk.
+	for _, key := range []string{results.PlanLogKey(1), results.PlanKey(id)} {
+		path := filepath.Join(out, filepath.FromSlash(key))
+		body, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body = bytes.Replace(body, []byte(fmt.Sprintf(`"numerics":%d`, dynamics.NumericsVersion)), []byte(`"numerics":3`), 1)
+		if err := os.WriteFile(path, body, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, key := range []string{results.ChunkKey(id, 1), results.ManifestKey(id)} {
+		if err := os.Remove(filepath.Join(out, filepath.FromSlash(key))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := fmt.Sprintf("sweep %s was planned by numerics version 3 and 1 of its 2 chunks are not done, but this isweep computes version %d", id, dynamics.NumericsVersion)
+	for _, args := range [][]string{{"plan", "spec.yaml"}, {"run", "-no-report", "spec.yaml"}} {
+		code, text := runIsweep(t, dir, 5*time.Minute, args...)
+		if code != exitBadInput || !strings.Contains(text, want) || !strings.Contains(text, "give the spec another name") {
+			t.Errorf("isweep %s: got: exit %d\n%s\nwant: exit %d saying %q and what to do", args[0], code, text, exitBadInput, want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, filepath.FromSlash(results.ChunkKey(id, 1)))); err == nil {
+		t.Errorf("chunk 1: got: computed by this version want: not")
+	}
 }

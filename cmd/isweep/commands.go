@@ -203,7 +203,10 @@ func printPlanPreview(ctx context.Context, w io.Writer, spec *schemas.Spec, grid
 		fmt.Fprintf(w, "reuse:   unknown%s\n", note)
 	}
 	if pv.Stored {
-		fmt.Fprintf(w, "stored:  planned in this output before: a run resumes it\n")
+		fmt.Fprintf(w, "stored:  planned in this output before (numerics version %d): %d of its %d chunks done; a run resumes it\n", pv.Numerics, pv.OwnChunksDone, pv.OwnChunks)
+		if len(reuse) > 0 {
+			fmt.Fprintf(w, "note:    -reuse-numerics applies when a sweep is first planned: this one was planned before, and reuses what its plan says\n")
+		}
 	}
 	if pv.Reused > 0 {
 		fmt.Fprintf(w, "reused:  %d points stored by earlier sweeps in the output (%s), not computed again\n", pv.Reused, strings.Join(pv.ReusedFrom, ", "))
@@ -211,7 +214,10 @@ func printPlanPreview(ctx context.Context, w io.Writer, spec *schemas.Spec, grid
 	for _, line := range otherNumericsLines(pv.OtherNumerics) {
 		fmt.Fprintf(w, "numerics: %s\n", line)
 	}
-	fmt.Fprintf(w, "chunks:  %d of up to %d points (%d points to compute)\n", (pv.Planned+pv.ChunkSize-1)/pv.ChunkSize, pv.ChunkSize, pv.Planned)
+	fmt.Fprintf(w, "chunks:  %d of up to %d points (%d points to compute)\n", pv.OwnChunks-pv.OwnChunksDone, pv.ChunkSize, pv.ToCompute)
+	if pv.Refused != "" {
+		return fail(exitBadInput, "%s", pv.Refused)
+	}
 	return nil
 }
 

@@ -88,9 +88,9 @@ func otherNumericsLines(counts []activities.NumericsCount) []string {
 	var lines []string
 	for _, c := range counts {
 		if c.Reused {
-			lines = append(lines, fmt.Sprintf("%d points stored by numerics version %d reused (-reuse-numerics; this is version %d)", c.Points, c.Numerics, dynamics.NumericsVersion))
+			lines = append(lines, fmt.Sprintf("%d points stored by numerics version %d reused (-reuse-numerics; this is version %d, which computes them the same: %s)", c.Points, c.Numerics, dynamics.NumericsVersion, dynamics.SameResultsText))
 		} else {
-			lines = append(lines, fmt.Sprintf("%d points stored by numerics version %d computed again (this is version %d; -reuse-numerics %d would reuse them)", c.Points, c.Numerics, dynamics.NumericsVersion, c.Numerics))
+			lines = append(lines, fmt.Sprintf("%d points stored by numerics version %d computed again (this is version %d; -reuse-numerics %d would reuse those of them it computes the same: %s)", c.Points, c.Numerics, dynamics.NumericsVersion, c.Numerics, dynamics.SameResultsText))
 		}
 	}
 	return lines
@@ -334,8 +334,8 @@ func watch(ctx context.Context, c client.Client, sweepID string, showProgress bo
 }
 
 // sweepFailure turns the error of a failed sweep workflow into one line
-// and the exit code of its cause: storage (4), an invalid spec (2), or
-// the sweep failed (1).
+// and the exit code of its cause: storage (4), an invalid spec or a sweep
+// of other numerics (2), or the sweep failed (1).
 func sweepFailure(sweepID string, err error) error {
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) {
@@ -344,6 +344,8 @@ func sweepFailure(sweepID string, err error) error {
 			return fail(exitStorage, "sweep %s stopped: %s; what is stored stays: fix this and run the same command again", sweepID, appErr.Message())
 		case activities.InvalidSpecErrorType:
 			return fail(exitBadInput, "sweep %s: invalid spec: %s", sweepID, appErr.Message())
+		case activities.NumericsMismatchErrorType:
+			return fail(exitBadInput, "%s", appErr.Message())
 		}
 		return fail(exitFailed, "sweep %s failed: %s", sweepID, appErr.Message())
 	}

@@ -36,13 +36,18 @@ const flowTolRatio = 1e-4
 // FlowAbsTol·min(1, max|y₀|) down to tol = FlowRelTol/flowTolRatio, both
 // scaled by tol below it.
 func flowTolerances(tol float64, y0 []float64) (rtol, atol float64) {
-	scale := math.Min(1, flowTolRatio*tol/FlowRelTol)
+	scale := flowTolScale(tol)
 	atol = FlowAbsTol * math.Min(1, maxAbs(y0))
 	if !(atol > 0) {
 		atol = FlowAbsTol
 	}
 	return FlowRelTol * scale, atol * scale
 }
+
+// flowTolScale is the factor of the integrator's tolerances for a flow
+// to tol: 1 for tol ≥ FlowRelTol/flowTolRatio (1e-4), tol in proportion
+// below.
+func flowTolScale(tol float64) float64 { return math.Min(1, flowTolRatio*tol/FlowRelTol) }
 
 // contextAbsTolFloor bounds the absolute tolerance of the contexts of a
 // point with contexts from below, relative to FlowAbsTol (see

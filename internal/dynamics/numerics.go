@@ -33,3 +33,25 @@ package dynamics
 // exactly white compute what they did in version 3, but for online
 // min_error.
 const NumericsVersion = 4
+
+// SameResults reports whether numerics version v computed for the point p
+// what this version computes, to rounding: the points an older version
+// stored that a sweep of this version may reuse (-reuse-numerics v).
+// Versions 1 to 3 differ from 4 in every online point (min_error; version
+// 1 in convergence too) and in flows with tol < 1e-4; their flows with
+// tol ≥ 1e-4 agree to rounding (an exactly white state's 2.2e-308 is 0
+// now). Other versions (unknown, or from before versions were recorded)
+// are never the same.
+func SameResults(p Params, v int) bool {
+	switch {
+	case v == NumericsVersion:
+		return true
+	case v < 1 || v > NumericsVersion:
+		return false
+	}
+	return (p.Mode == Flow || p.Mode == "") && p.Tol > 0 && flowTolScale(p.Tol) == 1
+}
+
+// SameResultsText says in words which points of an older version
+// SameResults finds the same.
+const SameResultsText = "flow points with tol ≥ 1e-4"

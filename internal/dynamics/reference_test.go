@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -268,4 +269,34 @@ func (o referenceOutput) plain() []any {
 		cs = *o.ConvStep
 	}
 	return []any{ct, cs, math.Float64bits(o.FinalError), math.Float64bits(o.MinError), o.Reason, o.Steps, o.RHSEvals, o.Samples}
+}
+
+// TestSameResults: what an older numerics version may lend this one, and
+// that SameResultsText says it. Version 3's flows agree with version 4 at
+// tol ≥ 1e-4 (flowTolScale 1) and nowhere else.
+func TestSameResults(t *testing.T) {
+	flow := func(tol float64) Params { return Params{Mode: Flow, Tol: tol} }
+	for _, tc := range []struct {
+		p    Params
+		v    int
+		want bool
+	}{
+		{flow(0.01), NumericsVersion, true},
+		{Params{Mode: Online, Tol: 0.01}, NumericsVersion, true},
+		{flow(0.01), 3, true},
+		{flow(1e-4), 3, true},
+		{flow(9.9e-5), 3, false},
+		{flow(1e-8), 2, false},
+		{Params{Mode: Online, Tol: 0.01}, 3, false},
+		{flow(0.01), 1, true},
+		{flow(0.01), 0, false},
+		{flow(0.01), NumericsVersion + 1, false},
+	} {
+		if got := SameResults(tc.p, tc.v); got != tc.want {
+			t.Errorf("SameResults(%s tol %g, %d): got: %v want: %v", tc.p.Mode, tc.p.Tol, tc.v, got, tc.want)
+		}
+	}
+	if !strings.Contains(SameResultsText, "tol ≥ 1e-4") || FlowRelTol/flowTolRatio != 1e-4 {
+		t.Errorf("SameResultsText %q does not say the threshold %g", SameResultsText, FlowRelTol/flowTolRatio)
+	}
 }
