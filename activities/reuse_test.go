@@ -34,10 +34,10 @@ func sweepSpec(name, output, grid string, chunk int) []byte {
  "fixed": {"mode": "flow", "record": 6}}`, name, output, chunk, grid))
 }
 
-func planSpec(t *testing.T, env *testsuite.TestActivityEnvironment, spec []byte) Plan {
+func planSpec(t *testing.T, env *testsuite.TestActivityEnvironment, spec []byte, reuseNumerics ...int) Plan {
 	t.Helper()
 	var a *Activities
-	v, err := env.ExecuteActivity(a.PlanSweep, PlanInput{Spec: spec})
+	v, err := env.ExecuteActivity(a.PlanSweep, PlanInput{Spec: spec, ReuseNumerics: reuseNumerics})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -701,15 +701,7 @@ func TestReuseNumericsReusesOlderPoints(t *testing.T) {
 	if second.Reused != 0 || second.NotReused != 2 {
 		t.Fatalf("second sweep: got: %d reused, %d not reused want: 0, 2", second.Reused, second.NotReused)
 	}
-	var a *Activities
-	v, err := env.ExecuteActivity(a.PlanSweep, PlanInput{Spec: sweepSpec("new", output, `"n": [2], "init_scale": [1, 10, 100]`, 2), ReuseNumerics: []int{2}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var p Plan
-	if err := v.Get(&p); err != nil {
-		t.Fatal(err)
-	}
+	p := planSpec(t, env, sweepSpec("new", output, `"n": [2], "init_scale": [1, 10, 100]`, 2), 2)
 	if p.Reused != 4 || p.NotReused != 0 || p.Planned != 2 {
 		t.Errorf("got: %d reused, %d not reused, %d planned want: 4, 0, 2", p.Reused, p.NotReused, p.Planned)
 	}
@@ -773,15 +765,7 @@ func TestReuseNumericsTakesOnlyTheSameResults(t *testing.T) {
 	_, env, output := newTestActivities(t)
 	old, _ := runSweep(t, env, output, sweepSpec("old", output, `"n": [2], "init_scale": [1, 10], "tol": [0.01, 1e-6]`, 2), -1)
 	storeAsOtherNumerics(t, output, old.SweepID, 1, 3)
-	var a *Activities
-	v, err := env.ExecuteActivity(a.PlanSweep, PlanInput{Spec: sweepSpec("new", output, `"n": [2], "init_scale": [1, 10, 100], "tol": [0.01, 1e-6]`, 2), ReuseNumerics: []int{3}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var p Plan
-	if err := v.Get(&p); err != nil {
-		t.Fatal(err)
-	}
+	p := planSpec(t, env, sweepSpec("new", output, `"n": [2], "init_scale": [1, 10, 100], "tol": [0.01, 1e-6]`, 2), 3)
 	if p.Reused != 4 || p.NotReused != 4 || p.Planned != 8 {
 		t.Errorf("got: %d reused, %d not reused, %d planned want: 4 (tol 0.01), 4 (tol 1e-6), 8", p.Reused, p.NotReused, p.Planned)
 	}
@@ -1249,15 +1233,7 @@ func TestReuseNumericsReusesOnlyStoredChunks(t *testing.T) {
 	_, env, output := newTestActivities(t)
 	old, _ := runSweep(t, env, output, sweepSpec("old", output, `"n": [2], "init_scale": [1, 10, 100]`, 2), 1)
 	storeAsOtherNumerics(t, output, old.SweepID, 1, 2)
-	var a *Activities
-	v, err := env.ExecuteActivity(a.PlanSweep, PlanInput{Spec: sweepSpec("ext", output, `"n": [2], "init_scale": [1, 10, 100, 1000]`, 2), ReuseNumerics: []int{2}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var p Plan
-	if err := v.Get(&p); err != nil {
-		t.Fatal(err)
-	}
+	p := planSpec(t, env, sweepSpec("ext", output, `"n": [2], "init_scale": [1, 10, 100, 1000]`, 2), 2)
 	if p.Reused != 2 || p.NotReused != old.Points-2 {
 		t.Errorf("extension: got: %d reused, %d not reused want: 2 (the old sweep's one done chunk), %d", p.Reused, p.NotReused, old.Points-2)
 	}
