@@ -21,41 +21,78 @@ import (
 // between the adapted state and the new input (dynamics.ContextResult).
 const XScaleRatio = "scale_ratio"
 
-// SwitchAxes are the axes of a re-adaptation fit: the points of one
-// network, mode and dimension are fitted together.
+// SwitchAxes are the axes every re-adaptation fit splits by: the points
+// of one network, mode and dimension are fitted together, unless one of
+// the switchSplitAxes varies too.
 var SwitchAxes = []string{AxisAlgorithm, AxisMode, AxisN}
 
+// switchSplitAxes are the axes besides SwitchAxes that change the
+// re-adaptation law's constants (the tolerance its time is measured to,
+// the learning rate and its noise, the interneurons): a fit per value of
+// each that varies among the points with contexts. The spectra and
+// contexts make the mismatch, the x of the fit; the starts and seeds are
+// pooled (a repeated switch counts once, see fitted).
+var switchSplitAxes = []string{"k", AxisEta, "batch", "tol", "hold", "noise"}
+
 // Switch is one context after a switch (context ≥ 1) of a point of the
-// sweep: the point's SwitchAxes values, the mismatch at the switch and the
-// re-adaptation time (NaN when the context did not converge).
+// sweep: the point's values of Axes (see switchAxes), the mismatch at the
+// switch and the re-adaptation time (NaN when the context did not
+// converge).
 type Switch struct {
+	Axes       []string
 	Key        []Value
 	Context    int
 	ScaleRatio float64
 	Time       float64
 	Diverged   bool
+	// FromAdapted reports that the context before converged: the switch
+	// starts from an adapted state, as the laws assume.
+	FromAdapted bool
+}
+
+// switchAxes returns the axes of the re-adaptation fits of points:
+// SwitchAxes and the switchSplitAxes that vary among those with contexts.
+func switchAxes(points []results.PointRow) []string {
+	axes := slices.Clone(SwitchAxes)
+	for _, name := range switchSplitAxes {
+		pr, _ := paramOf(name)
+		first, seen := "", false
+		for i := range points {
+			p := &points[i]
+			if len(p.Result.Contexts) < 2 {
+				continue
+			}
+			v := pr.get(&p.Params).Text
+			if !seen {
+				first, seen = v, true
+			} else if v != first {
+				axes = append(axes, name)
+				break
+			}
+		}
+	}
+	return axes
 }
 
 // Switches returns the contexts after a switch of every point with
 // contexts, in the points' order.
 func Switches(points []results.PointRow) []Switch {
+	axes := switchAxes(points)
+	get := lookup(axes)
 	var out []Switch
 	for i := range points {
 		p := &points[i]
 		if len(p.Result.Contexts) < 2 {
 			continue
 		}
-		key := make([]Value, len(SwitchAxes))
-		for k, name := range SwitchAxes {
-			pr, _ := paramOf(name)
-			key[k] = pr.get(&p.Params)
-		}
-		for _, c := range p.Result.Contexts[1:] {
+		key := values(get, &p.Params)
+		for j, c := range p.Result.Contexts[1:] {
 			t := math.NaN()
 			if c.ConvTime != nil {
 				t = *c.ConvTime
 			}
-			out = append(out, Switch{Key: key, Context: c.Index, ScaleRatio: c.ScaleRatio, Time: t, Diverged: c.Diverged})
+			out = append(out, Switch{Axes: axes, Key: key, Context: c.Index, ScaleRatio: c.ScaleRatio, Time: t, Diverged: c.Diverged,
+				FromAdapted: p.Result.Contexts[j].ConvTime != nil})
 		}
 	}
 	return out
@@ -101,6 +138,9 @@ type switchesLeftOut struct {
 	// below had scale_ratio ≤ 1: the adapted M too small for the new
 	// input, where the laws (derived for a mismatch ≫ 1) do not hold.
 	below int
+	// unadapted followed a context that did not converge: they start
+	// from no adapted state.
+	unadapted int
 	// repeats are a switch met again: the same scale_ratio and time to
 	// sameSwitch relative, from another start (points that differ only in
 	// init_scale adapt to one state before their switch).
@@ -120,6 +160,8 @@ func fitted(sw []Switch) ([]Switch, switchesLeftOut) {
 	for _, s := range sw {
 		switch {
 		case !finite(s.Time) || !finite(s.ScaleRatio):
+		case !s.FromAdapted:
+			out.unadapted++
 		case s.ScaleRatio <= 1:
 			out.below++
 		default:
@@ -184,10 +226,11 @@ func writeReadaptation(w io.Writer, sw []Switch, fits []Fit) {
 		in, out := fitted(group)
 		taken += len(in)
 		left.below += out.below
+		left.unadapted += out.unadapted
 		left.repeats += out.repeats
 	}
-	fmt.Fprintf(w, "fitted: %d distinct re-adapted switches with %s > 1, where the laws hold; left out: %d with %s ≤ 1, %d repeats of a switch from other starts\n",
-		taken, XScaleRatio, left.below, XScaleRatio, left.repeats)
+	fmt.Fprintf(w, "fitted: %d distinct re-adapted switches with %s > 1 after an adapted context, where the laws hold; left out: %d with %s ≤ 1, %d after a context that did not adapt, %d repeats of a switch from other starts\n",
+		taken, XScaleRatio, left.below, XScaleRatio, left.unadapted, left.repeats)
 	if len(fits) == 0 {
 		fmt.Fprintf(w, "no re-adaptation fits: a fit needs three distinct re-adapted switches with %s > 1, at two or more scale ratios\n", XScaleRatio)
 		return
@@ -195,7 +238,7 @@ func writeReadaptation(w io.Writer, sw []Switch, fits []Fit) {
 	fmt.Fprintf(w, "fits of the re-adaptation time τ (from the switch) against %s (b ± its %g%% confidence interval):\n", symbols[XScaleRatio].name, 100*Confidence)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	sym := symbols[XScaleRatio].x
-	fmt.Fprintf(tw, "%s\tpoints\tlinear τ = a + b·%s\tR²\tlogarithmic τ = a + b·ln %s\tR²\tlaw\n", strings.Join(SwitchAxes, "\t"), sym, sym)
+	fmt.Fprintf(tw, "%s\tpoints\tlinear τ = a + b·%s\tR²\tlogarithmic τ = a + b·ln %s\tR²\tlaw\n", strings.Join(sw[0].Axes, "\t"), sym, sym)
 	for _, f := range fits {
 		cells := make([]string, len(f.Key))
 		for i, v := range f.Key {
@@ -237,7 +280,7 @@ func writeReadaptationFigure(dir string, sw []Switch, fits []Fit) (paths, notes 
 		if se == nil {
 			parts := make([]string, len(s.Key))
 			for i, v := range s.Key {
-				parts[i] = SwitchAxes[i] + "=" + v.String()
+				parts[i] = s.Axes[i] + "=" + v.String()
 			}
 			se = &series{label: strings.Join(parts, " "), fit: fitOf[k]}
 			byKey[k] = se

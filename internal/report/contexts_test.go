@@ -153,9 +153,65 @@ func TestReadaptationFitsTheLawsDomain(t *testing.T) {
 	if err := WriteText(&text, a); err != nil {
 		t.Fatal(err)
 	}
-	for _, w := range []string{"44 switches, 44 re-adapted", "fitted: 12 distinct re-adapted switches with scale_ratio > 1, where the laws hold; left out: 8 with scale_ratio ≤ 1, 24 repeats of a switch from other starts"} {
+	for _, w := range []string{"44 switches, 44 re-adapted", "fitted: 12 distinct re-adapted switches with scale_ratio > 1 after an adapted context, where the laws hold; left out: 8 with scale_ratio ≤ 1, 0 after a context that did not adapt, 24 repeats of a switch from other starts"} {
 		if !strings.Contains(text.String(), w) {
 			t.Errorf("text: got:\n%s\nwant: a line with %q", text.String(), w)
+		}
+	}
+}
+
+// TestReadaptationFitsPerSetting: the re-adaptation law's constants
+// depend on tol (and eta, batch, hold, noise, k): a fit per value of such
+// an axis that varies, named in the fit's key; pooled over tol = 0.01 and
+// 1e-4, the interneuron fit read "undecided" (log R² 0.53; found by the
+// hostile tester). A switch whose context before never adapted (its error
+// stayed above tol) starts from no adapted state: left out, and counted.
+func TestReadaptationFitsPerSetting(t *testing.T) {
+	var rows []results.PointRow
+	for _, tol := range []float64{0.01, 1e-4} {
+		for _, alg := range []dynamics.Algorithm{dynamics.Direct, dynamics.Interneuron} {
+			for _, s := range []float64{4, 16, 64, 256, 1024, 4096} {
+				r := readaptationPoint(t, alg, s, 1, 1)
+				r.Params.Tol = tol
+				res, err := dynamics.Run(context.Background(), r.Params)
+				if err != nil {
+					t.Fatal(err)
+				}
+				r.Result, r.PointID = res, fmt.Sprintf("%s-tol%g", r.PointID, tol)
+				rows = append(rows, r)
+			}
+		}
+	}
+	// A switch after a context that ended above tol: too short to adapt.
+	short := readaptationPoint(t, dynamics.Interneuron, 4096, 1, 1)
+	short.Params.Horizon = 0.5 // the first context's duration
+	if res, err := dynamics.Run(context.Background(), short.Params); err != nil {
+		t.Fatal(err)
+	} else if short.Result = res; len(res.Contexts) < 2 || res.Contexts[0].ConvTime != nil {
+		t.Fatalf("short point: got: %+v want: its first context not converged", res.Contexts)
+	}
+	short.Params.Tol, short.PointID = 0.01, "short"
+	rows = append(rows, short)
+
+	a, err := Analyze(rows, nil, DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range a.Readaptation {
+		got = append(got, fmt.Sprintf("%s %s tol=%s %d %s", f.Key[0].Text, f.Key[1].Text, f.Key[3].String(), f.Points, f.Law))
+	}
+	want := "[direct flow tol=0.01 6 linear interneuron flow tol=0.01 6 logarithmic direct flow tol=0.0001 6 linear interneuron flow tol=0.0001 6 logarithmic]"
+	if fmt.Sprint(got) != want {
+		t.Errorf("fits: got: %v want: %s", got, want)
+	}
+	var text strings.Builder
+	if err := WriteText(&text, a); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"algorithm    mode  n  tol", "1 after a context that did not adapt"} {
+		if !strings.Contains(text.String(), w) {
+			t.Errorf("text: got:\n%s\nwant: %q", text.String(), w)
 		}
 	}
 }

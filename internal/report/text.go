@@ -307,7 +307,7 @@ func WriteJSON(w io.Writer, a *Analysis) error {
 	readapt := []map[string]any{}
 	for _, f := range a.Readaptation {
 		m := map[string]any{"x": f.X, "points": f.Points, "law": f.Law}
-		for i, name := range SwitchAxes {
+		for i, name := range a.Switches[0].Axes {
 			m[name] = val(f.Key[i])
 		}
 		lawFields(m, &f)
