@@ -141,14 +141,37 @@ func TestPlanWithADeletedSweepFolderFailsAtOnce(t *testing.T) {
 	}
 	_, env, _ = newTestActivities(t) // a new process, as isweep run is
 	var a *Activities
-	_, err := env.ExecuteActivity(a.PlanSweep, PlanInput{Spec: sweepSpec("second", output, `"n": [2], "init_scale": [1, 10]`, 3)})
-	if err == nil {
-		t.Skip("planned without the first sweep's folder")
-	}
+	second := sweepSpec("second", output, `"n": [2], "init_scale": [1, 10]`, 3)
+	_, err := env.ExecuteActivity(a.PlanSweep, PlanInput{Spec: second})
 	var appErr *temporal.ApplicationError
-	if !errors.As(err, &appErr) || !appErr.NonRetryable() {
-		t.Errorf("plan with sweep %s's folder deleted: got: a retryable error %q want: a non-retryable one (retrying cannot bring the folder back)", first.SweepID, err)
+	if err == nil || !errors.As(err, &appErr) || !appErr.NonRetryable() {
+		t.Fatalf("plan with sweep %s's folder deleted: got: %v want: a non-retryable error (retrying cannot bring the folder back)", first.SweepID, err)
 	}
+	// Its advice, followed, leaves an output new sweeps plan into, with
+	// each point stored once: the entry and the sweep's parts moved away.
+	// (Moving only the entry met the refusal of parts without a sweep.)
+	for _, want := range []string{results.PlanLogKey(1), "part-" + first.SweepID + "-*.parquet"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Fatalf("got: %v want: advice naming %s", err, want)
+		}
+	}
+	away := t.TempDir()
+	if err := os.Rename(filepath.Join(output, filepath.FromSlash(results.PlanLogKey(1))), filepath.Join(away, "entry.json")); err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range results.PartTables {
+		parts, err := filepath.Glob(filepath.Join(output, table, "*", "*", "part-"+first.SweepID+"-*.parquet"))
+		if err != nil || len(parts) == 0 {
+			t.Fatalf("%s parts of sweep %s: got: %v, %v", table, first.SweepID, parts, err)
+		}
+		for i, part := range parts {
+			if err := os.Rename(part, filepath.Join(away, fmt.Sprintf("%s-%d.parquet", table, i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	runSweep(t, env, output, second, -1)
+	checkStoredOnce(t, output)
 }
 
 // verify finds a stray copy of a points part only when its name parses as
