@@ -327,6 +327,38 @@ func TestPointIDDefaults(t *testing.T) {
 	}
 }
 
+// TestStartParametersTheShapeIgnores: init_spread shapes only logspread
+// starts, and init_basis turns neither μI nor a Wishart draw (which has
+// no basis of its own); points that differ only there are one point. They
+// were two (a grid over init_shape and init_basis gave 192 ids for 144
+// points, stored twice; found by the hostile tester).
+func TestStartParametersTheShapeIgnores(t *testing.T) {
+	base := dynamics.Params{Algorithm: dynamics.Interneuron, N: 3, InitScale: 5}
+	with := func(shape, basis string, spread float64) dynamics.Params {
+		p := base
+		p.InitShape, p.InitBasis, p.InitSpread = shape, basis, spread
+		return p
+	}
+	for _, tc := range []struct {
+		a, b dynamics.Params
+		same bool
+	}{
+		{with(dynamics.ShapeIdentity, dynamics.BasisAligned, 10), with(dynamics.ShapeIdentity, dynamics.BasisRandom, 100), true},
+		{with("", dynamics.BasisAligned, 0), with(dynamics.ShapeIdentity, dynamics.BasisRandom, 3), true},
+		{with(dynamics.ShapeWishart, dynamics.BasisAligned, 10), with(dynamics.ShapeWishart, dynamics.BasisRandom, 50), true},
+		{with(dynamics.ShapeLogSpread, dynamics.BasisAligned, 10), with(dynamics.ShapeLogSpread, dynamics.BasisAligned, 100), false},
+		{with(dynamics.ShapeLogSpread, dynamics.BasisAligned, 10), with(dynamics.ShapeLogSpread, dynamics.BasisRandom, 10), false},
+	} {
+		if got := PointID(tc.a) == PointID(tc.b); got != tc.same {
+			t.Errorf("%s/%s/%g and %s/%s/%g: one point: got: %v want: %v", tc.a.InitShape, tc.a.InitBasis, tc.a.InitSpread, tc.b.InitShape, tc.b.InitBasis, tc.b.InitSpread, got, tc.same)
+		}
+	}
+	if !Ignores(with(dynamics.ShapeWishart, "", 0), "init_basis") || Ignores(with(dynamics.ShapeLogSpread, "", 0), "init_spread") {
+		t.Errorf("Ignores: got: wishart ignores init_basis %v, logspread ignores init_spread %v want: true, false",
+			Ignores(with(dynamics.ShapeWishart, "", 0), "init_basis"), Ignores(with(dynamics.ShapeLogSpread, "", 0), "init_spread"))
+	}
+}
+
 // TestPointOwnsItsSpectrum checks that changing a point's spectrum does not
 // change the grid.
 func TestPointOwnsItsSpectrum(t *testing.T) {

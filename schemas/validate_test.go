@@ -262,7 +262,7 @@ var pools = map[string][]any{
 	"init_basis":     {"aligned", "random", "bogus"},
 	"eta":            {0.01, 0.5, 1.5, -0.1},
 	"batch":          {int64(1), int64(8), int64(-1)},
-	"tol":            {0.01, 0.5, 1.5},
+	"tol":            {0.01, 0.5, 1.5, 1e-12},
 	"horizon":        {100.0, 1e5, 1e8, 1e10, 2.5},
 	"hold":           {1.0, 1e-9, 5.0, -1.0},
 	"record":         {int64(2), int64(1000), int64(1)},
