@@ -145,11 +145,15 @@ func validateContexts(p Params, lim Limits, nOK, batchOK bool, errs []error) []e
 	if p.Mode == Online {
 		unit = "a whole number of learning steps"
 	}
+	prev := p.InputSpectrum
 	for i, c := range p.Contexts {
 		field := fmt.Sprintf("contexts[%d]", i)
-		if nOK {
+		// A spectrum the same as the one before (the default: taken from
+		// it) is checked where it was written.
+		if nOK && !c.InputSpectrum.same(prev) {
 			errs = c.InputSpectrum.validate(field+".input_spectrum", p.N, errs)
 		}
+		prev = c.InputSpectrum
 		switch c.InputBasis {
 		case BasisIdentity, BasisRandom, BasisPrevious:
 		default:

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -268,6 +269,22 @@ func TestContextsValidate(t *testing.T) {
 		if !errors.As(err, &fe) {
 			t.Errorf("got: %T want: *FieldError", err)
 		}
+	}
+}
+
+// TestInheritedContextSpectrumIsNotBlamed: a context's spectrum taken from
+// the one before (the user wrote none) is checked where it was written:
+// the error names input_spectrum once, not also contexts[i].input_spectrum,
+// a field the user never wrote (found by the hostile tester).
+func TestInheritedContextSpectrumIsNotBlamed(t *testing.T) {
+	p := Params{Algorithm: Direct, N: 1, InputSpectrum: Spectrum{Values: []float64{4, 4}}, Contexts: []Context{{Duration: 1}, {Duration: 1}}}
+	err := p.WithDefaults().Validate(Limits{})
+	var fields []string
+	for _, fe := range FieldErrors(err) {
+		fields = append(fields, fe.Field)
+	}
+	if want := []string{"input_spectrum"}; !slices.Equal(fields, want) {
+		t.Errorf("fields: got: %q want: %q (%v)", fields, want, err)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -16,6 +17,12 @@ func (s Spectrum) IsZero() bool { return s.isZero() }
 
 func (s Spectrum) isZero() bool {
 	return len(s.Values) == 0 && s.Min == 0 && s.Max == 0 && s.Spacing == ""
+}
+
+// same reports whether s and o describe one spectrum as written (numbers
+// compared by value).
+func (s Spectrum) same(o Spectrum) bool {
+	return slices.Equal(s.Values, o.Values) && s.Min == o.Min && s.Max == o.Max && s.Spacing == o.Spacing
 }
 
 // text writes s as a spec would: a list, or {min: …, max: …, spacing: …}.

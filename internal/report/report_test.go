@@ -2,6 +2,7 @@ package report
 
 import (
 	"flag"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -436,5 +437,42 @@ func TestMissing(t *testing.T) {
 	want = []string{"no setting of eta where at least half of the seeds converged for direct flow n=2 (6 points: 0 diverged, 4 not converged, 0 failed, 2 converged)"}
 	if !slices.Equal(got, want) {
 		t.Errorf("got:  %q\nwant: %q", got, want)
+	}
+}
+
+// TestReportSaysMixedNumerics: a sweep that reused an older version's
+// points (-reuse-numerics) mixes versions in its rows; the report says so,
+// and says nothing when one version computed them all (found by the
+// hostile tester: nothing in the report told the rows apart).
+func TestReportSaysMixedNumerics(t *testing.T) {
+	rows, _ := fixedSweep()
+	for _, mixed := range []bool{false, true} {
+		for i := range rows {
+			rows[i].Numerics = 4
+			if mixed && i%3 == 0 {
+				rows[i].Numerics = 3
+			}
+		}
+		a, err := Analyze(rows, nil, DefaultOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var text strings.Builder
+		if err := WriteText(&text, a); err != nil {
+			t.Fatal(err)
+		}
+		var want string
+		if mixed {
+			var old int
+			for i := range rows {
+				if rows[i].Numerics == 3 {
+					old++
+				}
+			}
+			want = fmt.Sprintf("(%d by version 4, %d by version 3;", len(rows)-old, old)
+		}
+		if got := strings.Contains(text.String(), "numerics:"); got != mixed || !strings.Contains(text.String(), want) {
+			t.Errorf("mixed %v: got:\n%s\nwant: a numerics line %v, saying %q", mixed, text.String(), mixed, want)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"slices"
@@ -25,6 +26,9 @@ type Analysis struct {
 	// (ReadaptationFits).
 	Switches     []Switch
 	Readaptation []Fit
+	// Numerics counts the points by the numerics version that computed
+	// them (several when a sweep reused an older version's points).
+	Numerics map[int]int
 }
 
 // Analyze summarizes points (see Summarize) and fits their times.
@@ -34,8 +38,25 @@ func Analyze(points []results.PointRow, lambda map[string]float64, opts Options)
 		return nil, err
 	}
 	sw := Switches(points)
+	numerics := map[int]int{}
+	for i := range points {
+		numerics[int(points[i].Numerics)]++
+	}
 	return &Analysis{Table: t, ByInitScale: Fits(t, XInitScale), ByLambdaMax: Fits(t, XLambdaMax),
-		Switches: sw, Readaptation: ReadaptationFits(sw)}, nil
+		Switches: sw, Readaptation: ReadaptationFits(sw), Numerics: numerics}, nil
+}
+
+// numericsLine says which numerics versions computed the points when
+// there are several, newest first; "" when one did.
+func numericsLine(counts map[int]int) string {
+	if len(counts) < 2 {
+		return ""
+	}
+	var parts []string
+	for _, v := range slices.Backward(slices.Sorted(maps.Keys(counts))) {
+		parts = append(parts, fmt.Sprintf("%d by version %d", counts[v], v))
+	}
+	return fmt.Sprintf("numerics: the points were computed by several versions of the integrators (%s; the points table's numerics column says which): rows mix them", strings.Join(parts, ", "))
 }
 
 // symbols are how the text writes each x of a fit.
@@ -56,6 +77,9 @@ func WriteText(w io.Writer, a *Analysis, notes ...string) error {
 		fmt.Fprintf(w, "; best over %s: of the settings where at least half of the seeds converged, the one with the smallest median τ (on a tie, the first in the axes' order)", strings.Join(t.BestOver, ", "))
 	}
 	fmt.Fprintln(w, "; τ: median and quartiles over the converged seeds")
+	if line := numericsLine(a.Numerics); line != "" {
+		fmt.Fprintln(w, line)
+	}
 	if len(t.Determined) > 0 {
 		fmt.Fprintf(w, "also varying, set by the axes above: %s\n", strings.Join(t.Determined, ", "))
 	}
@@ -265,9 +289,11 @@ func WriteTextFile(path string, a *Analysis, notes ...string) error {
 // "converged", "seeds", "points", "diverged", "not_converged", "failed";
 // a fit an object with its axes, "x" (init_scale or lambda_max),
 // "points", "linear_a", "linear_b", "linear_ci", "linear_r2", "log_a", …,
-// "law"; for a sweep with contexts, "readaptation": the re-adaptation
-// fits (ReadaptationFits), objects with the SwitchAxes, "x" (scale_ratio)
-// and the fields of a fit. Numbers are at full precision; NaN is null.
+// "law"; "numerics": the points by the numerics version that computed
+// them ({"4": 120}); for a sweep with contexts, "readaptation": the
+// re-adaptation fits (ReadaptationFits), objects with their axes, "x"
+// (scale_ratio) and the fields of a fit. Numbers are at full precision;
+// NaN is null.
 func WriteJSON(w io.Writer, a *Analysis) error {
 	t := a.Table
 	val := func(v Value) any {
@@ -313,7 +339,11 @@ func WriteJSON(w io.Writer, a *Analysis) error {
 		lawFields(m, &f)
 		readapt = append(readapt, m)
 	}
-	out := map[string]any{"by": t.By, "best_over": t.BestOver, "determined": t.Determined, "rows": rows, "fits": fits}
+	numerics := map[string]int{}
+	for v, count := range a.Numerics {
+		numerics[fmt.Sprint(v)] = count
+	}
+	out := map[string]any{"by": t.By, "best_over": t.BestOver, "determined": t.Determined, "rows": rows, "fits": fits, "numerics": numerics}
 	if len(a.Switches) > 0 {
 		out["readaptation"] = readapt
 	}
