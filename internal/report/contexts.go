@@ -51,20 +51,23 @@ type Switch struct {
 }
 
 // switchAxes returns the axes of the re-adaptation fits of points:
-// SwitchAxes and the switchSplitAxes that vary among those with contexts.
+// SwitchAxes and the switchSplitAxes that vary within a setting of them
+// among the points with contexts (k set by the network alone does not
+// split).
 func switchAxes(points []results.PointRow) []string {
 	axes := slices.Clone(SwitchAxes)
+	base := lookup(SwitchAxes)
 	for _, name := range switchSplitAxes {
 		pr, _ := paramOf(name)
-		first, seen := "", false
+		seen := map[string]string{} // base key → the axis's first value
 		for i := range points {
 			p := &points[i]
 			if len(p.Result.Contexts) < 2 {
 				continue
 			}
-			v := pr.get(&p.Params).Text
-			if !seen {
-				first, seen = v, true
+			k, v := keyString(values(base, &p.Params)), pr.get(&p.Params).Text
+			if first, ok := seen[k]; !ok {
+				seen[k] = v
 			} else if v != first {
 				axes = append(axes, name)
 				break
