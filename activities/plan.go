@@ -198,9 +198,13 @@ func (p *planFile) check(sweepID string) error {
 // a plan, manifest and members that say the plan's (a later sweep then
 // takes them all for the old version and computes them again).
 func numericsMismatch(p *planFile, notDone string) error {
-	msg := fmt.Sprintf("sweep %s was planned by numerics version %d and %s, but this isweep computes version %d, and a sweep's points are all of one version: finish it with an isweep of numerics version %d, or give the spec another name to plan it anew with version %d (the points version %d stored are then computed again, or, with -reuse-numerics %d, reused where both versions compute the same: %s)",
+	return temporal.NewNonRetryableApplicationError(numericsMismatchText(p, notDone), NumericsMismatchErrorType, nil)
+}
+
+// numericsMismatchText is the message of numericsMismatch.
+func numericsMismatchText(p *planFile, notDone string) string {
+	return fmt.Sprintf("sweep %s was planned by numerics version %d and %s, but this isweep computes version %d, and a sweep's points are all of one version: finish it with an isweep of numerics version %d, or give the spec another name to plan it anew with version %d (the points version %d stored are then computed again, or, with -reuse-numerics %d, reused where both versions compute the same: %s)",
 		p.SweepID, p.Numerics, notDone, dynamics.NumericsVersion, p.Numerics, dynamics.NumericsVersion, p.Numerics, p.Numerics, dynamics.SameResultsText)
-	return temporal.NewNonRetryableApplicationError(msg, NumericsMismatchErrorType, nil)
 }
 
 // invalidSpec wraps a validation error as a non-retryable application error.
@@ -967,10 +971,7 @@ func storedPreview(ctx context.Context, st store.Store, p *planFile) (Preview, e
 		pv.ToCompute += min(lo+p.ChunkSize, p.Planned) - lo
 	}
 	if p.Numerics != dynamics.NumericsVersion && pv.OwnChunksDone < pv.OwnChunks {
-		var appErr *temporal.ApplicationError
-		if errors.As(numericsMismatch(p, fmt.Sprintf("%d of its %d chunks are not done", pv.OwnChunks-pv.OwnChunksDone, pv.OwnChunks)), &appErr) {
-			pv.Refused = appErr.Message()
-		}
+		pv.Refused = numericsMismatchText(p, fmt.Sprintf("%d of its %d chunks are not done", pv.OwnChunks-pv.OwnChunksDone, pv.OwnChunks))
 	}
 	return pv, nil
 }
