@@ -227,9 +227,14 @@ var ignoredParams = []struct {
 		net, ok := dynamics.Lookup(p.Algorithm)
 		return ok && !net.UsesK() && p.InitShape != dynamics.ShapeWishart
 	}},
-	{fInitSpread, func(p *dynamics.Params) bool { return p.InitShape != dynamics.ShapeLogSpread }},
+	// An invalid value is kept, for Validate to name: a typo is refused
+	// whatever the shape.
+	{fInitSpread, func(p *dynamics.Params) bool {
+		return p.InitShape != dynamics.ShapeLogSpread && (p.InitSpread == 0 || dynamics.ValidInitSpread(p.InitSpread))
+	}},
 	{fInitBasis, func(p *dynamics.Params) bool {
-		return p.InitShape == "" || p.InitShape == dynamics.ShapeIdentity || p.InitShape == dynamics.ShapeWishart
+		return (p.InitShape == "" || p.InitShape == dynamics.ShapeIdentity || p.InitShape == dynamics.ShapeWishart) &&
+			(p.InitBasis == "" || dynamics.ValidInitBasis(p.InitBasis))
 	}},
 	{fEta, isFlow},
 	{fBatch, isFlow},

@@ -353,6 +353,13 @@ func TestStartParametersTheShapeIgnores(t *testing.T) {
 			t.Errorf("%s/%s/%g and %s/%s/%g: one point: got: %v want: %v", tc.a.InitShape, tc.a.InitBasis, tc.a.InitSpread, tc.b.InitShape, tc.b.InitBasis, tc.b.InitSpread, got, tc.same)
 		}
 	}
+	// A typo is refused whatever the shape (it was before these were
+	// ignored).
+	for _, p := range []dynamics.Params{with(dynamics.ShapeIdentity, "randon", 0), with(dynamics.ShapeWishart, "", 0.5)} {
+		if err := defaulted(p).Validate(dynamics.DefaultLimits()); err == nil {
+			t.Errorf("%s start with init_basis %q, init_spread %g: got: valid want: refused", p.InitShape, p.InitBasis, p.InitSpread)
+		}
+	}
 	if !Ignores(with(dynamics.ShapeWishart, "", 0), "init_basis") || Ignores(with(dynamics.ShapeLogSpread, "", 0), "init_spread") {
 		t.Errorf("Ignores: got: wishart ignores init_basis %v, logspread ignores init_spread %v want: true, false",
 			Ignores(with(dynamics.ShapeWishart, "", 0), "init_basis"), Ignores(with(dynamics.ShapeLogSpread, "", 0), "init_spread"))

@@ -310,12 +310,10 @@ func (p Params) Validate(lim Limits) error {
 	case p.InitShape != ShapeSpectrum && !p.InitSpectrum.isZero():
 		add("init_spectrum", p.InitSpectrum.text(), "is used only by init_shape spectrum; set init_shape: spectrum, or leave init_spectrum out")
 	}
-	if !inRange(p.InitSpread, 1, MaxMagnitude) {
+	if !ValidInitSpread(p.InitSpread) {
 		add("init_spread", p.InitSpread, "is out of range: init_spread is a ratio of eigenvalues and must lie in [1, 1e30]")
 	}
-	switch p.InitBasis {
-	case BasisAligned, BasisRandom:
-	default:
+	if !ValidInitBasis(p.InitBasis) {
 		add("init_basis", p.InitBasis, "is not a known basis; use one of aligned, random")
 	}
 
@@ -379,3 +377,11 @@ func (p Params) Validate(lim Limits) error {
 type paramsChecked struct{ k, eta bool }
 
 func inRange(x, lo, hi float64) bool { return x >= lo && x <= hi }
+
+// ValidInitSpread reports whether v is an init_spread Validate accepts
+// (its rule involves no other parameter).
+func ValidInitSpread(v float64) bool { return inRange(v, 1, MaxMagnitude) }
+
+// ValidInitBasis reports whether b is an init_basis Validate accepts (its
+// rule involves no other parameter).
+func ValidInitBasis(b string) bool { return b == BasisAligned || b == BasisRandom }
