@@ -459,6 +459,9 @@ func SweepWorkflow(ctx workflow.Context, in SweepInput) (SweepResult, error) {
 						failure = temporal.NewNonRetryableApplicationError(
 							fmt.Sprintf("chunk %d of sweep %s cannot be stored: %s", c, plan.SweepID, appErr.Message()),
 							activities.StorageErrorType, nil)
+					case errors.As(err, &appErr) && appErr.Type() == activities.NumericsMismatchErrorType:
+						// So would every chunk of the sweep on this worker.
+						failure = temporal.NewNonRetryableApplicationError(appErr.Message(), activities.NumericsMismatchErrorType, nil)
 					case opts.FailFast:
 						failure = fmt.Errorf("chunk %d of sweep %s failed: %w", c, plan.SweepID, err)
 					}

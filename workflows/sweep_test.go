@@ -40,6 +40,7 @@ type fakeSweep struct {
 	canceled atomic.Int64 // RunChunk activities cancelled
 	blocked  atomic.Int64 // RunChunk calls held
 	storage  int64        // -1: none; a chunk failing with a storage error
+	mismatch int64        // -1: none; a chunk refused for its numerics version
 	// onStart, when set, is called as RunChunk starts, with the number
 	// of RunChunk calls started so far.
 	onStart func(started int64)
@@ -47,7 +48,7 @@ type fakeSweep struct {
 }
 
 func newFakeSweep(chunks int64, done ...int64) *fakeSweep {
-	return &fakeSweep{chunks: chunks, done: done, failChunk: -1, failPoint: -1, storage: -1, ran: map[int64]int{}, release: make(chan struct{})}
+	return &fakeSweep{chunks: chunks, done: done, failChunk: -1, failPoint: -1, storage: -1, mismatch: -1, ran: map[int64]int{}, release: make(chan struct{})}
 }
 
 func (f *fakeSweep) plan() activities.Plan {
@@ -103,6 +104,9 @@ func (f *fakeSweep) register(env *testsuite.TestWorkflowEnvironment) {
 			f.mu.Unlock()
 			if ref.Chunk == f.storage {
 				return activities.ChunkResult{}, temporal.NewNonRetryableApplicationError("store: put x: no space left on the device", activities.StorageErrorType, nil)
+			}
+			if ref.Chunk == f.mismatch {
+				return activities.ChunkResult{}, temporal.NewNonRetryableApplicationError("sweep x was planned by numerics version 3", activities.NumericsMismatchErrorType, nil)
 			}
 			if ref.Chunk == f.failChunk {
 				return activities.ChunkResult{}, temporal.NewNonRetryableApplicationError("disk on fire", "TestError", nil)
@@ -463,20 +467,31 @@ func TestSweepWorkflowPauseStopsChunksInFlight(t *testing.T) {
 
 // Item 10: a chunk that cannot be stored (a permanent storage error) stops
 // the sweep at once, with an error of type StorageErrorType, instead of
-// every chunk failing in turn after its retries.
+// every chunk failing in turn after its retries; so does a chunk refused
+// for its numerics version (every chunk would be refused alike).
 func TestSweepWorkflowStopsOnAStorageError(t *testing.T) {
-	var suite testsuite.WorkflowTestSuite
-	env := suite.NewTestWorkflowEnvironment()
-	f := newFakeSweep(20)
-	f.storage = 2
-	f.register(env)
-	env.ExecuteWorkflow(SweepWorkflow, SweepInput{Options: Options{MaxInFlight: 1}})
-	err := env.GetWorkflowError()
-	var appErr *temporal.ApplicationError
-	if !errors.As(err, &appErr) || appErr.Type() != activities.StorageErrorType || !strings.Contains(err.Error(), "no space left") {
-		t.Fatalf("got: %v, want: a %s naming the cause", err, activities.StorageErrorType)
-	}
-	if got := len(f.ran); got != 3 || f.finalized.Load() != 0 {
-		t.Errorf("got: %d chunks ran, finalized %d times; want: 3 (up to the failing one), not finalized", got, f.finalized.Load())
+	for _, tc := range []struct {
+		errType, cause string
+		set            func(f *fakeSweep)
+	}{
+		{activities.StorageErrorType, "no space left", func(f *fakeSweep) { f.storage = 2 }},
+		{activities.NumericsMismatchErrorType, "planned by numerics version 3", func(f *fakeSweep) { f.mismatch = 2 }},
+	} {
+		t.Run(tc.errType, func(t *testing.T) {
+			var suite testsuite.WorkflowTestSuite
+			env := suite.NewTestWorkflowEnvironment()
+			f := newFakeSweep(20)
+			tc.set(f)
+			f.register(env)
+			env.ExecuteWorkflow(SweepWorkflow, SweepInput{Options: Options{MaxInFlight: 1}})
+			err := env.GetWorkflowError()
+			var appErr *temporal.ApplicationError
+			if !errors.As(err, &appErr) || appErr.Type() != tc.errType || !strings.Contains(err.Error(), tc.cause) {
+				t.Fatalf("got: %v, want: a %s naming the cause", err, tc.errType)
+			}
+			if got := len(f.ran); got != 3 || f.finalized.Load() != 0 {
+				t.Errorf("got: %d chunks ran, finalized %d times; want: 3 (up to the failing one), not finalized", got, f.finalized.Load())
+			}
+		})
 	}
 }
