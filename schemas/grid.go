@@ -213,10 +213,9 @@ func (g *Grid) params(i int64, own bool) dynamics.Params {
 
 // ignoredParams lists the parameters a point may ignore, and when: k means
 // nothing to a network without interneurons (Network.UsesK), unless the
-// wishart shape draws W₀ with k rows; init_spread shapes only the
-// logspread start, and init_basis turns neither μI (identity) nor a
-// Wishart draw; eta, batch, hold and noise mean nothing to the flow (the
-// mean dynamics have no learning rate, samples or noise). A point's ignored parameters take their defaults before its id
+// wishart shape draws W₀ with k rows; eta, batch, hold and noise mean
+// nothing to the flow (the mean dynamics have no learning rate, samples or
+// noise). A point's ignored parameters take their defaults before its id
 // is taken, so grid entries that differ only in them are one point.
 // Adding a parameter a network or mode ignores is one line here.
 var ignoredParams = []struct {
@@ -226,15 +225,6 @@ var ignoredParams = []struct {
 	{fK, func(p *dynamics.Params) bool {
 		net, ok := dynamics.Lookup(p.Algorithm)
 		return ok && !net.UsesK() && p.InitShape != dynamics.ShapeWishart
-	}},
-	// An invalid value is kept, for Validate to name: a typo is refused
-	// whatever the shape.
-	{fInitSpread, func(p *dynamics.Params) bool {
-		return p.InitShape != dynamics.ShapeLogSpread && (p.InitSpread == 0 || dynamics.ValidInitSpread(p.InitSpread))
-	}},
-	{fInitBasis, func(p *dynamics.Params) bool {
-		return (p.InitShape == "" || p.InitShape == dynamics.ShapeIdentity || p.InitShape == dynamics.ShapeWishart) &&
-			(p.InitBasis == "" || dynamics.ValidInitBasis(p.InitBasis))
 	}},
 	{fEta, isFlow},
 	{fBatch, isFlow},

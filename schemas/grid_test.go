@@ -327,42 +327,34 @@ func TestPointIDDefaults(t *testing.T) {
 	}
 }
 
-// TestStartParametersTheShapeIgnores: init_spread shapes only logspread
-// starts, and init_basis turns neither μI nor a Wishart draw (which has
-// no basis of its own); points that differ only there are one point. They
-// were two (a grid over init_shape and init_basis gave 192 ids for 144
-// points, stored twice; found by the hostile tester).
-func TestStartParametersTheShapeIgnores(t *testing.T) {
+// TestPointIDsStayStable pins the ids of points whose parameters some
+// other part of the code treats specially: an id is how stored markers,
+// members and plans name a point, so changing the defaulting rules
+// (ignoredParams) changes stored sweeps' ids, and their markers are taken
+// for another output's and quarantined. Making init_spread and init_basis
+// ignored by the shapes that do not use them did that to every version 3
+// sweep that gave them (found by the hostile tester); such a change needs
+// an id scheme recorded in the plan. The ids below are those of the first
+// release of the scheme.
+func TestPointIDsStayStable(t *testing.T) {
 	base := dynamics.Params{Algorithm: dynamics.Interneuron, N: 3, InitScale: 5}
-	with := func(shape, basis string, spread float64) dynamics.Params {
-		p := base
-		p.InitShape, p.InitBasis, p.InitSpread = shape, basis, spread
-		return p
-	}
 	for _, tc := range []struct {
-		a, b dynamics.Params
-		same bool
+		shape, basis string
+		spread       float64
+		mode         dynamics.Mode
+		eta          float64
+		want         string
 	}{
-		{with(dynamics.ShapeIdentity, dynamics.BasisAligned, 10), with(dynamics.ShapeIdentity, dynamics.BasisRandom, 100), true},
-		{with("", dynamics.BasisAligned, 0), with(dynamics.ShapeIdentity, dynamics.BasisRandom, 3), true},
-		{with(dynamics.ShapeWishart, dynamics.BasisAligned, 10), with(dynamics.ShapeWishart, dynamics.BasisRandom, 50), true},
-		{with(dynamics.ShapeLogSpread, dynamics.BasisAligned, 10), with(dynamics.ShapeLogSpread, dynamics.BasisAligned, 100), false},
-		{with(dynamics.ShapeLogSpread, dynamics.BasisAligned, 10), with(dynamics.ShapeLogSpread, dynamics.BasisRandom, 10), false},
+		{dynamics.ShapeIdentity, dynamics.BasisRandom, 100, dynamics.Flow, 0, "9693105f4158bc0729d3d8a98669f481"},
+		{dynamics.ShapeWishart, dynamics.BasisRandom, 50, dynamics.Flow, 0, "d97662e81a94090cdd6e6ee71823f842"},
+		{dynamics.ShapeLogSpread, dynamics.BasisAligned, 10, dynamics.Online, 0.003, "1b6288b6c006691317da3358b0be8c28"},
+		{"", "", 0, dynamics.Flow, 0.5, "af3b1827f5abb64d58f5f7cf2d0365ee"},
 	} {
-		if got := PointID(tc.a) == PointID(tc.b); got != tc.same {
-			t.Errorf("%s/%s/%g and %s/%s/%g: one point: got: %v want: %v", tc.a.InitShape, tc.a.InitBasis, tc.a.InitSpread, tc.b.InitShape, tc.b.InitBasis, tc.b.InitSpread, got, tc.same)
+		p := base
+		p.InitShape, p.InitBasis, p.InitSpread, p.Mode, p.Eta = tc.shape, tc.basis, tc.spread, tc.mode, tc.eta
+		if got := PointID(p); got != tc.want {
+			t.Errorf("PointID(%s %s %g %s eta %g): got: %s want: %s (ids of stored points must not change)", tc.shape, tc.basis, tc.spread, tc.mode, tc.eta, got, tc.want)
 		}
-	}
-	// A typo is refused whatever the shape (it was before these were
-	// ignored).
-	for _, p := range []dynamics.Params{with(dynamics.ShapeIdentity, "randon", 0), with(dynamics.ShapeWishart, "", 0.5)} {
-		if err := defaulted(p).Validate(dynamics.DefaultLimits()); err == nil {
-			t.Errorf("%s start with init_basis %q, init_spread %g: got: valid want: refused", p.InitShape, p.InitBasis, p.InitSpread)
-		}
-	}
-	if !Ignores(with(dynamics.ShapeWishart, "", 0), "init_basis") || Ignores(with(dynamics.ShapeLogSpread, "", 0), "init_spread") {
-		t.Errorf("Ignores: got: wishart ignores init_basis %v, logspread ignores init_spread %v want: true, false",
-			Ignores(with(dynamics.ShapeWishart, "", 0), "init_basis"), Ignores(with(dynamics.ShapeLogSpread, "", 0), "init_spread"))
 	}
 }
 

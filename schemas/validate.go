@@ -45,9 +45,7 @@ func (s *Spec) ValidateContext(ctx context.Context, progress func(done, total in
 // independent marks the parameters whose rules in dynamics.Params.Validate
 // involve no other parameter (and whose defaults depend on none), so that
 // an axis of them is checked value by value. TestIndependentParams holds
-// the list to Validate. Not tol (its floor is the flow's). init_spread and
-// init_basis are ignored by some init shapes, but an invalid value is kept
-// for Validate (see ignoredParams), so their problems are their own.
+// the list to Validate. Not tol: its floor is the flow's.
 var independent = [numParams]bool{
 	fInputBasis: true, fInitScale: true, fInitSpread: true,
 	fInitBasis: true, fRecord: true, fSeed: true,
