@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -129,7 +130,16 @@ func (a *Activities) finalize(ctx context.Context, ref SweepRef) (FinalizeResult
 	// chunk; a sweep without own chunks takes the earliest of those it
 	// reuses.
 	var first, firstOwn, last time.Time
-	for i := range markers {
+	order, err := a.memberOrder(ctx, ref.Output, p, markers)
+	if err != nil {
+		return FinalizeResult{}, err
+	}
+	// taken holds the points counted so far, of chunks that come first.
+	var taken map[pointKey]struct{}
+	if ours != nil {
+		taken = make(map[pointKey]struct{}, p.Points)
+	}
+	for _, i := range order {
 		mk := &markers[i]
 		m.Parts = append(m.Parts, mk.Parts...)
 		if mk.written.Before(first) || first.IsZero() {
@@ -142,11 +152,24 @@ func (a *Activities) finalize(ctx context.Context, ref SweepRef) (FinalizeResult
 			last = mk.written
 		}
 		whole := true
-		for _, k := range mk.keys {
+		var accepted map[pointKey]struct{} // the keys counted, when not all
+		own := mk.SweepID == p.SweepID
+		for j, k := range mk.keys {
 			if ours != nil {
-				if _, ok := ours[k]; !ok {
-					whole = false
+				_, mine := ours[k]
+				_, before := taken[k]
+				if !mine || before && !own {
+					if whole {
+						whole, accepted = false, make(map[pointKey]struct{}, len(mk.keys))
+						for _, k := range mk.keys[:j] {
+							accepted[k] = struct{}{}
+						}
+					}
 					continue
+				}
+				taken[k] = struct{}{}
+				if !whole {
+					accepted[k] = struct{}{}
 				}
 			}
 			members = append(members, member{k, mk.SweepID, mk.Chunk})
@@ -155,7 +178,7 @@ func (a *Activities) finalize(ctx context.Context, ref SweepRef) (FinalizeResult
 			m.Counts.AddCounts(mk.Result.StatusCounts)
 			summary = append(summary, mk.Summary...)
 		} else {
-			rows, err := a.memberRows(ctx, sc.store, mk, ours)
+			rows, err := a.memberRows(ctx, sc.store, mk, accepted)
 			var damaged *damagedPartError
 			if errors.As(err, &damaged) {
 				// Changed since its chunk was done (its size still
@@ -376,6 +399,61 @@ func (a *Activities) memberRows(ctx context.Context, st store.Store, mk *storedM
 	return out, nil
 }
 
+// memberOrder returns the order in which finalize counts the markers'
+// points: their precedence (see precedence).
+func (a *Activities) memberOrder(ctx context.Context, output string, p *planFile, markers []storedMarker) ([]int, error) {
+	owners := make([]*planFile, len(markers))
+	for i := range markers {
+		if markers[i].SweepID == p.SweepID {
+			owners[i] = p
+			continue
+		}
+		owner, err := a.sweep(ctx, output, markers[i].SweepID)
+		if err != nil {
+			return nil, err
+		}
+		owners[i] = owner.plan
+	}
+	return precedence(p, len(markers), func(i int) (bool, *planFile) { return owners[i] != p, owners[i] }), nil
+}
+
+// precedence orders n chunks of sweep p (of chunk i: whether it is an
+// earlier sweep's, and that sweep's plan) as newPlan ranked their points:
+// the sweep's own chunks, then the chunks of earlier sweeps of p's
+// numerics version, then those of other versions (-reuse-numerics), each
+// in plan log order. A point belongs to the first chunk that holds it: an
+// older version's chunk may also hold points the sweep computed again
+// (not the same in both versions) or took from a sweep of its own
+// version.
+func precedence(p *planFile, n int, chunk func(i int) (foreign bool, owner *planFile)) []int {
+	type rank struct {
+		foreign, other bool
+		seq            int64
+	}
+	ranks := make([]rank, n)
+	for i := range ranks {
+		foreign, owner := chunk(i)
+		if foreign {
+			ranks[i] = rank{true, owner.Numerics != p.Numerics, owner.Seq}
+		}
+	}
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(x, y int) int {
+		a, b := ranks[x], ranks[y]
+		switch {
+		case a.foreign != b.foreign:
+			return cmp.Compare(boolRank(a.foreign), boolRank(b.foreign))
+		case a.other != b.other:
+			return cmp.Compare(boolRank(a.other), boolRank(b.other))
+		}
+		return cmp.Compare(a.seq, b.seq)
+	})
+	return order
+}
+
 // inconsistentOutput returns err, an inconsistency of the stored chunks
 // that retrying cannot cure, as a non-retryable StorageErrorType error: the
 // sweep stops and says to run isweep verify, instead of finalizing again
@@ -503,4 +581,12 @@ func (a *Activities) readMarkers(ctx context.Context, sc *sweepCache) ([]storedM
 		kept = append(kept, out[i])
 	}
 	return kept, damaged, nil
+}
+
+// boolRank orders false before true.
+func boolRank(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

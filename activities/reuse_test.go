@@ -777,6 +777,51 @@ func TestReuseNumericsTakesOnlyTheSameResults(t *testing.T) {
 	}
 }
 
+// -reuse-numerics finishes: a sweep that reuses some points of an older
+// version's chunk and computes the chunk's others (not the same in both
+// versions) again, or takes a point of that chunk from a sweep of this
+// version, is finalized with each of its points once. Finalize counted
+// every grid point of the sweep found in the old chunk, so the points
+// computed again were "stored twice" and the sweep failed at every run
+// (found by the third hostile tester).
+func TestReuseNumericsSweepsFinish(t *testing.T) {
+	for _, tc := range []struct {
+		name, old, mid, ext string
+	}{
+		{"a chunk partly the same", `"n": [2], "init_scale": [1, 10], "tol": [0.01, 1e-5]`, "",
+			`"n": [2], "init_scale": [1, 10, 100], "tol": [0.01, 1e-5]`},
+		{"a point also of this version", `"n": [2], "init_scale": [1, 10]`, `"n": [2], "init_scale": [10]`,
+			`"n": [2], "init_scale": [1, 10, 100]`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, env, output := newTestActivities(t)
+			old, _ := runSweep(t, env, output, sweepSpec("old", output, tc.old, 3), -1)
+			storeAsOtherNumerics(t, output, old.SweepID, 1, 3)
+			_, env, _ = newTestActivities(t) // nothing cached of the old plan
+			if tc.mid != "" {
+				runSweep(t, env, output, sweepSpec("mid", output, tc.mid, 3), -1)
+			}
+			p := planSpec(t, env, sweepSpec("ext", output, tc.ext, 3), 3)
+			for c := range p.Chunks {
+				if !p.Done.Has(c) {
+					runChunk(t, env, ChunkRef{Output: output, SweepID: p.SweepID, Chunk: c})
+				}
+			}
+			if r := finalizeSweep(t, env, output, p.SweepID); r.Status != results.SweepComplete || r.Points != p.Points {
+				t.Errorf("finalize: got: %+v want: complete, %d points", r, p.Points)
+			}
+			seen := map[string]int{}
+			for _, mb := range readMembers(t, output, p.SweepID) {
+				seen[mb.PointID]++
+			}
+			if len(seen) != int(p.Points) {
+				t.Errorf("members: got: %d distinct want: %d", len(seen), p.Points)
+			}
+			verifyClean(t, output, p.SweepID)
+		})
+	}
+}
+
 // An extended sweep that computes again a chunk of an earlier, finished
 // sweep (a part of it was lost) stores new parts at the earlier sweep's
 // keys: their bytes differ (timings), so the earlier sweep's manifest,

@@ -397,15 +397,24 @@ func Verify(ctx context.Context, st store.Store, sweepID string, alloc memory.Al
 	missing := 0
 	refs := make(map[markerRef]bool, p.chunks())
 	listed := map[string]bool{} // the parts the markers read list
-	for i := range p.chunks() {
-		ref := p.chunkAt(i)
-		refs[markerRef{ref.SweepID, ref.Chunk}] = true
-		osc := sc
-		if ref.Foreign {
-			if osc, err = a.sweep(ctx, st.Location(), ref.SweepID); err != nil {
+	// The chunks in the precedence of the plan (see memberOrder): a point
+	// is the first chunk's that holds it; an earlier sweep's chunk may hold
+	// it too (an older numerics version's, whose point this sweep computed
+	// again or took from a sweep of its own version).
+	chunkRefs := make([]chunkRef, p.chunks())
+	owners := make([]*sweepCache, len(chunkRefs))
+	for i := range chunkRefs {
+		chunkRefs[i], owners[i] = p.chunkAt(int64(i)), sc
+		if chunkRefs[i].Foreign {
+			if owners[i], err = a.sweep(ctx, st.Location(), chunkRefs[i].SweepID); err != nil {
 				return rep, err
 			}
 		}
+	}
+	order := precedence(p, len(chunkRefs), func(i int) (bool, *planFile) { return chunkRefs[i].Foreign, owners[i].plan })
+	for _, i := range order {
+		ref, osc := chunkRefs[i], owners[i]
+		refs[markerRef{ref.SweepID, ref.Chunk}] = true
 		where := fmt.Sprintf("chunk %d of sweep %s", ref.Chunk, ref.SweepID)
 		body, err := st.Get(ctx, results.ChunkKey(ref.SweepID, ref.Chunk))
 		if errors.Is(err, store.ErrNotFound) {
@@ -443,6 +452,8 @@ func Verify(ctx context.Context, st store.Store, sweepID string, alloc memory.Al
 				problem("%s holds point %s, which is not in the sweep's grid", where, pt.ID)
 			case !ours:
 				// Another sweep's point in a reused chunk.
+			case prev != "" && ref.Foreign:
+				// Counted in a chunk that comes first.
 			case prev != "":
 				problem("point %s is stored twice: in %s and in %s", pt.ID, prev, where)
 			default:
