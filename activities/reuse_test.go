@@ -593,6 +593,7 @@ func TestDamagedMarkerIsRejected(t *testing.T) {
 // stored it.
 func storeAsOtherNumerics(t *testing.T, output, sweepID string, seq int64, v int) {
 	t.Helper()
+	relabelRows(t, output, sweepID, v)
 	for _, key := range []string{results.PlanLogKey(seq), results.PlanKey(sweepID)} {
 		path := filepath.Join(output, filepath.FromSlash(key))
 		body, err := os.ReadFile(path)
@@ -604,6 +605,59 @@ func storeAsOtherNumerics(t *testing.T, output, sweepID string, seq int64, v int
 			t.Fatalf("%s: got: no numerics field to change in %s", key, body)
 		}
 		if err := os.WriteFile(path, old, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// relabelRows rewrites the numerics column of the points parts of every
+// chunk of sweepID stored in output as v, as integrators of version v
+// would have stored them, and the chunks' markers to match.
+func relabelRows(t *testing.T, output, sweepID string, v int) {
+	t.Helper()
+	markers, err := filepath.Glob(filepath.Join(output, "sweeps", sweepID, "chunks", "chunk-*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range markers {
+		body, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := decodeMarker(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, part := range m.Parts {
+			if part.Table != results.TablePoints {
+				continue
+			}
+			file := filepath.Join(output, filepath.FromSlash(part.Key))
+			old, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows, err := results.DecodePoints(old, memory.NewGoAllocator())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for j := range rows {
+				rows[j].Numerics = int32(v)
+			}
+			encoded, err := results.EncodePoints(rows)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(file, encoded, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			m.Parts[i] = results.NewPart(part.Key, part.Table, part.Rows, encoded)
+		}
+		sealed, err := m.seal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, sealed, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -1358,4 +1412,37 @@ func TestOwnerRefreshErrorKeepsRetryPolicy(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A chunk computed by a worker of another numerics version than its
+// plan's (an old worker on the same task queue during an upgrade) stored
+// rows of that version under the plan's; verify said the sweep was fine
+// (found by the third hostile tester). Verify names it now, and run
+// -verify computes it again with this version.
+func TestVerifyFindsRowsOfAnotherNumerics(t *testing.T) {
+	_, env, output := newTestActivities(t)
+	p, _ := runSweep(t, env, output, sweepSpec("mixed", output, `"n": [2], "init_scale": [1, 10]`, 3), -1)
+	relabelRows(t, output, p.SweepID, 3)
+	_, env, _ = newTestActivities(t)
+	problems := verifyProblems(t, output, p.SweepID)
+	if !slices.ContainsFunc(problems, func(s string) bool { return strings.Contains(s, "computed by numerics version 3") }) {
+		t.Fatalf("verify: got: %q want: the chunks computed by numerics version 3", problems)
+	}
+	var a *Activities
+	v, err := env.ExecuteActivity(a.PlanSweep, PlanInput{Spec: sweepSpec("mixed", output, `"n": [2], "init_scale": [1, 10]`, 3), Verify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var again Plan
+	if err := v.Get(&again); err != nil {
+		t.Fatal(err)
+	}
+	if len(again.Rejected) != int(again.Chunks) {
+		t.Fatalf("run -verify: got: %d chunks rejected want: all %d", len(again.Rejected), again.Chunks)
+	}
+	for c := range again.Chunks {
+		runChunk(t, env, ChunkRef{Output: output, SweepID: p.SweepID, Chunk: c})
+	}
+	finalizeSweep(t, env, output, p.SweepID)
+	verifyClean(t, output, p.SweepID)
 }

@@ -123,7 +123,7 @@ func checkPartition(pointsBody, trajBody []byte, sweepID string, c int64, pts []
 // checkPartsFully reads the parts a checked-out marker lists and returns a
 // problem ("" when they check out): each part's SHA-256 is the one the
 // marker records, and each partition's parts hold its points.
-func checkPartsFully(ctx context.Context, st store.Store, m *chunkMarker, pts []schemas.Point, alloc memory.Allocator) (string, error) {
+func checkPartsFully(ctx context.Context, st store.Store, m *chunkMarker, pts []schemas.Point, numerics int, alloc memory.Allocator) (string, error) {
 	bodies := map[string][]byte{}
 	for _, part := range m.Parts {
 		body, err := st.Get(ctx, part.Key)
@@ -152,6 +152,14 @@ func checkPartsFully(ctx context.Context, st store.Store, m *chunkMarker, pts []
 			return fmt.Sprintf("%s: %s", pointsKey, problem), nil
 		}
 		all = append(all, rows...)
+	}
+	// The rows of a chunk are of its plan's numerics version: a worker of
+	// another version (during an upgrade, on one task queue) stores its
+	// own (found by the hostile tester: verify passed such a sweep).
+	for i := range all {
+		if r := &all[i]; int(r.Numerics) != numerics {
+			return fmt.Sprintf("point %s was computed by numerics version %d, and sweep %s's plan is version %d: a worker of another version computed the chunk", r.PointID, r.Numerics, m.SweepID, numerics), nil
+		}
 	}
 	// What finalizing takes from the marker, the counts and the summary,
 	// must be what the parts hold.
@@ -290,7 +298,7 @@ func (a *Activities) doneChunks(ctx context.Context, sc *sweepCache, justPlanned
 			pts := chunkPoints(osc, c)
 			m, problem := checkMarker(ctx, sc.store, body, o.sweepID, c, pts, sizes)
 			if problem == "" && full {
-				if problem, err = checkPartsFully(ctx, sc.store, m, pts, a.cfg.Alloc); err != nil {
+				if problem, err = checkPartsFully(ctx, sc.store, m, pts, osc.plan.Numerics, a.cfg.Alloc); err != nil {
 					return doneResult{}, err
 				}
 			}
@@ -431,7 +439,7 @@ func Verify(ctx context.Context, st store.Store, sweepID string, alloc memory.Al
 			}
 		}
 		if bad == "" {
-			if bad, err = checkPartsFully(ctx, st, m, pts, alloc); err != nil {
+			if bad, err = checkPartsFully(ctx, st, m, pts, osc.plan.Numerics, alloc); err != nil {
 				return rep, err
 			}
 			rep.Parts += len(m.Parts)
