@@ -78,6 +78,20 @@ func TestPlanLogAndPlanCopyLossIsRefused(t *testing.T) {
 		_, fresh, _ := newTestActivities(t)
 		refused(t, fresh, output, second.SweepID, "part-"+second.SweepID+"-")
 	})
+	t.Run("plans and a sweep's plan and chunks lost, the rest of its folder kept", func(t *testing.T) {
+		// An interrupted rm -r: the manifest, members, summary and spec
+		// stay; the folder is there, the plan and markers are not.
+		_, env, output := newTestActivities(t)
+		runSweep(t, env, output, sweepSpec("first", output, `"n": [2], "init_scale": [1]`, 3), -1)
+		second, _ := runSweep(t, env, output, sweepSpec("second", output, `"n": [2], "init_scale": [1, 10]`, 3), -1)
+		for _, rel := range []string{"plans", results.PlanKey(second.SweepID), "sweeps/" + second.SweepID + "/chunks"} {
+			if err := os.RemoveAll(filepath.Join(output, filepath.FromSlash(rel))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, fresh, _ := newTestActivities(t)
+		refused(t, fresh, output, second.SweepID, "part-"+second.SweepID+"-")
+	})
 }
 
 // refused fails the test unless planning a sweep that overlaps sweep lost

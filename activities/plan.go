@@ -452,8 +452,9 @@ func readPlanLog(ctx context.Context, st store.Store) (entries, restored []*plan
 		return nil, nil, err
 	}
 	// The parts' sweeps, listed before the sweeps' folders: a sweep writes
-	// its plan into its folder before any part, so a part listed here whose
-	// sweep has no folder below is not one of a sweep being planned now.
+	// its plan (entry, then copy) before any part, so a part listed here
+	// whose sweep has neither entry nor plan copy below is not one of a
+	// sweep being planned now.
 	parts, err := partsBySweep(ctx, st)
 	if err != nil {
 		return nil, nil, err
@@ -466,13 +467,10 @@ func readPlanLog(ctx context.Context, st store.Store) (entries, restored []*plan
 	// The sweeps with chunk markers: each must be in the log (its entry,
 	// or its copy of it).
 	var withMarkers []string
-	withFolder := map[string]bool{}
+	withPlan := map[string]bool{} // the sweeps with a plan copy
 	for obj, err := range st.List(ctx, results.SweepsPrefix) {
 		if err != nil {
 			return nil, nil, err
-		}
-		if id, _, ok := strings.Cut(strings.TrimPrefix(obj.Key, results.SweepsPrefix), "/"); ok {
-			withFolder[id] = true
 		}
 		if id, _, ok := results.ParseMarkerKey(obj.Key); ok {
 			if len(withMarkers) == 0 || withMarkers[len(withMarkers)-1] != id {
@@ -484,6 +482,7 @@ func readPlanLog(ctx context.Context, st store.Store) (entries, restored []*plan
 		if !ok {
 			continue
 		}
+		withPlan[sweepID] = true
 		body, err := st.Get(ctx, obj.Key)
 		if err != nil {
 			return nil, nil, err
@@ -522,13 +521,13 @@ func readPlanLog(ctx context.Context, st store.Store) (entries, restored []*plan
 			return nil, nil, &store.PermanentError{Reason: fmt.Sprintf("plan log entry %d of %s is missing (%s), and no sweep has a copy of it: the sweep it named may hold points a new sweep would store again; restore it, or plan new sweeps into another output", want, st.Location(), results.PlanLogKey(want))}
 		}
 	}
-	// Parts of a sweep that has neither folder nor entry (its folder and
-	// the log deleted, or parts copied in from another output): a new
-	// sweep would store their points again.
+	// Parts of a sweep that has neither plan nor entry (its folder, or its
+	// plan and chunks, and the log deleted; or parts copied in from
+	// another output): a new sweep would store their points again.
 	for _, id := range slices.Sorted(maps.Keys(parts)) {
-		if !withFolder[id] && !logged[id] {
+		if !withPlan[id] && !logged[id] {
 			p := parts[id]
-			return nil, nil, &store.PermanentError{Reason: fmt.Sprintf("%s holds %d part(s) of sweep %s (%s, …), which has neither a folder (%s%s/) nor a plan log entry: which points they hold is unknown to isweep, and a new sweep would store them again; move the files part-%s-*.parquet under %s/ away (or put back sweeps/%s/ with its plan), and check the output with isweep verify", st.Location(), p.count, id, p.first, results.SweepsPrefix, id, id, strings.Join(results.PartTables, "/ and "), id)}
+			return nil, nil, &store.PermanentError{Reason: fmt.Sprintf("%s holds %d part(s) of sweep %s (%s, …), which has neither a plan (%s) nor a plan log entry: which points they hold is unknown to isweep, and a new sweep would store them again; move the files part-%s-*.parquet under %s/ away (or put back sweeps/%s/ with its plan), and check the output with isweep verify", st.Location(), p.count, id, p.first, results.PlanKey(id), id, strings.Join(results.PartTables, "/ and "), id)}
 		}
 	}
 	return entries, restored, nil
