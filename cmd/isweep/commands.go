@@ -203,7 +203,11 @@ func printPlanPreview(ctx context.Context, w io.Writer, spec *schemas.Spec, grid
 		fmt.Fprintf(w, "reuse:   unknown%s\n", note)
 	}
 	if pv.Stored {
-		fmt.Fprintf(w, "stored:  planned in this output before (numerics version %d): %d of its %d chunks done; a run resumes it\n", pv.Numerics, pv.OwnChunksDone, pv.OwnChunks)
+		resumes := "; a run resumes it"
+		if pv.Refused != "" {
+			resumes = ""
+		}
+		fmt.Fprintf(w, "stored:  planned in this output before (numerics version %d): %d of its %d chunks done%s\n", pv.Numerics, pv.OwnChunksDone, pv.OwnChunks, resumes)
 		if len(reuse) > 0 {
 			fmt.Fprintf(w, "note:    -reuse-numerics applies when a sweep is first planned: this one was planned before, and reuses what its plan says\n")
 		}
