@@ -112,10 +112,32 @@ type chunkMarker struct {
 	// times) derives the same manifest. Zero in the markers of earlier
 	// versions, for which the marker's modification time stands in.
 	FinishedAt time.Time `json:"finished_at,omitzero"`
+	// Numerics is the dynamics.NumericsVersion of the worker that
+	// computed the chunk; 0 in the markers of versions before
+	// firstMarkedNumerics, which did not record it (see numericsProblem).
+	Numerics int `json:"numerics,omitempty"`
 	// SHA256 is the hex SHA-256 of the marker's JSON with this field
 	// empty: a marker damaged so that it still parses (a digit of a
 	// summary row) does not check out.
 	SHA256 string `json:"sha256"`
+}
+
+// firstMarkedNumerics is the first numerics version whose markers record
+// it (chunkMarker.Numerics).
+const firstMarkedNumerics = 4
+
+// numericsProblem says why the marker m cannot be a chunk of a plan of
+// numerics version planned ("" when it can): a worker of another version
+// computed it (during an upgrade, an old worker or binary on the same
+// output), and its rows are of that version.
+func (m *chunkMarker) numericsProblem(planned int) string {
+	switch {
+	case m.Numerics != 0 && m.Numerics != planned:
+		return fmt.Sprintf("the chunk was computed by numerics version %d, its sweep's plan is version %d", m.Numerics, planned)
+	case m.Numerics == 0 && planned >= firstMarkedNumerics:
+		return fmt.Sprintf("the chunk was computed by an isweep of numerics version %d or older (its marker records none), its sweep's plan is version %d", firstMarkedNumerics-1, planned)
+	}
+	return ""
 }
 
 // seal sets the marker's SHA256 and returns its JSON.
@@ -277,7 +299,7 @@ func (a *Activities) ownChunk(ctx context.Context, sc *sweepCache, c int64, prog
 	pts := chunkPoints(sc, c)
 	markerKey := results.ChunkKey(sweepID, c)
 	if body, err := sc.store.Get(ctx, markerKey); err == nil {
-		m, problem := checkMarker(ctx, sc.store, body, sweepID, c, pts, nil)
+		m, problem := checkMarker(ctx, sc.store, body, sweepID, c, pts, sc.plan.Numerics, nil)
 		if problem == "" {
 			r := m.Result
 			r.AlreadyDone = true
@@ -360,6 +382,7 @@ func (a *Activities) ownChunk(ctx context.Context, sc *sweepCache, c int64, prog
 	marker.PointIDsHex = ids.String()
 	marker.Result = res
 	marker.FinishedAt = time.Now().UTC()
+	marker.Numerics = dynamics.NumericsVersion
 	body, err := marker.seal()
 	if err != nil {
 		return ChunkResult{}, err
@@ -380,7 +403,7 @@ func (a *Activities) ownChunk(ctx context.Context, sc *sweepCache, c int64, prog
 		if err != nil {
 			return ChunkResult{}, err
 		}
-		if _, problem := checkMarker(ctx, sc.store, stored, sweepID, c, pts, nil); problem != "" {
+		if _, problem := checkMarker(ctx, sc.store, stored, sweepID, c, pts, sc.plan.Numerics, nil); problem != "" {
 			return ChunkResult{}, fmt.Errorf("the marker of chunk %d appeared during this attempt and does not check out (%s); retrying", c, problem)
 		}
 	}
@@ -511,6 +534,16 @@ func (a *Activities) adoptPartition(ctx context.Context, st store.Store, sweepID
 		return nil, nil, false, err
 	}
 	rows, trajRows, problem := checkPartition(pointsBody, trajBody, sweepID, c, p.points, a.cfg.Alloc)
+	if problem == "" {
+		// Parts of a worker of another version (the chunk's marker was
+		// rejected for it) are not this version's rows.
+		for i := range rows {
+			if v := int(rows[i].Numerics); v != dynamics.NumericsVersion {
+				problem = fmt.Sprintf("point %s was computed by numerics version %d, this is version %d", rows[i].PointID, v, dynamics.NumericsVersion)
+				break
+			}
+		}
+	}
 	if problem != "" {
 		warn(ctx, "Stored parts rejected; computing the partition again", "SweepID", sweepID, "Chunk", c, "Partition", p.Partition.String(), "Problem", problem)
 		return nil, nil, false, quarantine(ctx, st, sweepID, pointsKey, trajKey)

@@ -511,9 +511,10 @@ func (a *Activities) readMarkers(ctx context.Context, sc *sweepCache) ([]storedM
 		return l, nil
 	}
 	type job struct {
-		obj     store.ObjectInfo
-		ref     chunkRef
-		members int64
+		obj      store.ObjectInfo
+		ref      chunkRef
+		members  int64
+		numerics int // of the chunk's plan
 	}
 	var jobs []job
 	for i := range p.chunks() {
@@ -522,9 +523,19 @@ func (a *Activities) readMarkers(ctx context.Context, sc *sweepCache) ([]storedM
 		if err != nil {
 			return nil, nil, err
 		}
-		if obj, ok := l[ref.Chunk]; ok {
-			jobs = append(jobs, job{obj, ref, ref.Members})
+		obj, ok := l[ref.Chunk]
+		if !ok {
+			continue
 		}
+		numerics := p.Numerics
+		if ref.Foreign {
+			owner, err := a.sweep(ctx, sc.output, ref.SweepID)
+			if err != nil {
+				return nil, nil, err
+			}
+			numerics = owner.plan.Numerics
+		}
+		jobs = append(jobs, job{obj, ref, ref.Members, numerics})
 	}
 	out := make([]storedMarker, len(jobs))
 	errs := make([]error, len(jobs))
@@ -544,6 +555,11 @@ func (a *Activities) readMarkers(ctx context.Context, sc *sweepCache) ([]storedM
 			m, err := decodeMarker(body)
 			if err == nil && (m.SweepID != j.ref.SweepID || m.Chunk != j.ref.Chunk) {
 				err = fmt.Errorf("the marker is of sweep %s chunk %d", m.SweepID, m.Chunk)
+			}
+			if err == nil {
+				if problem := m.numericsProblem(j.numerics); problem != "" {
+					err = errors.New(problem)
+				}
 			}
 			if err == nil {
 				mk.chunkMarker = *m

@@ -653,6 +653,11 @@ func relabelRows(t *testing.T, output, sweepID string, v int) {
 			}
 			m.Parts[i] = results.NewPart(part.Key, part.Table, part.Rows, encoded)
 		}
+		// Versions before firstMarkedNumerics did not record theirs.
+		m.Numerics = v
+		if v < firstMarkedNumerics {
+			m.Numerics = 0
+		}
 		sealed, err := m.seal()
 		if err != nil {
 			t.Fatal(err)
@@ -1415,17 +1420,19 @@ func TestOwnerRefreshErrorKeepsRetryPolicy(t *testing.T) {
 }
 
 // A chunk computed by a worker of another numerics version than its
-// plan's (an old worker on the same task queue during an upgrade) stored
-// rows of that version under the plan's; verify said the sweep was fine
-// (found by the third hostile tester). Verify names it now, and run
-// -verify computes it again with this version.
+// plan's (an old worker on the same task queue during an upgrade, or the
+// old binary resuming the sweep) stored rows of that version under the
+// plan's; verify said the sweep was fine, and finalize counted them
+// (found by the third and fourth hostile testers). Its marker records no
+// numerics version (version 3 did not): verify names it, and run -verify
+// computes it again with this version.
 func TestVerifyFindsRowsOfAnotherNumerics(t *testing.T) {
 	_, env, output := newTestActivities(t)
 	p, _ := runSweep(t, env, output, sweepSpec("mixed", output, `"n": [2], "init_scale": [1, 10]`, 3), -1)
 	relabelRows(t, output, p.SweepID, 3)
 	_, env, _ = newTestActivities(t)
 	problems := verifyProblems(t, output, p.SweepID)
-	if !slices.ContainsFunc(problems, func(s string) bool { return strings.Contains(s, "computed by numerics version 3") }) {
+	if !slices.ContainsFunc(problems, func(s string) bool { return strings.Contains(s, "computed by an isweep of numerics version 3") }) {
 		t.Fatalf("verify: got: %q want: the chunks computed by numerics version 3", problems)
 	}
 	var a *Activities
@@ -1444,5 +1451,22 @@ func TestVerifyFindsRowsOfAnotherNumerics(t *testing.T) {
 		runChunk(t, env, ChunkRef{Output: output, SweepID: p.SweepID, Chunk: c})
 	}
 	finalizeSweep(t, env, output, p.SweepID)
+	verifyClean(t, output, p.SweepID)
+}
+
+// The same chunks met by a plain run (no -verify): the plan rejects them
+// and the run computes them again, so the sweep finishes with rows of its
+// own version only; it finished "complete" with the old binary's rows as
+// members (found by the fourth hostile tester).
+func TestRunComputesAgainChunksOfAnotherNumerics(t *testing.T) {
+	_, env, output := newTestActivities(t)
+	spec := sweepSpec("mixed", output, `"n": [2], "init_scale": [1, 10]`, 3)
+	p, _ := runSweep(t, env, output, spec, -1)
+	relabelRows(t, output, p.SweepID, 3)
+	_, env, _ = newTestActivities(t)
+	again, ran := runSweep(t, env, output, spec, -1)
+	if len(again.Rejected) != int(again.Chunks) || len(ran) != int(again.Chunks) {
+		t.Errorf("run: got: %d chunks rejected, %d run want: all %d", len(again.Rejected), len(ran), again.Chunks)
+	}
 	verifyClean(t, output, p.SweepID)
 }

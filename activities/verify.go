@@ -28,15 +28,19 @@ import (
 const maxRejectedLines = 20
 
 // checkMarker decodes a marker read from chunk c of sweepID, whose points
-// are pts, and returns a problem ("" when it checks out). sizes holds the
-// stored parts' sizes by key; nil means each part is looked up with Stat.
-func checkMarker(ctx context.Context, st store.Store, body []byte, sweepID string, c int64, pts []schemas.Point, sizes map[string]int64) (*chunkMarker, string) {
+// are pts and whose plan is of numerics version numerics, and returns a
+// problem ("" when it checks out). sizes holds the stored parts' sizes by
+// key; nil means each part is looked up with Stat.
+func checkMarker(ctx context.Context, st store.Store, body []byte, sweepID string, c int64, pts []schemas.Point, numerics int, sizes map[string]int64) (*chunkMarker, string) {
 	m, err := decodeMarker(body)
 	if err != nil {
 		return nil, err.Error()
 	}
 	if m.SweepID != sweepID || m.Chunk != c {
 		return nil, fmt.Sprintf("the marker is of sweep %s chunk %d", m.SweepID, m.Chunk)
+	}
+	if problem := m.numericsProblem(numerics); problem != "" {
+		return m, problem
 	}
 	if len(m.PointIDsHex) != pointIDLen*len(pts) || m.Result.Points != int64(len(pts)) {
 		return nil, fmt.Sprintf("the marker lists %d points, the chunk has %d (copied from another output?)", len(m.PointIDsHex)/pointIDLen, len(pts))
@@ -296,7 +300,7 @@ func (a *Activities) doneChunks(ctx context.Context, sc *sweepCache, justPlanned
 				return doneResult{}, err
 			}
 			pts := chunkPoints(osc, c)
-			m, problem := checkMarker(ctx, sc.store, body, o.sweepID, c, pts, sizes)
+			m, problem := checkMarker(ctx, sc.store, body, o.sweepID, c, pts, osc.plan.Numerics, sizes)
 			if problem == "" && full {
 				if problem, err = checkPartsFully(ctx, sc.store, m, pts, osc.plan.Numerics, a.cfg.Alloc); err != nil {
 					return doneResult{}, err
@@ -432,7 +436,7 @@ func Verify(ctx context.Context, st store.Store, sweepID string, alloc memory.Al
 			return rep, err
 		}
 		pts := chunkPoints(osc, ref.Chunk)
-		m, bad := checkMarker(ctx, st, body, ref.SweepID, ref.Chunk, pts, sizes)
+		m, bad := checkMarker(ctx, st, body, ref.SweepID, ref.Chunk, pts, osc.plan.Numerics, sizes)
 		if m != nil {
 			for _, part := range m.Parts {
 				listed[part.Key] = true
