@@ -1470,3 +1470,39 @@ func TestRunComputesAgainChunksOfAnotherNumerics(t *testing.T) {
 	}
 	verifyClean(t, output, p.SweepID)
 }
+
+// Verify tells a copy of a point computed again on purpose (under other
+// numerics) from a duplicate by the numerics of the sweep's own copy: a
+// sweep that reused version 3's points, with a later sweep of this
+// version computing them again, is fine (verify said "stored twice" and
+// run -verify could not change it); a stray copy of the version 3 part it
+// reused is a duplicate (verify said every point was stored once).
+// Found by the fourth hostile tester.
+func TestVerifyJudgesCopiesByTheMembersNumerics(t *testing.T) {
+	_, env, output := newTestActivities(t)
+	ra, _ := runSweep(t, env, output, sweepSpec("ra", output, `"n": [2], "init_scale": [1, 2]`, 3), -1)
+	storeAsOtherNumerics(t, output, ra.SweepID, 1, 3)
+	_, env, _ = newTestActivities(t)
+	rb := planSpec(t, env, sweepSpec("rb", output, `"n": [2], "init_scale": [1, 2, 3]`, 3), 3)
+	for c := range rb.Chunks {
+		if !rb.Done.Has(c) {
+			runChunk(t, env, ChunkRef{Output: output, SweepID: rb.SweepID, Chunk: c})
+		}
+	}
+	finalizeSweep(t, env, output, rb.SweepID)
+	runSweep(t, env, output, sweepSpec("rc", output, `"n": [2], "init_scale": [1, 2, 3, 4]`, 3), -1)
+	verifyClean(t, output, rb.SweepID)
+
+	part := filepath.Join(output, filepath.FromSlash(firstPointsPart(t, output, ra.SweepID)))
+	body, err := os.ReadFile(part)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(output, "points", "stray-copy.parquet"), body, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	problems := verifyProblems(t, output, rb.SweepID)
+	if !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, "stored twice") && strings.Contains(p, "stray-copy.parquet") }) {
+		t.Errorf("verify %s with a stray copy of the version 3 part it reuses: got: %q want: its points stored twice", rb.SweepID, problems)
+	}
+}

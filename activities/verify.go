@@ -398,6 +398,9 @@ func Verify(ctx context.Context, st store.Store, sweepID string, alloc memory.Al
 		return rep, err
 	}
 	found := make(map[pointKey]string, p.Points)
+	// memberNumerics is the numerics version of the chunk found holding
+	// each point (an older version's for a point reused from it).
+	memberNumerics := make(map[pointKey]int, p.Points)
 	for _, k := range gridKeys {
 		found[k] = ""
 	}
@@ -469,7 +472,7 @@ func Verify(ctx context.Context, st store.Store, sweepID string, alloc memory.Al
 			case prev != "":
 				problem("point %s is stored twice: in %s and in %s", pt.ID, prev, where)
 			default:
-				found[k] = where
+				found[k], memberNumerics[k] = where, osc.plan.Numerics
 				members = append(members, results.Member{PointID: pt.ID, SweepID: ref.SweepID, Chunk: ref.Chunk})
 			}
 		}
@@ -488,7 +491,7 @@ func Verify(ctx context.Context, st store.Store, sweepID string, alloc memory.Al
 		problem(format, args...)
 		rep.Elsewhere++
 	}
-	if err := a.checkElsewhere(ctx, st, p, refs, listed, found, sizes, elsewhere); err != nil {
+	if err := a.checkElsewhere(ctx, st, p, refs, listed, found, memberNumerics, sizes, elsewhere); err != nil {
 		return rep, err
 	}
 	slices.SortFunc(members, func(a, b results.Member) int { return strings.Compare(a.PointID, b.PointID) })
@@ -552,13 +555,15 @@ type markerRef struct {
 // none yet), refs are the chunks the sweep's plan refers to, listed the
 // parts their markers list, sizes every object under points/ and
 // trajectories/.
-func (a *Activities) checkElsewhere(ctx context.Context, st store.Store, p *planFile, refs map[markerRef]bool, listed map[string]bool, found map[pointKey]string, sizes map[string]int64, problem func(string, ...any)) error {
-	// twice reports the points of ours that keys holds again, once for
-	// where (a chunk, a file), with the first of them.
-	twice := func(keys []pointKey, where, why string) {
+func (a *Activities) checkElsewhere(ctx context.Context, st store.Store, p *planFile, refs map[markerRef]bool, listed map[string]bool, found map[pointKey]string, memberNumerics map[pointKey]int, sizes map[string]int64, problem func(string, ...any)) error {
+	// twice reports the points of ours that keys holds again with the
+	// numerics of the sweep's copy (numerics[i] is that of keys[i]), once
+	// for where (a chunk, a file), with the first of them. A copy of
+	// other numerics was computed again on purpose.
+	twice := func(keys []pointKey, numerics func(i int) int, where, why string) {
 		n, first := 0, ""
-		for _, k := range keys {
-			if at := found[k]; at != "" {
+		for i, k := range keys {
+			if at := found[k]; at != "" && memberNumerics[k] == numerics(i) {
 				if n == 0 {
 					first = fmt.Sprintf("point %s, in %s", k, at)
 				}
@@ -632,14 +637,11 @@ func (a *Activities) checkElsewhere(ctx context.Context, st store.Store, p *plan
 			}
 			numerics[id] = num
 		}
-		if num != p.Numerics {
-			continue // computed again on purpose, under other numerics
-		}
 		keys, err := parseIDsHex(m.PointIDsHex)
 		if err != nil {
 			continue
 		}
-		twice(keys, fmt.Sprintf("chunk %d of sweep %s", c, id), "two outputs put together, or the plan log lost? the output cannot tell which sweep owns them: keep one output per set of sweeps")
+		twice(keys, func(int) int { return num }, fmt.Sprintf("chunk %d of sweep %s", c, id), "two outputs put together, or the plan log lost? the output cannot tell which sweep owns them: keep one output per set of sweeps")
 	}
 	for key := range sizes {
 		if listed[key] || !strings.HasPrefix(key, results.TablePoints+"/") || !strings.HasSuffix(key, ".parquet") {
@@ -650,12 +652,13 @@ func (a *Activities) checkElsewhere(ctx context.Context, st store.Store, p *plan
 			return err
 		}
 		var keys []pointKey
+		var nums []int
 		for _, r := range rows {
-			if k, err := parsePointKey(r.PointID); err == nil && int(r.Numerics) == p.Numerics {
-				keys = append(keys, k)
+			if k, err := parsePointKey(r.PointID); err == nil {
+				keys, nums = append(keys, k), append(nums, int(r.Numerics))
 			}
 		}
-		twice(keys, key, "a file no chunk marker lists: a stray copy, or one an attempt left: move it away")
+		twice(keys, func(i int) int { return nums[i] }, key, "a file no chunk marker lists: a stray copy, or one an attempt left: move it away")
 	}
 	return nil
 }
