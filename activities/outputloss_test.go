@@ -229,3 +229,43 @@ func TestVerifyFindsStrayPartsUnderAnyName(t *testing.T) {
 		})
 	}
 }
+
+// A sweep whose points an extension reuses lost its plan (copy and log
+// entry): verify of the extension says which sweep cannot be read and
+// what to restore, as a problem, instead of failing with "object not
+// found" (found by the fourth hostile tester).
+func TestVerifyOfAnExtensionWhoseOwnerLostItsPlan(t *testing.T) {
+	_, env, output := newTestActivities(t)
+	first, _ := runSweep(t, env, output, sweepSpec("first", output, `"n": [2], "init_scale": [1]`, 3), -1)
+	ext, _ := runSweep(t, env, output, sweepSpec("ext", output, `"n": [2], "init_scale": [1, 10]`, 3), -1)
+	for _, key := range []string{results.PlanKey(first.SweepID), results.PlanLogKey(1)} {
+		if err := os.Remove(filepath.Join(output, filepath.FromSlash(key))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	problems := verifyProblems(t, output, ext.SweepID)
+	if !slices.ContainsFunc(problems, func(p string) bool {
+		return strings.Contains(p, "sweep "+first.SweepID+", whose chunks this sweep reuses, cannot be read")
+	}) {
+		t.Errorf("verify %s: got: %q want: a problem naming sweep %s and what to restore", ext.SweepID, problems, first.SweepID)
+	}
+}
+
+// The advice for a log entry whose sweep folder is gone moves the entry
+// away only when it is the last: moving an earlier one leaves a hole,
+// which planning refuses in turn (the two refusals led in a circle;
+// found by the fourth hostile tester).
+func TestAdviceForALostFolderBeforeOtherEntries(t *testing.T) {
+	_, env, output := newTestActivities(t)
+	first, _ := runSweep(t, env, output, sweepSpec("first", output, `"n": [2], "init_scale": [1]`, 3), -1)
+	runSweep(t, env, output, sweepSpec("second", output, `"n": [2], "init_scale": [10]`, 3), -1)
+	if err := os.RemoveAll(filepath.Join(output, "sweeps", first.SweepID)); err != nil {
+		t.Fatal(err)
+	}
+	_, fresh, _ := newTestActivities(t)
+	var a *Activities
+	_, err := fresh.ExecuteActivity(a.PlanSweep, PlanInput{Spec: sweepSpec("third", output, `"n": [2], "init_scale": [100]`, 3)})
+	if err == nil || strings.Contains(err.Error(), "move "+results.PlanLogKey(1)+" away") || !strings.Contains(err.Error(), "another output") {
+		t.Errorf("got: %v want: a refusal that does not advise moving entry 1 (not the last) away", err)
+	}
+}

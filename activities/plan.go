@@ -613,8 +613,14 @@ func (a *Activities) ownedPoints(ctx context.Context, st store.Store, output str
 		sc, err := a.sweepFromPlan(ctx, st, output, e)
 		if errors.Is(err, store.ErrNotFound) {
 			// Retrying cannot bring the folder back.
-			return nil, nil, &store.PermanentError{Reason: fmt.Sprintf("plan log entry %d names sweep %s, whose spec %s is gone from %s: restore the folder sweeps/%s/, or move %s away together with that sweep's parts (part-%s-*.parquet under %s/; new sweeps then compute its points again)",
-				e.Seq, e.SweepID, results.SpecKey(e.SweepID), st.Location(), e.SweepID, results.PlanLogKey(e.Seq), e.SweepID, strings.Join(results.PartTables, "/ and ")), Err: err}
+			way := fmt.Sprintf("or move %s away together with that sweep's parts (part-%s-*.parquet under %s/; new sweeps then compute its points again)",
+				results.PlanLogKey(e.Seq), e.SweepID, strings.Join(results.PartTables, "/ and "))
+			if i < len(entries)-1 {
+				// A log cannot lose an entry before others.
+				way = "or plan new sweeps into another output"
+			}
+			return nil, nil, &store.PermanentError{Reason: fmt.Sprintf("plan log entry %d names sweep %s, whose spec %s is gone from %s: restore the folder sweeps/%s/, %s",
+				e.Seq, e.SweepID, results.SpecKey(e.SweepID), st.Location(), e.SweepID, way), Err: err}
 		} else if err != nil {
 			return nil, nil, fmt.Errorf("read plan log entry %d (sweep %s): %w", e.Seq, e.SweepID, err)
 		}

@@ -418,10 +418,17 @@ func Verify(ctx context.Context, st store.Store, sweepID string, alloc memory.Al
 	// again or took from a sweep of its own version).
 	chunkRefs := make([]chunkRef, p.chunks())
 	owners := make([]*sweepCache, len(chunkRefs))
+	unreadable := map[string]bool{} // earlier sweeps whose spec or plan is gone
 	for i := range chunkRefs {
 		chunkRefs[i], owners[i] = p.chunkAt(int64(i)), sc
 		if chunkRefs[i].Foreign {
-			if owners[i], err = a.sweep(ctx, st.Location(), chunkRefs[i].SweepID); err != nil {
+			id := chunkRefs[i].SweepID
+			if owners[i], err = a.sweep(ctx, st.Location(), id); errors.Is(err, store.ErrNotFound) {
+				if !unreadable[id] {
+					problem("sweep %s, whose chunks this sweep reuses, cannot be read: its spec or plan is gone (%v); restore sweeps/%s/ (its plan log entry holds the plan's bytes)", id, err, id)
+				}
+				unreadable[id], owners[i] = true, sc
+			} else if err != nil {
 				return rep, err
 			}
 		}
@@ -429,6 +436,10 @@ func Verify(ctx context.Context, st store.Store, sweepID string, alloc memory.Al
 	order := precedence(p, len(chunkRefs), func(i int) (bool, *planFile) { return chunkRefs[i].Foreign, owners[i].plan })
 	for _, i := range order {
 		ref, osc := chunkRefs[i], owners[i]
+		if unreadable[ref.SweepID] {
+			missing++
+			continue
+		}
 		refs[markerRef{ref.SweepID, ref.Chunk}] = true
 		where := fmt.Sprintf("chunk %d of sweep %s", ref.Chunk, ref.SweepID)
 		body, err := st.Get(ctx, results.ChunkKey(ref.SweepID, ref.Chunk))
