@@ -1502,7 +1502,9 @@ func TestVerifyJudgesCopiesByTheMembersNumerics(t *testing.T) {
 		t.Fatal(err)
 	}
 	problems := verifyProblems(t, output, rb.SweepID)
-	if !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, "stored twice") && strings.Contains(p, "stray-copy.parquet") }) {
+	if !slices.ContainsFunc(problems, func(p string) bool {
+		return strings.Contains(p, "stored twice") && strings.Contains(p, "stray-copy.parquet")
+	}) {
 		t.Errorf("verify %s with a stray copy of the version 3 part it reuses: got: %q want: its points stored twice", rb.SweepID, problems)
 	}
 }
