@@ -215,7 +215,7 @@ func printPlanPreview(ctx context.Context, w io.Writer, spec *schemas.Spec, grid
 	if pv.Reused > 0 {
 		fmt.Fprintf(w, "reused:  %d points stored by earlier sweeps in the output (%s), not computed again\n", pv.Reused, strings.Join(pv.ReusedFrom, ", "))
 	}
-	for _, line := range otherNumericsLines(pv.OtherNumerics) {
+	for _, line := range otherNumericsLines(pv.OtherNumerics, reuse) {
 		fmt.Fprintf(w, "numerics: %s\n", line)
 	}
 	fmt.Fprintf(w, "chunks:  %d of up to %d points (%d points to compute)\n", pv.OwnChunks-pv.OwnChunksDone, pv.ChunkSize, pv.ToCompute)

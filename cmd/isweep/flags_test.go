@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/isweep/isweep/activities"
 	"github.com/isweep/isweep/internal/dynamics"
 )
 
@@ -240,6 +241,32 @@ func TestReuseNumericsFlag(t *testing.T) {
 		}
 		if err != nil && !strings.Contains(err.Error(), "numerics version") {
 			t.Errorf("-reuse-numerics %q: got: %v want: an error naming numerics versions", tc.in, err)
+		}
+	}
+}
+
+// TestOtherNumericsLines: the advice to reuse an older version's points is
+// given only when it was not asked for; asked for, the points computed
+// again are those the versions compute otherwise (found by the fourth
+// hostile tester: "-reuse-numerics 3 would reuse" with the flag given).
+func TestOtherNumericsLines(t *testing.T) {
+	for _, tc := range []struct {
+		counts []activities.NumericsCount
+		reuse  []int
+		want   []string
+	}{
+		{[]activities.NumericsCount{{Numerics: 3, Points: 5}}, nil, []string{"-reuse-numerics 3 would reuse"}},
+		{[]activities.NumericsCount{{Numerics: 3, Points: 5}}, []int{3}, []string{"computes them otherwise"}},
+		{[]activities.NumericsCount{{Numerics: 3, Points: 5}, {Numerics: 3, Points: 2, Reused: true}}, nil, []string{"computes them otherwise", "2 points stored by numerics version 3 reused"}},
+	} {
+		got := otherNumericsLines(tc.counts, tc.reuse)
+		if len(got) != len(tc.want) {
+			t.Fatalf("got: %q want: %d lines", got, len(tc.want))
+		}
+		for i, w := range tc.want {
+			if !strings.Contains(got[i], w) {
+				t.Errorf("line %d: got: %q want: %q in it", i, got[i], w)
+			}
 		}
 	}
 }

@@ -84,12 +84,22 @@ func (l *numericsList) Set(s string) error {
 
 // otherNumericsLines describes the points of other numerics versions a
 // plan found stored: reused, or computed again.
-func otherNumericsLines(counts []activities.NumericsCount) []string {
+func otherNumericsLines(counts []activities.NumericsCount, reuse []int) []string {
 	var lines []string
+	asked := slices.Clone(reuse)
 	for _, c := range counts {
 		if c.Reused {
+			asked = append(asked, c.Numerics)
+		}
+	}
+	for _, c := range counts {
+		switch {
+		case !c.Reused && slices.Contains(asked, c.Numerics):
+			lines = append(lines, fmt.Sprintf("%d points stored by numerics version %d computed again (this is version %d, which computes them otherwise; it reuses only %s)", c.Points, c.Numerics, dynamics.NumericsVersion, dynamics.SameResultsText))
+			continue
+		case c.Reused:
 			lines = append(lines, fmt.Sprintf("%d points stored by numerics version %d reused (-reuse-numerics; this is version %d, which computes them the same: %s)", c.Points, c.Numerics, dynamics.NumericsVersion, dynamics.SameResultsText))
-		} else {
+		default:
 			lines = append(lines, fmt.Sprintf("%d points stored by numerics version %d computed again (this is version %d; -reuse-numerics %d would reuse those of them it computes the same: %s)", c.Points, c.Numerics, dynamics.NumericsVersion, c.Numerics, dynamics.SameResultsText))
 		}
 	}
@@ -371,7 +381,7 @@ func printResult(w io.Writer, res workflows.SweepResult) {
 	if c.NotMembers > 0 {
 		fmt.Fprintf(w, "  also computed: %d points of earlier sweeps, in their chunks this sweep completed\n", c.NotMembers)
 	}
-	for _, line := range otherNumericsLines(p.OtherNumerics) {
+	for _, line := range otherNumericsLines(p.OtherNumerics, nil) {
 		fmt.Fprintf(w, "  %s\n", line)
 	}
 	fmt.Fprintf(w, "  computed by this submission: %v\n", c.StatusCounts)
