@@ -634,8 +634,10 @@ func (a *Activities) ownedPoints(ctx context.Context, st store.Store, output str
 		// chunk of it not done yet would be computed by this version at
 		// that sweep's keys, rows of these numerics that a later sweep,
 		// taking the whole sweep as other numerics, would compute again.
+		// (and of the others only what is stored counts as computed
+		// again: a point an interrupted sweep only planned is new).
 		var done []bool
-		if other && reused {
+		if other {
 			if done, err = chunksDone(ctx, st, e.SweepID, (int64(len(keys))+e.ChunkSize-1)/e.ChunkSize); err != nil {
 				return nil, nil, err
 			}
@@ -645,8 +647,11 @@ func (a *Activities) ownedPoints(ctx context.Context, st store.Store, output str
 		ords := rangeOrdinals(e.Ranges)
 		for pos, k := range keys {
 			c := int64(pos) / e.ChunkSize
+			if other && !done[c] {
+				continue
+			}
 			dst := &owned
-			if !reused || done != nil && !done[c] || other && !dynamics.SameResults(sc.grid.Point(ords(pos)).Params, e.Numerics) {
+			if !reused || other && !dynamics.SameResults(sc.grid.Point(ords(pos)).Params, e.Numerics) {
 				dst = &stale
 			}
 			*dst = append(*dst, ownedPoint{key: k, entry: int32(i), chunk: int32(c), other: other})
