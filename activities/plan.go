@@ -292,6 +292,17 @@ func (a *Activities) PlanSweep(ctx context.Context, in PlanInput) (Plan, error) 
 		return Plan{}, storageError(err)
 	}
 	plan := p.toPlan(spec.Output)
+	if p.Numerics != dynamics.NumericsVersion {
+		// Refused before its markers are checked (which would reject
+		// any this version cannot take for its plan's).
+		own, err := chunksDone(ctx, st, p.SweepID, p.ownChunks())
+		if err != nil {
+			return Plan{}, storageError(err)
+		}
+		if left := int64(len(own)) - int64(countTrue(own)); left > 0 {
+			return Plan{}, numericsMismatch(p, fmt.Sprintf("%d of its %d chunks are not done", left, len(own)))
+		}
+	}
 	done, err := a.doneChunks(ctx, sc, justPlanned, in.Verify)
 	if err != nil {
 		return Plan{}, storageError(err)
@@ -388,6 +399,18 @@ func restorePlanLog(ctx context.Context, st store.Store, restored []*planFile) e
 
 // chunksDone reports which of the first n own chunks of a sweep have a
 // marker, from one listing of its markers.
+// countTrue counts the true values of b.
+func countTrue(b []bool) int {
+	n := 0
+	for _, v := range b {
+		if v {
+			n++
+		}
+	}
+	return n
+}
+
+// chunksDone reports which of the first n chunks of sweepID have a marker.
 func chunksDone(ctx context.Context, st store.Store, sweepID string, n int64) ([]bool, error) {
 	done := make([]bool, n)
 	prefix := results.ChunksPrefix(sweepID)
