@@ -277,21 +277,69 @@ func (a *Activities) finalize(ctx context.Context, ref SweepRef) (FinalizeResult
 	// stored. A refresh that fails fails this activity, whose retry finds
 	// the owner still stale and refreshes it: left stale, the owner's
 	// verify would report its parts changed.
-	for _, owner := range staleOwners(ctx, sc.store, p.SweepID, markers) {
+	stale := staleOwners(ctx, sc.store, p.SweepID, markers)
+	for _, owner := range stale {
 		ores, err := a.finalize(ctx, SweepRef{Output: ref.Output, SweepID: owner})
 		if err != nil {
 			return FinalizeResult{}, ownerRefreshError(p.SweepID, owner, err)
 		}
 		res.Replaced = append(res.Replaced, ores.Replaced...)
 	}
+	// So are those of the other sweeps that reuse such a chunk.
+	if len(stale) > 0 {
+		others, err := staleReusers(ctx, sc.store, p.SweepID, stale, markers)
+		if err != nil {
+			return FinalizeResult{}, err
+		}
+		for _, other := range others {
+			ores, err := a.finalize(ctx, SweepRef{Output: ref.Output, SweepID: other})
+			if err != nil {
+				return FinalizeResult{}, ownerRefreshError(p.SweepID, other, err)
+			}
+			res.Replaced = append(res.Replaced, ores.Replaced...)
+		}
+	}
 	return res, nil
 }
 
+// staleReusers returns the sweeps of the output, besides sweepID and the
+// owners in stale, whose manifest lists a part of the chunks of stale
+// among markers with other bytes than those markers record: sweeps that
+// reuse a chunk sweepID computed again.
+func staleReusers(ctx context.Context, st store.Store, sweepID string, stale []string, markers []storedMarker) ([]string, error) {
+	current := map[string]string{} // part key → SHA-256, of the chunks computed again
+	for i := range markers {
+		if mk := &markers[i]; slices.Contains(stale, mk.SweepID) {
+			for _, part := range mk.Parts {
+				current[part.Key] = part.SHA256
+			}
+		}
+	}
+	var out []string
+	for obj, err := range st.List(ctx, results.SweepsPrefix) {
+		if err != nil {
+			return nil, err
+		}
+		id, ok := strings.CutSuffix(strings.TrimPrefix(obj.Key, results.SweepsPrefix), "/manifest.json")
+		if !ok || strings.Contains(id, "/") || id == sweepID || slices.Contains(stale, id) || results.CheckSweepID(id) != nil {
+			continue
+		}
+		for key, sha := range manifestParts(ctx, st, id) {
+			if want, ok := current[key]; ok && sha != want {
+				out = append(out, id)
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
 // ownerRefreshError is err, from refreshing the manifest of the earlier
-// sweep owner after sweepID computed one of its chunks again, with both
-// sweeps named; an application error keeps its type and retry policy.
+// sweep owner (or one that reuses its chunk) after sweepID computed a
+// chunk again, with both sweeps named; an application error keeps its
+// type and retry policy.
 func ownerRefreshError(sweepID, owner string, err error) error {
-	what := fmt.Sprintf("sweep %s computed a chunk of the earlier sweep %s again, and the manifest of %s could not be derived again", sweepID, owner, owner)
+	what := fmt.Sprintf("sweep %s computed a chunk of an earlier sweep again, and the manifest of sweep %s, which holds or reuses it, could not be derived again", sweepID, owner)
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) {
 		msg := what + ": " + err.Error()

@@ -902,6 +902,25 @@ func TestExtensionRepairingAnEarlierSweepRefreshesItsManifest(t *testing.T) {
 	checkStoredOnce(t, output)
 }
 
+// The same repair refreshes every other sweep that reuses the chunk, not
+// only its owner: their manifests listed the old part's checksum, so their
+// verify failed and their report covered fewer points until each was run
+// again (found by the fourth hostile tester).
+func TestRepairRefreshesTheOtherSweepsThatReuseTheChunk(t *testing.T) {
+	_, env, output := newTestActivities(t)
+	first, _ := runSweep(t, env, output, sweepSpec("first", output, `"n": [2], "init_scale": [1, 10]`, 3), -1)
+	sibling, _ := runSweep(t, env, output, sweepSpec("sibling", output, `"n": [2], "init_scale": [1, 10, 1000]`, 3), -1)
+	lost := firstPointsPart(t, output, first.SweepID)
+	if err := os.Remove(filepath.Join(output, filepath.FromSlash(lost))); err != nil {
+		t.Fatal(err)
+	}
+	second, _ := runSweep(t, env, output, sweepSpec("second", output, `"n": [2], "init_scale": [1, 10, 100]`, 3), -1)
+	if len(second.Rejected) == 0 {
+		t.Fatalf("second: got: no chunk rejected, want: the first sweep's chunk that lost %s", lost)
+	}
+	verifyClean(t, output, first.SweepID, sibling.SweepID, second.SweepID)
+}
+
 // A value pasted from NumPy (its 10^1.5) beside isweep's logspace value,
 // one ulp apart, is another point: the preview says so, naming both, and
 // says nothing of equal or far values.
