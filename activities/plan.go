@@ -674,7 +674,7 @@ func (a *Activities) ownedPoints(ctx context.Context, st store.Store, output str
 				continue
 			}
 			dst := &owned
-			if !reused || other && !dynamics.SameResults(sc.grid.Point(ords(pos)).Params, e.Numerics) {
+			if !reused || other && !dynamics.SameResults(sc.grid.Params(ords(pos)), e.Numerics) {
 				dst = &stale
 			}
 			*dst = append(*dst, ownedPoint{key: k, entry: int32(i), chunk: int32(c), other: other})

@@ -180,6 +180,16 @@ func (g *Grid) Point(i int64) Point {
 	return Point{Index: i, ID: pointID(&p), Params: p}
 }
 
+// Params returns the parameters of point i as Point does, without its id
+// (no hash), sharing the grid's spectrum lists and contexts: read them,
+// do not change them. It panics if i is not in [0, Len()).
+func (g *Grid) Params(i int64) dynamics.Params {
+	if i < 0 || i >= g.size {
+		panic(fmt.Sprintf("schemas: point index %d out of range [0, %d)", i, g.size))
+	}
+	return g.params(i, false)
+}
+
 // params decodes the defaulted parameters of point i. With own set, the
 // point gets its own copy of a spectrum list and of its contexts (the
 // grid's copy is shared by every point).

@@ -674,3 +674,14 @@ fixed: {algorithm: direct, n: 4, init_shape: wishart}
 		t.Errorf("got: k %d, %d want: 4, 8", a.Params.K, b.Params.K)
 	}
 }
+
+// TestParamsArePointParams: Grid.Params gives Point's parameters.
+func TestParamsArePointParams(t *testing.T) {
+	spec := mustParse(t, "apiVersion: isweep/v1\nname: a\noutput: o\nfixed: {algorithm: direct, n: 2}\ngrid: {input_spectrum: [[1, 2], {min: 1, max: 3}], tol: [0.01, 1e-6]}\n")
+	g, _ := spec.Grid()
+	for i := range g.Len() {
+		if got, want := g.Params(i), g.Point(i).Params; !reflect.DeepEqual(got, want) {
+			t.Errorf("Params(%d): got: %+v want: %+v", i, got, want)
+		}
+	}
+}
