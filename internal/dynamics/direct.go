@@ -95,6 +95,9 @@ type directOnline struct {
 	// cholCurrent reports that chol is the factor of the current M (made
 	// by solve between two steps, and used by the next step).
 	cholCurrent bool
+	// mHeld reports that chol's lower triangle holds M, copied there by
+	// the step that updated M, so that the factorisation starts from it.
+	mHeld bool
 }
 
 func (direct) online(pt *point, s *onlineState) onlineRule {
@@ -128,7 +131,14 @@ func (o *directOnline) flops() float64 {
 
 // factorM computes the Cholesky factor L (M = LLᵀ) of M into o.chol.
 func (o *directOnline) factorM() bool {
-	if !cholesky(o.chol.Data, o.m.Data, o.s.n, o.rdiag) {
+	var ok bool
+	if o.mHeld {
+		ok = choleskyRank4Held(o.chol.Data, o.s.n, o.rdiag)
+	} else {
+		ok = cholesky(o.chol.Data, o.m.Data, o.s.n, o.rdiag)
+	}
+	o.mHeld = false
+	if !ok {
 		o.s.failed = ReasonNotPositiveDefinite
 		if !lowerFinite(o.m) {
 			o.s.failed = ReasonNonFinite
@@ -171,10 +181,15 @@ func (o *directOnline) stepOne() bool {
 	n, eta := s.n, s.eta
 	r := o.r[:n]
 	if useVec(n, vecMinSyr) {
-		syrLower(n, o.m.Data, n, r, eta)
+		// The update writes M's lower triangle into chol as well: from
+		// vecMinCholesky on, the copy the next factorisation would make.
+		m, l := o.m.Data, o.chol.Data
+		syrLower(n, m, n, r, eta, l, n)
 		for i := range n {
-			o.m.Data[i*n+i] -= eta
+			m[i*n+i] -= eta
+			l[i*n+i] = m[i*n+i]
 		}
+		o.mHeld = useVec(n, vecMinCholesky)
 		return true
 	}
 	for i, ri := range r {

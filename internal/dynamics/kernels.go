@@ -11,7 +11,9 @@ import (
 // They are built on two matrix–vector kernels, gemvN (dot products of rows
 // with a vector) and gemvT (a combination of rows added to a vector), which
 // run in AVX2/FMA assembly on amd64 processors that have it
-// (kernels_amd64.s, chosen at run time) and in Go elsewhere. The triangular
+// (kernels_amd64.s, chosen at run time; some kernels also have AVX-512
+// forms, kernels_avx512_amd64.s, which give the same bits) and in Go
+// elsewhere. The triangular
 // recurrences (Cholesky, L⁻ᵀ, the solves) are blocked by four: the products
 // with everything before a block of four unknowns are one gemvN, and only
 // the small triangle inside the block is left to scalar code; the Cholesky
@@ -27,6 +29,11 @@ import (
 // useVecKernels selects the vectorised kernels; it is haveVecKernels, and
 // tests switch it to compare the two paths in one binary.
 var useVecKernels = haveVecKernels
+
+// useAVX512Kernels selects, among the vector kernels, the AVX-512 forms
+// that some have (the same results, bit for bit, in wider registers); it
+// is haveAVX512Kernels, and tests switch it to check each form.
+var useAVX512Kernels = haveAVX512Kernels
 
 // The smallest orders n for which each dense kernel takes its vectorised
 // form, measured with BenchmarkVecKernels on an AMD EPYC (AVX2/FMA): below
@@ -454,35 +461,38 @@ func rank4LowerGo(m, r0 int, a []float64, lda int, p []float64, ldp int, c *[10]
 }
 
 // syrLower adds alpha·x xᵀ to the lower triangle of the n×n a (stride
-// lda): a[i][j] += (alpha·x[i])·x[j] for j ≤ i < n. syrLowerAsm when the
+// lda), a[i][j] += (alpha·x[i])·x[j] for j ≤ i < n, and writes each
+// updated entry to the same place in d (stride ldd) as well: the copy a
+// Cholesky factorisation of a would make first. syrLowerAsm when the
 // vector kernels are in use, else syrLowerGo.
-func syrLower(n int, a []float64, lda int, x []float64, alpha float64) {
+func syrLower(n int, a []float64, lda int, x []float64, alpha float64, d []float64, ldd int) {
 	if useVecKernels {
-		syrLowerAsm(n, a, lda, x, alpha)
+		syrLowerAsm(n, a, lda, x, alpha, d, ldd)
 		return
 	}
-	syrLowerGo(n, a, lda, x, alpha)
+	syrLowerGo(n, a, lda, x, alpha, d, ldd)
 }
 
 // checkSyrLower panics unless the operands of syrLower fit their slices.
-func checkSyrLower(n, la, lda, lx int) {
-	if lda < n || la < (n-1)*lda+n || lx < n {
+func checkSyrLower(n, la, lda, lx, ld, ldd int) {
+	if lda < n || la < (n-1)*lda+n || lx < n || ldd < n || ld < (n-1)*ldd+n {
 		panic("dynamics: syrLower: slice too short")
 	}
 }
 
 // syrLowerGo is the Go model of syrLowerAVX: each entry one fused
-// multiply–add with h = alpha·x[i].
-func syrLowerGo(n int, a []float64, lda int, x []float64, alpha float64) {
+// multiply–add with h = alpha·x[i], stored in a and in d.
+func syrLowerGo(n int, a []float64, lda int, x []float64, alpha float64, d []float64, ldd int) {
 	if n <= 0 {
 		return
 	}
-	checkSyrLower(n, len(a), lda, len(x))
+	checkSyrLower(n, len(a), lda, len(x), len(d), ldd)
 	for i := range n {
 		h := alpha * x[i]
-		row := a[i*lda : i*lda+i+1]
+		row, drow := a[i*lda:i*lda+i+1], d[i*ldd:i*ldd+i+1]
 		for j, xj := range x[:i+1] {
 			row[j] = math.FMA(h, xj, row[j])
+			drow[j] = row[j]
 		}
 	}
 }
@@ -627,10 +637,17 @@ func rank2PairGo(r0, r1, vo, wo, v, p []float64, v0, w0, v1, w1, u0, u1 float64)
 // misses the first-level cache at every row). The strict upper triangle of
 // l is overwritten.
 func choleskyRank4(l, m []float64, n int, rdiag []float64) bool {
-	l, m, rdiag = l[:n*n], m[:n*n], rdiag[:n]
+	l, m = l[:n*n], m[:n*n]
 	for i := 0; i < n; i++ {
 		copy(l[i*n:i*n+i+1], m[i*n:i*n+i+1])
 	}
+	return choleskyRank4Held(l, n, rdiag)
+}
+
+// choleskyRank4Held is choleskyRank4 of the matrix whose lower triangle l
+// holds already (the copy choleskyRank4 makes first).
+func choleskyRank4Held(l []float64, n int, rdiag []float64) bool {
+	l, rdiag = l[:n*n], rdiag[:n]
 	if !factorDiagonal(l, n, 0, rdiag) {
 		return false
 	}

@@ -9,6 +9,11 @@ import "golang.org/x/sys/cpu"
 // saves the YMM registers (golang.org/x/sys/cpu checks both).
 var haveVecKernels = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
+// haveAVX512Kernels reports whether the AVX-512 forms of some kernels
+// (kernels_avx512_amd64.s) can run here as well: the processor has
+// AVX-512F and the operating system saves the ZMM and opmask registers.
+var haveAVX512Kernels = haveVecKernels && cpu.X86.HasAVX512F
+
 // gemvNAVX is gemvNGo in AVX2/FMA (kernels_amd64.s), on raw pointers: the
 // caller has checked the bounds.
 //
@@ -38,7 +43,11 @@ func gemvNAsm(m, k int, a []float64, lda int, x, y []float64, sub bool) {
 		s = 1
 	}
 	if m4 := m / 4; m4 > 0 {
-		dots4AVX(m4, k, &a[0], lda, 4*lda, &x[0], 0, &y[0], 4, s)
+		if useAVX512Kernels {
+			dots4AVX512(m4, k, &a[0], lda, 4*lda, &x[0], 0, &y[0], 4, s)
+		} else {
+			dots4AVX(m4, k, &a[0], lda, 4*lda, &x[0], 0, &y[0], 4, s)
+		}
 	}
 	if m%4 > 0 {
 		i := m &^ 3
@@ -65,7 +74,14 @@ func gemvTAsm(m, n int, a []float64, lda int, x, y []float64, sub bool) {
 //go:noescape
 func dots4AVX(m, k int, b *float64, ldb, bstep int, x *float64, ldx int, y *float64, ldy int, sub int)
 
-// dots4Asm is dots4AVX with its bounds checked.
+// dots4AVX512 is dots4AVX in AVX-512 (kernels_avx512_amd64.s), bit for
+// bit, on raw pointers: the caller has checked the bounds.
+//
+//go:noescape
+func dots4AVX512(m, k int, b *float64, ldb, bstep int, x *float64, ldx int, y *float64, ldy int, sub int)
+
+// dots4Asm is dots4AVX512 when the AVX-512 kernels are in use, else
+// dots4AVX, with its bounds checked.
 func dots4Asm(m, k int, b []float64, ldb int, x []float64, ldx int, y []float64, ldy int, sub bool) {
 	if m <= 0 {
 		return
@@ -82,6 +98,10 @@ func dots4Asm(m, k int, b []float64, ldb int, x []float64, ldx int, y []float64,
 	s := 0
 	if sub {
 		s = 1
+	}
+	if useAVX512Kernels {
+		dots4AVX512(m, k, &b[0], ldb, 0, &x[0], ldx, &y[0], ldy, s)
+		return
 	}
 	dots4AVX(m, k, &b[0], ldb, 0, &x[0], ldx, &y[0], ldy, s)
 }
@@ -113,12 +133,23 @@ func dots2x2Asm(m, k int, b []float64, ldb, bstep int, x []float64, ldx int, y [
 //go:noescape
 func rank4LowerAVX(m, r0 int, a *float64, lda int, p *float64, ldp int, c *[10]float64)
 
-// rank4LowerAsm is rank4LowerAVX with its bounds checked.
+// rank4LowerAVX512 is rank4LowerAVX in AVX-512 (kernels_avx512_amd64.s),
+// bit for bit, on raw pointers: the caller has checked the bounds.
+//
+//go:noescape
+func rank4LowerAVX512(m, r0 int, a *float64, lda int, p *float64, ldp int, c *[10]float64)
+
+// rank4LowerAsm is rank4LowerAVX512 when the AVX-512 kernels are in use,
+// else rank4LowerAVX, with its bounds checked.
 func rank4LowerAsm(m, r0 int, a []float64, lda int, p []float64, ldp int, c *[10]float64) {
 	if r0 >= m {
 		return
 	}
 	checkRank4Lower(m, r0, len(a), lda, len(p), ldp, c != nil)
+	if useAVX512Kernels {
+		rank4LowerAVX512(m, r0, &a[0], lda, &p[0], ldp, c)
+		return
+	}
 	rank4LowerAVX(m, r0, &a[0], lda, &p[0], ldp, c)
 }
 
@@ -148,15 +179,26 @@ func panel4Asm(m int, a []float64, lda int, t []float64, ldt int, c *[10]float64
 // pointers: the caller has checked the bounds.
 //
 //go:noescape
-func syrLowerAVX(n int, a *float64, lda int, x *float64, alpha float64)
+func syrLowerAVX(n int, a *float64, lda int, x *float64, alpha float64, d *float64, ldd int)
 
-// syrLowerAsm is syrLowerAVX with its bounds checked.
-func syrLowerAsm(n int, a []float64, lda int, x []float64, alpha float64) {
+// syrLowerAVX512 is syrLowerAVX in AVX-512 (kernels_avx512_amd64.s), bit
+// for bit, on raw pointers: the caller has checked the bounds.
+//
+//go:noescape
+func syrLowerAVX512(n int, a *float64, lda int, x *float64, alpha float64, d *float64, ldd int)
+
+// syrLowerAsm is syrLowerAVX512 when the AVX-512 kernels are in use, else
+// syrLowerAVX, with its bounds checked.
+func syrLowerAsm(n int, a []float64, lda int, x []float64, alpha float64, d []float64, ldd int) {
 	if n <= 0 {
 		return
 	}
-	checkSyrLower(n, len(a), lda, len(x))
-	syrLowerAVX(n, &a[0], lda, &x[0], alpha)
+	checkSyrLower(n, len(a), lda, len(x), len(d), ldd)
+	if useAVX512Kernels {
+		syrLowerAVX512(n, &a[0], lda, &x[0], alpha, &d[0], ldd)
+		return
+	}
+	syrLowerAVX(n, &a[0], lda, &x[0], alpha, &d[0], ldd)
 }
 
 // rank2PassAVX is rank2PassGo in AVX2/FMA (kernels_amd64.s), on raw

@@ -1,40 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
-
-// TRANSPOSE4 transposes the 4×4 block of doubles in rows a0…a3 into
-// columns: o0 gets the first entries of a0…a3, o1 the second, o2 the
-// third, o3 the fourth. t0…t3 are scratch; an output may reuse an input or
-// a scratch register that the steps before it have consumed (o0 and o2
-// are written before o1 and o3).
-#define TRANSPOSE4(a0, a1, a2, a3, t0, t1, t2, t3, o0, o1, o2, o3) \
-	VUNPCKLPD a1, a0, t0; \
-	VUNPCKHPD a1, a0, t1; \
-	VUNPCKLPD a3, a2, t2; \
-	VUNPCKHPD a3, a2, t3; \
-	VPERM2F128 $0x20, t2, t0, o0; \
-	VPERM2F128 $0x31, t2, t0, o2; \
-	VPERM2F128 $0x20, t3, t1, o1; \
-	VPERM2F128 $0x31, t3, t1, o3
-
-// ZERO8 clears the eight accumulators Y0…Y7 of the dot-product kernels.
-#define ZERO8 \
-	VXORPD Y0, Y0, Y0; \
-	VXORPD Y1, Y1, Y1; \
-	VXORPD Y2, Y2, Y2; \
-	VXORPD Y3, Y3, Y3; \
-	VXORPD Y4, Y4, Y4; \
-	VXORPD Y5, Y5, Y5; \
-	VXORPD Y6, Y6, Y6; \
-	VXORPD Y7, Y7, Y7
-
-// LANESUM sums the four lanes of y into the low double of x, the X
-// register of y, as (l0 + l2) + (l1 + l3); it uses X8.
-#define LANESUM(y, x) \
-	VEXTRACTF128 $1, y, X8; \
-	VADDPD X8, x, x; \
-	VPERMILPD $1, x, X8; \
-	VADDSD X8, x, x
+#include "kernels_amd64.h"
 
 // The AVX2/FMA kernels of kernels_amd64.go. Each keeps its accumulators in
 // YMM registers (four doubles each), sums them in a fixed order and ends
@@ -260,26 +227,7 @@ tdone:
 // gemvNAVX. bstep = 0 is four rows against m vectors; ldx = 0 and
 // bstep = 4·ldb is the matrix–vector product of 4m rows.
 TEXT ·dots4AVX(SB), NOSPLIT, $0-80
-	MOVQ m+0(FP), CX
-	MOVQ k+8(FP), DX
-	MOVQ b+16(FP), SI
-	MOVQ ldb+24(FP), R8
-	SHLQ $3, R8
-	MOVQ bstep+32(FP), R15
-	SHLQ $3, R15
-	MOVQ x+40(FP), DI
-	MOVQ ldx+48(FP), R12
-	SHLQ $3, R12
-	MOVQ y+56(FP), BX
-	MOVQ ldy+64(FP), R9
-	SHLQ $3, R9
-	MOVQ DX, R13
-	ANDQ $-8, R13
-	MOVQ DX, R14
-	ANDQ $-4, R14
-	LEAQ (SI)(R8*1), R10
-	LEAQ (R10)(R8*1), R11
-	LEAQ (R11)(R8*1), R8 // R8: the fourth row of b from here on
+	DOTS4ARGS
 
 drow:
 	TESTQ CX, CX
@@ -290,107 +238,39 @@ drow:
 dcols8:
 	CMPQ AX, R13
 	JGE  dcols4
-	VMOVUPD (DI)(AX*8), Y8
-	VMOVUPD 32(DI)(AX*8), Y9
-	VFMADD231PD (SI)(AX*8), Y8, Y0
-	VFMADD231PD 32(SI)(AX*8), Y9, Y4
-	VFMADD231PD (R10)(AX*8), Y8, Y1
-	VFMADD231PD 32(R10)(AX*8), Y9, Y5
-	VFMADD231PD (R11)(AX*8), Y8, Y2
-	VFMADD231PD 32(R11)(AX*8), Y9, Y6
-	VFMADD231PD (R8)(AX*8), Y8, Y3
-	VFMADD231PD 32(R8)(AX*8), Y9, Y7
+	DOTS4STEP8(SI, R10, R11, R8)
 	ADDQ $8, AX
 	JMP  dcols8
 
 dcols4:
 	CMPQ AX, R14
 	JGE  dsum
-	VMOVUPD (DI)(AX*8), Y8
-	VFMADD231PD (SI)(AX*8), Y8, Y0
-	VFMADD231PD (R10)(AX*8), Y8, Y1
-	VFMADD231PD (R11)(AX*8), Y8, Y2
-	VFMADD231PD (R8)(AX*8), Y8, Y3
+	DOTS4STEP4(SI, R10, R11, R8)
 	ADDQ $4, AX
 
 dsum:
-	VADDPD Y4, Y0, Y0
-	VADDPD Y5, Y1, Y1
-	VADDPD Y6, Y2, Y2
-	VADDPD Y7, Y3, Y3
-	LANESUM(Y0, X0)
-	LANESUM(Y1, X1)
-	LANESUM(Y2, X2)
-	LANESUM(Y3, X3)
+	DOTS4SUM
 
 dtail:
 	CMPQ AX, DX
 	JGE  dstore
-	VMOVSD (DI)(AX*8), X8
-	VFMADD231SD (SI)(AX*8), X8, X0
-	VFMADD231SD (R10)(AX*8), X8, X1
-	VFMADD231SD (R11)(AX*8), X8, X2
-	VFMADD231SD (R8)(AX*8), X8, X3
+	DOTS4STEP1
 	INCQ AX
 	JMP  dtail
 
 dstore:
 	CMPQ sub+72(FP), $0
 	JEQ  dset
-	VMOVSD (BX), X8
-	VSUBSD X0, X8, X0
-	VMOVSD 8(BX), X8
-	VSUBSD X1, X8, X1
-	VMOVSD 16(BX), X8
-	VSUBSD X2, X8, X2
-	VMOVSD 24(BX), X8
-	VSUBSD X3, X8, X3
+	DOTS4SUB
 
 dset:
-	VMOVSD X0, (BX)
-	VMOVSD X1, 8(BX)
-	VMOVSD X2, 16(BX)
-	VMOVSD X3, 24(BX)
-	ADDQ R12, DI
-	ADDQ R9, BX
-	ADDQ R15, SI
-	ADDQ R15, R10
-	ADDQ R15, R11
-	ADDQ R15, R8
+	DOTS4NEXT
 	DECQ CX
 	JMP  drow
 
 ddone:
 	VZEROUPPER
 	RET
-
-// PANELROW is the panel step of panel4AVX on the row at row, for
-// rank4LowerAVX: R14 the ten coefficients, DI, R9, R10, R11 the rows
-// P0…P3, R13 the byte offset from them of the transposed entry; it uses
-// X0…X3 only.
-#define PANELROW(row) \
-	VMOVSD 0(row), X0; \
-	VMULSD 0(R14), X0, X0; \
-	VMOVSD 8(row), X1; \
-	VFNMADD231SD 32(R14), X0, X1; \
-	VMULSD 8(R14), X1, X1; \
-	VMOVSD 16(row), X2; \
-	VFNMADD231SD 40(R14), X0, X2; \
-	VFNMADD231SD 48(R14), X1, X2; \
-	VMULSD 16(R14), X2, X2; \
-	VMOVSD 24(row), X3; \
-	VFNMADD231SD 56(R14), X0, X3; \
-	VFNMADD231SD 64(R14), X1, X3; \
-	VFNMADD231SD 72(R14), X2, X3; \
-	VMULSD 24(R14), X3, X3; \
-	VMOVSD X0, 0(row); \
-	VMOVSD X1, 8(row); \
-	VMOVSD X2, 16(row); \
-	VMOVSD X3, 24(row); \
-	VMOVSD X0, (DI)(R13*1); \
-	VMOVSD X1, (R9)(R13*1); \
-	VMOVSD X2, (R10)(R13*1); \
-	VMOVSD X3, (R11)(R13*1)
 
 // func rank4LowerAVX(m, r0 int, a *float64, lda int, p *float64, ldp int, c *[10]float64)
 //
@@ -406,33 +286,14 @@ ddone:
 // four entries (the same operations, in scalar registers), written
 // transposed into the four rows of p after P3 (p + 4·ldp).
 TEXT ·rank4LowerAVX(SB), NOSPLIT, $0-56
-	MOVQ m+0(FP), CX
-	MOVQ r0+8(FP), BX // the row r
-	MOVQ a+16(FP), SI
-	MOVQ lda+24(FP), R8
-	SHLQ $3, R8
-	MOVQ p+32(FP), DI
-	MOVQ ldp+40(FP), R12
-	SHLQ $3, R12
-	LEAQ (DI)(R12*1), R9
-	LEAQ (R9)(R12*1), R10
-	LEAQ (R10)(R12*1), R11
-	MOVQ BX, AX
-	IMULQ R8, AX
-	ADDQ AX, SI
+	R4ARGS // BX: the row r
 
 lpair:
 	LEAQ 1(BX), DX // columns of row r
 	CMPQ DX, CX
 	JGE  lrow
-	VBROADCASTSD (DI)(BX*8), Y8
-	VBROADCASTSD (R9)(BX*8), Y9
-	VBROADCASTSD (R10)(BX*8), Y10
-	VBROADCASTSD (R11)(BX*8), Y11
-	VBROADCASTSD (DI)(DX*8), Y12
-	VBROADCASTSD (R9)(DX*8), Y13
-	VBROADCASTSD (R10)(DX*8), Y14
-	VBROADCASTSD (R11)(DX*8), Y15
+	R4COEFS(BX, Y8, Y9, Y10, Y11)
+	R4COEFS(DX, Y12, Y13, Y14, Y15)
 	LEAQ (SI)(R8*1), R15 // row r+1
 	MOVQ DX, R14
 	ANDQ $-4, R14
@@ -441,55 +302,20 @@ lpair:
 lpcols4:
 	CMPQ AX, R14
 	JGE  lptail
-	VMOVUPD (DI)(AX*8), Y2
-	VMOVUPD (R9)(AX*8), Y3
-	VMOVUPD (R10)(AX*8), Y4
-	VMOVUPD (R11)(AX*8), Y5
-	VMOVUPD (SI)(AX*8), Y0
-	VMOVUPD (R15)(AX*8), Y1
-	VFNMADD231PD Y2, Y8, Y0
-	VFNMADD231PD Y2, Y12, Y1
-	VFNMADD231PD Y3, Y9, Y0
-	VFNMADD231PD Y3, Y13, Y1
-	VFNMADD231PD Y4, Y10, Y0
-	VFNMADD231PD Y4, Y14, Y1
-	VFNMADD231PD Y5, Y11, Y0
-	VFNMADD231PD Y5, Y15, Y1
-	VMOVUPD Y0, (SI)(AX*8)
-	VMOVUPD Y1, (R15)(AX*8)
+	R4PAIR4
 	ADDQ $4, AX
 	JMP  lpcols4
 
 lptail:
 	CMPQ AX, DX
 	JGE  lplast
-	VMOVSD (DI)(AX*8), X2
-	VMOVSD (R9)(AX*8), X3
-	VMOVSD (R10)(AX*8), X4
-	VMOVSD (R11)(AX*8), X5
-	VMOVSD (SI)(AX*8), X0
-	VMOVSD (R15)(AX*8), X1
-	VFNMADD231SD X2, X8, X0
-	VFNMADD231SD X2, X12, X1
-	VFNMADD231SD X3, X9, X0
-	VFNMADD231SD X3, X13, X1
-	VFNMADD231SD X4, X10, X0
-	VFNMADD231SD X4, X14, X1
-	VFNMADD231SD X5, X11, X0
-	VFNMADD231SD X5, X15, X1
-	VMOVSD X0, (SI)(AX*8)
-	VMOVSD X1, (R15)(AX*8)
+	R4PAIR1
 	INCQ AX
 	JMP  lptail
 
 lplast:
 	// The entry (r+1, r+1), which row r does not have.
-	VMOVSD (R15)(AX*8), X1
-	VFNMADD231SD (DI)(AX*8), X12, X1
-	VFNMADD231SD (R9)(AX*8), X13, X1
-	VFNMADD231SD (R10)(AX*8), X14, X1
-	VFNMADD231SD (R11)(AX*8), X15, X1
-	VMOVSD X1, (R15)(AX*8)
+	R4PAIRLAST
 	MOVQ c+48(FP), R14
 	TESTQ R14, R14
 	JZ    lpnext
@@ -508,10 +334,7 @@ lpnext:
 lrow:
 	CMPQ BX, CX
 	JGE  ldone
-	VBROADCASTSD (DI)(BX*8), Y12
-	VBROADCASTSD (R9)(BX*8), Y13
-	VBROADCASTSD (R10)(BX*8), Y14
-	VBROADCASTSD (R11)(BX*8), Y15
+	R4COEFS(BX, Y12, Y13, Y14, Y15)
 	MOVQ DX, R14
 	ANDQ $-4, R14
 	XORQ AX, AX
@@ -519,24 +342,14 @@ lrow:
 lcols4:
 	CMPQ AX, R14
 	JGE  ltail
-	VMOVUPD (SI)(AX*8), Y0
-	VFNMADD231PD (DI)(AX*8), Y12, Y0
-	VFNMADD231PD (R9)(AX*8), Y13, Y0
-	VFNMADD231PD (R10)(AX*8), Y14, Y0
-	VFNMADD231PD (R11)(AX*8), Y15, Y0
-	VMOVUPD Y0, (SI)(AX*8)
+	R4ROW4
 	ADDQ $4, AX
 	JMP  lcols4
 
 ltail:
 	CMPQ AX, DX
 	JGE  llast
-	VMOVSD (SI)(AX*8), X0
-	VFNMADD231SD (DI)(AX*8), X12, X0
-	VFNMADD231SD (R9)(AX*8), X13, X0
-	VFNMADD231SD (R10)(AX*8), X14, X0
-	VFNMADD231SD (R11)(AX*8), X15, X0
-	VMOVSD X0, (SI)(AX*8)
+	R4ROW1
 	INCQ AX
 	JMP  ltail
 
@@ -626,18 +439,22 @@ qdone:
 	VZEROUPPER
 	RET
 
-// func syrLowerAVX(n int, a *float64, lda int, x *float64, alpha float64)
+// func syrLowerAVX(n int, a *float64, lda int, x *float64, alpha float64, d *float64, ldd int)
 //
 // The symmetric rank-one update of a lower triangle: for i < n, with
 // h = alpha·x[i], a[i*lda+j] += h·x[j] for j ≤ i, each a fused
-// multiply–add (eight columns per iteration, then four, then one).
-TEXT ·syrLowerAVX(SB), NOSPLIT, $0-40
+// multiply–add (eight columns per iteration, then four, then one), and
+// each updated entry stored at d[i*ldd+j] too.
+TEXT ·syrLowerAVX(SB), NOSPLIT, $0-56
 	MOVQ n+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ lda+16(FP), R8
 	SHLQ $3, R8
 	MOVQ x+24(FP), DI
 	VBROADCASTSD alpha+32(FP), Y15
+	MOVQ d+40(FP), R10
+	MOVQ ldd+48(FP), R9
+	SHLQ $3, R9
 	XORQ BX, BX
 
 srow:
@@ -661,28 +478,27 @@ scols8:
 	VFMADD231PD 32(DI)(AX*8), Y12, Y1
 	VMOVUPD Y0, (SI)(AX*8)
 	VMOVUPD Y1, 32(SI)(AX*8)
+	VMOVUPD Y0, (R10)(AX*8)
+	VMOVUPD Y1, 32(R10)(AX*8)
 	ADDQ $8, AX
 	JMP  scols8
 
 scols4:
 	CMPQ AX, R14
 	JGE  stail
-	VMOVUPD (SI)(AX*8), Y0
-	VFMADD231PD (DI)(AX*8), Y12, Y0
-	VMOVUPD Y0, (SI)(AX*8)
+	SYR4
 	ADDQ $4, AX
 
 stail:
 	CMPQ AX, DX
 	JGE  snext
-	VMOVSD (SI)(AX*8), X0
-	VFMADD231SD (DI)(AX*8), X12, X0
-	VMOVSD X0, (SI)(AX*8)
+	SYR1
 	INCQ AX
 	JMP  stail
 
 snext:
 	ADDQ R8, SI
+	ADDQ R9, R10
 	INCQ BX
 	JMP  srow
 
@@ -870,8 +686,8 @@ fblock:
 	JGE  bstart
 	LEAQ 4(BX), R11
 	CMPQ R11, CX
-	JLE  fblock1
-	MOVQ CX, R11 // the block ends at min(i0+4, n)
+	JLE  fquad
+	MOVQ CX, R11 // a last block of fewer than four rows ends at n
 
 fblock1:
 	MOVQ BX, R13
@@ -945,6 +761,76 @@ fstore:
 	JMP  frow
 
 fnext:
+	MOVQ R11, BX
+	JMP  fblock
+
+fquad:
+	// A block of four rows: the four dot products together, in Y0…Y3
+	// and Y4…Y7 (columns 0…3 and 4…7 of each eight), each by the
+	// operations of the row loop above; then the triangle.
+	MOVQ BX, R10
+	IMULQ R8, R10
+	ADDQ SI, R10 // L[i0]
+	LEAQ (R10)(R8*1), R12 // L[i0+1]
+	LEAQ (R12)(R8*1), R15 // L[i0+2]
+	LEAQ (R15)(R8*1), DX // L[i0+3]
+	VMOVSD (DI)(BX*8), X12
+	VMOVSD 8(DI)(BX*8), X13
+	VMOVSD 16(DI)(BX*8), X14
+	VMOVSD 24(DI)(BX*8), X15
+	TESTQ BX, BX
+	JZ    fqtri
+	ZERO8
+	MOVQ BX, R13
+	ANDQ $-8, R13
+	XORQ AX, AX
+
+fq8:
+	CMPQ AX, R13
+	JGE  fq4
+	DOTS4STEP8(R10, R12, R15, DX)
+	ADDQ $8, AX
+	JMP  fq8
+
+fq4:
+	CMPQ AX, BX // i0 is a multiple of four: no columns after these
+	JGE  fqsum
+	DOTS4STEP4(R10, R12, R15, DX)
+
+fqsum:
+	DOTS4SUM
+	VSUBSD X0, X12, X12
+	VSUBSD X1, X13, X13
+	VSUBSD X2, X14, X14
+	VSUBSD X3, X15, X15
+
+fqtri:
+	VMULSD (R9)(BX*8), X12, X12
+	VMOVSD X12, (DI)(BX*8)
+	VMOVSD (R12)(BX*8), X9
+	VMULSD X12, X9, X9
+	VSUBSD X9, X13, X13
+	VMULSD 8(R9)(BX*8), X13, X13
+	VMOVSD X13, 8(DI)(BX*8)
+	VMOVSD (R15)(BX*8), X9
+	VMULSD X12, X9, X9
+	VSUBSD X9, X14, X14
+	VMOVSD 8(R15)(BX*8), X9
+	VMULSD X13, X9, X9
+	VSUBSD X9, X14, X14
+	VMULSD 16(R9)(BX*8), X14, X14
+	VMOVSD X14, 16(DI)(BX*8)
+	VMOVSD (DX)(BX*8), X9
+	VMULSD X12, X9, X9
+	VSUBSD X9, X15, X15
+	VMOVSD 8(DX)(BX*8), X9
+	VMULSD X13, X9, X9
+	VSUBSD X9, X15, X15
+	VMOVSD 16(DX)(BX*8), X9
+	VMULSD X14, X9, X9
+	VSUBSD X9, X15, X15
+	VMULSD 24(R9)(BX*8), X15, X15
+	VMOVSD X15, 24(DI)(BX*8)
 	MOVQ R11, BX
 	JMP  fblock
 
@@ -1200,14 +1086,7 @@ pcols4:
 	ADDQ $4, AX
 
 psum:
-	VADDPD Y4, Y0, Y0
-	VADDPD Y5, Y1, Y1
-	VADDPD Y6, Y2, Y2
-	VADDPD Y7, Y3, Y3
-	LANESUM(Y0, X0)
-	LANESUM(Y1, X1)
-	LANESUM(Y2, X2)
-	LANESUM(Y3, X3)
+	DOTS4SUM
 
 ptail:
 	CMPQ AX, DX

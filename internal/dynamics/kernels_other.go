@@ -7,6 +7,9 @@ package dynamics
 // dense.go run everywhere.
 const haveVecKernels = false
 
+// haveAVX512Kernels is false: this build has no vector kernels.
+const haveAVX512Kernels = false
+
 // gemvNAsm is gemvNGo: there is no assembly here.
 func gemvNAsm(m, k int, a []float64, lda int, x, y []float64, sub bool) {
 	gemvNGo(m, k, a, lda, x, y, sub)
@@ -38,8 +41,8 @@ func panel4Asm(m int, a []float64, lda int, t []float64, ldt int, c *[10]float64
 }
 
 // syrLowerAsm is syrLowerGo: there is no assembly here.
-func syrLowerAsm(n int, a []float64, lda int, x []float64, alpha float64) {
-	syrLowerGo(n, a, lda, x, alpha)
+func syrLowerAsm(n int, a []float64, lda int, x []float64, alpha float64, d []float64, ldd int) {
+	syrLowerGo(n, a, lda, x, alpha, d, ldd)
 }
 
 // rank2PassAsm is rank2PassGo: there is no assembly here.

@@ -24,6 +24,26 @@ func vecSizes() []int {
 	return ns
 }
 
+// asmForms runs f once for each form of the assembly kernels this
+// processor can run: AVX2 (useAVX512Kernels false), then AVX-512 when it
+// has it, restoring the choice after.
+func asmForms(t *testing.T, f func(t *testing.T)) {
+	old := useAVX512Kernels
+	defer func() { useAVX512Kernels = old }()
+	for _, wide := range []bool{false, true} {
+		if wide && !haveAVX512Kernels {
+			t.Log("no AVX-512 on this processor: its kernel forms are not tested here")
+			continue
+		}
+		useAVX512Kernels = wide
+		name := "avx2"
+		if wide {
+			name = "avx512"
+		}
+		t.Run(name, f)
+	}
+}
+
 // withKernels runs f with useVecKernels set to vec, restoring it after.
 func withKernels(vec bool, f func()) {
 	old := useVecKernels
@@ -53,6 +73,10 @@ func TestVecPrimitivesMatchTheirModels(t *testing.T) {
 	if !haveVecKernels {
 		t.Skip("no vector kernels in this build or on this processor")
 	}
+	asmForms(t, testVecPrimitivesMatchTheirModels)
+}
+
+func testVecPrimitivesMatchTheirModels(t *testing.T) {
 	rng := rand.New(rand.NewPCG(21, 22))
 	for _, sub := range []bool{false, true} {
 		for m := 1; m <= 9; m++ {
@@ -129,6 +153,10 @@ func TestRank4LowerMatchesItsModel(t *testing.T) {
 	if !haveVecKernels {
 		t.Skip("no vector kernels in this build or on this processor")
 	}
+	asmForms(t, testRank4LowerMatchesItsModel)
+}
+
+func testRank4LowerMatchesItsModel(t *testing.T) {
 	rng := rand.New(rand.NewPCG(29, 30))
 	for _, m := range primitiveSizes() {
 		for _, pad := range []int{0, 1, 3} { // odd strides
@@ -185,18 +213,37 @@ func TestSyrLowerMatchesItsModel(t *testing.T) {
 	if !haveVecKernels {
 		t.Skip("no vector kernels in this build or on this processor")
 	}
+	asmForms(t, testSyrLowerMatchesItsModel)
+}
+
+func testSyrLowerMatchesItsModel(t *testing.T) {
 	rng := rand.New(rand.NewPCG(39, 40))
 	for _, n := range primitiveSizes() {
 		for _, pad := range []int{0, 1, 3} { // odd strides
-			lda := n + pad
+			lda, ldd := n+pad, n+2*pad
 			a := randomSlice(rng, (n-1)*lda+n)
+			d := randomSlice(rng, (n-1)*ldd+n)
 			x := randomSlice(rng, n)
 			alpha := rng.NormFloat64()
 			got, want := append([]float64(nil), a...), append([]float64(nil), a...)
-			syrLowerAsm(n, got, lda, x, alpha)
-			syrLowerGo(n, want, lda, x, alpha)
-			if !sameBits(got, want) {
-				t.Errorf("n=%d lda=%d: got: %v want: %v", n, lda, got, want)
+			gotD, wantD := append([]float64(nil), d...), append([]float64(nil), d...)
+			syrLowerAsm(n, got, lda, x, alpha, gotD, ldd)
+			syrLowerGo(n, want, lda, x, alpha, wantD, ldd)
+			if !sameBits(got, want) || !sameBits(gotD, wantD) {
+				t.Errorf("n=%d lda=%d ldd=%d: got: %v, %v want: %v, %v", n, lda, ldd, got, gotD, want, wantD)
+			}
+			// The copy is the updated lower triangle; d's other entries
+			// are left as they were.
+			for i := range n {
+				for j := range n {
+					g, w := gotD[i*ldd+j], d[i*ldd+j]
+					if j <= i {
+						w = got[i*lda+j]
+					}
+					if math.Float64bits(g) != math.Float64bits(w) {
+						t.Fatalf("n=%d lda=%d ldd=%d: d[%d][%d]: got: %v want: %v", n, lda, ldd, i, j, g, w)
+					}
+				}
 			}
 		}
 	}
