@@ -30,6 +30,17 @@ import (
 // tests switch it to compare the two paths in one binary.
 var useVecKernels = haveVecKernels
 
+// AVX512Env names the environment variable that turns the AVX-512 forms
+// of the kernels off when set to 0 (they are on wherever the processor has
+// AVX-512). Both forms give the same results, bit for bit: the setting
+// only matters for speed, on processors that lower their clock for wide
+// vector instructions.
+const AVX512Env = "ISWEEP_AVX512"
+
+// avx512Allowed reports whether the value of AVX512Env leaves the AVX-512
+// kernels on: anything but "0" and "off".
+func avx512Allowed(v string) bool { return v != "0" && v != "off" }
+
 // useAVX512Kernels selects, among the vector kernels, the AVX-512 forms
 // that some have (the same results, bit for bit, in wider registers); it
 // is haveAVX512Kernels, and tests switch it to check each form.

@@ -2,7 +2,11 @@
 
 package dynamics
 
-import "golang.org/x/sys/cpu"
+import (
+	"os"
+
+	"golang.org/x/sys/cpu"
+)
 
 // haveVecKernels reports whether the AVX2/FMA kernels of kernels_amd64.s
 // can run here: the processor has both extensions and the operating system
@@ -10,9 +14,10 @@ import "golang.org/x/sys/cpu"
 var haveVecKernels = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
 // haveAVX512Kernels reports whether the AVX-512 forms of some kernels
-// (kernels_avx512_amd64.s) can run here as well: the processor has
-// AVX-512F and the operating system saves the ZMM and opmask registers.
-var haveAVX512Kernels = haveVecKernels && cpu.X86.HasAVX512F
+// (kernels_avx512_amd64.s) run here as well: the processor has AVX-512F,
+// the operating system saves the ZMM and opmask registers, and the
+// environment does not turn them off (AVX512Env).
+var haveAVX512Kernels = haveVecKernels && cpu.X86.HasAVX512F && avx512Allowed(os.Getenv(AVX512Env))
 
 // gemvNAVX is gemvNGo in AVX2/FMA (kernels_amd64.s), on raw pointers: the
 // caller has checked the bounds.

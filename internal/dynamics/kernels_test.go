@@ -598,3 +598,14 @@ func TestSyrkRowsVecIsRowByRowGemvN(t *testing.T) {
 		}
 	}
 }
+
+func TestAVX512Allowed(t *testing.T) {
+	for _, tc := range []struct {
+		v    string
+		want bool
+	}{{"", true}, {"1", true}, {"on", true}, {"0", false}, {"off", false}} {
+		if got := avx512Allowed(tc.v); got != tc.want {
+			t.Errorf("%s=%q: got: %v want: %v", AVX512Env, tc.v, got, tc.want)
+		}
+	}
+}
