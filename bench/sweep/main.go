@@ -96,6 +96,15 @@ var kinds = map[string]pointKind{
 		scales:  "{logspace: [0, 2, 50]}",
 		perSeed: 100,
 	},
+	// flow2rec2 is flow2 recording two trajectory samples a point (the
+	// start and the end) instead of ~46: how much of a cheap point's
+	// overhead is its trajectory's storage.
+	"flow2rec2": {
+		name:    "flow2rec2",
+		fixed:   "{mode: flow, n: 2, record: 2, input_spectrum: {min: 0.5, max: 2, spacing: log}, input_basis: random, tol: 0.01}",
+		scales:  "{logspace: [0, 2, 50]}",
+		perSeed: 100,
+	},
 	// online4 is the costlier point: 2000 online steps, n = 4 (about 0.7 ms).
 	"online4": {
 		name:    "online4",
@@ -187,7 +196,7 @@ type Measurement struct {
 
 func main() {
 	bin := flag.String("isweep", "", "the isweep command (required; go build -o PATH ./cmd/isweep)")
-	kindList := flag.String("kinds", "flow2", "point kinds, comma-separated: flow2 (0.07 ms a point), online4 (0.7 ms), online16 (5 ms)")
+	kindList := flag.String("kinds", "flow2", "point kinds, comma-separated: flow2 (0.07 ms a point), flow2rec2 (flow2 with two trajectory samples a point), online4 (0.7 ms), online16 (5 ms)")
 	sizeList := flag.String("sizes", "1000,10000", "sweep sizes in points, comma-separated")
 	layoutList := flag.String("layouts", "separate,run", "layouts, comma-separated: separate (server and worker processes), run (one isweep run process)")
 	chunk := flag.Int("chunk", 0, "points per chunk written into the spec (default 0: the spec leaves chunk out)")
@@ -236,7 +245,7 @@ func main() {
 	for _, kn := range strings.Split(*kindList, ",") {
 		k, ok := kinds[strings.TrimSpace(kn)]
 		if !ok {
-			fail("-kinds: %q is unknown; use flow2, online4 or online16", kn)
+			fail("-kinds: %q is unknown; use flow2, flow2rec2, online4 or online16", kn)
 		}
 		for _, size := range sizes {
 			before, sampled, err := bareCompute(context.Background(), k, size)
