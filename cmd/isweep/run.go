@@ -23,7 +23,6 @@ import (
 	"github.com/isweep/isweep/internal/control"
 	"github.com/isweep/isweep/internal/devserver"
 	"github.com/isweep/isweep/internal/dynamics"
-	"github.com/isweep/isweep/internal/results"
 	"github.com/isweep/isweep/internal/store"
 	"github.com/isweep/isweep/internal/temporalclient"
 	"github.com/isweep/isweep/schemas"
@@ -316,15 +315,9 @@ func submitAndWatch(ctx context.Context, c client.Client, spec *schemas.Spec, ta
 // checkComplete returns the exit error of a sweep that ended without
 // completing.
 func checkComplete(sweepID string, res workflows.SweepResult) error {
-	if res.Final.Status == results.SweepComplete {
+	why := control.ResultStatus(res)
+	if why == control.SweepComplete {
 		return nil
-	}
-	why := res.Final.Status
-	switch {
-	case len(res.FailedChunks) > 0:
-		why = fmt.Sprintf("%s: %d chunks failed", why, len(res.FailedChunks))
-	case res.Final.Missing > 0:
-		why = fmt.Sprintf("%s: %d points have no row", why, res.Final.Missing)
 	}
 	return fail(exitFailed, "sweep %s is %s; run the same command again to compute what is missing", sweepID, why)
 }
@@ -368,7 +361,7 @@ func sweepFailure(sweepID string, err error) error {
 func printResult(w io.Writer, res workflows.SweepResult) {
 	c := res.Counts
 	p := res.Plan
-	fmt.Fprintf(w, "sweep %s (%s): %s\n", p.SweepID, p.Name, res.Final.Status)
+	fmt.Fprintf(w, "sweep %s (%s): %s\n", p.SweepID, p.Name, control.ResultStatus(res))
 	points := fmt.Sprintf("%d", p.Points)
 	if p.GridPoints > p.Points {
 		points = fmt.Sprintf("%d (%d grid entries: repeated values and parameters a point ignores are one point)", p.Points, p.GridPoints)
