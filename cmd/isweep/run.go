@@ -292,13 +292,28 @@ func submitAndWatch(ctx context.Context, c client.Client, spec *schemas.Spec, ta
 		}
 		return fail(exitUnreachable, "%v", err)
 	}
-	verb := "started"
-	if sub.Attached {
-		verb = "attached to running"
+	// A sweep has started once it is planned: one the plan refuses (an
+	// invalid spec, other numerics, an output it cannot plan into) is
+	// refused, never "started". The line comes once the progress shows
+	// the plan, or with the result; an attach says so at once (the sweep
+	// runs already).
+	line := func(verb string, points, chunk int64) string {
+		return fmt.Sprintf("isweep: %s sweep %s (%s): %d grid points in chunks of up to %d -> %s",
+			verb, sub.SweepID, spec.Name, points, chunk, spec.Output)
 	}
-	fmt.Fprintf(os.Stderr, "isweep: %s sweep %s (%s): %d grid points in chunks of up to %d -> %s\n",
-		verb, sub.SweepID, spec.Name, grid.Len(), grid.ChunkSize(), spec.Output)
-	res, err := watch(ctx, c, sub.SweepID, showProgress)
+	var announce func(p *workflows.Progress) string
+	if sub.Attached {
+		fmt.Fprintln(os.Stderr, line("attached to running", grid.Len(), int64(grid.ChunkSize())))
+	} else {
+		announce = func(p *workflows.Progress) string {
+			chunk := int64(grid.ChunkSize())
+			if p != nil && p.ChunkSize > 0 {
+				chunk = p.ChunkSize // the plan's, which stands once stored
+			}
+			return line("started", grid.Len(), chunk)
+		}
+	}
+	res, err := watchAnnounced(ctx, c, sub.SweepID, showProgress, announce)
 	if err != nil {
 		return err
 	}
@@ -324,8 +339,21 @@ func checkComplete(sweepID string, res workflows.SweepResult) error {
 
 // watch follows a sweep until it ends, drawing progress on stderr.
 func watch(ctx context.Context, c client.Client, sweepID string, showProgress bool) (workflows.SweepResult, error) {
+	return watchAnnounced(ctx, c, sweepID, showProgress, nil)
+}
+
+// watchAnnounced is watch that, when announce is not nil, writes the line
+// it returns once the sweep is planned: when the progress first shows a
+// phase past planning, or when the sweep ends other than by its plan's
+// refusal (announce then gets no progress), whether or not the progress
+// is drawn.
+func watchAnnounced(ctx context.Context, c client.Client, sweepID string, showProgress bool, announce func(*workflows.Progress) string) (workflows.SweepResult, error) {
 	bar := newProgressBar(os.Stderr, showProgress)
+	bar.announce = announce
 	res, err := control.Wait(ctx, c, sweepID, 500*time.Millisecond, bar.update)
+	if bar.announce != nil && ctx.Err() == nil && (err == nil || !control.RefusedByPlan(err) && !temporal.IsCanceledError(err)) {
+		bar.note(bar.announce(nil))
+	}
 	bar.finish()
 	if err != nil {
 		if ctx.Err() != nil {
