@@ -273,6 +273,10 @@ func (a *Activities) PlanSweep(ctx context.Context, in PlanInput) (Plan, error) 
 		return Plan{}, storageError(err)
 	}
 	sweepID := spec.SweepID()
+	// Whether this attempt writes the spec: if it does and the first
+	// planning is refused, the spec goes again (forgetRefusedSpec).
+	_, statErr := st.Stat(ctx, results.SpecKey(sweepID))
+	newSpec := errors.Is(statErr, store.ErrNotFound)
 	if err := st.Put(ctx, results.SpecKey(sweepID), spec.Identity()); err != nil {
 		var conflict *store.ConflictError
 		if errors.As(err, &conflict) {
@@ -285,7 +289,11 @@ func (a *Activities) PlanSweep(ctx context.Context, in PlanInput) (Plan, error) 
 	}
 	p, justPlanned, earlier, err := a.plan(ctx, st, spec, in.ReuseNumerics)
 	if err != nil {
-		return Plan{}, storageError(err)
+		err = storageError(err)
+		if newSpec {
+			a.forgetRefusedSpec(ctx, st, sweepID, err)
+		}
+		return Plan{}, err
 	}
 	sc, err := a.sweepFromPlan(ctx, st, spec.Output, p)
 	if err != nil {
@@ -317,6 +325,38 @@ func (a *Activities) PlanSweep(ctx context.Context, in PlanInput) (Plan, error) 
 	info(ctx, "Planned sweep", "SweepID", sweepID, "Seq", p.Seq, "Points", p.Points,
 		"Planned", p.Planned, "Reused", p.Reused, "Chunks", p.chunks(), "Done", done.bits.Done, "Rejected", len(done.rejected))
 	return plan, nil
+}
+
+// forgetRefusedSpec removes the spec PlanSweep stored for a sweep whose
+// first planning was refused (err is not retryable: parts of a sweep
+// without a plan in the output, an output put together from two, …), so
+// that the refusal leaves the output as it was: a sweeps/<id>/ folder of
+// a sweep never planned reads as a sweep. It removes nothing that anything
+// refers to: not when the sweep has a plan, a plan log entry or a chunk
+// marker (a planner of the same sweep got further meanwhile), and never a
+// result. Failures are only logged: the refusal is what the user needs.
+func (a *Activities) forgetRefusedSpec(ctx context.Context, st store.Store, sweepID string, err error) {
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || !appErr.NonRetryable() || ctx.Err() != nil {
+		return // retried: the next attempt stores the same spec
+	}
+	if _, err := st.Stat(ctx, results.PlanKey(sweepID)); !errors.Is(err, store.ErrNotFound) {
+		return
+	}
+	entries, err := readPlanLogEntries(ctx, st)
+	if err != nil || slices.ContainsFunc(entries, func(e *planFile) bool { return e.SweepID == sweepID }) {
+		return
+	}
+	for range st.List(ctx, results.ChunksPrefix(sweepID)) {
+		return // a marker, or a listing that failed: the spec stays
+	}
+	if err := st.Delete(ctx, results.SpecKey(sweepID)); err != nil {
+		warn(ctx, "Spec of a refused sweep not removed", "SweepID", sweepID, "Error", err)
+		return
+	}
+	if err := store.RemoveEmptyFolder(ctx, st, results.SweepsPrefix+sweepID); err != nil {
+		warn(ctx, "Folder of a refused sweep not removed", "SweepID", sweepID, "Error", err)
+	}
 }
 
 // plan returns the stored plan of spec's sweep, or makes and stores it;

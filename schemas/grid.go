@@ -23,6 +23,9 @@ type Grid struct {
 	chunk   int
 	limits  Limits
 	varying []int // field numbers of the axes' parameters, ascending
+	// placed is where the spec sets each parameter ("fixed.eta",
+	// "grid.k", "zip[0].k"; "" for one it leaves out), for messages.
+	placed [numParams]string
 }
 
 // gridAxis is one axis of the product: a grid parameter, or a zip group of

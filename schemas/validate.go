@@ -2,6 +2,7 @@ package schemas
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
@@ -39,7 +40,59 @@ func (s *Spec) ValidateContext(ctx context.Context, progress func(done, total in
 	if len(errs) > 0 {
 		return joinErrors(errs)
 	}
+	if errs := s.checkUnusable(g); len(errs) > 0 {
+		return joinErrors(errs)
+	}
 	return g.validatePoints(ctx, s.file, progress)
+}
+
+// checkUnusable refuses the values of the parameters some points ignore
+// (ignoredParams: eta in flow mode, k for a network without interneurons,
+// …) that no point of any network or mode takes (dynamics.UnusableValue):
+// a point that ignores a parameter takes its default, so the checks of
+// the points never see such a value, which was silently dropped. A value
+// some point could take (eta: 5, which the direct network online takes)
+// stays accepted where points ignore it. The first such value of each
+// parameter is named. Not part of compile: a stored spec of an earlier
+// version that gave one is still read.
+func (s *Spec) checkUnusable(g *Grid) []*SpecError {
+	var errs []*SpecError
+	for _, ip := range ignoredParams {
+		f := ip.field
+		path := g.placed[f]
+		if path == "" {
+			continue
+		}
+		name := paramDefs[f].name
+		number := func(v paramValue) float64 {
+			if paramDefs[f].kind == kindInt {
+				return float64(v.int)
+			}
+			return v.num
+		}
+		var err error
+		if strings.HasPrefix(path, "fixed.") {
+			err = dynamics.UnusableValue(name, number(getParam(&g.base, f)))
+		}
+		for a := range g.axes {
+			for c := range g.axes[a].columns {
+				col := &g.axes[a].columns[c]
+				if col.field != f {
+					continue
+				}
+				for d := int64(0); d < col.len() && err == nil; d++ {
+					err = dynamics.UnusableValue(name, number(col.at(d)))
+				}
+			}
+		}
+		var fe *dynamics.FieldError
+		if errors.As(err, &fe) {
+			errs = append(errs, &SpecError{File: s.file, Line: lineOf(s.lines, path), Path: path,
+				Msg: fmt.Sprintf("%s; no point takes this value (a point that ignores %s, and takes its default, must still be given one some point could take): give a valid value, or leave %s out",
+					strings.TrimPrefix(fe.Error(), fe.Field+": "), name, name)})
+		}
+	}
+	return errs
 }
 
 // independent marks the parameters whose rules in dynamics.Params.Validate
@@ -421,6 +474,7 @@ func (s *Spec) compile() (*Grid, []*SpecError) {
 	if g.chunk == 0 {
 		g.chunk = g.autoChunk()
 	}
+	g.placed = placed
 	return g, nil
 }
 

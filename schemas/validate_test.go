@@ -281,6 +281,29 @@ func pick(rng *rand.Rand, name string, k int) []any {
 	return out
 }
 
+// pickUsable is pick without the values no point takes
+// (dynamics.UnusableValue), which Validate refuses before the points.
+func pickUsable(rng *rand.Rand, name string, k int) []any {
+	var pool []any
+	for _, v := range pools[name] {
+		var x float64
+		switch v := v.(type) {
+		case int64:
+			x = float64(v)
+		case float64:
+			x = v
+		}
+		if dynamics.UnusableValue(name, x) == nil {
+			pool = append(pool, v)
+		}
+	}
+	out := make([]any, k)
+	for i := range out {
+		out[i] = pool[rng.IntN(len(pool))]
+	}
+	return out
+}
+
 // validateEveryPoint is Validate as it was: every point checked.
 func validateEveryPoint(g *Grid) (invalid int64, examples []PointProblem) {
 	lim := g.limits.Dynamics()
@@ -307,6 +330,12 @@ func TestValidateMatchesEveryPoint(t *testing.T) {
 			GridAxes: map[string]Axis{}, Fixed: map[string]any{}}
 		var zip map[string]Axis
 		zipLen := 1 + rng.IntN(3)
+		// Every other trial gives only values some point takes, so that
+		// the points' checks are compared on those too.
+		pick := pick
+		if trial%2 == 1 {
+			pick = pickUsable
+		}
 		for _, name := range names {
 			switch r := rng.IntN(10); {
 			case r < 3:
@@ -332,8 +361,16 @@ func TestValidateMatchesEveryPoint(t *testing.T) {
 		if err != nil {
 			t.Fatalf("trial %d: Grid: %v", trial, err)
 		}
-		wantInvalid, wantExamples := validateEveryPoint(g)
 		err = spec.Validate()
+		// A value no point takes, of a parameter some points ignore, is
+		// refused before the points are checked.
+		if unusable := spec.checkUnusable(g); len(unusable) > 0 {
+			if err == nil || err.Error() != joinErrors(unusable).Error() {
+				t.Fatalf("trial %d: got: %v want: %v", trial, err, joinErrors(unusable))
+			}
+			continue
+		}
+		wantInvalid, wantExamples := validateEveryPoint(g)
 		var pe *PointsError
 		switch {
 		case wantInvalid == 0 && err != nil:

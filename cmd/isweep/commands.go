@@ -516,14 +516,17 @@ func cmdStatus(ctx context.Context, args []string) error {
 			// would wait for a worker to replay it.
 			// Its exit code is the sweep's, as watch's is: 0 only for a
 			// complete sweep.
+			// The sweep's own status, in the words list uses
+			// (control.SweepStatus), not its workflow's state alone: a
+			// completed workflow may hold an incomplete sweep.
 			res, _, err := control.Result(ctx, c, sweep)
 			if err != nil {
-				fmt.Printf("%s %s\n", st.WorkflowID, st.State)
+				fmt.Printf("%s %s\n", st.WorkflowID, control.FailureStatus(st.State, err))
 				return sweepFailure(sweep, err)
 			}
 			cn := res.Counts
-			fmt.Printf("%s %s %s: %d points (%d computed, %d already done, %d reused); %v\n",
-				st.WorkflowID, st.State, res.Final.Status, res.Plan.Points, cn.Points-cn.NotMembers, cn.AlreadyDone, cn.Reused, cn.StatusCounts)
+			fmt.Printf("%s %s: %d points (%d computed, %d already done, %d reused); %v (workflow %s)\n",
+				st.WorkflowID, control.ResultStatus(res), res.Plan.Points, cn.Points-cn.NotMembers, cn.AlreadyDone, cn.Reused, cn.StatusCounts, st.State)
 			return checkComplete(sweep, res)
 		}
 		qctx, cancel := context.WithTimeout(ctx, control.QueryTimeout)
@@ -583,9 +586,12 @@ func cmdList(ctx context.Context, args []string) error {
 		return fail(exitUnreachable, "%v", err)
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SWEEP\tSTATE\tNAME\tSTARTED\tOUTPUT")
+	fmt.Fprintln(tw, "SWEEP\tSTATUS\tNAME\tSTARTED\tOUTPUT")
 	for _, s := range sweeps {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.WorkflowID, s.State, s.Name, s.StartTime.Local().Format(time.DateTime), s.Output)
+		// What the sweep's result says (complete, incomplete: …, refused:
+		// …), as status and watch say it; Temporal's "completed" alone
+		// read as done for a sweep with failed chunks.
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.WorkflowID, control.SweepStatus(ctx, c, s), s.Name, s.StartTime.Local().Format(time.DateTime), s.Output)
 	}
 	return tw.Flush()
 }

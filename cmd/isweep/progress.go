@@ -29,6 +29,9 @@ type progressBar struct {
 	hinted    bool
 	// failure is the message of the last failure written.
 	failure string
+	// announce, when not nil, gives a line to write once the sweep is
+	// planned (the first progress past planning); it is then cleared.
+	announce func(*workflows.Progress) string
 }
 
 // noWorkerHint is how long a sweep may make no progress, with no worker
@@ -47,6 +50,11 @@ func (b *progressBar) update(t control.Tick) {
 	now := time.Now()
 	if t.Answered && (t.Progress.Done != b.lastDone || t.Progress.Phase != b.lastPhase) {
 		b.lastMove, b.lastDone, b.lastPhase = now, t.Progress.Done, t.Progress.Phase
+	}
+	if b.announce != nil && t.Answered && t.Progress.Phase != "planning" {
+		p := t.Progress
+		b.note(b.announce(&p))
+		b.announce = nil
 	}
 	// A failure is told once, not at every retry that fails the same way.
 	if line := failureLine(t.Failures); line != "" && t.Failures[0].Message != b.failure {

@@ -23,7 +23,6 @@ import (
 	"github.com/isweep/isweep/internal/control"
 	"github.com/isweep/isweep/internal/devserver"
 	"github.com/isweep/isweep/internal/dynamics"
-	"github.com/isweep/isweep/internal/results"
 	"github.com/isweep/isweep/internal/store"
 	"github.com/isweep/isweep/internal/temporalclient"
 	"github.com/isweep/isweep/schemas"
@@ -293,13 +292,28 @@ func submitAndWatch(ctx context.Context, c client.Client, spec *schemas.Spec, ta
 		}
 		return fail(exitUnreachable, "%v", err)
 	}
-	verb := "started"
-	if sub.Attached {
-		verb = "attached to running"
+	// A sweep has started once it is planned: one the plan refuses (an
+	// invalid spec, other numerics, an output it cannot plan into) is
+	// refused, never "started". The line comes once the progress shows
+	// the plan, or with the result; an attach says so at once (the sweep
+	// runs already).
+	line := func(verb string, points, chunk int64) string {
+		return fmt.Sprintf("isweep: %s sweep %s (%s): %d grid points in chunks of up to %d -> %s",
+			verb, sub.SweepID, spec.Name, points, chunk, spec.Output)
 	}
-	fmt.Fprintf(os.Stderr, "isweep: %s sweep %s (%s): %d grid points in chunks of up to %d -> %s\n",
-		verb, sub.SweepID, spec.Name, grid.Len(), grid.ChunkSize(), spec.Output)
-	res, err := watch(ctx, c, sub.SweepID, showProgress)
+	var announce func(p *workflows.Progress) string
+	if sub.Attached {
+		fmt.Fprintln(os.Stderr, line("attached to running", grid.Len(), int64(grid.ChunkSize())))
+	} else {
+		announce = func(p *workflows.Progress) string {
+			chunk := int64(grid.ChunkSize())
+			if p != nil && p.ChunkSize > 0 {
+				chunk = p.ChunkSize // the plan's, which stands once stored
+			}
+			return line("started", grid.Len(), chunk)
+		}
+	}
+	res, err := watchAnnounced(ctx, c, sub.SweepID, showProgress, announce)
 	if err != nil {
 		return err
 	}
@@ -316,23 +330,30 @@ func submitAndWatch(ctx context.Context, c client.Client, spec *schemas.Spec, ta
 // checkComplete returns the exit error of a sweep that ended without
 // completing.
 func checkComplete(sweepID string, res workflows.SweepResult) error {
-	if res.Final.Status == results.SweepComplete {
+	why := control.ResultStatus(res)
+	if why == control.SweepComplete {
 		return nil
-	}
-	why := res.Final.Status
-	switch {
-	case len(res.FailedChunks) > 0:
-		why = fmt.Sprintf("%s: %d chunks failed", why, len(res.FailedChunks))
-	case res.Final.Missing > 0:
-		why = fmt.Sprintf("%s: %d points have no row", why, res.Final.Missing)
 	}
 	return fail(exitFailed, "sweep %s is %s; run the same command again to compute what is missing", sweepID, why)
 }
 
 // watch follows a sweep until it ends, drawing progress on stderr.
 func watch(ctx context.Context, c client.Client, sweepID string, showProgress bool) (workflows.SweepResult, error) {
+	return watchAnnounced(ctx, c, sweepID, showProgress, nil)
+}
+
+// watchAnnounced is watch that, when announce is not nil, writes the line
+// it returns once the sweep is planned: when the progress first shows a
+// phase past planning, or when the sweep ends other than by its plan's
+// refusal (announce then gets no progress), whether or not the progress
+// is drawn.
+func watchAnnounced(ctx context.Context, c client.Client, sweepID string, showProgress bool, announce func(*workflows.Progress) string) (workflows.SweepResult, error) {
 	bar := newProgressBar(os.Stderr, showProgress)
+	bar.announce = announce
 	res, err := control.Wait(ctx, c, sweepID, 500*time.Millisecond, bar.update)
+	if bar.announce != nil && ctx.Err() == nil && (err == nil || !control.RefusedByPlan(err) && !temporal.IsCanceledError(err)) {
+		bar.note(bar.announce(nil))
+	}
 	bar.finish()
 	if err != nil {
 		if ctx.Err() != nil {
@@ -368,7 +389,7 @@ func sweepFailure(sweepID string, err error) error {
 func printResult(w io.Writer, res workflows.SweepResult) {
 	c := res.Counts
 	p := res.Plan
-	fmt.Fprintf(w, "sweep %s (%s): %s\n", p.SweepID, p.Name, res.Final.Status)
+	fmt.Fprintf(w, "sweep %s (%s): %s\n", p.SweepID, p.Name, control.ResultStatus(res))
 	points := fmt.Sprintf("%d", p.Points)
 	if p.GridPoints > p.Points {
 		points = fmt.Sprintf("%d (%d grid entries: repeated values and parameters a point ignores are one point)", p.Points, p.GridPoints)

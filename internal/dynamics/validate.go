@@ -274,9 +274,9 @@ func (p Params) Validate(lim Limits) error {
 		case known && !net.UsesK() && !wishart:
 			// k means nothing to this point.
 		case p.K < 1:
-			add("k", p.K, "is out of range: k (interneurons) must be at least 1; leave it out for the network's default")
+			add("k", p.K, kTooSmall)
 		case p.K > lim.MaxN:
-			why := fmt.Sprintf("is above the limit %d; raise limits.max_n in the spec to allow it", lim.MaxN)
+			why := kAboveLimit(lim)
 			if known && p.K == net.DefaultK(p.N) && p.K != p.N {
 				why = fmt.Sprintf("(the %s network's default for n = %d) is above the limit %d; raise limits.max_n in the spec to allow it, or set a smaller k", net.Name(), p.N, lim.MaxN)
 			}
@@ -317,16 +317,16 @@ func (p Params) Validate(lim Limits) error {
 		add("init_basis", p.InitBasis, "is not a known basis; use one of aligned, random")
 	}
 
-	etaOK := p.Eta > 0 && !math.IsInf(p.Eta, 1)
+	etaOK := validEta(p.Eta)
 	if !etaOK {
-		add("eta", p.Eta, "is out of range: the learning rate needs 0 < eta (finite)")
+		add("eta", p.Eta, etaOutOfRange)
 	}
 	if known {
 		errs = append(errs, net.validate(p, paramsChecked{k: kOK, eta: etaOK})...)
 	}
 	batchOK := p.Batch >= 1
 	if !batchOK {
-		add("batch", p.Batch, "is out of range: batch (samples per step) must be at least 1")
+		add("batch", p.Batch, batchOutOfRange)
 	}
 	switch {
 	case !(p.Tol > 0 && p.Tol < 1):
@@ -352,8 +352,8 @@ func (p Params) Validate(lim Limits) error {
 				formatValue(p.Horizon), formatValue(samples), formatValue(lim.MaxOnlineSamples)))
 		}
 	}
-	if !(p.Hold >= 0) || math.IsInf(p.Hold, 1) {
-		add("hold", p.Hold, "is out of range: hold is a time ≥ 0 (a hold shorter than one step, eta, is first passage)")
+	if !validHold(p.Hold) {
+		add("hold", p.Hold, holdOutOfRange)
 	}
 	errs = validateContexts(p, lim, nOK, batchOK, errs)
 	if p.Record < 2 {
@@ -362,8 +362,8 @@ func (p Params) Validate(lim Limits) error {
 	if p.Seed < 0 {
 		add("seed", p.Seed, "is out of range: seed must be ≥ 0")
 	}
-	if p.Noise < 0 || p.Noise >= 1<<40 {
-		add("noise", p.Noise, "is out of range: noise selects a sample stream, 0 ≤ noise < 2⁴⁰")
+	if !validNoise(p.Noise) {
+		add("noise", p.Noise, noiseOutOfRange)
 	}
 	if len(errs) == 0 {
 		return nil
@@ -385,3 +385,69 @@ func ValidInitSpread(v float64) bool { return inRange(v, 1, MaxMagnitude) }
 // ValidInitBasis reports whether b is an init_basis Validate accepts (its
 // rule involves no other parameter).
 func ValidInitBasis(b string) bool { return b == BasisAligned || b == BasisRandom }
+
+// The reasons of the rules on the parameters a point may ignore (k, eta,
+// batch, hold, noise) that involve no other parameter: Validate gives them
+// for a point that uses the parameter, UnusableValue for a value that no
+// point takes.
+const (
+	kTooSmall       = "is out of range: k (interneurons) must be at least 1; leave it out for the network's default"
+	etaOutOfRange   = "is out of range: the learning rate needs 0 < eta (finite)"
+	batchOutOfRange = "is out of range: batch (samples per step) must be at least 1"
+	holdOutOfRange  = "is out of range: hold is a time ≥ 0 (a hold shorter than one step, eta, is first passage)"
+	noiseOutOfRange = "is out of range: noise selects a sample stream, 0 ≤ noise < 2⁴⁰"
+)
+
+func kAboveLimit(lim Limits) string {
+	return fmt.Sprintf("is above the limit %d; raise limits.max_n in the spec to allow it", lim.MaxN)
+}
+
+func validEta(v float64) bool  { return v > 0 && !math.IsInf(v, 1) }
+func validHold(v float64) bool { return v >= 0 && !math.IsInf(v, 1) }
+func validNoise(v int64) bool  { return v >= 0 && v < 1<<40 }
+
+// UnusableValue returns a *FieldError when no point, of any network or
+// mode, takes v as the value of the parameter field (its JSON name),
+// whatever the spec's limits, and nil otherwise. It knows the parameters a point may
+// ignore (k, eta, batch, hold and noise) and applies their rules that
+// involve no other parameter; for other fields it returns nil (Validate
+// checks them on every point). A point that ignores the parameter takes
+// its default, so Validate never sees such a value: a spec checks its
+// values with UnusableValue, so that eta: -1 in a flow sweep is refused
+// rather than silently replaced, while eta: 5 (which the direct network
+// online takes) stays a value flow points ignore. Integer parameters (k,
+// batch, noise) are passed as float64, which holds them exactly.
+func UnusableValue(field string, v float64) error {
+	var reason string
+	var value any = v
+	switch field {
+	case "k":
+		// Not the limit max_n: raising it admits a larger k.
+		value = int(v)
+		if v < 1 {
+			reason = kTooSmall
+		}
+	case "eta":
+		if !validEta(v) {
+			reason = etaOutOfRange
+		}
+	case "batch":
+		value = int(v)
+		if v < 1 {
+			reason = batchOutOfRange
+		}
+	case "hold":
+		if !validHold(v) {
+			reason = holdOutOfRange
+		}
+	case "noise":
+		value = int64(v)
+		if !(v >= 0 && v < 1<<40) {
+			reason = noiseOutOfRange
+		}
+	}
+	if reason == "" {
+		return nil
+	}
+	return &FieldError{Field: field, Value: value, Reason: reason}
+}

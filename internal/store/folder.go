@@ -416,3 +416,26 @@ func (s *folderStore) walk(ctx context.Context, dirKey, namePrefix string, yield
 	}
 	return true
 }
+
+// removeEmptyFolder removes the folder of prefix when it is empty; never
+// the root.
+func (s *folderStore) removeEmptyFolder(ctx context.Context, prefix string) error {
+	prefix = strings.TrimSuffix(prefix, "/")
+	if err := validateKey(prefix); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	dir := s.path(prefix)
+	if info, err := os.Lstat(dir); err != nil || !info.IsDir() {
+		return nil // gone, or not a folder: nothing to remove
+	}
+	if err := os.Remove(dir); err != nil {
+		if isNotFound(err) || errors.Is(err, syscall.ENOTEMPTY) || errors.Is(err, fs.ErrExist) {
+			return nil
+		}
+		return s.fail("delete", prefix, err)
+	}
+	return syncDir(filepath.Dir(dir))
+}

@@ -84,3 +84,22 @@ func IsPermanent(err error) bool {
 	)
 	return errors.As(err, &perm) || errors.As(err, &conflict) || errors.As(err, &creds) || errors.As(err, &key)
 }
+
+// emptyFolderRemover is a store whose keys live in folders (the folder
+// store): removeEmptyFolder removes the folder of a key prefix when it
+// holds nothing.
+type emptyFolderRemover interface {
+	removeEmptyFolder(ctx context.Context, prefix string) error
+}
+
+// RemoveEmptyFolder removes the folder named by prefix ("sweeps/<id>")
+// when it is empty, in a store that has folders; it does nothing in one
+// that has none (S3), or when the folder holds anything or is gone. It is
+// for a caller that deleted what it had itself just created there, so
+// that the store is left as it was.
+func RemoveEmptyFolder(ctx context.Context, st Store, prefix string) error {
+	if r, ok := st.(emptyFolderRemover); ok {
+		return r.removeEmptyFolder(ctx, prefix)
+	}
+	return nil
+}
