@@ -117,7 +117,14 @@ func dots4Asm(m, k int, b []float64, ldb int, x []float64, ldx int, y []float64,
 //go:noescape
 func dots2x2AVX(m, k int, b *float64, ldb, bstep int, x *float64, ldx int, y *float64, ldy int)
 
-// dots2x2Asm is dots2x2AVX with its bounds checked.
+// dots2x2AVX512 is dots2x2AVX in AVX-512 (kernels_avx512_amd64.s), bit
+// for bit, on raw pointers: the caller has checked the bounds.
+//
+//go:noescape
+func dots2x2AVX512(m, k int, b *float64, ldb, bstep int, x *float64, ldx int, y *float64, ldy int)
+
+// dots2x2Asm is dots2x2AVX512 when the AVX-512 kernels are in use, else
+// dots2x2AVX, with its bounds checked.
 func dots2x2Asm(m, k int, b []float64, ldb, bstep int, x []float64, ldx int, y []float64, ldy int) {
 	if m <= 0 {
 		return
@@ -128,6 +135,10 @@ func dots2x2Asm(m, k int, b []float64, ldb, bstep int, x []float64, ldx int, y [
 	bp, xp := &zero[0], &zero[0]
 	if k > 0 {
 		bp, xp = &b[0], &x[0]
+	}
+	if useAVX512Kernels {
+		dots2x2AVX512(m, k, bp, ldb, bstep, xp, ldx, &y[0], ldy)
+		return
 	}
 	dots2x2AVX(m, k, bp, ldb, bstep, xp, ldx, &y[0], ldy)
 }

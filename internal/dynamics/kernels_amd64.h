@@ -239,6 +239,68 @@
 	ADDQ R15, R11; \
 	ADDQ R15, R8
 
+// DOTS2X2ARGS loads the arguments of dots2x2AVX and dots2x2AVX512: CX m,
+// DX k, SI and R10 the pair of rows of b, R15 bstep, DI and R11 the two
+// rows of x, BX and R9 the two rows of y (strides in bytes), R13 and R14 k
+// rounded down to eight and four.
+#define DOTS2X2ARGS \
+	MOVQ m+0(FP), CX; \
+	MOVQ k+8(FP), DX; \
+	MOVQ b+16(FP), SI; \
+	MOVQ ldb+24(FP), R8; \
+	SHLQ $3, R8; \
+	MOVQ bstep+32(FP), R15; \
+	SHLQ $3, R15; \
+	MOVQ x+40(FP), DI; \
+	MOVQ ldx+48(FP), R11; \
+	SHLQ $3, R11; \
+	ADDQ DI, R11; \
+	MOVQ y+56(FP), BX; \
+	MOVQ ldy+64(FP), R9; \
+	SHLQ $3, R9; \
+	ADDQ BX, R9; \
+	MOVQ DX, R13; \
+	ANDQ $-8, R13; \
+	MOVQ DX, R14; \
+	ANDQ $-4, R14; \
+	LEAQ (SI)(R8*1), R10
+
+// DOTS2X2STEP4 adds four columns, from AX, of the four dots of dots2x2
+// into Y0…Y3: (b0, x0), (b1, x0), (b0, x1), (b1, x1).
+#define DOTS2X2STEP4 \
+	VMOVUPD (DI)(AX*8), Y8; \
+	VMOVUPD (R11)(AX*8), Y10; \
+	VMOVUPD (SI)(AX*8), Y12; \
+	VFMADD231PD Y12, Y8, Y0; \
+	VFMADD231PD Y12, Y10, Y2; \
+	VMOVUPD (R10)(AX*8), Y12; \
+	VFMADD231PD Y12, Y8, Y1; \
+	VFMADD231PD Y12, Y10, Y3
+
+// DOTS2X2STEP1 adds the column AX of the four dots of dots2x2 into
+// X0…X3.
+#define DOTS2X2STEP1 \
+	VMOVSD (DI)(AX*8), X8; \
+	VMOVSD (R11)(AX*8), X10; \
+	VMOVSD (SI)(AX*8), X12; \
+	VFMADD231SD X12, X8, X0; \
+	VFMADD231SD X12, X10, X2; \
+	VMOVSD (R10)(AX*8), X12; \
+	VFMADD231SD X12, X8, X1; \
+	VFMADD231SD X12, X10, X3
+
+// DOTS2X2NEXT stores the four dots X0…X3 of dots2x2 and moves on to the
+// next pair of rows of b.
+#define DOTS2X2NEXT \
+	VMOVSD X0, (BX); \
+	VMOVSD X1, 8(BX); \
+	VMOVSD X2, (R9); \
+	VMOVSD X3, 8(R9); \
+	ADDQ $16, BX; \
+	ADDQ $16, R9; \
+	ADDQ R15, SI; \
+	ADDQ R15, R10
+
 // DOTS4SUM ends the four dot products of dots4AVX, dots4AVX512 and
 // solveLowerAVX's blocks: the halves Y4…Y7 added to Y0…Y3, then the lanes
 // of each summed into X0…X3.

@@ -1023,26 +1023,7 @@ mdone:
 // dots4AVX and gemvNAVX; the four dots of a block share their loads: one
 // load per fused multiply–add instead of 1.25.
 TEXT ·dots2x2AVX(SB), NOSPLIT, $0-72
-	MOVQ m+0(FP), CX
-	MOVQ k+8(FP), DX
-	MOVQ b+16(FP), SI
-	MOVQ ldb+24(FP), R8
-	SHLQ $3, R8
-	MOVQ bstep+32(FP), R15
-	SHLQ $3, R15
-	MOVQ x+40(FP), DI
-	MOVQ ldx+48(FP), R11
-	SHLQ $3, R11
-	ADDQ DI, R11 // R11: the second row of x
-	MOVQ y+56(FP), BX
-	MOVQ ldy+64(FP), R9
-	SHLQ $3, R9
-	ADDQ BX, R9 // R9: the second row of y
-	MOVQ DX, R13
-	ANDQ $-8, R13
-	MOVQ DX, R14
-	ANDQ $-4, R14
-	LEAQ (SI)(R8*1), R10 // R10: the second row of the pair of b
+	DOTS2X2ARGS
 
 prow:
 	TESTQ CX, CX
@@ -1075,14 +1056,7 @@ pcols8:
 pcols4:
 	CMPQ AX, R14
 	JGE  psum
-	VMOVUPD (DI)(AX*8), Y8
-	VMOVUPD (R11)(AX*8), Y10
-	VMOVUPD (SI)(AX*8), Y12
-	VFMADD231PD Y12, Y8, Y0
-	VFMADD231PD Y12, Y10, Y2
-	VMOVUPD (R10)(AX*8), Y12
-	VFMADD231PD Y12, Y8, Y1
-	VFMADD231PD Y12, Y10, Y3
+	DOTS2X2STEP4
 	ADDQ $4, AX
 
 psum:
@@ -1091,26 +1065,12 @@ psum:
 ptail:
 	CMPQ AX, DX
 	JGE  pstore
-	VMOVSD (DI)(AX*8), X8
-	VMOVSD (R11)(AX*8), X10
-	VMOVSD (SI)(AX*8), X12
-	VFMADD231SD X12, X8, X0
-	VFMADD231SD X12, X10, X2
-	VMOVSD (R10)(AX*8), X12
-	VFMADD231SD X12, X8, X1
-	VFMADD231SD X12, X10, X3
+	DOTS2X2STEP1
 	INCQ AX
 	JMP  ptail
 
 pstore:
-	VMOVSD X0, (BX)
-	VMOVSD X1, 8(BX)
-	VMOVSD X2, (R9)
-	VMOVSD X3, 8(R9)
-	ADDQ $16, BX
-	ADDQ $16, R9
-	ADDQ R15, SI
-	ADDQ R15, R10
+	DOTS2X2NEXT
 	DECQ CX
 	JMP  prow
 

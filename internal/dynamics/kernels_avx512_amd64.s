@@ -267,3 +267,64 @@ wset:
 wdone:
 	VZEROUPPER
 	RET
+
+// func dots2x2AVX512(m, k int, b *float64, ldb, bstep int, x *float64, ldx int, y *float64, ldy int)
+//
+// dots2x2AVX in AVX-512: each dot's two accumulators of four lanes are the
+// two halves of one ZMM register while eight columns go per iteration;
+// their upper halves are then taken out into Y4…Y7, and the rest is
+// dots2x2AVX's.
+TEXT ·dots2x2AVX512(SB), NOSPLIT, $0-72
+	DOTS2X2ARGS
+
+qrow:
+	TESTQ CX, CX
+	JZ    qdone
+	VPXORQ Z0, Z0, Z0
+	VPXORQ Z1, Z1, Z1
+	VPXORQ Z2, Z2, Z2
+	VPXORQ Z3, Z3, Z3
+	XORQ AX, AX
+
+qcols8:
+	CMPQ AX, R13
+	JGE  qhalves
+	VMOVUPD (DI)(AX*8), Z8
+	VMOVUPD (R11)(AX*8), Z10
+	VMOVUPD (SI)(AX*8), Z12
+	VFMADD231PD Z12, Z8, Z0
+	VFMADD231PD Z12, Z10, Z2
+	VMOVUPD (R10)(AX*8), Z13
+	VFMADD231PD Z13, Z8, Z1
+	VFMADD231PD Z13, Z10, Z3
+	ADDQ $8, AX
+	JMP  qcols8
+
+qhalves:
+	VEXTRACTF64X4 $1, Z0, Y4
+	VEXTRACTF64X4 $1, Z1, Y5
+	VEXTRACTF64X4 $1, Z2, Y6
+	VEXTRACTF64X4 $1, Z3, Y7
+	CMPQ AX, R14
+	JGE  qsum
+	DOTS2X2STEP4
+	ADDQ $4, AX
+
+qsum:
+	DOTS4SUM
+
+qtail:
+	CMPQ AX, DX
+	JGE  qstore
+	DOTS2X2STEP1
+	INCQ AX
+	JMP  qtail
+
+qstore:
+	DOTS2X2NEXT
+	DECQ CX
+	JMP  qrow
+
+qdone:
+	VZEROUPPER
+	RET
