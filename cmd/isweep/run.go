@@ -369,19 +369,22 @@ func watchAnnounced(ctx context.Context, c client.Client, sweepID string, showPr
 // of other numerics (2), or the sweep failed (1).
 func sweepFailure(sweepID string, err error) error {
 	var appErr *temporal.ApplicationError
+	message := fmt.Sprint(err)
 	if errors.As(err, &appErr) {
-		switch appErr.Type() {
-		case activities.StorageErrorType:
-			return fail(exitStorage, "sweep %s stopped: %s; what is stored stays: fix this and run the same command again", sweepID, appErr.Message())
-		case activities.InvalidSpecErrorType:
-			return fail(exitBadInput, "sweep %s: invalid spec: %s", sweepID, appErr.Message())
-		case activities.NumericsMismatchErrorType:
-			return fail(exitBadInput, "%s", appErr.Message())
-		}
-		return fail(exitFailed, "sweep %s failed: %s", sweepID, appErr.Message())
+		message = appErr.Message()
 	}
-	if temporal.IsCanceledError(err) {
+	switch control.FailureOf(err) {
+	case control.StoppedStorage:
+		return fail(exitStorage, "sweep %s stopped: %s; what is stored stays: fix this and run the same command again", sweepID, message)
+	case control.RefusedSpec:
+		return fail(exitBadInput, "sweep %s: invalid spec: %s", sweepID, message)
+	case control.RefusedNumerics:
+		return fail(exitBadInput, "%s", message)
+	case control.Canceled:
 		return fail(exitFailed, "sweep %s was cancelled; what is stored stays: run or submit its spec again to resume", sweepID)
+	}
+	if appErr != nil {
+		return fail(exitFailed, "sweep %s failed: %s", sweepID, message)
 	}
 	return fail(exitFailed, "sweep %s: %v", sweepID, err)
 }

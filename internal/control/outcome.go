@@ -64,27 +64,78 @@ func ResultStatus(res workflows.SweepResult) string {
 	return why
 }
 
+// Failure is the kind of error a sweep's workflow ended with: the one
+// place that reads the activities' error types, for the status words
+// (FailureStatus) and the commands' exit codes alike.
+type Failure int
+
+const (
+	// FailedOther: fail-fast, or an error no other kind names.
+	FailedOther Failure = iota
+	// RefusedSpec: the plan found the spec invalid.
+	RefusedSpec
+	// RefusedNumerics: the sweep was planned by other numerics and has
+	// chunks left.
+	RefusedNumerics
+	// RefusedOther: the plan refused the sweep for another reason.
+	RefusedOther
+	// StoppedStorage: a storage error that retrying cannot cure.
+	StoppedStorage
+	// Canceled: the sweep was cancelled.
+	Canceled
+)
+
+// FailureOf returns the kind of err, a sweep workflow's error.
+func FailureOf(err error) Failure {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		switch appErr.Type() {
+		case activities.StorageErrorType:
+			return StoppedStorage
+		case activities.InvalidSpecErrorType:
+			return RefusedSpec
+		case activities.NumericsMismatchErrorType:
+			return RefusedNumerics
+		}
+		if RefusedByPlan(err) {
+			return RefusedOther
+		}
+		return FailedOther
+	}
+	if temporal.IsCanceledError(err) {
+		return Canceled
+	}
+	return FailedOther
+}
+
+// Status returns the status word of the failure f.
+func (f Failure) Status() string {
+	switch f {
+	case RefusedSpec:
+		return SweepRefused + ": invalid spec"
+	case RefusedNumerics:
+		return SweepRefused + ": other numerics"
+	case RefusedOther:
+		return SweepRefused
+	case StoppedStorage:
+		return SweepStopped + ": storage error"
+	case Canceled:
+		return SweepCanceled
+	}
+	return SweepFailed
+}
+
 // FailureStatus says what a sweep whose workflow ended without a result
 // is, from the error its workflow ended with and its state: refused,
 // stopped (storage), failed, canceled, or the state (terminated,
 // timed-out).
 func FailureStatus(state string, err error) string {
+	f := FailureOf(err)
 	var appErr *temporal.ApplicationError
-	if errors.As(err, &appErr) {
-		switch appErr.Type() {
-		case activities.StorageErrorType:
-			return SweepStopped + ": storage error"
-		case activities.InvalidSpecErrorType:
-			return SweepRefused + ": invalid spec"
-		case activities.NumericsMismatchErrorType:
-			return SweepRefused + ": other numerics"
-		}
-		if RefusedByPlan(err) {
-			return SweepRefused
-		}
-		return SweepFailed
+	if f != FailedOther || errors.As(err, &appErr) {
+		return f.Status()
 	}
-	if temporal.IsCanceledError(err) || state == "canceled" {
+	if state == "canceled" {
 		return SweepCanceled
 	}
 	if state == "" || state == "completed" {
