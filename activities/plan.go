@@ -277,6 +277,7 @@ func (a *Activities) PlanSweep(ctx context.Context, in PlanInput) (Plan, error) 
 	// planning is refused, the spec goes again (forgetRefusedSpec).
 	_, statErr := st.Stat(ctx, results.SpecKey(sweepID))
 	newSpec := errors.Is(statErr, store.ErrNotFound)
+	sweepsFolder := store.FolderExists(st, results.SweepsPrefix)
 	if err := st.Put(ctx, results.SpecKey(sweepID), spec.Identity()); err != nil {
 		var conflict *store.ConflictError
 		if errors.As(err, &conflict) {
@@ -291,7 +292,7 @@ func (a *Activities) PlanSweep(ctx context.Context, in PlanInput) (Plan, error) 
 	if err != nil {
 		err = storageError(err)
 		if newSpec {
-			a.forgetRefusedSpec(ctx, st, sweepID, err)
+			a.forgetRefusedSpec(ctx, st, sweepID, !sweepsFolder, err)
 		}
 		return Plan{}, err
 	}
@@ -329,13 +330,14 @@ func (a *Activities) PlanSweep(ctx context.Context, in PlanInput) (Plan, error) 
 
 // forgetRefusedSpec removes the spec PlanSweep stored for a sweep whose
 // first planning was refused (err is not retryable: parts of a sweep
-// without a plan in the output, an output put together from two, …), so
+// without a plan in the output, an output put together from two, …), and
+// the sweeps/ folder when the spec's put made it (madeSweepsFolder), so
 // that the refusal leaves the output as it was: a sweeps/<id>/ folder of
 // a sweep never planned reads as a sweep. It removes nothing that anything
 // refers to: not when the sweep has a plan, a plan log entry or a chunk
 // marker (a planner of the same sweep got further meanwhile), and never a
 // result. Failures are only logged: the refusal is what the user needs.
-func (a *Activities) forgetRefusedSpec(ctx context.Context, st store.Store, sweepID string, err error) {
+func (a *Activities) forgetRefusedSpec(ctx context.Context, st store.Store, sweepID string, madeSweepsFolder bool, err error) {
 	var appErr *temporal.ApplicationError
 	if !errors.As(err, &appErr) || !appErr.NonRetryable() || ctx.Err() != nil {
 		return // retried: the next attempt stores the same spec
@@ -354,8 +356,17 @@ func (a *Activities) forgetRefusedSpec(ctx context.Context, st store.Store, swee
 		warn(ctx, "Spec of a refused sweep not removed", "SweepID", sweepID, "Error", err)
 		return
 	}
-	if err := store.RemoveEmptyFolder(ctx, st, results.SweepsPrefix+sweepID); err != nil {
-		warn(ctx, "Folder of a refused sweep not removed", "SweepID", sweepID, "Error", err)
+	// The sweep's folder, and sweeps/ itself when the spec's put made it
+	// (each only when empty).
+	folders := []string{results.SweepsPrefix + sweepID}
+	if madeSweepsFolder {
+		folders = append(folders, results.SweepsPrefix)
+	}
+	for _, folder := range folders {
+		if err := store.RemoveEmptyFolder(ctx, st, folder); err != nil {
+			warn(ctx, "Folder of a refused sweep not removed", "SweepID", sweepID, "Folder", folder, "Error", err)
+			return
+		}
 	}
 }
 

@@ -88,7 +88,7 @@ func (s *Spec) checkUnusable(g *Grid) []*SpecError {
 		var fe *dynamics.FieldError
 		if errors.As(err, &fe) {
 			errs = append(errs, &SpecError{File: s.file, Line: lineOf(s.lines, path), Path: path,
-				Msg: fmt.Sprintf("%s; no point takes this value (a point that ignores %s, and takes its default, must still be given one some point could take): give a valid value, or leave %s out",
+				Msg: fmt.Sprintf("%s; no point takes this value (a point that ignores %s, and takes its default, must still be given one some point could take): give a valid value, or leave %s out (a sweep an earlier isweep stored with this value stays readable by verify and report with -output LOC SWEEP)",
 					strings.TrimPrefix(fe.Error(), fe.Field+": "), name, name)})
 		}
 	}

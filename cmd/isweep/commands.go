@@ -511,7 +511,7 @@ func cmdStatus(ctx context.Context, args []string) error {
 		if err != nil {
 			return fail(exitFailed, "%v", err)
 		}
-		if st.State != "running" {
+		if st.State != control.StateRunning {
 			// A closed sweep's result is in its history: no query, which
 			// would wait for a worker to replay it.
 			// Its exit code is the sweep's, as watch's is: 0 only for a
@@ -593,7 +593,12 @@ func cmdList(ctx context.Context, args []string) error {
 		// read as done for a sweep with failed chunks.
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.WorkflowID, control.SweepStatus(ctx, c, s), s.Name, s.StartTime.Local().Format(time.DateTime), s.Output)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	// Interrupted, the rows from there on may say Temporal's state only:
+	// exit 130, as every command stopped by a signal.
+	return ctx.Err()
 }
 
 func signalCommand(name string, f func(ctx context.Context, tf *temporalFlags, sweep string) error) func(context.Context, []string) error {

@@ -376,6 +376,8 @@ func sweepFailure(sweepID string, err error) error {
 	switch control.FailureOf(err) {
 	case control.StoppedStorage:
 		return fail(exitStorage, "sweep %s stopped: %s; what is stored stays: fix this and run the same command again", sweepID, message)
+	case control.RefusedStorage:
+		return fail(exitStorage, "sweep %s refused before any work: %s; fix this and run the same command again", sweepID, message)
 	case control.RefusedSpec:
 		return fail(exitBadInput, "sweep %s: invalid spec: %s", sweepID, message)
 	case control.RefusedNumerics:

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -126,7 +127,7 @@ func Result(ctx context.Context, c client.Client, sweep string) (workflows.Sweep
 	if err != nil {
 		return workflows.SweepResult{}, st, err
 	}
-	if st.State == "running" {
+	if st.State == StateRunning {
 		return workflows.SweepResult{}, st, &StateError{Sweep: sweep, State: st.State, Action: "read the result of"}
 	}
 	var res workflows.SweepResult
@@ -140,9 +141,7 @@ func Result(ctx context.Context, c client.Client, sweep string) (workflows.Sweep
 type Status struct {
 	WorkflowID string
 	RunID      string
-	// State is Temporal's workflow status in lower case: "running",
-	// "completed", "failed", "canceled", "terminated", "continued-as-new",
-	// "timed-out".
+	// State is Temporal's workflow status: StateRunning, StateCompleted, …
 	State     string
 	Name      string
 	Output    string
@@ -188,14 +187,52 @@ func memo(fields map[string]*commonpb.Payload) (name, output string) {
 	return name, output
 }
 
-func stateName(s enumspb.WorkflowExecutionStatus) string {
-	name := strings.TrimPrefix(s.String(), "WORKFLOW_EXECUTION_STATUS_")
-	return strings.ReplaceAll(strings.ToLower(name), "_", "-")
+// The states of a sweep's workflow run, as Status.State gives them:
+// Temporal's execution status in lower case, words joined by "-".
+const (
+	StateRunning        = "running"
+	StateCompleted      = "completed"
+	StateFailed         = "failed"
+	StateCanceled       = "canceled"
+	StateTerminated     = "terminated"
+	StateContinuedAsNew = "continued-as-new"
+	StateTimedOut       = "timed-out"
+	// StatePaused: paused by Temporal's own workflow pause (not isweep
+	// pause, which keeps the run running).
+	StatePaused = "paused"
+)
+
+// stateNames names each execution status of Temporal's API. The enum's
+// String() is not stable across versions of the API module (it reads
+// "ContinuedAsNew" now, "WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW"
+// before), so the words are not derived from it.
+var stateNames = map[enumspb.WorkflowExecutionStatus]string{
+	enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:          StateRunning,
+	enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED:        StateCompleted,
+	enumspb.WORKFLOW_EXECUTION_STATUS_FAILED:           StateFailed,
+	enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED:         StateCanceled,
+	enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED:       StateTerminated,
+	enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW: StateContinuedAsNew,
+	enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT:        StateTimedOut,
+	enumspb.WORKFLOW_EXECUTION_STATUS_PAUSED:           StatePaused,
 }
 
-// List returns the sweeps known to the Temporal server, newest first.
+// stateName returns the word of Temporal's execution status s (an
+// unknown one in lower case, as the API spells it).
+func stateName(s enumspb.WorkflowExecutionStatus) string {
+	if name, ok := stateNames[s]; ok {
+		return name
+	}
+	return strings.ToLower(s.String())
+}
+
+// List returns the sweeps known to the Temporal server, newest first, one
+// each: the latest run of its workflow (a sweep that continued as new, or
+// was submitted again after it ended, has several; the earlier ones are
+// its history).
 func List(ctx context.Context, c client.Client, limit int) ([]Status, error) {
 	var out []Status
+	latest := map[string]int{} // workflow id → its index in out
 	var token []byte
 	for {
 		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
@@ -217,16 +254,25 @@ func List(ctx context.Context, c client.Client, limit int) ([]Status, error) {
 				s.CloseTime = info.GetCloseTime().AsTime()
 			}
 			s.Name, s.Output = memo(info.GetMemo().GetFields())
-			out = append(out, s)
-			if limit > 0 && len(out) >= limit {
-				return out, nil
+			if i, ok := latest[s.WorkflowID]; ok {
+				if s.StartTime.After(out[i].StartTime) {
+					out[i] = s
+				}
+				continue
 			}
+			latest[s.WorkflowID] = len(out)
+			out = append(out, s)
 		}
 		token = resp.GetNextPageToken()
 		if len(token) == 0 {
-			return out, nil
+			break
 		}
 	}
+	slices.SortStableFunc(out, func(a, b Status) int { return b.StartTime.Compare(a.StartTime) })
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
 }
 
 // StateError reports an action on a sweep that its state does not allow:
@@ -241,7 +287,7 @@ type StateError struct {
 }
 
 func (e *StateError) Error() string {
-	if e.State == "running" {
+	if e.State == StateRunning {
 		return fmt.Sprintf("cannot %s sweep %s: it is still running", e.Action, e.Sweep)
 	}
 	return fmt.Sprintf("cannot %s sweep %s: it is %s; only a running sweep can be paused, resumed or canceled", e.Action, e.Sweep, e.State)
@@ -278,13 +324,13 @@ func act(ctx context.Context, c client.Client, sweep, action string, f func(id s
 	if err != nil {
 		return err
 	}
-	if st.State != "running" {
+	if st.State != StateRunning {
 		return &StateError{Sweep: sweep, State: st.State, Action: action}
 	}
 	err = f(st.WorkflowID)
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
-		if st, derr := Describe(ctx, c, sweep); derr == nil && st.State != "running" {
+		if st, derr := Describe(ctx, c, sweep); derr == nil && st.State != StateRunning {
 			return &StateError{Sweep: sweep, State: st.State, Action: action}
 		}
 	}

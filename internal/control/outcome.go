@@ -77,6 +77,10 @@ const (
 	// RefusedNumerics: the sweep was planned by other numerics and has
 	// chunks left.
 	RefusedNumerics
+	// RefusedStorage: the plan refused the sweep for a storage error
+	// that retrying cannot cure (an output it cannot plan into: parts of
+	// a sweep without its plan, plan logs of two outputs, no space, …).
+	RefusedStorage
 	// RefusedOther: the plan refused the sweep for another reason.
 	RefusedOther
 	// StoppedStorage: a storage error that retrying cannot cure.
@@ -91,6 +95,9 @@ func FailureOf(err error) Failure {
 	if errors.As(err, &appErr) {
 		switch appErr.Type() {
 		case activities.StorageErrorType:
+			if RefusedByPlan(err) {
+				return RefusedStorage
+			}
 			return StoppedStorage
 		case activities.InvalidSpecErrorType:
 			return RefusedSpec
@@ -115,6 +122,8 @@ func (f Failure) Status() string {
 		return SweepRefused + ": invalid spec"
 	case RefusedNumerics:
 		return SweepRefused + ": other numerics"
+	case RefusedStorage:
+		return SweepRefused + ": storage error"
 	case RefusedOther:
 		return SweepRefused
 	case StoppedStorage:
@@ -135,10 +144,10 @@ func FailureStatus(state string, err error) string {
 	if f != FailedOther || errors.As(err, &appErr) {
 		return f.Status()
 	}
-	if state == "canceled" {
+	if state == StateCanceled {
 		return SweepCanceled
 	}
-	if state == "" || state == "completed" {
+	if state == "" || state == StateCompleted {
 		return SweepFailed
 	}
 	return state
@@ -156,10 +165,15 @@ func RefusedByPlan(err error) bool {
 // error it ended with) says.
 func SweepStatus(ctx context.Context, c client.Client, st Status) string {
 	switch st.State {
-	case "running":
+	case StateRunning:
 		return SweepRunning
-	case "continued-as-new":
-		// An earlier run of a sweep that went on in a new run.
+	case StatePaused:
+		// Open, but held by Temporal: there is no result to read.
+		return st.State
+	case StateContinuedAsNew:
+		// An earlier run of a sweep that went on in a new run: its
+		// result is the latest run's (reading it would wait for the
+		// sweep to end).
 		return st.State
 	}
 	var res workflows.SweepResult

@@ -439,3 +439,13 @@ func (s *folderStore) removeEmptyFolder(ctx context.Context, prefix string) erro
 	}
 	return syncDir(filepath.Dir(dir))
 }
+
+// folderExists reports whether the folder of prefix is there.
+func (s *folderStore) folderExists(prefix string) bool {
+	prefix = strings.TrimSuffix(prefix, "/")
+	if validateKey(prefix) != nil {
+		return false
+	}
+	info, err := os.Lstat(s.path(prefix))
+	return err == nil && info.IsDir()
+}

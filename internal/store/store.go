@@ -87,9 +87,20 @@ func IsPermanent(err error) bool {
 
 // emptyFolderRemover is a store whose keys live in folders (the folder
 // store): removeEmptyFolder removes the folder of a key prefix when it
-// holds nothing.
+// holds nothing, folderExists reports whether it is there.
 type emptyFolderRemover interface {
 	removeEmptyFolder(ctx context.Context, prefix string) error
+	folderExists(prefix string) bool
+}
+
+// FolderExists reports whether the folder named by prefix is there, empty
+// or not, in a store that has folders; false in one that has none (S3).
+// With RemoveEmptyFolder, a caller can leave such a store as it found it.
+func FolderExists(st Store, prefix string) bool {
+	if r, ok := st.(emptyFolderRemover); ok {
+		return r.folderExists(prefix)
+	}
+	return false
 }
 
 // RemoveEmptyFolder removes the folder named by prefix ("sweeps/<id>")
