@@ -222,9 +222,9 @@ type Row struct {
 	// those where at least half of the seeds converged, the one with the
 	// smallest median time. Nil when no setting qualifies.
 	Best []Value
-	// Ignored marks the BestOver axes the row's points ignore (eta in
-	// flow mode, see schemas.Ignores): their best value means nothing,
-	// and the text shows none.
+	// Ignored marks the BestOver axes the best setting's points ignore
+	// (eta in flow mode, see schemas.Ignores): their best value means
+	// nothing, and the text shows none.
 	Ignored []bool `json:"-"`
 	// Median, Q1 and Q3 are the median and the quartiles of the converged
 	// times of the best setting; NaN without one.
@@ -261,10 +261,11 @@ func Summarize(points []results.PointRow, lambda map[string]float64, opts Option
 	}
 	by, best := lookup(t.By), lookup(t.BestOver)
 	type setting struct {
-		best  []Value
-		times []float64
-		lams  []float64
-		seeds int
+		best    []Value
+		times   []float64
+		lams    []float64
+		seeds   int
+		ignored []bool // as Row.Ignored, for the setting's points
 	}
 	type group struct {
 		row      Row
@@ -279,9 +280,6 @@ func Summarize(points []results.PointRow, lambda map[string]float64, opts Option
 		g := groups[ks]
 		if g == nil {
 			g = &group{row: Row{Key: key}, settings: map[string]*setting{}}
-			for _, b := range t.BestOver {
-				g.row.Ignored = append(g.row.Ignored, schemas.Ignores(p.Params, b))
-			}
 			groups[ks] = g
 		}
 		g.row.Points++
@@ -289,7 +287,13 @@ func Summarize(points []results.PointRow, lambda map[string]float64, opts Option
 		bv := values(best, &p.Params)
 		s := g.settings[keyString(bv)]
 		if s == nil {
+			// What the setting's points ignore: a row may mix points
+			// that take eta with points that do not (-best-over mode,eta
+			// pools flow and online), and the best setting decides.
 			s = &setting{best: bv}
+			for _, b := range t.BestOver {
+				s.ignored = append(s.ignored, schemas.Ignores(p.Params, b))
+			}
 			g.settings[keyString(bv)] = s
 		}
 		s.seeds++
@@ -321,7 +325,7 @@ func Summarize(points []results.PointRow, lambda map[string]float64, opts Option
 		}
 		lams := g.lams
 		if chosen != nil {
-			r.Best = chosen.best
+			r.Best, r.Ignored = chosen.best, chosen.ignored
 			if r.Best == nil {
 				r.Best = []Value{}
 			}
