@@ -23,6 +23,7 @@ import (
 	"github.com/isweep/isweep/internal/control"
 	"github.com/isweep/isweep/internal/devserver"
 	"github.com/isweep/isweep/internal/dynamics"
+	"github.com/isweep/isweep/internal/results"
 	"github.com/isweep/isweep/internal/store"
 	"github.com/isweep/isweep/internal/temporalclient"
 	"github.com/isweep/isweep/schemas"
@@ -406,6 +407,11 @@ func printResult(w io.Writer, res workflows.SweepResult) {
 		points, c.Points-c.NotMembers, c.AlreadyDone, c.Reused)
 	if c.NotMembers > 0 {
 		fmt.Fprintf(w, "  also computed: %d points of earlier sweeps, in their chunks this sweep completed\n", c.NotMembers)
+	}
+	if res.Final.Status == results.SweepComplete && p.Reused > c.Reused {
+		// The manifest's reused counts the sweep's points in earlier
+		// sweeps' chunks, whoever computed them: say why it is larger.
+		fmt.Fprintf(w, "  in earlier sweeps' chunks: %d of this sweep's points (the manifest's reused), %d of them computed by this submission into chunks those sweeps left unfinished\n", p.Reused, p.Reused-c.Reused)
 	}
 	for _, line := range otherNumericsLines(p.OtherNumerics, nil) {
 		fmt.Fprintf(w, "  %s\n", line)
