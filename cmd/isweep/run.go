@@ -268,6 +268,14 @@ func cmdRun(ctx context.Context, args []string) error {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	defer w.Stop()
+	// Sweeps interrupted in an earlier run with this state are still
+	// running, and this run's worker takes their chunks too: say so.
+	if others, err := control.OtherRunning(ctx, c, spec.SweepID()); err == nil {
+		for _, o := range others {
+			fmt.Fprintf(os.Stderr, "isweep: also finishing sweep %s (%s) -> %s, interrupted in an earlier run with the state %s; it shares this run's worker\n",
+				strings.TrimPrefix(o.WorkflowID, workflows.WorkflowID("")), o.Name, o.Output, *state)
+		}
+	}
 	opts := sf.options()
 	if opts.HeartbeatTimeout == 0 {
 		// One machine: a chunk orphaned by a killed run is retried soon

@@ -275,6 +275,23 @@ func List(ctx context.Context, c client.Client, limit int) ([]Status, error) {
 	return out, nil
 }
 
+// OtherRunning returns the sweeps running on the server besides sweepID's
+// (newest first): with an embedded server, those interrupted in an earlier
+// isweep run with the same state, which the run's worker finishes too.
+func OtherRunning(ctx context.Context, c client.Client, sweepID string) ([]Status, error) {
+	all, err := List(ctx, c, 0)
+	if err != nil {
+		return nil, err
+	}
+	var out []Status
+	for _, s := range all {
+		if s.State == StateRunning && s.WorkflowID != workflows.WorkflowID(sweepID) {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
 // StateError reports an action on a sweep that its state does not allow:
 // a signal or a cancel to a sweep that has ended, or the result of one that
 // is still running.

@@ -182,3 +182,39 @@ func TestRunningSweepWithoutWorker(t *testing.T) {
 		t.Errorf("Cancel of a running sweep: got: %v", err)
 	}
 }
+
+// TestOtherRunning: the sweeps running besides a given one, which an
+// embedded isweep run's worker finishes too (the run names them: a
+// researcher saw a sweep interrupted earlier finish silently in another
+// spec's run).
+func TestOtherRunning(t *testing.T) {
+	ctx := context.Background()
+	c := server(t)
+	dir := t.TempDir()
+	a, err := control.Submit(ctx, c, tinySpec(t, filepath.Join(dir, "a")), "nobody", workflows.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := tinySpec(t, filepath.Join(dir, "b"))
+	spec.Name = "other"
+	b, err := control.Submit(ctx, c, spec, "nobody", workflows.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Visibility (what List reads) may lag the start by a moment.
+	var others []control.Status
+	eventually(t, "OtherRunning to name the other sweep", func() bool {
+		others, err = control.OtherRunning(ctx, c, a.SweepID)
+		return err == nil && len(others) > 0
+	})
+	if len(others) != 1 || others[0].WorkflowID != b.WorkflowID || others[0].Name != "other" {
+		t.Errorf("OtherRunning besides %s: got: %+v want: sweep %s alone", a.SweepID, others, b.SweepID)
+	}
+	if err := c.TerminateWorkflow(ctx, b.WorkflowID, "", "test"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "OtherRunning to name none once the other ended", func() bool {
+		others, err = control.OtherRunning(ctx, c, a.SweepID)
+		return err == nil && len(others) == 0
+	})
+}
