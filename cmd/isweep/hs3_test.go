@@ -37,7 +37,7 @@ func TestRunDoesNotClaimSweepsOfAnotherTaskQueue(t *testing.T) {
 		t.Fatalf("second run: got: exit %d\n%s\nwant: 0", code, out)
 	}
 	for _, line := range strings.Split(out, "\n") {
-		if strings.Contains(line, "also finishing sweep") && strings.Contains(line, "(otherq)") {
+		if strings.Contains(line, "also running: sweep") && strings.Contains(line, "(otherq)") {
 			t.Errorf("got: %q\nwant: no claim to finish sweep otherq, which runs on task queue \"other\", not polled by this run's worker (task queue \"isweep\")", line)
 		}
 	}

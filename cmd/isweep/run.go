@@ -270,9 +270,9 @@ func cmdRun(ctx context.Context, args []string) error {
 	defer w.Stop()
 	// Sweeps interrupted in an earlier run with this state are still
 	// running, and this run's worker takes their chunks too: say so.
-	if others, err := control.OtherRunning(ctx, c, spec.SweepID()); err == nil {
+	if others, err := control.OtherRunning(ctx, c, spec.SweepID(), tf.taskQueue); err == nil {
 		for _, o := range others {
-			fmt.Fprintf(os.Stderr, "isweep: also finishing sweep %s (%s) -> %s, interrupted in an earlier run with the state %s; it shares this run's worker\n",
+			fmt.Fprintf(os.Stderr, "isweep: also running: sweep %s (%s) -> %s, interrupted in an earlier run with the state %s; this run's worker takes its chunks too while it runs\n",
 				strings.TrimPrefix(o.WorkflowID, workflows.WorkflowID("")), o.Name, o.Output, *state)
 		}
 	}

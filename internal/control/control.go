@@ -248,6 +248,7 @@ func List(ctx context.Context, c client.Client, limit int) ([]Status, error) {
 				WorkflowID: info.GetExecution().GetWorkflowId(),
 				RunID:      info.GetExecution().GetRunId(),
 				State:      stateName(info.GetStatus()),
+				TaskQueue:  info.GetTaskQueue(),
 				StartTime:  info.GetStartTime().AsTime(),
 			}
 			if info.GetCloseTime() != nil {
@@ -275,17 +276,18 @@ func List(ctx context.Context, c client.Client, limit int) ([]Status, error) {
 	return out, nil
 }
 
-// OtherRunning returns the sweeps running on the server besides sweepID's
-// (newest first): with an embedded server, those interrupted in an earlier
-// isweep run with the same state, which the run's worker finishes too.
-func OtherRunning(ctx context.Context, c client.Client, sweepID string) ([]Status, error) {
+// OtherRunning returns the sweeps running on the server on taskQueue
+// besides sweepID's (newest first): with an embedded server, those
+// interrupted in an earlier isweep run with the same state, whose chunks
+// the run's worker on taskQueue takes too.
+func OtherRunning(ctx context.Context, c client.Client, sweepID, taskQueue string) ([]Status, error) {
 	all, err := List(ctx, c, 0)
 	if err != nil {
 		return nil, err
 	}
 	var out []Status
 	for _, s := range all {
-		if s.State == StateRunning && s.WorkflowID != workflows.WorkflowID(sweepID) {
+		if s.State == StateRunning && s.TaskQueue == taskQueue && s.WorkflowID != workflows.WorkflowID(sweepID) {
 			out = append(out, s)
 		}
 	}

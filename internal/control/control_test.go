@@ -183,10 +183,10 @@ func TestRunningSweepWithoutWorker(t *testing.T) {
 	}
 }
 
-// TestOtherRunning: the sweeps running besides a given one, which an
-// embedded isweep run's worker finishes too (the run names them: a
-// researcher saw a sweep interrupted earlier finish silently in another
-// spec's run).
+// TestOtherRunning: the sweeps running on a task queue besides a given
+// one, which an embedded isweep run's worker on that queue takes too (the
+// run names them: a researcher saw a sweep interrupted earlier finish
+// silently in another spec's run), not those of another queue.
 func TestOtherRunning(t *testing.T) {
 	ctx := context.Background()
 	c := server(t)
@@ -201,10 +201,16 @@ func TestOtherRunning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A sweep on another task queue: another worker's, not named.
+	elsewhere := tinySpec(t, filepath.Join(dir, "c"))
+	elsewhere.Name = "elsewhere"
+	if _, err := control.Submit(ctx, c, elsewhere, "elsewhere", workflows.Options{}); err != nil {
+		t.Fatal(err)
+	}
 	// Visibility (what List reads) may lag the start by a moment.
 	var others []control.Status
 	eventually(t, "OtherRunning to name the other sweep", func() bool {
-		others, err = control.OtherRunning(ctx, c, a.SweepID)
+		others, err = control.OtherRunning(ctx, c, a.SweepID, "nobody")
 		return err == nil && len(others) > 0
 	})
 	if len(others) != 1 || others[0].WorkflowID != b.WorkflowID || others[0].Name != "other" {
@@ -214,7 +220,7 @@ func TestOtherRunning(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "OtherRunning to name none once the other ended", func() bool {
-		others, err = control.OtherRunning(ctx, c, a.SweepID)
+		others, err = control.OtherRunning(ctx, c, a.SweepID, "nobody")
 		return err == nil && len(others) == 0
 	})
 }
