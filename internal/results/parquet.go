@@ -61,12 +61,11 @@ func openParquet(data []byte, table string, want *arrow.Schema, alloc memory.All
 	if v := kv.FindValue(MetaPartition); v != nil {
 		part.partition = *v
 	}
-	part.arrow, err = pqarrow.NewFileReader(rdr, pqarrow.ArrowReadProperties{BatchSize: RowGroupRows}, alloc)
-	if err != nil {
+	if err := checkArrowSchema(kv.FindValue("ARROW:schema")); err != nil {
 		rdr.Close()
 		return nil, fmt.Errorf("results: read %s table: %w", table, err)
 	}
-	got, err := part.arrow.Schema()
+	got, err := part.openArrow(rdr, alloc)
 	if err != nil {
 		rdr.Close()
 		return nil, fmt.Errorf("results: read %s table: %w", table, err)
@@ -86,6 +85,21 @@ func openParquet(data []byte, table string, want *arrow.Schema, alloc memory.All
 		}
 	}
 	return part, nil
+}
+
+// openArrow opens the Arrow reader of rdr and returns its schema. A
+// damaged file can make arrow-go index past the end of its metadata: that
+// panic is returned as an error.
+func (p *parquetPart) openArrow(rdr *file.Reader, alloc memory.Allocator) (got *arrow.Schema, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			got, err = nil, fmt.Errorf("damaged file: %v", r)
+		}
+	}()
+	if p.arrow, err = pqarrow.NewFileReader(rdr, pqarrow.ArrowReadProperties{BatchSize: RowGroupRows}, alloc); err != nil {
+		return nil, err
+	}
+	return p.arrow.Schema()
 }
 
 func describe(v *string) string {
