@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,8 +15,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/isweep/isweep/activities"
-	"github.com/isweep/isweep/internal/devserver"
-	"github.com/isweep/isweep/worker"
 )
 
 // Regression tests of four edges left by the earlier test passes: what
@@ -56,26 +53,7 @@ func (f *failChunkInbound) ExecuteActivity(ctx context.Context, in *interceptor.
 // "completed", which a researcher reads as done.
 func TestListSaysAnIncompleteSweepIsIncomplete(t *testing.T) {
 	dir := t.TempDir()
-	srv, err := devserver.Start(context.Background(), devserver.Options{
-		DBPath: filepath.Join(dir, "temporal.db"), WithoutWorkerService: true, LogOutput: io.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Stop() })
-	c, err := srv.Dial(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	w, err := worker.New(c, worker.Options{Concurrency: 2, Interceptors: []interceptor.WorkerInterceptor{&failChunk{chunk: 1}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.Stop)
-	env := []string{"TEMPORAL_ADDRESS=" + srv.FrontendAddress(), "TEMPORAL_NAMESPACE=" + srv.Namespace()}
+	_, env := startServerAndWorker(t, dir, &failChunk{chunk: 1})
 
 	spec := writeFile(t, dir, "spec.yaml", `apiVersion: isweep/v1
 name: list-incomplete
